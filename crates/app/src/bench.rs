@@ -1,0 +1,158 @@
+//! `quittance bench …`: figures printed beside a baseline measured in the same run.
+
+use std::time::Instant;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use quittance_store::establishments::{self, EstablishmentInput};
+use quittance_store::{Actor, Db, DbOptions, args, migrate, numbering};
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Numbers allocated per second (each in its own transaction that also writes
+    /// the document row), beside plain single-row insert transactions.
+    Numbering {
+        /// Numbers to allocate (and plain rows to insert).
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// Concurrent writers.
+        #[arg(long, default_value_t = 8)]
+        concurrency: u64,
+        /// Also measure on this PostgreSQL server (a scratch schema is created and dropped).
+        #[arg(long, env = "QUITTANCE_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
+}
+
+pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
+    match cmd {
+        BenchCmd::Numbering { count, concurrency, postgres } => {
+            println!("Banc d'essai « numérotation » : {count} numéros, {concurrency} écrivains concurrents.");
+            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let path = dir.join("bench.db");
+            let db = Db::open(&path.to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
+            let r = numbering_bench(&db, "SQLite", count, concurrency).await;
+            db.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r?;
+            if let Some(url) = postgres {
+                let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
+                let admin = Db::open(&url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
+                admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
+                let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: concurrency as u32 + 2, ..Default::default() })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let r = numbering_bench(&db, "PostgreSQL", count, concurrency).await;
+                db.close().await;
+                admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;
+                r?;
+            } else {
+                println!("(PostgreSQL non mesuré : donnez --postgres postgres://… ou QUITTANCE_BENCH_POSTGRES_URL)");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn bar(len: u64, label: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    pb.set_message(label.to_string());
+    pb
+}
+
+async fn numbering_bench(db: &Db, backend: &str, count: u64, concurrency: u64) -> Result<(), String> {
+    let e = |e: quittance_store::Error| e.to_string();
+    migrate::migrate(db).await.map_err(e)?;
+    let op = Actor::system("bench");
+    let est = establishments::create(
+        db,
+        &op,
+        &EstablishmentInput {
+            code: "BENCH".into(),
+            name: "Banc d'essai".into(),
+            kind: "hopital".into(),
+            currency: "EUR".into(),
+            timezone: "Europe/Paris".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(e)?;
+    establishments::save_series(db, &op, est.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.map_err(e)?;
+    db.raw("CREATE TABLE bench_plain (n BIGINT NOT NULL, label TEXT NOT NULL); CREATE TABLE bench_docs (number TEXT NOT NULL UNIQUE, n BIGINT NOT NULL)")
+        .await
+        .map_err(e)?;
+
+    let per_task = count / concurrency;
+    let total = per_task * concurrency;
+
+    // Baseline: one plain insert per transaction.
+    let pb = bar(total, "insertions simples");
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let db = db.clone();
+        let pb = pb.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_task {
+                let mut tx = db.begin().await?;
+                tx.exec("INSERT INTO bench_plain (n, label) VALUES ($1, $2)", &args![(w * per_task + i) as i64, "ligne"]).await?;
+                tx.commit().await?;
+                pb.inc(1);
+            }
+            Ok::<(), quittance_store::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())?.map_err(e)?;
+    }
+    let plain = t0.elapsed();
+    pb.finish_and_clear();
+
+    // Numbering: allocate and write the document row in one transaction.
+    let pb = bar(total, "numéros alloués");
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let db = db.clone();
+        let pb = pb.clone();
+        let est_id = est.id;
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                let mut tx = db.begin().await?;
+                let (n, number) = numbering::allocate(&mut tx, est_id, "FAC", 2026).await?;
+                tx.exec("INSERT INTO bench_docs (number, n) VALUES ($1, $2)", &args![number, n as i64]).await?;
+                tx.commit().await?;
+                pb.inc(1);
+            }
+            Ok::<(), quittance_store::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())?.map_err(e)?;
+    }
+    let numbered = t0.elapsed();
+    pb.finish_and_clear();
+
+    let mut tx = db.read().await.map_err(e)?;
+    let (n, distinct, max): (i64, i64, i64) = tx
+        .one("SELECT COUNT(*), COUNT(DISTINCT number), COALESCE(MAX(n), 0) FROM bench_docs", &[])
+        .await
+        .map_err(e)?;
+    tx.rollback().await.map_err(e)?;
+    let ok = n == total as i64 && distinct == n && max == n;
+
+    let rate = |d: std::time::Duration| total as f64 / d.as_secs_f64();
+    println!("\n{backend} :");
+    println!("  insertions simples (1 ligne/transaction) : {:>10} /s  ({:.2} s)", fr_int(rate(plain)), plain.as_secs_f64());
+    println!("  numéros alloués    (1 numéro/transaction) : {:>10} /s  ({:.2} s)", fr_int(rate(numbered)), numbered.as_secs_f64());
+    println!("  rapport numérotation / insertion simple   : {:.2}", rate(numbered) / rate(plain));
+    println!("  contrôle : {n} numéros, {distinct} distincts, dernier = {max} → {}", if ok { "sans trou ni doublon" } else { "ANOMALIE" });
+    if ok { Ok(()) } else { Err("la numérotation a produit un trou ou un doublon".into()) }
+}
+
+fn fr_int(x: f64) -> String {
+    quittance_domain::fr::format_int_fr(x.round() as i64)
+}

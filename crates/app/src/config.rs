@@ -1,0 +1,36 @@
+//! Settings: command-line flag, then `QUITTANCE_*` variable, then TOML file, then default.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Keys accepted in the TOML configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database: Option<String>,
+    pub bind: Option<String>,
+    pub insecure_cookies: Option<bool>,
+    pub log: Option<String>,
+    pub max_connections: Option<u32>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> Result<FileConfig, String> {
+        let Some(path) = path else { return Ok(FileConfig::default()) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("fichier de configuration « {} » illisible : {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let msg = e.message().to_string();
+            if msg.contains("unknown field") {
+                let key = msg.split('`').nth(1).unwrap_or("?");
+                format!(
+                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections)",
+                    path.display()
+                )
+            } else {
+                format!("fichier de configuration « {} » invalide : {msg}", path.display())
+            }
+        })
+    }
+}

@@ -1,0 +1,366 @@
+//! `quittance`: the web service and the command line, one binary.
+
+mod bench;
+mod config;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use quittance_domain::access::{Grant, Role};
+use quittance_store::auth::{self, NewUser};
+use quittance_store::{Actor, Db, DbOptions, demo, establishments, migrate};
+use quittance_web::{AppState, WebConfig};
+
+use crate::config::FileConfig;
+
+#[derive(Parser)]
+#[command(name = "quittance", version, about = "Quittance — facturation et recettes des établissements de santé")]
+struct Cli {
+    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections).
+    #[arg(long, global = true, env = "QUITTANCE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: a SQLite file path (default ./quittance.db) or a postgres:// URL.
+    #[arg(long, global = true, env = "QUITTANCE_DATABASE")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve(ServeArgs),
+    /// Apply the database migrations.
+    Migrate,
+    /// Create a training database if needed, print the logins and serve.
+    Demo(DemoArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCmd),
+    /// Audit trail tools.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Consistent copy of a SQLite database, safe while the server runs.
+    Backup {
+        /// Destination file (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Benchmarks that print figures beside a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "QUITTANCE_BIND")]
+    bind: Option<String>,
+    /// Cookies without `Secure` (only for plain HTTP from another host; avoid).
+    #[arg(long, env = "QUITTANCE_INSECURE_COOKIES")]
+    insecure_cookies: Option<bool>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[arg(long, env = "QUITTANCE_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user; prints the temporary password (to change at first login).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Role code: administrateur, technicien_facturation, secretaire_medicale,
+        /// regisseur_titulaire, regisseur_suppleant, mandataire, controleur_financier, comptable, auditeur.
+        #[arg(long)]
+        role: String,
+        /// Establishment code (e.g. HSM).
+        #[arg(long)]
+        establishment: String,
+        /// Site code, to limit the role to one site.
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// List users and their roles.
+    List,
+    /// Disable a user (ends their sessions).
+    Disable { username: String },
+    /// Re-enable a user.
+    Enable { username: String },
+    /// Set a new temporary password (to change at next login).
+    ResetPassword { username: String },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCmd {
+    /// Create an API key acting with a user's roles; prints the secret once.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke an API key by its number.
+    Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; reports the first altered, removed or inserted row.
+    Verify,
+}
+
+fn operator() -> Actor {
+    Actor::system(&std::env::var("USER").unwrap_or_else(|_| "operateur".into()))
+}
+
+struct Settings {
+    database: String,
+    file: FileConfig,
+}
+
+async fn open(s: &Settings) -> Result<Db, String> {
+    let opts = DbOptions { max_connections: s.file.max_connections.unwrap_or(16), ..Default::default() };
+    Db::open(&s.database, opts).await.map_err(|e| e.to_string())
+}
+
+async fn open_migrated(s: &Settings) -> Result<Db, String> {
+    let db = open(s).await?;
+    migrate::migrate(&db).await.map_err(|e| format!("migration impossible : {e}"))?;
+    Ok(db)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let file = match FileConfig::load(cli.config.as_deref()) {
+        Ok(f) => f,
+        Err(m) => {
+            eprintln!("quittance : {m}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = std::env::var("QUITTANCE_LOG").ok().or_else(|| file.log.clone()).unwrap_or_else(|| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let default_db = if matches!(cli.command, Command::Demo(_)) { "./quittance-demo.db" } else { "./quittance.db" };
+    let database = cli.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| default_db.to_string());
+    let settings = Settings { database, file };
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(m) => {
+            eprintln!("quittance : {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, s: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve(a) => {
+            let bind = a.bind.or_else(|| s.file.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+            let insecure = a.insecure_cookies.or(s.file.insecure_cookies).unwrap_or(false);
+            let db = open_migrated(&s).await?;
+            serve(db, &bind, !insecure, None).await
+        }
+        Command::Migrate => {
+            let db = open(&s).await?;
+            let applied = migrate::migrate(&db).await.map_err(|e| e.to_string())?;
+            let all = migrate::applied_versions(&db).await.map_err(|e| e.to_string())?;
+            println!("Migrations appliquées maintenant : {applied:?} ; version du schéma : {}", all.last().copied().unwrap_or(0));
+            Ok(())
+        }
+        Command::Demo(a) => {
+            let db = open_migrated(&s).await?;
+            let fresh = !demo::is_seeded(&db).await.map_err(|e| e.to_string())?;
+            if fresh {
+                demo::seed(&db).await.map_err(|e| format!("données de démonstration : {e}"))?;
+            }
+            let mut banner = String::new();
+            banner.push_str(&format!(
+                "\nQuittance — démonstration ({}) : {}\n",
+                if fresh { "base créée" } else { "base existante" },
+                quittance_store::db::redact(&s.database)
+            ));
+            banner.push_str(&format!("Ouvrez {}\n\n", public_url(&a.bind)));
+            banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", "Rôle", "Identifiant", "Mot de passe", "Périmètre"));
+            for l in demo::logins() {
+                banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", l.role, l.username, l.password, l.scope));
+            }
+            serve(db, &a.bind, true, Some(banner)).await
+        }
+        Command::User(cmd) => user_cmd(cmd, &s).await,
+        Command::Apikey(cmd) => {
+            let db = open_migrated(&s).await?;
+            let op = operator();
+            match cmd {
+                ApiKeyCmd::Create { user, name } => {
+                    let u = auth::find_user(&db, &user).await.map_err(|e| e.to_string())?.ok_or(format!("utilisateur « {user} » inconnu"))?;
+                    let (id, secret) = auth::create_api_key(&db, &op, u.id, &name).await.map_err(|e| e.to_string())?;
+                    println!("Clé n° {id} créée pour {} ; secret (affiché une seule fois) :\n{secret}", u.username);
+                }
+                ApiKeyCmd::Revoke { id } => {
+                    auth::revoke_api_key(&db, &op, id).await.map_err(|e| e.to_string())?;
+                    println!("Clé n° {id} révoquée.");
+                }
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let db = open(&s).await?;
+            let r = quittance_store::audit::verify(&db).await.map_err(|e| e.to_string())?;
+            match r.first_break {
+                None => {
+                    println!("Piste d'audit intègre : {} ligne(s) vérifiée(s), tête n° {}.", r.checked, r.head_seq);
+                    Ok(())
+                }
+                Some(b) => Err(format!("piste d'audit altérée : {b} ({} ligne(s) intègres avant)", r.checked)),
+            }
+        }
+        Command::Backup { to } => {
+            let db = open(&s).await?;
+            quittance_store::backup::backup(&db, &to).await.map_err(|e| e.to_string())?;
+            println!("Sauvegarde écrite dans {}.", to.display());
+            Ok(())
+        }
+        Command::Bench(cmd) => bench::run(cmd, &s.database).await,
+    }
+}
+
+fn public_url(bind: &str) -> String {
+    match bind.rsplit_once(':') {
+        Some((host, port)) if host == "127.0.0.1" || host == "0.0.0.0" || host == "[::]" || host == "[::1]" => {
+            format!("http://localhost:{port}/")
+        }
+        _ => format!("http://{bind}/"),
+    }
+}
+
+async fn user_cmd(cmd: UserCmd, s: &Settings) -> Result<(), String> {
+    let db = open_migrated(s).await?;
+    let op = operator();
+    let find = |name: String| {
+        let db = db.clone();
+        async move {
+            auth::find_user(&db, &name).await.map_err(|e| e.to_string())?.ok_or(format!("utilisateur « {name} » inconnu"))
+        }
+    };
+    match cmd {
+        UserCmd::Create { username, name, email, role, establishment, site } => {
+            let role = Role::from_code(&role).ok_or_else(|| {
+                format!(
+                    "rôle « {role} » inconnu (rôles : {})",
+                    Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            let ests = establishments::list(&db, &op).await.map_err(|e| e.to_string())?;
+            let e = ests
+                .iter()
+                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
+                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let site_id = match site {
+                None => None,
+                Some(code) => {
+                    let sites = establishments::list_sites(&db, &op, e.id).await.map_err(|e| e.to_string())?;
+                    Some(sites.iter().find(|s| s.code.eq_ignore_ascii_case(&code)).ok_or(format!("site « {code} » inconnu dans {}", e.code))?.id)
+                }
+            };
+            let new = NewUser {
+                username,
+                display_name: name,
+                email,
+                password: None,
+                grants: vec![Grant { role, establishment_id: e.id, site_id }],
+                must_change_password: true,
+            };
+            let (id, password) = auth::create_user(&db, &op, &new).await.map_err(|e| e.to_string())?;
+            println!("Utilisateur n° {id} créé. Mot de passe provisoire (à changer à la première connexion) : {password}");
+        }
+        UserCmd::List => {
+            for (u, g) in auth::list_users(&db, &op).await.map_err(|e| e.to_string())? {
+                let roles: Vec<String> = g
+                    .0
+                    .iter()
+                    .map(|g| match g.site_id {
+                        Some(s) => format!("{}@{}/{}", g.role.code(), g.establishment_id, s),
+                        None => format!("{}@{}", g.role.code(), g.establishment_id),
+                    })
+                    .collect();
+                println!(
+                    "{:<16} {:<28} {:<10} {}",
+                    u.username,
+                    u.display_name,
+                    if u.disabled { "désactivé" } else { "actif" },
+                    roles.join(", ")
+                );
+            }
+        }
+        UserCmd::Disable { username } => {
+            let u = find(username).await?;
+            auth::set_disabled(&db, &op, u.id, true).await.map_err(|e| e.to_string())?;
+            println!("Compte {} désactivé.", u.username);
+        }
+        UserCmd::Enable { username } => {
+            let u = find(username).await?;
+            auth::set_disabled(&db, &op, u.id, false).await.map_err(|e| e.to_string())?;
+            println!("Compte {} réactivé.", u.username);
+        }
+        UserCmd::ResetPassword { username } => {
+            let u = find(username).await?;
+            let p = auth::reset_password(&db, &op, u.id, None).await.map_err(|e| e.to_string())?;
+            println!("Nouveau mot de passe provisoire de {} (à changer à la connexion) : {p}", u.username);
+        }
+    }
+    Ok(())
+}
+
+async fn serve(db: Db, bind: &str, secure_cookies: bool, banner: Option<String>) -> Result<(), String> {
+    let addr: SocketAddr = bind.parse().map_err(|_| format!("adresse d'écoute invalide « {bind} » (attendu ex. 127.0.0.1:8080)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("impossible d'écouter sur {addr} : {e}"))?;
+    let app = quittance_web::router(AppState::new(db.clone(), WebConfig { secure_cookies }));
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    tracing::info!(%addr, "quittance à l'écoute");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| format!("serveur arrêté : {e}"))?;
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

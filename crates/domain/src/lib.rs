@@ -1,0 +1,12 @@
+//! Quittance domain: pure rules, no IO, no async.
+//!
+//! Each module is one bounded context. Everything here is deterministic and
+//! unit/property tested in milliseconds.
+
+pub mod access;
+pub mod audit;
+pub mod fr;
+pub mod legal_ids;
+pub mod money;
+pub mod numbering;
+pub mod validation;

@@ -1,0 +1,334 @@
+//! The audit trail: one hash-chained row per change, refusal and view, written in
+//! the same transaction as what it records.
+
+use quittance_domain::audit::{AuditRecord, ChainBreak, ChainVerifier};
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::args;
+use crate::db::{Backend, Db, Tx, V, now_text};
+use crate::error::Error;
+
+/// An event to record, built by the use case.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub changes: serde_json::Value,
+    pub establishment_id: Option<i64>,
+    pub site_id: Option<i64>,
+    at_set: bool,
+}
+
+impl AuditEvent {
+    pub fn new(entity: &str, action: &str) -> AuditEvent {
+        AuditEvent {
+            entity: entity.into(),
+            entity_id: None,
+            action: action.into(),
+            outcome: "ok".into(),
+            changes: serde_json::json!({}),
+            establishment_id: None,
+            site_id: None,
+            at_set: false,
+        }
+    }
+    pub fn id(mut self, id: impl ToString) -> Self {
+        self.entity_id = Some(id.to_string());
+        self
+    }
+    pub fn outcome(mut self, o: &str) -> Self {
+        self.outcome = o.into();
+        self
+    }
+    pub fn changes(mut self, c: serde_json::Value) -> Self {
+        self.changes = c;
+        self
+    }
+    /// Establishment and site the event concerns (defaults to the actor's current ones).
+    pub fn at(mut self, establishment_id: Option<i64>, site_id: Option<i64>) -> Self {
+        self.establishment_id = establishment_id;
+        self.site_id = site_id;
+        self.at_set = true;
+        self
+    }
+}
+
+/// A row waiting for the commit.
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub user_id: Option<i64>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub event: AuditEvent,
+}
+
+impl Tx {
+    /// Records an event; it is written, chained, at commit.
+    pub fn audit(&mut self, actor: &Actor, mut event: AuditEvent) {
+        if !event.at_set {
+            event.establishment_id = actor.establishment_id;
+            event.site_id = actor.site_id;
+        }
+        self.pending_audit.push(NewAudit {
+            user_id: actor.user_id,
+            actor: actor.username.clone(),
+            request_id: actor.request_id.clone(),
+            event,
+        });
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Head {
+    seq: i64,
+    hash: String,
+}
+
+/// Appends the pending rows to the chain. The head row is locked (PostgreSQL:
+/// `FOR UPDATE`; SQLite: the write transaction already holds the lock), so chains
+/// from concurrent transactions and processes never fork.
+pub(crate) async fn flush(tx: &mut Tx, pending: Vec<NewAudit>) -> Result<(), Error> {
+    let lock = match tx.backend() {
+        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    };
+    let head: Head = tx.one(lock, &[]).await?;
+    let mut seq = head.seq;
+    let mut prev = head.hash;
+    for p in pending {
+        seq += 1;
+        let rec = AuditRecord {
+            seq,
+            at: now_text(),
+            user_id: p.user_id,
+            actor: p.actor,
+            establishment_id: p.event.establishment_id,
+            site_id: p.event.site_id,
+            entity: p.event.entity,
+            entity_id: p.event.entity_id,
+            action: p.event.action,
+            outcome: p.event.outcome,
+            changes: p.event.changes.to_string(),
+            request_id: p.request_id,
+        };
+        let hash = rec.chain_hash(&prev);
+        tx.exec(
+            "INSERT INTO audit_log (seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &args![
+                rec.seq, rec.at, rec.user_id, rec.actor, rec.establishment_id, rec.site_id, rec.entity,
+                rec.entity_id, rec.action, rec.outcome, rec.changes, rec.request_id, prev.clone(), hash.clone()
+            ],
+        )
+        .await?;
+        prev = hash;
+    }
+    tx.exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &args![seq, prev]).await?;
+    Ok(())
+}
+
+/// One stored audit row.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: String,
+    pub user_id: Option<i64>,
+    pub actor: String,
+    pub establishment_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    pub changes: String,
+    pub request_id: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRow {
+    pub fn record(&self) -> AuditRecord {
+        AuditRecord {
+            seq: self.seq,
+            at: self.at.clone(),
+            user_id: self.user_id,
+            actor: self.actor.clone(),
+            establishment_id: self.establishment_id,
+            site_id: self.site_id,
+            entity: self.entity.clone(),
+            entity_id: self.entity_id.clone(),
+            action: self.action.clone(),
+            outcome: self.outcome.clone(),
+            changes: self.changes.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// Filters of the audit page and API.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub establishment_id: Option<i64>,
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    /// Inclusive lower bound, `YYYY-MM-DD` (UTC day).
+    pub from: Option<String>,
+    /// Inclusive upper bound, `YYYY-MM-DD`.
+    pub to: Option<String>,
+    /// Set by [`search`]: the establishments the reader may see (rows without an
+    /// establishment, such as logins, are visible to every auditor).
+    pub visible: Option<Vec<i64>>,
+}
+
+const COLS: &str = "seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash";
+
+fn where_clause(f: &AuditFilter) -> (String, Vec<V>) {
+    let mut conds = Vec::new();
+    let mut a: Vec<V> = Vec::new();
+    let mut push = |cond: &str, v: V, a: &mut Vec<V>| {
+        a.push(v);
+        conds.push(cond.replace('?', &format!("${}", a.len())));
+    };
+    if let Some(e) = f.establishment_id {
+        push("establishment_id = ?", V::I(e), &mut a);
+    }
+    if let Some(s) = &f.actor {
+        push("actor = ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.entity {
+        push("entity = ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.entity_id {
+        push("entity_id = ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.action {
+        push("action = ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.outcome {
+        push("outcome = ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.from {
+        push("at >= ?", V::T(s.clone()), &mut a);
+    }
+    if let Some(s) = &f.to {
+        push("at < ?", V::T(format!("{s}~")), &mut a);
+    }
+    if let Some(list) = &f.visible {
+        let ids: Vec<String> = list.iter().map(|i| i.to_string()).collect();
+        conds.push(if ids.is_empty() {
+            "establishment_id IS NULL".to_string()
+        } else {
+            format!("(establishment_id IS NULL OR establishment_id IN ({}))", ids.join(", "))
+        });
+    }
+    let w = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    (w, a)
+}
+
+/// Reads the trail (newest first). Requires `ReadAudit`; reading is itself audited.
+pub async fn search(
+    db: &Db,
+    actor: &Actor,
+    filter: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<AuditRow>, i64), Error> {
+    use quittance_domain::access::{Permission, Scope};
+    match filter.establishment_id {
+        Some(e) => actor.require(db, Permission::ReadAudit, Scope::Establishment(e), "audit", "search").await?,
+        None => actor.require(db, Permission::ReadAudit, Scope::Global, "audit", "search").await?,
+    }
+    let mut filter = filter.clone();
+    filter.visible = if actor.system {
+        None
+    } else {
+        Some(
+            actor
+                .grants
+                .establishments()
+                .into_iter()
+                .filter(|e| actor.allows(Permission::ReadAudit, Scope::Establishment(*e)))
+                .collect(),
+        )
+    };
+    let (w, mut a) = where_clause(&filter);
+    let mut tx = db.begin().await?;
+    let total = tx.int(&format!("SELECT COUNT(*) FROM audit_log {w}"), &a).await?;
+    a.push(V::I(limit));
+    a.push(V::I(offset));
+    let n = a.len();
+    let rows = tx
+        .all(&format!("SELECT {COLS} FROM audit_log {w} ORDER BY seq DESC LIMIT ${} OFFSET ${}", n - 1, n), &a)
+        .await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("audit", "search").changes(serde_json::json!({
+            "filtre": {
+                "acteur": filter.actor, "entite": filter.entity, "id": filter.entity_id,
+                "action": filter.action, "du": filter.from, "au": filter.to
+            }
+        })),
+    );
+    tx.commit().await?;
+    Ok((rows, total))
+}
+
+/// Result of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub checked: u64,
+    pub head_seq: i64,
+    pub first_break: Option<ChainBreak>,
+}
+
+/// Walks the whole chain in sequence order, in pages, and reports the first break.
+pub async fn verify(db: &Db) -> Result<VerifyReport, Error> {
+    let mut tx = db.read().await?;
+    let head: Head = tx.one("SELECT seq, hash FROM audit_head WHERE id = 1", &[]).await?;
+    let mut v = ChainVerifier::default();
+    let mut after = i64::MIN;
+    loop {
+        let rows: Vec<AuditRow> = tx
+            .all(&format!("SELECT {COLS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"), &args![after])
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            if let Err(b) = v.push(&r.record(), &r.prev_hash, &r.hash) {
+                tx.rollback().await?;
+                return Ok(VerifyReport { checked: v.checked, head_seq: head.seq, first_break: Some(b) });
+            }
+        }
+        after = rows.last().map(|r| r.seq).unwrap_or(after);
+    }
+    tx.rollback().await?;
+    let first_break = v.finish(head.seq, &head.hash).err();
+    Ok(VerifyReport { checked: v.checked, head_seq: head.seq, first_break })
+}
+
+/// The changed fields between two JSON objects: `{field: [before, after]}`.
+pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    for (k, av) in a {
+        let bv = b.get(k).unwrap_or(&serde_json::Value::Null);
+        if bv != av {
+            out.insert(k.clone(), serde_json::json!([bv, av]));
+        }
+    }
+    for (k, bv) in b {
+        if !a.contains_key(k) {
+            out.insert(k.clone(), serde_json::json!([bv, null]));
+        }
+    }
+    serde_json::Value::Object(out)
+}

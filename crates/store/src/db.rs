@@ -1,0 +1,357 @@
+//! The database handle: SQLite or PostgreSQL chosen by URL, one SQL dialect.
+//!
+//! SQL is written once in the common dialect (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`); parameters travel as [`V`] values bound with their type on
+//! each backend, and rows are read with `sqlx::FromRow` structs that decode on
+//! both. Where the dialects differ, the caller branches on [`Backend`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound parameter with its type (a typed NULL matters to PostgreSQL).
+#[derive(Debug, Clone, PartialEq)]
+pub enum V {
+    I(i64),
+    NullI,
+    T(String),
+    NullT,
+    B(bool),
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for V {
+    fn from(v: i64) -> V {
+        V::I(v)
+    }
+}
+impl From<i32> for V {
+    fn from(v: i32) -> V {
+        V::I(v as i64)
+    }
+}
+impl From<bool> for V {
+    fn from(v: bool) -> V {
+        V::B(v)
+    }
+}
+impl From<&str> for V {
+    fn from(v: &str) -> V {
+        V::T(v.to_string())
+    }
+}
+impl From<String> for V {
+    fn from(v: String) -> V {
+        V::T(v)
+    }
+}
+impl From<&String> for V {
+    fn from(v: &String) -> V {
+        V::T(v.clone())
+    }
+}
+impl From<Option<i64>> for V {
+    fn from(v: Option<i64>) -> V {
+        v.map_or(V::NullI, V::I)
+    }
+}
+impl From<Option<String>> for V {
+    fn from(v: Option<String>) -> V {
+        v.map_or(V::NullT, V::T)
+    }
+}
+impl From<&Option<String>> for V {
+    fn from(v: &Option<String>) -> V {
+        v.clone().map_or(V::NullT, V::T)
+    }
+}
+impl From<Option<&str>> for V {
+    fn from(v: Option<&str>) -> V {
+        v.map_or(V::NullT, |s| V::T(s.to_string()))
+    }
+}
+impl From<Vec<u8>> for V {
+    fn from(v: Vec<u8>) -> V {
+        V::Bytes(v)
+    }
+}
+
+/// Builds a `Vec<V>` from heterogeneous values: `args![id, name, None::<i64>]`.
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::V::from($v)),*] };
+}
+
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                V::I(v) => q.bind(*v),
+                V::NullI => q.bind(None::<i64>),
+                V::T(s) => q.bind(s.as_str()),
+                V::NullT => q.bind(None::<&str>),
+                V::B(b) => q.bind(*b),
+                V::Bytes(b) => q.bind(b.as_slice()),
+            };
+        }
+        q
+    }};
+}
+
+/// Rows decodable from both backends.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Options for opening a database.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    /// PostgreSQL only: run every connection with this `search_path` (tests use a schema each).
+    pub pg_schema: Option<String>,
+    /// Create the SQLite file if missing.
+    pub create: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions { max_connections: 16, pg_schema: None, create: true }
+    }
+}
+
+impl Db {
+    /// Opens `url`: `postgres://…`/`postgresql://…` selects PostgreSQL, anything else is
+    /// a SQLite path (or `sqlite:` URL).
+    pub async fn open(url: &str, opts: DbOptions) -> Result<Db, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut co = PgConnectOptions::from_str(url)
+                .map_err(|e| Error::Config(format!("adresse PostgreSQL invalide : {e}")))?;
+            if let Some(schema) = &opts.pg_schema {
+                co = co.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(co)
+                .await
+                .map_err(|e| Error::Config(format!("base PostgreSQL injoignable ({url_safe}) : {e}", url_safe = redact(url))))?;
+            Ok(Db::Postgres(pool))
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let co = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(opts.create)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(co)
+                .await
+                .map_err(|e| Error::Config(format!("base SQLite « {path} » inaccessible : {e}")))?;
+            Ok(Db::Sqlite(pool))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE` on SQLite, so read-then-write never hits `SQLITE_BUSY`).
+    pub async fn begin(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin().await?)),
+        })
+    }
+
+    /// A read-only transaction (deferred on SQLite: never blocks writers).
+    pub async fn read(&self) -> Result<Tx, Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin().await?)),
+            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin_with("BEGIN READ ONLY").await?)),
+        })
+    }
+
+    /// Runs a multi-statement script outside any transaction.
+    pub async fn raw(&self, sql: &str) -> Result<(), Error> {
+        match self {
+            Db::Sqlite(p) => {
+                sqlx::raw_sql(sql).execute(p).await?;
+            }
+            Db::Postgres(p) => {
+                sqlx::raw_sql(sql).execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> bool {
+        match self {
+            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Hides the password of a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(crate) enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A transaction. Audit rows pushed with [`Tx::audit`] are chained and written at
+/// [`Tx::commit`], in the same transaction as the change they describe.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+    pub(crate) pending_audit: Vec<crate::audit::NewAudit>,
+}
+
+impl Tx {
+    fn new(inner: TxInner) -> Tx {
+        Tx { inner, pending_audit: Vec::new() }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Executes a statement; returns the number of rows affected.
+    pub async fn exec(&mut self, sql: &str, args: &[V]) -> Result<u64, Error> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => bind_args!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
+            TxInner::Postgres(t) => bind_args!(sqlx::query(sql), args).execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
+    pub async fn all<T: Row>(&mut self, sql: &str, args: &[V]) -> Result<Vec<T>, Error> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?,
+            TxInner::Postgres(t) => bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **t).await?,
+        })
+    }
+
+    pub async fn opt<T: Row>(&mut self, sql: &str, args: &[V]) -> Result<Option<T>, Error> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?,
+            TxInner::Postgres(t) => {
+                bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **t).await?
+            }
+        })
+    }
+
+    pub async fn one<T: Row>(&mut self, sql: &str, args: &[V]) -> Result<T, Error> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?,
+            TxInner::Postgres(t) => bind_args!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **t).await?,
+        })
+    }
+
+    /// One `i64` (e.g. `SELECT COUNT(*)` or `INSERT … RETURNING id`).
+    pub async fn int(&mut self, sql: &str, args: &[V]) -> Result<i64, Error> {
+        Ok(self.one::<(i64,)>(sql, args).await?.0)
+    }
+
+    pub async fn raw(&mut self, sql: &str) -> Result<(), Error> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+            TxInner::Postgres(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the pending audit rows, then commits.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        if !self.pending_audit.is_empty() {
+            let pending = std::mem::take(&mut self.pending_audit);
+            crate::audit::flush(&mut self, pending).await?;
+        }
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), Error> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Current time as stored: fixed-width RFC 3339 UTC with microseconds, so text order is time order.
+pub fn now_text() -> String {
+    ts_text(jiff::Timestamp::now())
+}
+
+pub fn ts_text(ts: jiff::Timestamp) -> String {
+    let micros = ts.as_microsecond();
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let t = jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let dt = t.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        frac
+    )
+}
+
+pub fn parse_ts(s: &str) -> Option<jiff::Timestamp> {
+    s.parse().ok()
+}

@@ -1,0 +1,20 @@
+//! Quittance storage and use cases: SQLite or PostgreSQL behind one `Db`.
+//!
+//! Each use case takes the acting [`actor::Actor`], checks its permission (a
+//! refusal is audited), validates its input, runs in one transaction and writes
+//! its audit rows in that same transaction.
+
+pub mod actor;
+pub mod audit;
+pub mod auth;
+pub mod backup;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod establishments;
+pub mod migrate;
+pub mod numbering;
+
+pub use actor::Actor;
+pub use db::{Backend, Db, DbOptions, Tx, V};
+pub use error::{Error, Result};

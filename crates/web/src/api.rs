@@ -1,0 +1,307 @@
+//! JSON API under `/api/v1`: bearer API keys only (never the session cookie),
+//! errors as `application/problem+json`, OpenAPI 3.1 generated from this code.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use quittance_store::audit::{self, AuditFilter};
+use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, Site, SiteInput};
+use quittance_store::{Actor, Error};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use crate::{AppState, RequestId};
+
+/// One field error in a problem document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+pub fn problem(status: StatusCode, kind: &str, title: &str, detail: &str, errors: Vec<ProblemField>) -> Response {
+    let body = Problem { kind: format!("https://quittance.invalid/problems/{kind}"), title: title.into(), status: status.as_u16(), detail: detail.into(), errors };
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer realm=\"quittance\""));
+    }
+    res
+}
+
+/// Maps a use-case error to a problem document.
+pub fn problem_from(e: Error) -> Response {
+    match e {
+        Error::Invalid(errs) => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Saisie invalide",
+            "Un ou plusieurs champs sont invalides.",
+            errs.0.into_iter().map(|f| ProblemField { field: f.field, message: f.message }).collect(),
+        ),
+        Error::Forbidden => problem(StatusCode::FORBIDDEN, "forbidden", "Accès refusé", "Les rôles de cette clé ne permettent pas cette action.", vec![]),
+        Error::NotFound(what) => problem(StatusCode::NOT_FOUND, "not-found", "Introuvable", &format!("{what} introuvable."), vec![]),
+        Error::Unauthenticated | Error::PasswordChangeRequired => unauthorized(),
+        Error::Conflict(m) => problem(StatusCode::CONFLICT, "conflict", "Conflit", &m, vec![]),
+        Error::Throttled => problem(StatusCode::TOO_MANY_REQUESTS, "throttled", "Trop de requêtes", "Réessayez plus tard.", vec![]),
+        e => {
+            tracing::error!(error = %e, "api request failed");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Erreur interne", "Rien n'a été enregistré.", vec![])
+        }
+    }
+}
+
+fn unauthorized() -> Response {
+    problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Authentification requise",
+        "Fournissez une clé d'API valide dans l'en-tête « Authorization: Bearer <clé> ».",
+        vec![],
+    )
+}
+
+/// The actor behind `Authorization: Bearer …`, or a 401 problem.
+pub async fn bearer_actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
+    let secret = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(unauthorized)?;
+    match quittance_store::auth::api_actor(&state.db, secret).await {
+        Ok(a) => Ok(a),
+        Err(Error::Unauthenticated) => Err(unauthorized()),
+        Err(e) => Err(problem_from(e)),
+    }
+}
+
+async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.uri().path().ends_with("/openapi.json") {
+        return next.run(req).await;
+    }
+    let mut actor = match bearer_actor(&state, req.headers()).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    actor.request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    req.extensions_mut().insert(actor);
+    next.run(req).await
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/me", get(me))
+        .route("/establishments", get(list_establishments).post(create_establishment))
+        .route("/establishments/{id}", get(get_establishment).put(update_establishment))
+        .route("/establishments/{id}/sites", get(list_sites).post(create_site))
+        .route("/audit", get(audit_search))
+        .fallback(api_not_found)
+        .layer(middleware::from_fn_with_state(state, require_key))
+}
+
+async fn api_not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "not-found", "Introuvable", "Cette ressource de l'API n'existe pas.", vec![])
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Quittance API", version = "1", description = "Facturation et recettes des établissements de santé. Authentification : clé d'API en « Authorization: Bearer »."),
+    paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search),
+    components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage)),
+    modifiers(&BearerAuth),
+    security(("cle_api" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("cle_api", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeRole {
+    pub role: String,
+    pub establishment_id: i64,
+    pub site_id: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub roles: Vec<MeRole>,
+}
+
+/// Who this API key acts as.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn me(Extension(actor): Extension<Actor>) -> Response {
+    Json(Me {
+        user_id: actor.user_id,
+        username: actor.username.clone(),
+        roles: actor.grants.0.iter().map(|g| MeRole { role: g.role.code().into(), establishment_id: g.establishment_id, site_id: g.site_id }).collect(),
+    })
+    .into_response()
+}
+
+fn reply<T: Serialize>(status: StatusCode, r: Result<T, Error>) -> Response {
+    match r {
+        Ok(v) => (status, Json(v)).into_response(),
+        Err(e) => problem_from(e),
+    }
+}
+
+/// Establishments the key's roles reach.
+#[utoipa::path(get, path = "/api/v1/establishments", responses((status = 200, body = Vec<Establishment>), (status = 401, body = Problem)))]
+async fn list_establishments(State(s): State<AppState>, Extension(a): Extension<Actor>) -> Response {
+    reply(StatusCode::OK, est::list(&s.db, &a).await)
+}
+
+/// Creates an establishment.
+#[utoipa::path(post, path = "/api/v1/establishments", request_body = EstablishmentInput,
+    responses((status = 201, body = Establishment), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, body: Result<Json<EstablishmentInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, est::create(&s.db, &a, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+fn bad_json(e: axum::extract::rejection::JsonRejection) -> Response {
+    problem(StatusCode::BAD_REQUEST, "bad-json", "JSON invalide", &e.body_text(), vec![])
+}
+
+/// One establishment.
+#[utoipa::path(get, path = "/api/v1/establishments/{id}", params(("id" = i64, Path)), responses((status = 200, body = Establishment), (status = 404, body = Problem)))]
+async fn get_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, est::get(&s.db, &a, id).await)
+}
+
+/// Changes an establishment (its currency never changes).
+#[utoipa::path(put, path = "/api/v1/establishments/{id}", params(("id" = i64, Path)), request_body = EstablishmentInput,
+    responses((status = 200, body = Establishment), (status = 422, body = Problem)))]
+async fn update_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<EstablishmentInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::OK, est::update(&s.db, &a, id, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Sites of an establishment.
+#[utoipa::path(get, path = "/api/v1/establishments/{id}/sites", params(("id" = i64, Path)), responses((status = 200, body = Vec<Site>)))]
+async fn list_sites(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, est::list_sites(&s.db, &a, id).await)
+}
+
+/// Creates a site.
+#[utoipa::path(post, path = "/api/v1/establishments/{id}/sites", params(("id" = i64, Path)), request_body = SiteInput,
+    responses((status = 201, body = Site), (status = 422, body = Problem)))]
+async fn create_site(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<SiteInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, est::create_site(&s.db, &a, id, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub establishment_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub action: String,
+    pub outcome: String,
+    /// Changed fields: `{ "field": [before, after] }`.
+    pub changes: serde_json::Value,
+    pub request_id: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub total: i64,
+    pub items: Vec<AuditEntry>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    actor: Option<String>,
+    entity: Option<String>,
+    entity_id: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    /// `YYYY-MM-DD`
+    from: Option<String>,
+    /// `YYYY-MM-DD`
+    to: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// Reads the audit trail (newest first).
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditParams), responses((status = 200, body = AuditPage), (status = 403, body = Problem)))]
+async fn audit_search(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(p): Query<AuditParams>) -> Response {
+    let mut errs = quittance_domain::validation::FieldErrors::new();
+    for (field, v) in [("from", &p.from), ("to", &p.to)] {
+        if let Some(v) = v {
+            if v.parse::<jiff::civil::Date>().is_err() {
+                errs.add(field, "Date attendue au format AAAA-MM-JJ.");
+            }
+        }
+    }
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        errs.add("limit", "Entre 1 et 1000.");
+    }
+    if !errs.is_empty() {
+        return problem_from(Error::Invalid(errs));
+    }
+    let f = AuditFilter { actor: p.actor, entity: p.entity, entity_id: p.entity_id, action: p.action, outcome: p.outcome, from: p.from, to: p.to, ..Default::default() };
+    let r = audit::search(&s.db, &a, &f, limit, p.offset.unwrap_or(0).max(0)).await.map(|(rows, total)| AuditPage {
+        total,
+        items: rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                at: r.at,
+                actor: r.actor,
+                establishment_id: r.establishment_id,
+                site_id: r.site_id,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                action: r.action,
+                outcome: r.outcome,
+                changes: serde_json::from_str(&r.changes).unwrap_or_default(),
+                request_id: r.request_id,
+            })
+            .collect(),
+    });
+    reply(StatusCode::OK, r)
+}

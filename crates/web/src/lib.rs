@@ -1,0 +1,174 @@
+//! The web service: French pages, the JSON API under `/api/v1`, health and metrics.
+
+pub mod api;
+pub mod audit_pages;
+pub mod auth;
+pub mod metrics;
+pub mod pages;
+pub mod render;
+pub mod users_pages;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use quittance_store::Db;
+
+/// Web settings.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Secure cookies with the `__Host-` prefix (on by default; only turned off for
+    /// plain-HTTP access from another host, which the README advises against).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { secure_cookies: true }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: WebConfig) -> AppState {
+        AppState { db, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()) }
+    }
+}
+
+/// A request id, put in the extensions by the middleware and in every audit row.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(auth::login_page).post(auth::login_submit))
+        .route("/logout", post(auth::logout))
+        .route("/mot-de-passe", get(auth::password_page).post(auth::password_submit))
+        .route("/contexte", post(auth::switch_context))
+        .route("/admin/etablissements", get(pages::establishments))
+        .route("/admin/etablissements/nouveau", get(pages::establishment_new).post(pages::establishment_create))
+        .route("/admin/etablissements/{id}", get(pages::establishment_view))
+        .route("/admin/etablissements/{id}/modifier", get(pages::establishment_edit).post(pages::establishment_update))
+        .route("/admin/etablissements/{id}/sites/nouveau", get(pages::site_new).post(pages::site_create))
+        .route("/admin/etablissements/{id}/sites/{sid}/modifier", get(pages::site_edit).post(pages::site_update))
+        .route("/admin/etablissements/{id}/series", post(pages::series_save))
+        .route("/admin/etablissements.csv", get(pages::establishments_csv))
+        .route("/admin/utilisateurs", get(users_pages::users))
+        .route("/admin/utilisateurs.csv", get(users_pages::users_csv))
+        .route("/admin/utilisateurs/nouveau", get(users_pages::user_new).post(users_pages::user_create))
+        .route("/admin/utilisateurs/{id}", get(users_pages::user_view))
+        .route("/admin/utilisateurs/{id}/etat", post(users_pages::user_toggle))
+        .route("/admin/utilisateurs/{id}/reinitialiser", post(users_pages::user_reset))
+        .route("/admin/utilisateurs/{id}/roles", post(users_pages::role_add))
+        .route("/admin/utilisateurs/{id}/roles/retirer", post(users_pages::role_remove))
+        .route("/admin/utilisateurs/{id}/cles", post(users_pages::key_create))
+        .route("/admin/utilisateurs/{id}/cles/{kid}/revoquer", post(users_pages::key_revoke))
+        .route("/admin/audit", get(audit_pages::audit))
+        .route("/admin/audit.csv", get(audit_pages::audit_csv))
+        .route("/admin/audit.xlsx", get(audit_pages::audit_xlsx))
+        .route("/static/app.css", get(static_css))
+        .route("/static/app.js", get(static_js))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .nest("/api/v1", api::router(state.clone()))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), envelope))
+        .with_state(state)
+}
+
+/// Request id, security headers and metrics around every response.
+async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| quittance_store::auth::random_hex(8));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    state.metrics.observe(res.status().as_u16(), started.elapsed().as_micros() as u64);
+    res
+}
+
+async fn static_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn static_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../static/app.js"),
+    )
+        .into_response()
+}
+
+/// Liveness: the process answers. Reveals nothing.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.db.ping().await {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "base de données injoignable").into_response()
+    }
+}
+
+/// Prometheus metrics; needs an API key whose owner may read metrics (administrateur).
+async fn metrics_endpoint(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let actor = match api::bearer_actor(&state, req.headers()).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(e) = actor
+        .require_anywhere(&state.db, quittance_domain::access::Permission::ReadMetrics, "metrics", "read")
+        .await
+    {
+        return api::problem_from(e);
+    }
+    let backend = match state.db.backend() {
+        quittance_store::Backend::Sqlite => "sqlite",
+        quittance_store::Backend::Postgres => "postgres",
+    };
+    let up = state.db.ping().await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(up, backend)).into_response()
+}
