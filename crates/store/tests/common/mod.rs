@@ -1,0 +1,61 @@
+//! Opens a fresh database per test: a SQLite file in a temporary folder, or a
+//! schema of its own on the PostgreSQL server named by `QUITTANCE_TEST_POSTGRES_URL`.
+#![allow(dead_code)]
+
+use std::io::Write;
+
+use quittance_store::{Db, DbOptions, migrate};
+
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    pub schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = dir.path().join("test.db").to_string_lossy().to_string();
+    let db = Db::open(&url, DbOptions::default()).await.expect("open sqlite");
+    migrate::migrate(&db).await.expect("migrate sqlite");
+    TestDb { db, url, schema: None, _dir: Some(dir) }
+}
+
+/// `None` (and a note on stderr) when no PostgreSQL URL is configured.
+pub async fn postgres() -> Option<TestDb> {
+    let Ok(url) = std::env::var("QUITTANCE_TEST_POSTGRES_URL") else {
+        let _ = writeln!(std::io::stderr(), "QUITTANCE_TEST_POSTGRES_URL absent : test PostgreSQL ignoré");
+        return None;
+    };
+    let schema = format!("qt_{}", quittance_store::auth::random_hex(6));
+    let admin = Db::open(&url, DbOptions { max_connections: 1, ..Default::default() }).await.expect("PostgreSQL reachable");
+    admin.raw(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+    admin.close().await;
+    let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: 10, ..Default::default() })
+        .await
+        .expect("open postgres");
+    migrate::migrate(&db).await.expect("migrate postgres");
+    Some(TestDb { db, url, schema: Some(schema), _dir: None })
+}
+
+/// Runs `$body(TestDb)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    let t = super::common::sqlite().await;
+                    super::$name(t).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    if let Some(t) = super::common::postgres().await {
+                        super::$name(t).await;
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,272 @@
+//! Shared helpers for the web tests: a seeded application per test (its own SQLite
+//! file in a temporary folder), requests through `tower::ServiceExt::oneshot`, login,
+//! CSRF extraction and audit queries.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use quittance_store::audit::{AuditFilter, AuditRow};
+use quittance_store::{Actor, Db, DbOptions};
+use quittance_web::{AppState, WebConfig};
+use tower::ServiceExt;
+
+/// The one password of every demo account.
+pub const PASSWORD: &str = "formation-2026";
+/// Session cookie name with secure cookies on.
+pub const SESSION_COOKIE: &str = "__Host-quittance_session";
+/// Login form CSRF cookie name.
+pub const LOGIN_CSRF_COOKIE: &str = "quittance_login_csrf";
+
+/// A seeded application on a fresh database.
+pub struct TestApp {
+    pub db: Db,
+    pub router: Router,
+    // Keeps the database folder alive for the whole test.
+    _dir: tempfile::TempDir,
+}
+
+/// An answered request, body already read.
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.header("location")
+    }
+
+    /// Every `Set-Cookie` header, whole.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The whole `Set-Cookie` header for the cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().into_iter().find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    /// The value set for cookie `name` (empty when the cookie is cleared).
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        self.set_cookie(name).map(|c| cookie_pair_value(&c).to_string())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    /// Is this a redirect (302/303) to `to` (compared without the query string
+    /// unless `to` has one)?
+    pub fn is_redirect_to(&self, to: &str) -> bool {
+        let Some(loc) = self.location() else { return false };
+        let loc = if to.contains('?') { loc.as_str() } else { loc.split('?').next().unwrap_or("") };
+        matches!(self.status, StatusCode::SEE_OTHER | StatusCode::FOUND) && loc == to
+    }
+}
+
+/// The value of the first `name=value` pair of a `Set-Cookie` header.
+fn cookie_pair_value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().and_then(|kv| kv.split_once('=')).map_or("", |(_, v)| v.trim())
+}
+
+/// The attributes of a `Set-Cookie` header, lower-cased and trimmed (`secure`, `path=/`…).
+pub fn cookie_attributes(set_cookie: &str) -> Vec<String> {
+    set_cookie.split(';').skip(1).map(|a| a.trim().to_ascii_lowercase()).collect()
+}
+
+/// The value of the first `name="_csrf" value="…"` of a page.
+pub fn csrf_from_html(html: &str) -> Option<String> {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
+}
+
+/// Reads a whole response body.
+pub async fn body_bytes(body: Body) -> Vec<u8> {
+    body.collect().await.expect("readable body").to_bytes().to_vec()
+}
+
+/// Reads a whole response body as text.
+pub async fn body_string(body: Body) -> String {
+    String::from_utf8_lossy(&body_bytes(body).await).into_owned()
+}
+
+/// URL-encodes form pairs.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).expect("encodable form")
+}
+
+/// Opens a fresh SQLite database in `dir`, migrated and seeded with the demo data.
+pub async fn seeded_db(dir: &std::path::Path) -> Db {
+    let path = dir.join("quittance.db");
+    let db = Db::open(path.to_str().expect("utf-8 temp path"), DbOptions::default()).await.expect("open SQLite");
+    quittance_store::migrate::migrate(&db).await.expect("migrate");
+    quittance_store::demo::seed(&db).await.expect("seed demo data");
+    db
+}
+
+/// The router of a seeded app (secure cookies, as in production).
+pub fn app_router(db: &Db) -> Router {
+    quittance_web::router(AppState::new(db.clone(), WebConfig { secure_cookies: true }))
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = seeded_db(dir.path()).await;
+        let router = app_router(&db);
+        TestApp { db, router, _dir: dir }
+    }
+
+    /// Sends one request through the router (no socket).
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.expect("the router never fails");
+        let (parts, body) = res.into_parts();
+        Resp { status: parts.status, headers: parts.headers, body: body_bytes(body).await }
+    }
+
+    /// GET with an optional `Cookie` header.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        let mut b = Request::builder().method(Method::GET).uri(path);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::empty()).expect("request")).await
+    }
+
+    /// GET with `Authorization: Bearer <key>`.
+    pub async fn get_api(&self, path: &str, key: &str) -> Resp {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// POST of a JSON body with an optional bearer key.
+    pub async fn post_json(&self, path: &str, key: Option<&str>, json: &serde_json::Value) -> Resp {
+        let mut b = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(k) = key {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        self.send(b.body(Body::from(json.to_string())).expect("request")).await
+    }
+
+    /// POST of an URL-encoded form with an optional `Cookie` header.
+    pub async fn post_form(&self, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Resp {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::from(form_body(pairs))).expect("request")).await
+    }
+
+    /// Fetches the login page and returns (login CSRF cookie value, hidden field value).
+    pub async fn login_csrf(&self) -> (String, String) {
+        let page = self.get("/login", None).await;
+        assert_eq!(page.status, StatusCode::OK, "GET /login");
+        let cookie = page.cookie_value(LOGIN_CSRF_COOKIE).expect("GET /login sets the login CSRF cookie");
+        let field = csrf_from_html(&page.text()).expect("the login form has a _csrf field");
+        (cookie, field)
+    }
+
+    /// Submits the login form as a browser would (cookie and field from GET /login).
+    pub async fn login_attempt(&self, username: &str, password: &str) -> Resp {
+        let (cookie, field) = self.login_csrf().await;
+        self.post_form(
+            "/login",
+            Some(&format!("{LOGIN_CSRF_COOKIE}={cookie}")),
+            &[("username", username), ("password", password), ("next", "/"), ("_csrf", &field)],
+        )
+        .await
+    }
+
+    /// Logs in and returns the `Cookie` header value (`__Host-quittance_session=<token>`).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self.login_attempt(username, password).await;
+        assert!(
+            matches!(r.status, StatusCode::SEE_OTHER | StatusCode::FOUND),
+            "login of {username} should redirect, got {}: {}",
+            r.status,
+            r.text()
+        );
+        let token = r.cookie_value(SESSION_COOKIE).expect("a session cookie after login");
+        assert!(!token.is_empty(), "session token is not empty");
+        format!("{SESSION_COOKIE}={token}")
+    }
+
+    /// Logs in a demo user with the demo password.
+    pub async fn login_demo(&self, username: &str) -> String {
+        self.login(username, PASSWORD).await
+    }
+
+    /// The session's CSRF token, read from a logged-in page.
+    pub async fn session_csrf(&self, cookie: &str, page: &str) -> String {
+        let r = self.get(page, Some(cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {page}: {}", r.text());
+        csrf_from_html(&r.text()).unwrap_or_else(|| panic!("{page} carries a _csrf field"))
+    }
+
+    pub async fn user_id(&self, username: &str) -> i64 {
+        quittance_store::auth::find_user(&self.db, username).await.expect("find user").expect("user exists").id
+    }
+
+    /// Creates an API key for `username` and returns its secret.
+    pub async fn api_key(&self, username: &str) -> String {
+        self.api_key_with_id(username).await.1
+    }
+
+    pub async fn api_key_with_id(&self, username: &str) -> (i64, String) {
+        let uid = self.user_id(username).await;
+        quittance_store::auth::create_api_key(&self.db, &Actor::system("test"), uid, &format!("clé de test {username}"))
+            .await
+            .expect("create API key")
+    }
+
+    /// Audit rows matching the filter (read as the local operator).
+    pub async fn audit(&self, filter: AuditFilter) -> Vec<AuditRow> {
+        quittance_store::audit::search(&self.db, &Actor::system("t"), &filter, 1000, 0).await.expect("audit search").0
+    }
+
+    /// Establishments in the database (as the local operator).
+    pub async fn establishments(&self) -> Vec<quittance_store::establishments::Establishment> {
+        quittance_store::establishments::list(&self.db, &Actor::system("t")).await.expect("list establishments")
+    }
+}
+
+/// A filter on entity, action and outcome.
+pub fn filter(entity: &str, action: &str, outcome: &str) -> AuditFilter {
+    AuditFilter {
+        entity: Some(entity.into()),
+        action: Some(action.into()),
+        outcome: Some(outcome.into()),
+        ..Default::default()
+    }
+}
