@@ -68,8 +68,9 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    #[arg(long, env = "QUITTANCE_BIND", default_value = "127.0.0.1:8080")]
-    bind: String,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "QUITTANCE_BIND")]
+    bind: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +192,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Demo(a) => {
+            let bind = a.bind.or_else(|| s.file.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let db = open_migrated(&s).await?;
             let fresh = !demo::is_seeded(&db).await.map_err(|e| e.to_string())?;
             if fresh {
@@ -202,12 +204,12 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
                 if fresh { "base créée" } else { "base existante" },
                 quittance_store::db::redact(&s.database)
             ));
-            banner.push_str(&format!("Ouvrez {}\n\n", public_url(&a.bind)));
+            banner.push_str(&format!("Ouvrez {}\n\n", public_url(&bind)));
             banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", "Rôle", "Identifiant", "Mot de passe", "Périmètre"));
             for l in demo::logins() {
                 banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", l.role, l.username, l.password, l.scope));
             }
-            serve(db, &a.bind, true, Some(banner)).await
+            serve(db, &bind, true, Some(banner)).await
         }
         Command::User(cmd) => user_cmd(cmd, &s).await,
         Command::Apikey(cmd) => {

@@ -193,7 +193,7 @@ fn grant_text(g: &Grant) -> String {
     }
 }
 
-async fn insert_grant(tx: &mut Tx, user_id: i64, g: &Grant) -> Result<(), Error> {
+pub(crate) async fn insert_grant(tx: &mut Tx, user_id: i64, g: &Grant) -> Result<(), Error> {
     if let Some(s) = g.site_id {
         let ok = tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, g.establishment_id]).await?;
         if ok == 0 {

@@ -237,6 +237,23 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
             .at(Some(e.id), None)
             .changes(diff(&serde_json::json!({}), &est_json(&e))),
     );
+    // The administrator who creates an establishment administers it; otherwise
+    // nobody but the command line could reach it.
+    if let (Some(user_id), false) = (actor.user_id, actor.system) {
+        let g = quittance_domain::access::Grant {
+            role: quittance_domain::access::Role::Administrateur,
+            establishment_id: e.id,
+            site_id: None,
+        };
+        crate::auth::insert_grant(&mut tx, user_id, &g).await?;
+        tx.audit(
+            actor,
+            AuditEvent::new("user", "grant_role")
+                .id(user_id)
+                .at(Some(e.id), None)
+                .changes(serde_json::json!({ "role": [null, format!("administrateur@{}", e.id)] })),
+        );
+    }
     tx.commit().await?;
     Ok(e)
 }

@@ -539,3 +539,48 @@ async fn numbering_child() {
         t.await.unwrap();
     }
 }
+
+/// Invariant 2 as a property: any sequence of committed and rolled-back
+/// allocations, over two series and two years, leaves each (series, year) gapless.
+#[test]
+fn numbering_property_any_commit_rollback_sequence() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let t = rt.block_on(common::sqlite());
+    let e = rt.block_on(async {
+        let e = est::create(&t.db, &op(), &hospital("HSM")).await.unwrap();
+        est::save_series(&t.db, &op(), e.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
+        est::save_series(&t.db, &op(), e.id, "REC", "Reçus", "REC{YY}{N:5}").await.unwrap();
+        t.db.raw("CREATE TABLE docs (series TEXT NOT NULL, year BIGINT NOT NULL, n BIGINT NOT NULL)").await.unwrap();
+        e
+    });
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 24, ..Default::default() });
+    let ops = prop::collection::vec((any::<bool>(), 0usize..2, 2026i32..2028, 1usize..4), 1..40);
+    runner
+        .run(&ops, |ops| {
+            rt.block_on(async {
+                t.db.raw("DELETE FROM docs; DELETE FROM number_counters;").await.unwrap();
+                for (commit, s, year, k) in ops {
+                    let series = ["FAC", "REC"][s];
+                    let mut tx = t.db.begin().await.unwrap();
+                    for _ in 0..k {
+                        let (n, _) = numbering::allocate(&mut tx, e.id, series, year).await.unwrap();
+                        tx.exec("INSERT INTO docs (series, year, n) VALUES ($1, $2, $3)", &args![series, year as i64, n as i64]).await.unwrap();
+                    }
+                    if commit { tx.commit().await.unwrap() } else { tx.rollback().await.unwrap() }
+                }
+                let mut tx = t.db.read().await.unwrap();
+                let rows: Vec<(String, i64, i64)> = tx.all("SELECT series, year, n FROM docs", &[]).await.unwrap();
+                tx.rollback().await.unwrap();
+                let mut groups: std::collections::HashMap<(String, i64), Vec<u64>> = Default::default();
+                for (s, y, n) in rows {
+                    groups.entry((s, y)).or_default().push(n as u64);
+                }
+                for (k, v) in groups {
+                    prop_assert!(is_gapless(&v), "{k:?}: {v:?}");
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+}

@@ -177,7 +177,9 @@ pub struct LoginQuery {
 
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.chars().any(char::is_control) => {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }

@@ -102,6 +102,8 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .map(str::to_string)
         .unwrap_or_else(|| quittance_store::auth::random_hex(8));
     req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let route = log_route(req.uri().path());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
@@ -119,8 +121,19 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);
     }
-    state.metrics.observe(res.status().as_u16(), started.elapsed().as_micros() as u64);
+    let micros = started.elapsed().as_micros() as u64;
+    state.metrics.observe(res.status().as_u16(), micros);
+    tracing::info!(request_id = %id, %method, route = %route, status = res.status().as_u16(), ms = micros / 1000, "requête");
     res
+}
+
+/// The path as logged: numeric segments become `:id`, the query string is never
+/// logged, so no patient data (names, numbers searched for) reaches the logs.
+fn log_route(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if !seg.is_empty() && seg.chars().any(|c| c.is_ascii_digit()) { ":id" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 async fn static_css() -> Response {

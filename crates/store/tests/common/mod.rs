@@ -24,6 +24,10 @@ pub async fn sqlite() -> TestDb {
 /// `None` (and a note on stderr) when no PostgreSQL URL is configured.
 pub async fn postgres() -> Option<TestDb> {
     let Ok(url) = std::env::var("QUITTANCE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("QUITTANCE_REQUIRE_POSTGRES").is_err(),
+            "QUITTANCE_REQUIRE_POSTGRES est posé mais QUITTANCE_TEST_POSTGRES_URL manque"
+        );
         let _ = writeln!(std::io::stderr(), "QUITTANCE_TEST_POSTGRES_URL absent : test PostgreSQL ignoré");
         return None;
     };

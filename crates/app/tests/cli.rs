@@ -1,0 +1,113 @@
+//! The binary's command line, run as a user would.
+
+use std::process::Command;
+
+fn quittance(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_quittance"))
+        .args(args)
+        .env_remove("QUITTANCE_DATABASE")
+        .env_remove("QUITTANCE_CONFIG")
+        .env("QUITTANCE_LOG", "warn")
+        .output()
+        .expect("run quittance");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn unknown_config_key_stops_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("q.toml");
+    std::fs::write(&cfg, "database = \"x.db\"\nbindd = \"127.0.0.1:1\"\n").unwrap();
+    let (ok, _, err) = quittance(&["--config", cfg.to_str().unwrap(), "migrate"]);
+    assert!(!ok);
+    assert!(err.contains("clé inconnue « bindd »"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn bad_flag_and_unreachable_database_are_refused() {
+    let (ok, _, err) = quittance(&["serve", "--bnid", "x"]);
+    assert!(!ok);
+    assert!(err.contains("--bnid"), "{err}");
+    let (ok, _, err) = quittance(&["--database", "postgres://nobody@127.0.0.1:1/none", "migrate"]);
+    assert!(!ok);
+    assert!(err.starts_with("quittance : base PostgreSQL injoignable"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let (ok, _, err) = quittance(&["--database", db.to_str().unwrap(), "serve", "--bind", "pas-une-adresse"]);
+    assert!(!ok);
+    assert!(err.contains("adresse d'écoute invalide"), "{err}");
+}
+
+#[test]
+fn config_file_supplies_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("from-config.db");
+    let cfg = dir.path().join("q.toml");
+    std::fs::write(&cfg, format!("database = \"{}\"\n", db.display())).unwrap();
+    let (ok, out, err) = quittance(&["--config", cfg.to_str().unwrap(), "migrate"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("version du schéma : 1"), "{out}");
+    assert!(db.exists());
+}
+
+#[test]
+fn users_keys_audit_and_backup_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let d = db.to_str().unwrap();
+    // An establishment is needed to hold a role: the demo data set provides one.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let h = quittance_store::Db::open(d, Default::default()).await.unwrap();
+        quittance_store::migrate::migrate(&h).await.unwrap();
+        quittance_store::demo::seed(&h).await.unwrap();
+        h.close().await;
+    });
+    let (ok, out, err) = quittance(&[
+        "--database", d, "user", "create", "--username", "j.dupont", "--name", "Jeanne Dupont",
+        "--role", "technicien_facturation", "--establishment", "hsm", "--site", "MED",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Mot de passe provisoire"), "{out}");
+    let (ok, _, err) = quittance(&["--database", d, "user", "create", "--username", "x.y", "--name", "X", "--role", "chef", "--establishment", "HSM"]);
+    assert!(!ok);
+    assert!(err.contains("rôle « chef » inconnu"), "{err}");
+    let (ok, out, _) = quittance(&["--database", d, "user", "list"]);
+    assert!(ok);
+    assert!(out.lines().any(|l| l.starts_with("j.dupont") && l.contains("technicien_facturation")), "{out}");
+    let (ok, _, _) = quittance(&["--database", d, "user", "disable", "j.dupont"]);
+    assert!(ok);
+    let (_, out, _) = quittance(&["--database", d, "user", "list"]);
+    assert!(out.lines().any(|l| l.starts_with("j.dupont") && l.contains("désactivé")), "{out}");
+    let (ok, out, _) = quittance(&["--database", d, "user", "reset-password", "admin"]);
+    assert!(ok && out.contains("Nouveau mot de passe provisoire"), "{out}");
+    let (ok, out, err) = quittance(&["--database", d, "apikey", "create", "--user", "admin", "--name", "Export"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("qk_"), "{out}");
+    let (ok, out, _) = quittance(&["--database", d, "apikey", "revoke", "1"]);
+    assert!(ok && out.contains("révoquée"), "{out}");
+
+    let (ok, out, err) = quittance(&["--database", d, "audit", "verify"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Piste d'audit intègre"), "{out}");
+
+    let copy = dir.path().join("copie.db");
+    let (ok, _, err) = quittance(&["--database", d, "backup", "--to", copy.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = quittance(&["--database", copy.to_str().unwrap(), "audit", "verify"]);
+    assert!(ok && out.contains("intègre"), "the backup is a consistent copy: {out}");
+    let (ok, _, err) = quittance(&["--database", d, "backup", "--to", copy.to_str().unwrap()]);
+    assert!(!ok && err.contains("existe déjà"), "{err}");
+
+    // Tampering with the file directly is reported, naming the row.
+    rt.block_on(async {
+        let h = quittance_store::Db::open(d, Default::default()).await.unwrap();
+        h.raw("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET action = 'rien' WHERE seq = 3").await.unwrap();
+        h.close().await;
+    });
+    let (ok, _, err) = quittance(&["--database", d, "audit", "verify"]);
+    assert!(!ok);
+    assert!(err.contains("ligne 3 modifiée"), "{err}");
+}
