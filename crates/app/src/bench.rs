@@ -22,10 +22,53 @@ pub enum BenchCmd {
         #[arg(long, env = "QUITTANCE_BENCH_POSTGRES_URL")]
         postgres: Option<String>,
     },
+    /// Creates COUNT synthetic patients, then measures search latency (p50/p95/p99)
+    /// for typical queries, alone and with concurrent clients, beside an exact-IPP lookup.
+    Patients {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// Queries per kind and per run.
+        #[arg(long, default_value_t = 2_000)]
+        queries: u64,
+        /// Concurrent clients of the second run.
+        #[arg(long, default_value_t = 32)]
+        clients: u64,
+        /// Also measure on this PostgreSQL server (a scratch schema is created and dropped).
+        #[arg(long, env = "QUITTANCE_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
 }
 
 pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     match cmd {
+        BenchCmd::Patients { count, queries, clients, postgres } => {
+            println!("Banc d'essai « patients » : {count} dossiers, {queries} requêtes par type, puis {clients} clients concurrents.");
+            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let path = dir.join("bench.db");
+            let db = Db::open(&path.to_string_lossy(), DbOptions { max_connections: clients as u32 + 2, ..Default::default() })
+                .await
+                .map_err(|e| e.to_string())?;
+            let r = crate::bench_patients::run(&db, "SQLite", count, queries, clients).await;
+            db.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r?;
+            if let Some(url) = postgres {
+                let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
+                let admin = Db::open(&url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
+                admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
+                let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: clients as u32 + 2, ..Default::default() })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let r = crate::bench_patients::run(&db, "PostgreSQL", count, queries, clients).await;
+                db.close().await;
+                admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;
+                r?;
+            } else {
+                println!("(PostgreSQL non mesuré : donnez --postgres postgres://… ou QUITTANCE_BENCH_POSTGRES_URL)");
+            }
+            Ok(())
+        }
         BenchCmd::Numbering { count, concurrency, postgres } => {
             println!("Banc d'essai « numérotation » : {count} numéros, {concurrency} écrivains concurrents.");
             let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
@@ -55,7 +98,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     }
 }
 
-fn bar(len: u64, label: &str) -> ProgressBar {
+pub fn bar(len: u64, label: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
     pb.set_message(label.to_string());
@@ -153,6 +196,6 @@ async fn numbering_bench(db: &Db, backend: &str, count: u64, concurrency: u64) -
     if ok { Ok(()) } else { Err("la numérotation a produit un trou ou un doublon".into()) }
 }
 
-fn fr_int(x: f64) -> String {
+pub fn fr_int(x: f64) -> String {
     quittance_domain::fr::format_int_fr(x.round() as i64)
 }

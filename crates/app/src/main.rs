@@ -1,7 +1,9 @@
 //! `quittance`: the web service and the command line, one binary.
 
 mod bench;
+mod bench_patients;
 mod config;
+mod import;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +53,9 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Import data files (CSV or JSON).
+    #[command(subcommand)]
+    Import(import::ImportCmd),
     /// Benchmarks that print figures beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -246,6 +251,10 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(cmd) => bench::run(cmd, &s.database).await,
+        Command::Import(cmd) => {
+            let db = open_migrated(&s).await?;
+            import::run(cmd, &db, &operator()).await
+        }
     }
 }
 

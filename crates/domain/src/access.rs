@@ -38,6 +38,8 @@ pub enum Permission {
     ReadPatients,
     /// Create and change patient administrative files.
     WritePatients,
+    /// See files whose patient asked for non-disclosure of presence.
+    ReadConfidentialPatients,
     /// Bill (valuation, invoices, credit notes).
     Bill,
     /// Collect money at a cash office.
@@ -107,7 +109,7 @@ impl Role {
                 ReadEstablishments,
             ],
             Role::TechnicienFacturation => {
-                &[ReadEstablishments, ReadPatients, WritePatients, Bill]
+                &[ReadEstablishments, ReadPatients, WritePatients, ReadConfidentialPatients, Bill]
             }
             Role::SecretaireMedicale => &[ReadEstablishments, ReadPatients, WritePatients, Collect],
             Role::RegisseurTitulaire | Role::RegisseurSuppleant => {
@@ -115,10 +117,10 @@ impl Role {
             }
             Role::Mandataire => &[ReadEstablishments, ReadPatients, Collect],
             Role::ControleurFinancier => {
-                &[ReadEstablishments, ReadPatients, ControlStatements, Bill]
+                &[ReadEstablishments, ReadPatients, ReadConfidentialPatients, ControlStatements, Bill]
             }
             Role::Comptable => &[ReadEstablishments, Accounting],
-            Role::Auditeur => &[ReadEstablishments, ReadAudit, ReadPatients],
+            Role::Auditeur => &[ReadEstablishments, ReadAudit, ReadPatients, ReadConfidentialPatients],
         }
     }
 
@@ -137,6 +139,7 @@ impl Permission {
             Permission::ReadEstablishments => "read_establishments",
             Permission::ReadPatients => "read_patients",
             Permission::WritePatients => "write_patients",
+            Permission::ReadConfidentialPatients => "read_confidential_patients",
             Permission::Bill => "bill",
             Permission::Collect => "collect",
             Permission::ControlStatements => "control_statements",

@@ -6,7 +6,9 @@
 pub mod access;
 pub mod audit;
 pub mod fr;
+pub mod identity;
 pub mod legal_ids;
 pub mod money;
 pub mod numbering;
+pub mod patient_search;
 pub mod validation;

@@ -18,6 +18,7 @@ fn permission() -> impl Strategy<Value = Permission> {
         Permission::ReadEstablishments,
         Permission::ReadPatients,
         Permission::WritePatients,
+        Permission::ReadConfidentialPatients,
         Permission::Bill,
         Permission::Collect,
         Permission::ControlStatements,

@@ -68,18 +68,20 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
     let dpass = establishments::create(db, &op, &dpass).await?;
 
     let med = establishments::create_site(db, &op, hsm.id, &site("MED", "Médecine interne", "service", "69003", "Lyon")).await?;
-    establishments::create_site(db, &op, hsm.id, &site("CHIR", "Chirurgie orthopédique", "service", "69003", "Lyon")).await?;
-    establishments::create_site(db, &op, hsm.id, &site("MAT", "Maternité", "service", "69003", "Lyon")).await?;
+    let chir = establishments::create_site(db, &op, hsm.id, &site("CHIR", "Chirurgie orthopédique", "service", "69003", "Lyon")).await?;
+    let mat = establishments::create_site(db, &op, hsm.id, &site("MAT", "Maternité", "service", "69003", "Lyon")).await?;
     let rs = establishments::create_site(db, &op, dpass.id, &site("CMS-RS", "CMS de Rivière-Salée", "cms", "98800", "Nouméa")).await?;
-    establishments::create_site(db, &op, dpass.id, &site("CMS-MD", "CMS du Mont-Dore", "cms", "98809", "Mont-Dore")).await?;
-    establishments::create_site(db, &op, dpass.id, &site("CMS-PA", "CMS de Païta", "cms", "98890", "Païta")).await?;
-    establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")).await?;
+    let md = establishments::create_site(db, &op, dpass.id, &site("CMS-MD", "CMS du Mont-Dore", "cms", "98809", "Mont-Dore")).await?;
+    let pa = establishments::create_site(db, &op, dpass.id, &site("CMS-PA", "CMS de Païta", "cms", "98890", "Païta")).await?;
+    let bo = establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")).await?;
 
     for e in [hsm.id, dpass.id] {
         establishments::save_series(db, &op, e, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await?;
         establishments::save_series(db, &op, e, "AV", "Avoirs", "AV-{YYYY}-{N:6}").await?;
         establishments::save_series(db, &op, e, "REC", "Reçus", "REC-{YYYY}-{N:6}").await?;
     }
+
+    crate::demo_patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
 
     let wide = |role, e| Grant { role, establishment_id: e, site_id: None };
     let at_site = |role, e, s| Grant { role, establishment_id: e, site_id: Some(s) };

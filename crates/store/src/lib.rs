@@ -10,10 +10,12 @@ pub mod auth;
 pub mod backup;
 pub mod db;
 pub mod demo;
+pub mod demo_patients;
 pub mod error;
 pub mod establishments;
 pub mod migrate;
 pub mod numbering;
+pub mod patients;
 
 pub use actor::Actor;
 pub use db::{Backend, Db, DbOptions, Tx, V};

@@ -11,12 +11,20 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "patients",
+        sqlite: include_str!("../migrations/sqlite/0002_patients.sql"),
+        postgres: include_str!("../migrations/postgres/0002_patients.sql"),
+    },
+];
 
 /// Applies the migrations not yet applied; returns the versions applied now.
 /// On PostgreSQL an advisory lock keeps two starting servers from racing.

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use quittance_store::audit::{self, AuditFilter};
 use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, Site, SiteInput};
-use quittance_store::{Actor, Error};
+use quittance_store::{Actor, Error, patients};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -113,6 +113,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/establishments/{id}", get(get_establishment).put(update_establishment))
         .route("/establishments/{id}/sites", get(list_sites).post(create_site))
         .route("/audit", get(audit_search))
+        .route("/patients", get(search_patients).post(create_patient))
+        .route("/patients/{id}", get(get_patient).put(update_patient))
+        .route("/patients/{id}/debtors", axum::routing::post(add_debtor))
+        .route("/patients/{id}/identifiers", axum::routing::post(add_identifier))
         .fallback(api_not_found)
         .layer(middleware::from_fn_with_state(state, require_key))
 }
@@ -124,8 +128,11 @@ async fn api_not_found() -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Quittance API", version = "1", description = "Facturation et recettes des établissements de santé. Authentification : clé d'API en « Authorization: Bearer »."),
-    paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search),
-    components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage)),
+    paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search,
+        search_patients, create_patient, get_patient, update_patient, add_debtor, add_identifier),
+    components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage,
+        patients::Patient, patients::PatientInput, patients::PatientFile, patients::PatientSummary, patients::SearchPage,
+        patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput)),
     modifiers(&BearerAuth),
     security(("cle_api" = []))
 )]
@@ -304,4 +311,106 @@ async fn audit_search(State(s): State<AppState>, Extension(a): Extension<Actor>,
             .collect(),
     });
     reply(StatusCode::OK, r)
+}
+
+// ---------------------------------------------------------------- patients
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PatientSearchParams {
+    /// Establishment searched.
+    establishment_id: i64,
+    /// Free text: name prefixes, birth date `JJ/MM/AAAA`, IPP, NIR or CAFAT number.
+    q: Option<String>,
+    /// Birth date, `JJ/MM/AAAA` (00 for unknown parts) or `AAAA-MM-JJ`.
+    birth_date: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// Searches patient files (only those the key's roles and sites reach).
+#[utoipa::path(get, path = "/api/v1/patients", params(PatientSearchParams), responses((status = 200, body = patients::SearchPage), (status = 422, body = Problem)))]
+async fn search_patients(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(p): Query<PatientSearchParams>) -> Response {
+    let mut errs = quittance_domain::validation::FieldErrors::new();
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        errs.add("limit", "Entre 1 et 500.");
+    }
+    let c = match quittance_domain::patient_search::parse(p.q.as_deref().unwrap_or(""), p.birth_date.as_deref().unwrap_or("")) {
+        Ok(c) if c.is_empty() => {
+            errs.add("q", "Donnez au moins un critère (nom, date de naissance, IPP, NIR ou n° CAFAT).");
+            c
+        }
+        Ok(c) => c,
+        Err(m) => {
+            errs.add("birth_date", m);
+            Default::default()
+        }
+    };
+    if !errs.is_empty() {
+        return problem_from(Error::Invalid(errs));
+    }
+    reply(StatusCode::OK, patients::search(&s.db, &a, p.establishment_id, &c, limit, p.offset.unwrap_or(0).max(0)).await)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EstablishmentParam {
+    establishment_id: i64,
+}
+
+/// Opens a patient file; the IPP is allocated.
+#[utoipa::path(post, path = "/api/v1/patients", params(EstablishmentParam), request_body = patients::PatientInput,
+    responses((status = 201, body = patients::Patient), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<patients::PatientInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, patients::create(&s.db, &a, q.establishment_id, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// One patient file with identifiers and debtors (the view is audited).
+#[utoipa::path(get, path = "/api/v1/patients/{id}", params(("id" = i64, Path)), responses((status = 200, body = patients::PatientFile), (status = 404, body = Problem)))]
+async fn get_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, patients::get(&s.db, &a, id).await)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct VersionParam {
+    /// The `version` read; a concurrent change answers 409.
+    version: i64,
+}
+
+/// Replaces a file's content. A change of identity status or strict trait needs `reason`.
+#[utoipa::path(put, path = "/api/v1/patients/{id}", params(("id" = i64, Path), VersionParam), request_body = patients::PatientInput,
+    responses((status = 200, body = patients::Patient), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<patients::PatientInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::OK, patients::update(&s.db, &a, id, v.version, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Adds a debtor.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/debtors", params(("id" = i64, Path)), request_body = patients::DebtorInput,
+    responses((status = 201, body = patients::Debtor), (status = 422, body = Problem)))]
+async fn add_debtor(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<patients::DebtorInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, patients::save_debtor(&s.db, &a, id, None, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct IdentifierInput {
+    pub issuer: String,
+    pub value: String,
+}
+
+/// Adds an external identifier with its issuer.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/identifiers", params(("id" = i64, Path)), request_body = IdentifierInput,
+    responses((status = 201, body = patients::Identifier), (status = 422, body = Problem)))]
+async fn add_identifier(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<IdentifierInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, patients::add_identifier(&s.db, &a, id, &i.issuer, &i.value).await),
+        Err(e) => bad_json(e),
+    }
 }

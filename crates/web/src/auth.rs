@@ -153,7 +153,19 @@ where
                 "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
             ));
         }
-        let value: T = serde_urlencoded::from_bytes(&bytes)
+        // Several checkboxes share one name: their values are joined with commas.
+        let mut merged: Vec<(String, String)> = Vec::new();
+        for (k, v) in pairs {
+            match merged.iter_mut().find(|(mk, _)| *mk == k) {
+                Some((_, mv)) => {
+                    mv.push(',');
+                    mv.push_str(&v);
+                }
+                None => merged.push((k, v)),
+            }
+        }
+        let encoded = serde_urlencoded::to_string(&merged).unwrap_or_default();
+        let value: T = serde_urlencoded::from_str(&encoded)
             .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Formulaire invalide", &format!("Champ manquant ou mal formé : {e}")))?;
         Ok(CsrfForm(ctx, value))
     }

@@ -5,6 +5,7 @@ pub mod audit_pages;
 pub mod auth;
 pub mod metrics;
 pub mod pages;
+pub mod patients_pages;
 pub mod render;
 pub mod users_pages;
 
@@ -77,6 +78,16 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/utilisateurs/{id}/roles/retirer", post(users_pages::role_remove))
         .route("/admin/utilisateurs/{id}/cles", post(users_pages::key_create))
         .route("/admin/utilisateurs/{id}/cles/{kid}/revoquer", post(users_pages::key_revoke))
+        .route("/patients", get(patients_pages::search_page))
+        .route("/patients/resultats", get(patients_pages::results_fragment))
+        .route("/patients/export.csv", get(patients_pages::export_csv))
+        .route("/patients/export.xlsx", get(patients_pages::export_xlsx))
+        .route("/patients/nouveau", get(patients_pages::new_page).post(patients_pages::create))
+        .route("/patients/{id}", get(patients_pages::view))
+        .route("/patients/{id}/modifier", get(patients_pages::edit_page).post(patients_pages::update))
+        .route("/patients/{id}/identifiants", post(patients_pages::add_identifier))
+        .route("/patients/{id}/debiteurs/nouveau", get(patients_pages::debtor_new).post(patients_pages::debtor_create))
+        .route("/patients/{id}/debiteurs/{did}/modifier", get(patients_pages::debtor_edit).post(patients_pages::debtor_update))
         .route("/admin/audit", get(audit_pages::audit))
         .route("/admin/audit.csv", get(audit_pages::audit_csv))
         .route("/admin/audit.xlsx", get(audit_pages::audit_xlsx))

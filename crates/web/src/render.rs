@@ -56,6 +56,9 @@ impl Chrome {
             }
         }
         let mut nav = vec![NavItem { href: "/", label: "Tableau de bord", active: path == "/" }];
+        if a.allows_anywhere(Permission::ReadPatients) {
+            nav.push(NavItem { href: "/patients", label: "Patients", active: path.starts_with("/patients") });
+        }
         if a.allows_anywhere(Permission::ManageEstablishments) {
             nav.push(NavItem { href: "/admin/etablissements", label: "Établissements", active: path.starts_with("/admin/etab") });
         }
@@ -84,6 +87,9 @@ pub enum Input {
     Email,
     Password,
     Select(Vec<Opt>),
+    Checkbox,
+    Checkboxes(Vec<Opt>),
+    Hidden,
 }
 
 /// One labelled form field with its value and error.
@@ -98,6 +104,8 @@ pub struct Field {
     pub error: Option<String>,
     pub autofocus: bool,
     pub autocomplete: &'static str,
+    /// Starts a new group of fields with this legend.
+    pub section: Option<String>,
 }
 
 impl Field {
@@ -112,7 +120,45 @@ impl Field {
             error: None,
             autofocus: false,
             autocomplete: "off",
+            section: None,
         }
+    }
+    pub fn section(mut self, legend: &str) -> Self {
+        self.section = Some(legend.into());
+        self
+    }
+    pub fn checkbox(name: &str, label: &str, checked: bool) -> Field {
+        let mut f = Field::text(name, label, if checked { "on" } else { "" });
+        f.input = Input::Checkbox;
+        f
+    }
+    pub fn hidden(name: &str, value: &str) -> Field {
+        let mut f = Field::text(name, name, value);
+        f.input = Input::Hidden;
+        f
+    }
+    /// Several checkboxes sharing one name; `value` is the comma-separated selection.
+    pub fn checkboxes(mut self, options: &[(&str, &str)]) -> Self {
+        let selected: Vec<&str> = self.value.split(',').map(str::trim).collect();
+        self.input = Input::Checkboxes(
+            options
+                .iter()
+                .map(|(v, l)| Opt { value: v.to_string(), label: l.to_string(), selected: selected.contains(v) })
+                .collect(),
+        );
+        self
+    }
+    pub fn is_checkbox(&self) -> bool {
+        matches!(self.input, Input::Checkbox)
+    }
+    pub fn is_checkboxes(&self) -> bool {
+        matches!(self.input, Input::Checkboxes(_))
+    }
+    pub fn is_hidden(&self) -> bool {
+        matches!(self.input, Input::Hidden)
+    }
+    pub fn checked(&self) -> bool {
+        !self.value.is_empty()
     }
     pub fn required(mut self) -> Self {
         self.required = true;
@@ -150,7 +196,7 @@ impl Field {
     }
     pub fn options(&self) -> Vec<Opt> {
         match &self.input {
-            Input::Select(o) => o.clone(),
+            Input::Select(o) | Input::Checkboxes(o) => o.clone(),
             _ => vec![],
         }
     }
@@ -169,13 +215,13 @@ pub fn with_errors(mut fields: Vec<Field>, errors: &FieldErrors) -> Vec<Field> {
     for f in &mut fields {
         f.error = errors.get(&f.name).map(str::to_string);
         f.autofocus = false;
-        if f.error.is_some() && !focused {
+        if f.error.is_some() && !focused && !f.is_hidden() {
             f.autofocus = true;
             focused = true;
         }
     }
     if !focused {
-        if let Some(f) = fields.first_mut() {
+        if let Some(f) = fields.iter_mut().find(|f| !f.is_hidden()) {
             f.autofocus = true;
         }
     }
@@ -282,6 +328,8 @@ pub fn flash_text(code: &str) -> Option<String> {
             "role" => "Rôles mis à jour.",
             "revoque" => "Clé révoquée.",
             "contexte" => "Établissement et site changés.",
+            "identifiant" => "Identifiant ajouté.",
+            "debiteur" => "Débiteur enregistré.",
             _ => return None,
         }
         .to_string(),

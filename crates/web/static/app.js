@@ -18,3 +18,33 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.querySelector(".error-summary[tabindex]");
   if (summary) { summary.focus(); }
 });
+
+// Search-as-you-type: forms marked data-live-search fetch the results block as the user types.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-live-search]").forEach(function (form) {
+    var url = form.getAttribute("data-live-search");
+    var timer = null;
+    var seq = 0;
+    function refresh() {
+      var params = new URLSearchParams(new FormData(form));
+      var mine = ++seq;
+      fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null || mine !== seq) { return; }
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById("resultats");
+          var old = document.getElementById("resultats");
+          if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+          history.replaceState(null, "", form.getAttribute("action") + "?" + params.toString());
+        })
+        .catch(function () { /* the submit button still works */ });
+    }
+    form.querySelectorAll("input").forEach(function (input) {
+      input.addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(refresh, 250);
+      });
+    });
+  });
+});

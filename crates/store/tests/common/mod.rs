@@ -63,3 +63,12 @@ macro_rules! contract {
         )*
     };
 }
+
+/// Logs a user in (as the web layer does) and returns the session's actor, with
+/// the current establishment and site the session starts with.
+pub async fn login_actor(db: &Db, username: &str, password: &str) -> quittance_store::Actor {
+    let s = quittance_store::auth::login(db, username, password, "10.0.0.9", None)
+        .await
+        .unwrap_or_else(|e| panic!("login of {username}: {e:?}"));
+    quittance_store::auth::session(db, &s.token).await.expect("session of a fresh login").actor
+}

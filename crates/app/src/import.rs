@@ -1,0 +1,92 @@
+//! `quittance import patients FILE`: CSV or JSON, valid rows imported, each
+//! invalid row reported with its line, field and message; `--dry-run` writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use quittance_store::patients::{self, PatientInput};
+use quittance_store::{Actor, Db, establishments};
+
+#[derive(Subcommand)]
+pub enum ImportCmd {
+    /// Patients from a CSV (header = field names, `;` or `,`) or JSON (array of objects) file.
+    Patients {
+        file: PathBuf,
+        /// Establishment code (e.g. HSM).
+        #[arg(long)]
+        establishment: String,
+        /// Check every row and report, but import nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Reads the rows with their line numbers (CSV: file line; JSON: position in the array, from 1).
+pub fn read_rows(path: &Path) -> Result<Vec<(usize, PatientInput)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("fichier « {} » illisible : {e}", path.display()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('[');
+    if is_json {
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| format!("JSON invalide (ligne {}, colonne {}) : {e}", e.line(), e.column()))?;
+        return values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_json::from_value::<PatientInput>(v).map(|p| (i + 1, p)).map_err(|e| format!("élément {} : {e}", i + 1))
+            })
+            .collect();
+    }
+    let header = text.lines().next().unwrap_or("");
+    let delimiter = if header.matches(';').count() >= header.matches(',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| format!("en-tête CSV illisible : {e}"))?.clone();
+    let known = serde_json::to_value(PatientInput::default()).unwrap_or_default();
+    for h in headers.iter() {
+        if known.get(h).is_none() {
+            return Err(format!("colonne inconnue « {h} » (colonnes permises : voir docs/patients.md)"));
+        }
+    }
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| format!("CSV invalide : {e}"))?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let mut obj = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            obj.insert(h.to_string(), serde_json::Value::String(v.to_string()));
+        }
+        let input: PatientInput =
+            serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| format!("ligne {line} : {e}"))?;
+        rows.push((line, input));
+    }
+    Ok(rows)
+}
+
+pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
+    match cmd {
+        ImportCmd::Patients { file, establishment, dry_run } => {
+            let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
+            let e = ests
+                .iter()
+                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
+                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let rows = read_rows(&file)?;
+            let n = rows.len();
+            let report = patients::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
+            let mut refused: Vec<usize> = report.errors.iter().map(|x| x.line).collect();
+            refused.dedup();
+            for err in &report.errors {
+                println!("ligne {} ; champ {} ; {}", err.line, err.field, err.message);
+            }
+            println!(
+                "{} ligne(s) lue(s) : {} dossier(s) {}, {} ligne(s) refusée(s){}.",
+                n,
+                report.imported,
+                if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
+                refused.len(),
+                if dry_run { "" } else { " (corrigez-les et importez-les à nouveau)" }
+            );
+            if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+        }
+    }
+}

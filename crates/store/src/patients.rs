@@ -1,0 +1,1209 @@
+//! The patient administrative file: RNIV identity, identifiers, contact, debtors,
+//! search, history. Every view and every change is audited.
+
+use quittance_domain::access::{Permission, Scope};
+use quittance_domain::identity::{self, BirthDate, DocumentType, IdentityStatus, Sex};
+use quittance_domain::patient_search::{SearchCriteria, prefix_upper};
+use quittance_domain::validation::FieldErrors;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::actor::Actor;
+use crate::args;
+use crate::audit::{AuditEvent, AuditRow, diff};
+use crate::db::{Db, Tx, V, now_text};
+use crate::error::Error;
+
+/// Accepts `true`/`false` or the strings a form sends (`on`, `true`, `1`, `oui`).
+fn bool_like<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        B(bool),
+        S(String),
+    }
+    Ok(match Option::<B>::deserialize(d)? {
+        None => false,
+        Some(B::B(b)) => b,
+        Some(B::S(s)) => matches!(s.trim().to_lowercase().as_str(), "on" | "true" | "1" | "oui"),
+    })
+}
+
+/// What a form, the API or an import row sends; every field is text, parsed here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PatientInput {
+    pub birth_name: String,
+    pub used_name: String,
+    /// Birth first names, in order, separated by spaces.
+    pub birth_first_names: String,
+    pub used_first_name: String,
+    /// `JJ/MM/AAAA` (00 for an unknown day or month) or `AAAA-MM-JJ`.
+    pub birth_date: String,
+    /// `F`, `M` or `I`.
+    pub sex: String,
+    /// INSEE code of the commune of birth (NC: 988xx) or `99xxx` for a country abroad.
+    pub birth_place_code: String,
+    pub birth_place_label: String,
+    /// provisoire, recuperee, validee, qualifiee.
+    pub identity_status: String,
+    pub doc_type: String,
+    pub doc_number: String,
+    pub doc_expiry: String,
+    #[serde(deserialize_with = "bool_like")]
+    pub insi_checked: bool,
+    /// Comma-separated RNIV attributes (doublon_potentiel, homonyme, douteuse, fictive…).
+    pub attributes: String,
+    pub nir: String,
+    pub cafat_number: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+    pub mobile: String,
+    pub email: String,
+    pub language: String,
+    pub legal_rep_name: String,
+    pub legal_rep_relation: String,
+    pub legal_rep_phone: String,
+    pub date_of_death: String,
+    #[serde(deserialize_with = "bool_like")]
+    pub non_disclosure: bool,
+    /// Site the file is opened at (required for site-level users).
+    pub site_id: String,
+    /// Why a status or a strict trait changes (required then).
+    pub reason: String,
+    /// Create even though a file with the same traits exists (it is then flagged).
+    #[serde(deserialize_with = "bool_like")]
+    pub confirm_duplicate: bool,
+}
+
+/// A stored patient file.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: i64,
+    pub establishment_id: i64,
+    pub ipp: String,
+    pub birth_name: String,
+    pub used_name: Option<String>,
+    pub birth_first_names: String,
+    pub first_name: String,
+    pub used_first_name: Option<String>,
+    pub birth_date: String,
+    pub birth_date_incomplete: bool,
+    pub sex: String,
+    pub birth_place_code: Option<String>,
+    pub birth_place_label: Option<String>,
+    pub identity_status: String,
+    pub doc_type: Option<String>,
+    pub doc_number: Option<String>,
+    pub doc_expiry: Option<String>,
+    pub insi_checked: bool,
+    pub attributes: String,
+    pub nir: Option<String>,
+    pub cafat_number: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub legal_rep_name: Option<String>,
+    pub legal_rep_relation: Option<String>,
+    pub legal_rep_phone: Option<String>,
+    pub date_of_death: Option<String>,
+    pub non_disclosure: bool,
+    pub version: i64,
+}
+
+const COLS: &str = "id, establishment_id, ipp, birth_name, used_name, birth_first_names, first_name, used_first_name, birth_date, \
+    birth_date_incomplete, sex, birth_place_code, birth_place_label, identity_status, doc_type, doc_number, doc_expiry, insi_checked, \
+    attributes, nir, cafat_number, address_line1, address_line2, postcode, city, country, phone, mobile, email, language, \
+    legal_rep_name, legal_rep_relation, legal_rep_phone, date_of_death, non_disclosure, version";
+
+/// The validated content of a file (everything but id, IPP and version).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientData {
+    pub birth_name: String,
+    pub used_name: Option<String>,
+    pub birth_first_names: Vec<String>,
+    pub used_first_name: Option<String>,
+    pub birth_date: BirthDate,
+    pub sex: Sex,
+    pub birth_place_code: Option<String>,
+    pub birth_place_label: Option<String>,
+    pub identity_status: IdentityStatus,
+    pub doc_type: Option<DocumentType>,
+    pub doc_number: Option<String>,
+    pub doc_expiry: Option<String>,
+    pub insi_checked: bool,
+    pub attributes: Vec<String>,
+    pub nir: Option<String>,
+    pub cafat_number: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub legal_rep_name: Option<String>,
+    pub legal_rep_relation: Option<String>,
+    pub legal_rep_phone: Option<String>,
+    pub date_of_death: Option<String>,
+    pub non_disclosure: bool,
+}
+
+fn parse_day(e: &mut FieldErrors, field: &str, v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match quittance_domain::fr::parse_date_fr(v) {
+        Ok(d) => Some(d.to_string()),
+        Err(m) => {
+            e.add(field, m);
+            None
+        }
+    }
+}
+
+impl PatientInput {
+    /// Parses into valid data, or every field error at once.
+    pub fn parse(&self, today: jiff::civil::Date) -> Result<PatientData, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let ok = |field: &str, r: Result<String, String>, e: &mut FieldErrors| match r {
+            Ok(v) => Some(v),
+            Err(m) => {
+                e.add(field, m);
+                None
+            }
+        };
+        let birth_name = if self.birth_name.trim().is_empty() {
+            e.add("birth_name", "Le nom de naissance est obligatoire.");
+            None
+        } else {
+            ok("birth_name", identity::normalize_birth_name(&self.birth_name), &mut e)
+        };
+        let used_name = match identity::normalize_used_name(&self.used_name) {
+            Ok(v) => v,
+            Err(m) => {
+                e.add("used_name", m);
+                None
+            }
+        };
+        let birth_first_names = if self.birth_first_names.trim().is_empty() {
+            e.add("birth_first_names", "Au moins un prénom de naissance est obligatoire.");
+            vec![]
+        } else {
+            match identity::normalize_first_names(&self.birth_first_names) {
+                Ok(v) => v,
+                Err(m) => {
+                    e.add("birth_first_names", m);
+                    vec![]
+                }
+            }
+        };
+        let used_first_name = match identity::normalize_used_name(&self.used_first_name) {
+            Ok(v) => v,
+            Err(m) => {
+                e.add("used_first_name", m);
+                None
+            }
+        };
+        let birth_date = if self.birth_date.trim().is_empty() {
+            e.add("birth_date", "La date de naissance est obligatoire (00 pour un jour ou un mois inconnu).");
+            None
+        } else {
+            match BirthDate::parse_fr(&self.birth_date, today) {
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.add("birth_date", m);
+                    None
+                }
+            }
+        };
+        let sex = Sex::from_code(self.sex.trim());
+        if sex.is_none() {
+            e.add("sex", "Le sexe est obligatoire : F, M ou I (indéterminé).");
+        }
+        let birth_place_code = if self.birth_place_code.trim().is_empty() {
+            e.add("birth_place_code", "Le lieu de naissance est obligatoire : code INSEE de la commune, ou 99xxx pour un pays étranger.");
+            None
+        } else {
+            ok("birth_place_code", identity::validate_birthplace(&self.birth_place_code), &mut e)
+        };
+        let birth_place_label = e.optional("birth_place_label", &self.birth_place_label, 100);
+        let identity_status = if self.identity_status.trim().is_empty() {
+            Some(IdentityStatus::Provisoire)
+        } else {
+            let s = IdentityStatus::from_code(self.identity_status.trim());
+            if s.is_none() {
+                e.add("identity_status", "Statut d'identité inconnu.");
+            }
+            s
+        };
+        let doc_type = if self.doc_type.trim().is_empty() {
+            None
+        } else {
+            let d = DocumentType::from_code(self.doc_type.trim());
+            if d.is_none() {
+                e.add("doc_type", "Type de pièce d'identité inconnu.");
+            }
+            d
+        };
+        let doc_number = e.optional("doc_number", &self.doc_number, 40);
+        let doc_expiry = parse_day(&mut e, "doc_expiry", &self.doc_expiry);
+        if let Some(s) = identity_status {
+            let high_trust = doc_type.is_some_and(|d| d.high_trust()) && doc_number.is_some();
+            if let Err(m) = identity::check_status(s, high_trust, self.insi_checked) {
+                e.add("identity_status", m);
+            }
+        }
+        let attrs: Vec<String> =
+            self.attributes.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        let attributes = match identity::check_attributes(&attrs) {
+            Ok(v) => v,
+            Err(m) => {
+                e.add("attributes", m);
+                vec![]
+            }
+        };
+        let nir = if self.nir.trim().is_empty() { None } else { ok("nir", identity::validate_nir(&self.nir), &mut e) };
+        if let (Some(n), Some(s)) = (&nir, sex) {
+            if let Some(ns) = identity::nir_sex(n) {
+                if s != Sex::Unknown && ns != s {
+                    e.add("nir", "Le NIR ne correspond pas au sexe indiqué.");
+                }
+            }
+        }
+        let cafat_number = if self.cafat_number.trim().is_empty() {
+            None
+        } else {
+            ok("cafat_number", identity::validate_cafat(&self.cafat_number), &mut e)
+        };
+        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
+        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
+        let country = e.optional("country", &self.country, 60);
+        let postcode = if self.postcode.trim().is_empty() {
+            None
+        } else {
+            ok("postcode", identity::validate_postcode(&self.postcode, country.as_deref().unwrap_or("")), &mut e)
+        };
+        let city = e.optional("city", &self.city, 100);
+        let phone = e.optional("phone", &self.phone, 30);
+        let mobile = e.optional("mobile", &self.mobile, 30);
+        for (f, v) in [("phone", &phone), ("mobile", &mobile)] {
+            if let Some(p) = v {
+                if !p.chars().all(|c| c.is_ascii_digit() || " +.-()".contains(c)) || p.chars().filter(char::is_ascii_digit).count() < 6 {
+                    e.add(f, "Numéro de téléphone invalide.");
+                }
+            }
+        }
+        let email = e.optional("email", &self.email, 200);
+        if let Some(m) = &email {
+            if !m.contains('@') || m.starts_with('@') || m.ends_with('@') || m.contains(' ') {
+                e.add("email", "Adresse électronique invalide.");
+            }
+        }
+        let language = e.optional("language", &self.language, 40);
+        let legal_rep_name = e.optional("legal_rep_name", &self.legal_rep_name, 200);
+        let legal_rep_relation = e.optional("legal_rep_relation", &self.legal_rep_relation, 60);
+        let legal_rep_phone = e.optional("legal_rep_phone", &self.legal_rep_phone, 30);
+        let date_of_death = parse_day(&mut e, "date_of_death", &self.date_of_death);
+        if let (Some(d), Some(b)) = (&date_of_death, birth_date) {
+            if d.as_str() > today.to_string().as_str() {
+                e.add("date_of_death", "La date de décès est dans le futur.");
+            } else if d.as_str() < b.to_storage().as_str() && b.is_complete() {
+                e.add("date_of_death", "La date de décès précède la date de naissance.");
+            }
+        }
+        e.into_result()?;
+        Ok(PatientData {
+            birth_name: birth_name.unwrap_or_default(),
+            used_name,
+            birth_first_names,
+            used_first_name,
+            birth_date: birth_date.expect("checked"),
+            sex: sex.expect("checked"),
+            birth_place_code,
+            birth_place_label,
+            identity_status: identity_status.expect("checked"),
+            doc_type,
+            doc_number,
+            doc_expiry,
+            insi_checked: self.insi_checked,
+            attributes,
+            nir,
+            cafat_number,
+            address_line1,
+            address_line2,
+            postcode,
+            city,
+            country,
+            phone,
+            mobile,
+            email,
+            language,
+            legal_rep_name,
+            legal_rep_relation,
+            legal_rep_phone,
+            date_of_death,
+            non_disclosure: self.non_disclosure,
+        })
+    }
+
+    pub fn from_patient(p: &Patient) -> PatientInput {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        let fr_day = |o: &Option<String>| {
+            o.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()).map(quittance_domain::fr::format_date_fr).unwrap_or_default()
+        };
+        PatientInput {
+            birth_name: p.birth_name.clone(),
+            used_name: s(&p.used_name),
+            birth_first_names: p.birth_first_names.clone(),
+            used_first_name: s(&p.used_first_name),
+            birth_date: BirthDate::from_storage(&p.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
+            sex: p.sex.clone(),
+            birth_place_code: s(&p.birth_place_code),
+            birth_place_label: s(&p.birth_place_label),
+            identity_status: p.identity_status.clone(),
+            doc_type: s(&p.doc_type),
+            doc_number: s(&p.doc_number),
+            doc_expiry: fr_day(&p.doc_expiry),
+            insi_checked: p.insi_checked,
+            attributes: p.attributes.clone(),
+            nir: s(&p.nir),
+            cafat_number: s(&p.cafat_number),
+            address_line1: s(&p.address_line1),
+            address_line2: s(&p.address_line2),
+            postcode: s(&p.postcode),
+            city: s(&p.city),
+            country: s(&p.country),
+            phone: s(&p.phone),
+            mobile: s(&p.mobile),
+            email: s(&p.email),
+            language: s(&p.language),
+            legal_rep_name: s(&p.legal_rep_name),
+            legal_rep_relation: s(&p.legal_rep_relation),
+            legal_rep_phone: s(&p.legal_rep_phone),
+            date_of_death: fr_day(&p.date_of_death),
+            non_disclosure: p.non_disclosure,
+            site_id: String::new(),
+            reason: String::new(),
+            confirm_duplicate: false,
+        }
+    }
+}
+
+impl PatientData {
+    fn first_name(&self) -> String {
+        self.birth_first_names.first().cloned().unwrap_or_default()
+    }
+
+    /// The fields as JSON (for the audit trail's before/after).
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "birth_name": self.birth_name, "used_name": self.used_name,
+            "birth_first_names": self.birth_first_names.join(" "), "used_first_name": self.used_first_name,
+            "birth_date": self.birth_date.to_storage(), "sex": self.sex.code(),
+            "birth_place_code": self.birth_place_code, "birth_place_label": self.birth_place_label,
+            "identity_status": self.identity_status.code(), "doc_type": self.doc_type.map(|d| d.code()),
+            "doc_number": self.doc_number, "doc_expiry": self.doc_expiry, "insi_checked": self.insi_checked,
+            "attributes": self.attributes.join(","), "nir": self.nir, "cafat_number": self.cafat_number,
+            "address_line1": self.address_line1, "address_line2": self.address_line2, "postcode": self.postcode,
+            "city": self.city, "country": self.country, "phone": self.phone, "mobile": self.mobile, "email": self.email,
+            "language": self.language, "legal_rep_name": self.legal_rep_name, "legal_rep_relation": self.legal_rep_relation,
+            "legal_rep_phone": self.legal_rep_phone, "date_of_death": self.date_of_death, "non_disclosure": self.non_disclosure,
+        })
+    }
+
+    /// Bind values in the order of [`DATA_COLS`].
+    fn values(&self) -> Vec<V> {
+        args![
+            self.birth_name.clone(),
+            self.used_name.clone(),
+            self.birth_first_names.join(" "),
+            self.first_name(),
+            self.used_first_name.clone(),
+            self.birth_date.to_storage(),
+            !self.birth_date.is_complete(),
+            self.sex.code(),
+            self.birth_place_code.clone(),
+            self.birth_place_label.clone(),
+            self.identity_status.code(),
+            self.doc_type.map(|d| d.code()),
+            self.doc_number.clone(),
+            self.doc_expiry.clone(),
+            self.insi_checked,
+            self.attributes.join(","),
+            self.nir.clone(),
+            self.cafat_number.clone(),
+            self.address_line1.clone(),
+            self.address_line2.clone(),
+            self.postcode.clone(),
+            self.city.clone(),
+            self.country.clone(),
+            self.phone.clone(),
+            self.mobile.clone(),
+            self.email.clone(),
+            self.language.clone(),
+            self.legal_rep_name.clone(),
+            self.legal_rep_relation.clone(),
+            self.legal_rep_phone.clone(),
+            self.date_of_death.clone(),
+            self.non_disclosure,
+            identity::search_key(&self.birth_name),
+            self.used_name.as_deref().map(identity::search_key),
+            identity::search_key(&self.first_name()),
+        ]
+    }
+}
+
+const DATA_COLS: [&str; 35] = [
+    "birth_name", "used_name", "birth_first_names", "first_name", "used_first_name", "birth_date", "birth_date_incomplete", "sex",
+    "birth_place_code", "birth_place_label", "identity_status", "doc_type", "doc_number", "doc_expiry", "insi_checked", "attributes",
+    "nir", "cafat_number", "address_line1", "address_line2", "postcode", "city", "country", "phone", "mobile", "email", "language",
+    "legal_rep_name", "legal_rep_relation", "legal_rep_phone", "date_of_death", "non_disclosure", "birth_name_key", "used_name_key",
+    "first_name_key",
+];
+
+fn patient_json(p: &Patient) -> serde_json::Value {
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        for k in ["id", "establishment_id", "ipp", "version", "first_name", "birth_date_incomplete"] {
+            o.remove(k);
+        }
+    }
+    v
+}
+
+/// The strict traits of the RNIV: changing one needs a reason.
+const STRICT: [&str; 5] = ["birth_name", "birth_first_names", "birth_date", "sex", "birth_place_code"];
+
+// ---------------------------------------------------------------- access
+
+/// What the actor may see of an establishment's patients.
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    /// `None`: every site; `Some(list)`: only files attached to these sites.
+    pub sites: Option<Vec<i64>>,
+    pub confidential: bool,
+}
+
+pub fn visibility(actor: &Actor, establishment_id: i64) -> Visibility {
+    if actor.system {
+        return Visibility { sites: None, confidential: true };
+    }
+    let sites = actor.grants.sites_for(Permission::ReadPatients, establishment_id);
+    let confidential = match actor.grants.sites_for(Permission::ReadConfidentialPatients, establishment_id) {
+        None => true,
+        Some(v) => !v.is_empty(),
+    };
+    Visibility { sites, confidential }
+}
+
+async fn patient_sites(tx: &mut Tx, id: i64) -> Result<Vec<i64>, Error> {
+    let rows: Vec<(i64,)> = tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![id]).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+async fn load(tx: &mut Tx, id: i64) -> Result<Patient, Error> {
+    tx.opt(&format!("SELECT {COLS} FROM patients WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Dossier patient"))
+}
+
+/// Loads a file the actor may see with `permission`; a refusal is audited. A file
+/// under non-disclosure is "not found" for those who may not see it.
+async fn load_visible(db: &Db, actor: &Actor, id: i64, permission: Permission, action: &str) -> Result<(Patient, Vec<i64>), Error> {
+    let mut tx = db.read().await?;
+    let p = load(&mut tx, id).await;
+    let p = match p {
+        Ok(p) => p,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+    let sites = patient_sites(&mut tx, id).await?;
+    tx.rollback().await?;
+    let est = p.establishment_id;
+    let allowed_sites = if actor.system { None } else { actor.grants.sites_for(permission, est) };
+    let site_ok = match &allowed_sites {
+        None => actor.system || actor.allows(permission, Scope::Establishment(est)),
+        Some(list) => sites.iter().any(|s| list.contains(s)),
+    };
+    if !site_ok {
+        return Err(actor.deny(db, permission, Scope::Establishment(est), "patient", action).await);
+    }
+    if p.non_disclosure && !visibility(actor, est).confidential {
+        let _ = actor.deny(db, Permission::ReadConfidentialPatients, Scope::Establishment(est), "patient", action).await;
+        return Err(Error::NotFound("Dossier patient"));
+    }
+    Ok((p, sites))
+}
+
+// ---------------------------------------------------------------- create / read / update
+
+fn today_in(tz: &str) -> jiff::civil::Date {
+    jiff::tz::TimeZone::get(tz).map(|z| jiff::Timestamp::now().to_zoned(z).date()).unwrap_or_else(|_| jiff::Zoned::now().date())
+}
+
+async fn establishment_tz(tx: &mut Tx, establishment_id: i64) -> Result<String, Error> {
+    let r: Option<(String,)> = tx.opt("SELECT timezone FROM establishments WHERE id = $1", &args![establishment_id]).await?;
+    r.map(|r| r.0).ok_or(Error::NotFound("Établissement"))
+}
+
+/// Which site a new file is attached to, checked against the actor's grants.
+fn creation_site(actor: &Actor, establishment_id: i64, input: &PatientInput) -> Result<Option<i64>, FieldErrors> {
+    let chosen = input.site_id.trim().parse::<i64>().ok().or(actor.site_id);
+    if actor.system {
+        return Ok(chosen);
+    }
+    match actor.grants.sites_for(Permission::WritePatients, establishment_id) {
+        None => Ok(chosen),
+        Some(list) => match chosen {
+            Some(s) if list.contains(&s) => Ok(Some(s)),
+            _ if list.len() == 1 => Ok(Some(list[0])),
+            _ => Err(FieldErrors::single("site_id", "Choisissez un de vos sites pour ouvrir le dossier.")),
+        },
+    }
+}
+
+async fn next_ipp(tx: &mut Tx, establishment_id: i64) -> Result<String, Error> {
+    let n = tx
+        .int(
+            "INSERT INTO number_counters (establishment_id, series_code, year, last_number) VALUES ($1, 'IPP', 0, 1) \
+             ON CONFLICT (establishment_id, series_code, year) DO UPDATE SET last_number = number_counters.last_number + 1 \
+             RETURNING last_number",
+            &args![establishment_id],
+        )
+        .await?;
+    Ok(format!("{n:08}"))
+}
+
+/// Files with the same birth name, first first name and birth date.
+async fn same_traits(tx: &mut Tx, establishment_id: i64, d: &PatientData, except: Option<i64>) -> Result<Vec<String>, Error> {
+    let rows: Vec<(String,)> = tx
+        .all(
+            "SELECT ipp FROM patients WHERE establishment_id = $1 AND birth_name_key = $2 AND first_name_key = $3 AND birth_date = $4 AND id <> $5 ORDER BY ipp LIMIT 5",
+            &args![
+                establishment_id,
+                identity::search_key(&d.birth_name),
+                identity::search_key(&d.first_name()),
+                d.birth_date.to_storage(),
+                except.unwrap_or(0)
+            ],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Inserts a validated file inside `tx` (used by `create` and by the import).
+pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Option<i64>, d: &PatientData) -> Result<Patient, Error> {
+    let ipp = next_ipp(tx, establishment_id).await?;
+    let now = now_text();
+    let mut values = args![establishment_id, ipp.clone()];
+    values.extend(d.values());
+    values.push(V::T(now.clone()));
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "INSERT INTO patients (establishment_id, ipp, {}, created_at, updated_at, version) VALUES ({}, ${}, 1) RETURNING id",
+        DATA_COLS.join(", "),
+        placeholders.join(", "),
+        values.len()
+    );
+    let id = tx.int(&sql, &values).await?;
+    if let Some(s) = site {
+        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
+            return Err(Error::invalid("site_id", "Ce site n'appartient pas à l'établissement."));
+        }
+        tx.exec("INSERT INTO patient_sites (patient_id, site_id) VALUES ($1, $2)", &args![id, s]).await?;
+    }
+    let p = load(tx, id).await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", "create")
+            .id(id)
+            .at(Some(establishment_id), site)
+            .changes(diff(&serde_json::json!({}), &patient_json(&p))),
+    );
+    Ok(p)
+}
+
+/// Opens a new file. A file with the same birth name, first name and birth date is
+/// reported (field `birth_name`) unless `confirm_duplicate` is set, in which case
+/// the new file is flagged `doublon_potentiel` for the identity-vigilance cell.
+pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &PatientInput) -> Result<Patient, Error> {
+    actor.require(db, Permission::WritePatients, Scope::Establishment(establishment_id), "patient", "create").await?;
+    let site = creation_site(actor, establishment_id, input)?;
+    if let Some(s) = site {
+        actor.require(db, Permission::WritePatients, Scope::Site { establishment_id, site_id: s }, "patient", "create").await?;
+    }
+    let mut tx = db.begin().await?;
+    let tz = establishment_tz(&mut tx, establishment_id).await?;
+    let mut d = input.parse(today_in(&tz))?;
+    let twins = same_traits(&mut tx, establishment_id, &d, None).await?;
+    if !twins.is_empty() {
+        if !input.confirm_duplicate {
+            return Err(Error::invalid(
+                "birth_name",
+                format!(
+                    "Un dossier aux mêmes nom, prénom et date de naissance existe déjà (IPP {}). Vérifiez-le ; sinon cochez « Créer quand même ».",
+                    twins.join(", ")
+                ),
+            ));
+        }
+        if !d.attributes.iter().any(|a| a == "doublon_potentiel") {
+            d.attributes.push("doublon_potentiel".into());
+            d.attributes.sort();
+        }
+    }
+    let p = insert(&mut tx, actor, establishment_id, site, &d).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// A file with its identifiers, debtors and sites. Viewing it is audited.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatientFile {
+    pub patient: Patient,
+    pub sites: Vec<i64>,
+    pub identifiers: Vec<Identifier>,
+    pub debtors: Vec<Debtor>,
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<PatientFile, Error> {
+    let (patient, sites) = load_visible(db, actor, id, Permission::ReadPatients, "view").await?;
+    let mut tx = db.begin().await?;
+    let identifiers = tx
+        .all("SELECT id, patient_id, issuer, value FROM patient_identifiers WHERE patient_id = $1 ORDER BY issuer, value", &args![id])
+        .await?;
+    let debtors = tx.all(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE patient_id = $1 ORDER BY is_default DESC, id"), &args![id]).await?;
+    tx.audit(actor, AuditEvent::new("patient", "view").id(id).at(Some(patient.establishment_id), actor.site_id.or(sites.first().copied())));
+    tx.commit().await?;
+    Ok(PatientFile { patient, sites, identifiers, debtors })
+}
+
+/// Changes a file. `version` must be the one read (a concurrent change is a conflict).
+/// Changing the identity status or a strict trait requires `input.reason`.
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PatientInput) -> Result<Patient, Error> {
+    let (before, sites) = load_visible(db, actor, id, Permission::WritePatients, "update").await?;
+    let mut tx = db.begin().await?;
+    let tz = establishment_tz(&mut tx, before.establishment_id).await?;
+    let d = input.parse(today_in(&tz))?;
+    let after_json = d.json();
+    let before_json = patient_json(&before);
+    let mut changes = diff(&before_json, &after_json);
+    let strict_changed: Vec<&str> = STRICT.iter().copied().filter(|k| changes.get(*k).is_some()).collect();
+    let status_changed = changes.get("identity_status").is_some();
+    let reason = input.reason.trim();
+    if (status_changed || !strict_changed.is_empty()) && reason.is_empty() {
+        return Err(Error::invalid(
+            "reason",
+            "Indiquez le motif : le statut d'identité ou un trait strict (nom de naissance, prénoms de naissance, date et lieu de naissance, sexe) change.",
+        ));
+    }
+    if changes.as_object().is_some_and(|o| o.is_empty()) {
+        tx.rollback().await?;
+        return Ok(before);
+    }
+    let sets: Vec<String> = DATA_COLS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+    let mut values = d.values();
+    let n = values.len();
+    values.push(V::T(now_text()));
+    values.push(V::I(id));
+    values.push(V::I(version));
+    let updated = tx
+        .exec(
+            &format!(
+                "UPDATE patients SET {}, updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}",
+                sets.join(", "),
+                n + 1,
+                n + 2,
+                n + 3
+            ),
+            &values,
+        )
+        .await?;
+    if updated == 0 {
+        return Err(Error::Conflict(
+            "Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.".into(),
+        ));
+    }
+    if !reason.is_empty() {
+        if let Some(o) = changes.as_object_mut() {
+            o.insert("motif".into(), serde_json::json!(reason));
+        }
+    }
+    let action = if status_changed { "status_change" } else if strict_changed.is_empty() { "update" } else { "identity_change" };
+    tx.audit(actor, AuditEvent::new("patient", action).id(id).at(Some(before.establishment_id), sites.first().copied()).changes(changes));
+    let p = load(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(p)
+}
+
+/// The file's changes from the audit trail (views excluded), newest first.
+pub async fn history(db: &Db, actor: &Actor, id: i64) -> Result<Vec<AuditRow>, Error> {
+    load_visible(db, actor, id, Permission::ReadPatients, "history").await?;
+    let mut tx = db.read().await?;
+    let rows = tx
+        .all(
+            "SELECT seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash \
+             FROM audit_log WHERE entity = 'patient' AND entity_id = $1 AND action <> 'view' AND outcome = 'ok' ORDER BY seq DESC LIMIT 200",
+            &args![id.to_string()],
+        )
+        .await?;
+    tx.rollback().await?;
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------- identifiers
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Identifier {
+    pub id: i64,
+    pub patient_id: i64,
+    pub issuer: String,
+    pub value: String,
+}
+
+/// Adds an external identifier (e.g. the id in a CMS patient software) with its issuer.
+pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &str, value: &str) -> Result<Identifier, Error> {
+    let (p, sites) = load_visible(db, actor, patient_id, Permission::WritePatients, "add_identifier").await?;
+    let mut e = FieldErrors::new();
+    let issuer = e.required("issuer", issuer, 60);
+    let value = e.required("value", value, 60);
+    e.into_result()?;
+    let mut tx = db.begin().await?;
+    if tx
+        .int("SELECT COUNT(*) FROM patient_identifiers WHERE patient_id = $1 AND issuer = $2 AND value = $3", &args![patient_id, issuer.clone(), value.clone()])
+        .await?
+        > 0
+    {
+        return Err(Error::invalid("value", "Cet identifiant est déjà enregistré pour ce patient."));
+    }
+    let id = tx
+        .int(
+            "INSERT INTO patient_identifiers (patient_id, issuer, value, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            &args![patient_id, issuer.clone(), value.clone(), now_text()],
+        )
+        .await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", "add_identifier")
+            .id(patient_id)
+            .at(Some(p.establishment_id), sites.first().copied())
+            .changes(serde_json::json!({ "identifiant": [null, format!("{issuer} : {value}")] })),
+    );
+    tx.commit().await?;
+    Ok(Identifier { id, patient_id, issuer, value })
+}
+
+// ---------------------------------------------------------------- debtors
+
+pub const DEBTOR_KINDS: &[(&str, &str)] = &[
+    ("patient", "Le patient"),
+    ("proche", "Un proche"),
+    ("assure", "Assuré ouvrant droit"),
+    ("tuteur", "Tuteur ou curateur"),
+    ("employeur", "Employeur"),
+    ("autre", "Autre tiers"),
+];
+
+pub const GUARANTEES: &[(&str, &str)] = &[
+    ("sejour", "Séjour"),
+    ("actes", "Actes"),
+    ("forfait_journalier", "Forfait journalier"),
+    ("chambre_particuliere", "Chambre particulière"),
+    ("prestations_annexes", "Prestations annexes"),
+];
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Debtor {
+    pub id: i64,
+    pub patient_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub relationship: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Comma-separated kinds of charges guaranteed.
+    pub guarantees: String,
+    pub is_default: bool,
+    pub active: bool,
+}
+
+const DEBTOR_COLS: &str =
+    "id, patient_id, kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, active";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct DebtorInput {
+    pub kind: String,
+    pub name: String,
+    pub relationship: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+    pub email: String,
+    /// Comma-separated: sejour, actes, forfait_journalier, chambre_particuliere, prestations_annexes.
+    pub guarantees: String,
+    #[serde(deserialize_with = "bool_like")]
+    pub is_default: bool,
+}
+
+impl DebtorInput {
+    pub fn parse(&self, patient: &Patient) -> Result<Debtor, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let kind = self.kind.trim().to_string();
+        if !DEBTOR_KINDS.iter().any(|(k, _)| *k == kind) {
+            e.add("kind", "Type de débiteur inconnu.");
+        }
+        let name = if kind == "patient" && self.name.trim().is_empty() {
+            format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name)
+        } else {
+            e.required("name", &self.name, 200)
+        };
+        let relationship = e.optional("relationship", &self.relationship, 60);
+        if matches!(kind.as_str(), "proche" | "assure" | "tuteur") && relationship.is_none() {
+            e.add("relationship", "Précisez le lien avec le patient.");
+        }
+        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
+        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
+        let country = e.optional("country", &self.country, 60);
+        let postcode = if self.postcode.trim().is_empty() {
+            None
+        } else {
+            match identity::validate_postcode(&self.postcode, country.as_deref().unwrap_or("")) {
+                Ok(p) => Some(p),
+                Err(m) => {
+                    e.add("postcode", m);
+                    None
+                }
+            }
+        };
+        let city = e.optional("city", &self.city, 100);
+        let phone = e.optional("phone", &self.phone, 30);
+        let email = e.optional("email", &self.email, 200);
+        let mut guarantees: Vec<String> =
+            self.guarantees.split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
+        guarantees.sort();
+        guarantees.dedup();
+        if guarantees.iter().any(|g| !GUARANTEES.iter().any(|(k, _)| k == g)) {
+            e.add("guarantees", "Nature de charge inconnue.");
+        }
+        if guarantees.is_empty() {
+            e.add("guarantees", "Cochez au moins une nature de charges garantie.");
+        }
+        e.into_result()?;
+        Ok(Debtor {
+            id: 0,
+            patient_id: patient.id,
+            kind,
+            name,
+            relationship,
+            address_line1,
+            address_line2,
+            postcode,
+            city,
+            country,
+            phone,
+            email,
+            guarantees: guarantees.join(","),
+            is_default: self.is_default,
+            active: true,
+        })
+    }
+
+    pub fn from_debtor(d: &Debtor) -> DebtorInput {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        DebtorInput {
+            kind: d.kind.clone(),
+            name: d.name.clone(),
+            relationship: s(&d.relationship),
+            address_line1: s(&d.address_line1),
+            address_line2: s(&d.address_line2),
+            postcode: s(&d.postcode),
+            city: s(&d.city),
+            country: s(&d.country),
+            phone: s(&d.phone),
+            email: s(&d.email),
+            guarantees: d.guarantees.clone(),
+            is_default: d.is_default,
+        }
+    }
+}
+
+/// Adds (`debtor_id = None`) or changes a debtor. The first debtor, or one marked
+/// default, becomes the default debtor (only one per patient).
+pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, debtor_id: Option<i64>, input: &DebtorInput) -> Result<Debtor, Error> {
+    let (p, sites) = load_visible(db, actor, patient_id, Permission::WritePatients, "save_debtor").await?;
+    let mut d = input.parse(&p)?;
+    let mut tx = db.begin().await?;
+    let existing = tx.int("SELECT COUNT(*) FROM debtors WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?;
+    if existing == 0 {
+        d.is_default = true;
+    }
+    if d.is_default {
+        tx.exec("UPDATE debtors SET is_default = $1 WHERE patient_id = $2", &args![false, patient_id]).await?;
+    }
+    let now = now_text();
+    let vals = args![
+        d.kind.clone(), d.name.clone(), d.relationship.clone(), d.address_line1.clone(), d.address_line2.clone(), d.postcode.clone(),
+        d.city.clone(), d.country.clone(), d.phone.clone(), d.email.clone(), d.guarantees.clone(), d.is_default, now
+    ];
+    let (action, before) = match debtor_id {
+        None => {
+            let mut v = vals.clone();
+            v.push(V::I(patient_id));
+            d.id = tx
+                .int(
+                    "INSERT INTO debtors (kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, created_at, updated_at, patient_id, active) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, TRUE) RETURNING id",
+                    &v,
+                )
+                .await?;
+            ("add_debtor", serde_json::json!({}))
+        }
+        Some(did) => {
+            let before: Debtor = tx
+                .opt(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE id = $1 AND patient_id = $2"), &args![did, patient_id])
+                .await?
+                .ok_or(Error::NotFound("Débiteur"))?;
+            let mut v = vals.clone();
+            v.push(V::I(did));
+            tx.exec(
+                "UPDATE debtors SET kind = $1, name = $2, relationship = $3, address_line1 = $4, address_line2 = $5, postcode = $6, city = $7, \
+                 country = $8, phone = $9, email = $10, guarantees = $11, is_default = $12, updated_at = $13 WHERE id = $14",
+                &v,
+            )
+            .await?;
+            d.id = did;
+            ("update_debtor", serde_json::to_value(&before).unwrap_or_default())
+        }
+    };
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", action)
+            .id(patient_id)
+            .at(Some(p.establishment_id), sites.first().copied())
+            .changes(diff(&before, &serde_json::to_value(&d).unwrap_or_default())),
+    );
+    tx.commit().await?;
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- search
+
+/// One line of a search result.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PatientSummary {
+    pub id: i64,
+    pub ipp: String,
+    pub birth_name: String,
+    pub used_name: Option<String>,
+    pub first_name: String,
+    pub used_first_name: Option<String>,
+    pub birth_date: String,
+    pub sex: String,
+    pub identity_status: String,
+    pub nir: Option<String>,
+    pub cafat_number: Option<String>,
+    pub city: Option<String>,
+    pub date_of_death: Option<String>,
+    pub non_disclosure: bool,
+}
+
+const SUMMARY_COLS: &str = "p.id, p.ipp, p.birth_name, p.used_name, p.first_name, p.used_first_name, p.birth_date, p.sex, p.identity_status, \
+    p.nir, p.cafat_number, p.city, p.date_of_death, p.non_disclosure";
+
+/// Results and whether more exist beyond the page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    pub items: Vec<PatientSummary>,
+    pub more: bool,
+}
+
+/// Searches the establishment's files visible to the actor. At least one criterion
+/// is required; results are ordered by name, first name and IPP. The search is audited.
+pub async fn search(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    c: &SearchCriteria,
+    limit: i64,
+    offset: i64,
+) -> Result<SearchPage, Error> {
+    actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "patient", "search").await?;
+    if c.is_empty() {
+        return Ok(SearchPage { items: vec![], more: false });
+    }
+    let vis = visibility(actor, establishment_id);
+    let mut tx = db.begin().await?;
+    let rows = run_search(&mut tx, establishment_id, &vis, c, limit + 1, offset).await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", "search").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({
+            "nom": c.name_prefix, "prenom": c.first_name_prefix, "naissance": c.birth_date, "numero": c.number,
+            "resultats": rows.len().min(limit as usize)
+        })),
+    );
+    tx.commit().await?;
+    let more = rows.len() as i64 > limit;
+    Ok(SearchPage { items: rows.into_iter().take(limit as usize).collect(), more })
+}
+
+/// The query itself (no permission check, no audit): used by `search` and the benchmark.
+pub async fn run_search(
+    tx: &mut Tx,
+    establishment_id: i64,
+    vis: &Visibility,
+    c: &SearchCriteria,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<PatientSummary>, Error> {
+    let mut conds: Vec<String> = vec!["p.establishment_id = $1".into()];
+    let mut from = "patients p".to_string();
+    let mut a: Vec<V> = vec![V::I(establishment_id)];
+    let bind = |a: &mut Vec<V>, v: V| {
+        a.push(v);
+        format!("${}", a.len())
+    };
+    if let Some(d) = &c.birth_date {
+        let p = bind(&mut a, V::T(d.clone()));
+        conds.push(format!("p.birth_date = {p}"));
+    }
+    if let Some(f) = &c.first_name_prefix {
+        let lo = bind(&mut a, V::T(f.clone()));
+        let hi = bind(&mut a, V::T(prefix_upper(f)));
+        conds.push(format!("p.first_name_key >= {lo} AND p.first_name_key < {hi}"));
+    }
+    if let Some(n) = &c.number {
+        let v = bind(&mut a, V::T(n.clone()));
+        // One indexed lookup per identifier kind, then the rows by primary key: no scan.
+        from = format!(
+            "(SELECT id FROM patients WHERE establishment_id = $1 AND ipp = {v} UNION SELECT id FROM patients WHERE nir = {v} \
+             UNION SELECT id FROM patients WHERE cafat_number = {v} UNION SELECT patient_id FROM patient_identifiers WHERE value = {v}) ids \
+             JOIN patients p ON p.id = ids.id"
+        );
+    }
+    if !vis.confidential {
+        conds.push("p.non_disclosure = FALSE".into());
+    }
+    if let Some(sites) = &vis.sites {
+        let list = if sites.is_empty() { "0".to_string() } else { sites.iter().map(i64::to_string).collect::<Vec<_>>().join(", ") };
+        conds.push(format!("EXISTS (SELECT 1 FROM patient_sites ps WHERE ps.patient_id = p.id AND ps.site_id IN ({list}))"));
+    }
+    let base = conds.join(" AND ");
+    let lim = bind(&mut a, V::I(limit + offset));
+    match &c.name_prefix {
+        None if c.number.is_some() => {
+            // A handful of rows at most: let the database start from the identifier
+            // indexes (an ORDER BY could tempt it into walking the name index) and sort here.
+            let sql = format!("SELECT {SUMMARY_COLS} FROM {from} WHERE {base}");
+            let mut rows: Vec<PatientSummary> = tx.all(&sql, &a[..a.len() - 1]).await?;
+            rows.sort_by(|x, y| (&x.birth_name, &x.first_name, &x.ipp).cmp(&(&y.birth_name, &y.first_name, &y.ipp)));
+            Ok(rows.into_iter().skip(offset as usize).take(limit as usize).collect())
+        }
+        None => {
+            let sql = format!("SELECT {SUMMARY_COLS} FROM patients p WHERE {base} ORDER BY p.birth_name_key, p.first_name_key, p.ipp LIMIT {lim}");
+            let rows: Vec<PatientSummary> = tx.all(&sql, &a).await?;
+            Ok(rows.into_iter().skip(offset as usize).collect())
+        }
+        Some(n) => {
+            // Two index range scans (birth name, used name), each in index order, merged here.
+            let lo = bind(&mut a, V::T(n.clone()));
+            let hi = bind(&mut a, V::T(prefix_upper(n)));
+            let by_birth = format!(
+                "SELECT {SUMMARY_COLS}, p.birth_name_key AS k, p.first_name_key AS fk FROM patients p WHERE {base} AND p.birth_name_key >= {lo} AND p.birth_name_key < {hi} \
+                 ORDER BY p.birth_name_key, p.first_name_key, p.ipp LIMIT {lim}"
+            );
+            let by_used = format!(
+                "SELECT {SUMMARY_COLS}, p.used_name_key AS k, p.first_name_key AS fk FROM patients p WHERE {base} AND p.used_name_key >= {lo} AND p.used_name_key < {hi} \
+                 ORDER BY p.used_name_key, p.first_name_key, p.ipp LIMIT {lim}"
+            );
+            let mut rows: Vec<Keyed> = tx.all(&by_birth, &a).await?;
+            let used: Vec<Keyed> = tx.all(&by_used, &a).await?;
+            rows.extend(used);
+            rows.sort_by(|x, y| (&x.k, &x.fk, &x.s.ipp).cmp(&(&y.k, &y.fk, &y.s.ipp)));
+            let mut seen = std::collections::HashSet::new();
+            Ok(rows.into_iter().filter(|r| seen.insert(r.s.id)).map(|r| r.s).skip(offset as usize).take(limit as usize).collect())
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Keyed {
+    #[sqlx(flatten)]
+    s: PatientSummary,
+    k: String,
+    fk: String,
+}
+
+/// Exact IPP lookup (the benchmark's baseline).
+pub async fn by_ipp(tx: &mut Tx, establishment_id: i64, ipp: &str) -> Result<Option<PatientSummary>, Error> {
+    tx.opt(&format!("SELECT {SUMMARY_COLS} FROM patients p WHERE p.establishment_id = $1 AND p.ipp = $2"), &args![establishment_id, ipp]).await
+}
+
+// ---------------------------------------------------------------- import
+
+/// One refused row of an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportError {
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub errors: Vec<ImportError>,
+    pub dry_run: bool,
+}
+
+/// Imports rows `(line, input)`: valid rows are created (one transaction), each
+/// invalid row is reported with its line, field and message. `dry_run` writes nothing.
+pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PatientInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+    actor.require(db, Permission::WritePatients, Scope::Establishment(establishment_id), "patient", "import").await?;
+    let mut tx = db.begin().await?;
+    let tz = establishment_tz(&mut tx, establishment_id).await?;
+    let today = today_in(&tz);
+    let mut report = ImportReport { dry_run, ..Default::default() };
+    for (line, input) in rows {
+        let site = match creation_site(actor, establishment_id, &input) {
+            Ok(s) => s,
+            Err(e) => {
+                report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }));
+                continue;
+            }
+        };
+        match input.parse(today) {
+            Ok(d) => {
+                insert(&mut tx, actor, establishment_id, site, &d).await?;
+                report.imported += 1;
+            }
+            Err(e) => report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message })),
+        }
+    }
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(report)
+}
