@@ -43,7 +43,9 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     match cmd {
         BenchCmd::Patients { count, queries, clients, postgres } => {
             println!("Banc d'essai « patients » : {count} dossiers, {queries} requêtes par type, puis {clients} clients concurrents.");
-            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.
+            let keep = std::env::var("QUITTANCE_BENCH_KEEP").ok();
+            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4))));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let path = dir.join("bench.db");
             let db = Db::open(&path.to_string_lossy(), DbOptions { max_connections: clients as u32 + 2, ..Default::default() })
@@ -51,7 +53,9 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let r = crate::bench_patients::run(&db, "SQLite", count, queries, clients).await;
             db.close().await;
-            let _ = std::fs::remove_dir_all(&dir);
+            if keep.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
             r?;
             if let Some(url) = postgres {
                 let schema = format!("bench_{}", quittance_store::auth::random_hex(4));

@@ -43,10 +43,10 @@ CREATE TABLE patients (
     UNIQUE (establishment_id, ipp)
 );
 CREATE INDEX patients_birth_name ON patients (establishment_id, birth_name_key, first_name_key);
-CREATE INDEX patients_used_name ON patients (establishment_id, used_name_key, first_name_key);
+CREATE INDEX patients_used_name ON patients (establishment_id, used_name_key, first_name_key) WHERE used_name_key IS NOT NULL;
 CREATE INDEX patients_birth_date ON patients (establishment_id, birth_date);
-CREATE INDEX patients_nir ON patients (nir);
-CREATE INDEX patients_cafat ON patients (cafat_number);
+CREATE INDEX patients_nir ON patients (nir) WHERE nir IS NOT NULL;
+CREATE INDEX patients_cafat ON patients (cafat_number) WHERE cafat_number IS NOT NULL;
 
 CREATE TABLE patient_sites (
     patient_id INTEGER NOT NULL REFERENCES patients(id),

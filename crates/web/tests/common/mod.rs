@@ -270,3 +270,179 @@ pub fn filter(entity: &str, action: &str, outcome: &str) -> AuditFilter {
         ..Default::default()
     }
 }
+
+impl TestApp {
+    /// Any method with an optional JSON body and an optional bearer key.
+    pub async fn send_json(&self, method: Method, path: &str, key: Option<&str>, json: Option<&serde_json::Value>) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        let body = match json {
+            Some(j) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(j.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).expect("request")).await
+    }
+}
+
+/// Decodes the character references askama writes (`&amp;`, `&#39;`, `&#x27;`…).
+pub fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|e| *e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The tags of an HTML text: (lower-case name, attributes, HTML-unescaped). Closing
+/// tags are named `/name`; comments and doctypes are skipped.
+pub fn html_tags(html: &str) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
+    let b = html.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(off) = html[i..].find('<') {
+        i += off + 1;
+        if html[i..].starts_with('!') {
+            i += html[i..].find('>').map_or(html.len() - i, |e| e + 1);
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'/') {
+            i += 1;
+        }
+        let name = html[start..i].to_ascii_lowercase();
+        let mut attrs = std::collections::BTreeMap::new();
+        loop {
+            while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+                i += 1;
+            }
+            if i >= b.len() || b[i] == b'>' {
+                i += 1;
+                break;
+            }
+            let a = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'=' | b'>' | b'/') {
+                i += 1;
+            }
+            let attr = html[a..i].to_ascii_lowercase();
+            let mut value = String::new();
+            if i < b.len() && b[i] == b'=' {
+                i += 1;
+                if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                    let q = b[i] as char;
+                    let v0 = i + 1;
+                    let len = html[v0..].find(q).unwrap_or(html.len() - v0);
+                    value = html_unescape(&html[v0..v0 + len]);
+                    i = (v0 + len + 1).min(b.len());
+                } else {
+                    let v0 = i;
+                    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'>' {
+                        i += 1;
+                    }
+                    value = html_unescape(&html[v0..i]);
+                }
+            }
+            attrs.insert(attr, value);
+        }
+        if !name.is_empty() {
+            out.push((name, attrs));
+        }
+    }
+    out
+}
+
+/// What a browser would submit for the form whose `action` is `action`: text and
+/// hidden inputs, checked checkboxes (repeated names kept), selected options.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let marker = format!("action=\"{action}\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no form with {marker}"));
+    let start = html[..at].rfind("<form").expect("a <form> tag");
+    let end = at + html[at..].find("</form>").expect("a closing </form>");
+    let mut out = Vec::new();
+    // (name, selected value, first value) of the open <select>.
+    let mut select: Option<(String, Option<String>, Option<String>)> = None;
+    for (tag, a) in html_tags(&html[start..end]) {
+        match tag.as_str() {
+            "input" => {
+                let Some(name) = a.get("name") else { continue };
+                let kind = a.get("type").map_or("text".to_string(), |t| t.to_ascii_lowercase());
+                let value = a.get("value").cloned();
+                match kind.as_str() {
+                    "checkbox" | "radio" => {
+                        if a.contains_key("checked") {
+                            out.push((name.clone(), value.unwrap_or_else(|| "on".into())));
+                        }
+                    }
+                    "submit" | "button" | "reset" | "image" | "file" => {}
+                    _ => out.push((name.clone(), value.unwrap_or_default())),
+                }
+            }
+            "select" => select = a.get("name").map(|n| (n.clone(), None, None)),
+            "option" => {
+                if let Some((_, selected, first)) = select.as_mut() {
+                    let v = a.get("value").cloned().unwrap_or_default();
+                    if first.is_none() {
+                        *first = Some(v.clone());
+                    }
+                    if a.contains_key("selected") {
+                        *selected = Some(v);
+                    }
+                }
+            }
+            "/select" => {
+                if let Some((name, selected, first)) = select.take() {
+                    out.push((name, selected.or(first).unwrap_or_default()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The first value of `name` in form pairs.
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Replaces (or adds) the single value of `name` in form pairs.
+pub fn set_field(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
+    pairs.retain(|(k, _)| k != name);
+    pairs.push((name.to_string(), value.to_string()));
+}
