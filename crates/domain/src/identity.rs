@@ -779,11 +779,19 @@ pub fn normalize_first_names(s: &str) -> Result<Vec<String>, String> {
 /// Normalises the used name (nom utilisé) with the birth-name rules; blank
 /// means none.
 pub fn normalize_used_name(s: &str) -> Result<Option<String>, String> {
-    const FIELD: &str = "Nom utilisé";
+    normalize_optional_name(s, "Nom utilisé")
+}
+
+/// Same rules as [`normalize_used_name`], for the used first name (errors name « Prénom utilisé »).
+pub fn normalize_used_first_name(s: &str) -> Result<Option<String>, String> {
+    normalize_optional_name(s, "Prénom utilisé")
+}
+
+fn normalize_optional_name(s: &str, field: &str) -> Result<Option<String>, String> {
     if s.trim().is_empty() {
         return Ok(None);
     }
-    check_name_length(normalize_name_core(s, FIELD)?, FIELD).map(Some)
+    check_name_length(normalize_name_core(s, field)?, field).map(Some)
 }
 
 // ---------------------------------------------------------------------------

@@ -57,7 +57,9 @@ pub fn parse(text: &str, birth_date: &str) -> Result<SearchCriteria, String> {
             continue;
         }
         let compact: String = tok.chars().filter(|ch| *ch != '.').collect();
-        if compact.chars().all(|ch| ch.is_ascii_digit()) || (compact.len() == 15 && (compact.contains("2A") || compact.contains("2B") || compact.contains("2a") || compact.contains("2b"))) {
+        // Names never hold digits: a token with a digit is an identifier (IPP, NIR,
+        // CAFAT number, or an external id such as « CMS-4521 »).
+        if compact.chars().any(|ch| ch.is_ascii_digit()) {
             let prev = c.number.take().unwrap_or_default();
             c.number = Some(format!("{prev}{}", compact.to_uppercase()));
             continue;
@@ -106,6 +108,8 @@ mod tests {
         assert_eq!(parse("00001234", "").unwrap().number.as_deref(), Some("00001234"));
         assert_eq!(parse("1 85 03 75 123 456 78", "").unwrap().number.as_deref(), Some("185037512345678"));
         assert_eq!(parse("185032A12345678", "").unwrap().number.as_deref(), Some("185032A12345678"));
+        assert_eq!(parse("cms-4521", "").unwrap().number.as_deref(), Some("CMS-4521"));
+        assert_eq!(parse("dup cms-4521", "").unwrap().name_prefix.as_deref(), Some("dup"));
     }
 
     #[test]

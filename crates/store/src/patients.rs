@@ -210,7 +210,7 @@ impl PatientInput {
                 }
             }
         };
-        let used_first_name = match identity::normalize_used_name(&self.used_first_name) {
+        let used_first_name = match identity::normalize_used_first_name(&self.used_first_name) {
             Ok(v) => v,
             Err(m) => {
                 e.add("used_first_name", m);
@@ -567,10 +567,14 @@ fn creation_site(actor: &Actor, establishment_id: i64, input: &PatientInput) -> 
     }
     match actor.grants.sites_for(Permission::WritePatients, establishment_id) {
         None => Ok(chosen),
-        Some(list) => match chosen {
+        Some(list) => match input.site_id.trim().parse::<i64>().ok() {
             Some(s) if list.contains(&s) => Ok(Some(s)),
-            _ if list.len() == 1 => Ok(Some(list[0])),
-            _ => Err(FieldErrors::single("site_id", "Choisissez un de vos sites pour ouvrir le dossier.")),
+            Some(_) => Err(FieldErrors::single("site_id", "Vous ne pouvez pas ouvrir de dossier sur ce site.")),
+            None => match actor.site_id.filter(|s| list.contains(s)) {
+                Some(s) => Ok(Some(s)),
+                None if list.len() == 1 => Ok(Some(list[0])),
+                None => Err(FieldErrors::single("site_id", "Choisissez un de vos sites pour ouvrir le dossier.")),
+            },
         },
     }
 }
@@ -606,6 +610,11 @@ async fn same_traits(tx: &mut Tx, establishment_id: i64, d: &PatientData, except
 
 /// Inserts a validated file inside `tx` (used by `create` and by the import).
 pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Option<i64>, d: &PatientData) -> Result<Patient, Error> {
+    if let Some(s) = site {
+        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
+            return Err(Error::invalid("site_id", "Ce site n'appartient pas à l'établissement."));
+        }
+    }
     let ipp = next_ipp(tx, establishment_id).await?;
     let now = now_text();
     let mut values = args![establishment_id, ipp.clone()];
@@ -620,9 +629,6 @@ pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Opt
     );
     let id = tx.int(&sql, &values).await?;
     if let Some(s) = site {
-        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
-            return Err(Error::invalid("site_id", "Ce site n'appartient pas à l'établissement."));
-        }
         tx.exec("INSERT INTO patient_sites (patient_id, site_id) VALUES ($1, $2)", &args![id, s]).await?;
     }
     let p = load(tx, id).await?;
@@ -694,6 +700,9 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<PatientFile, Error> 
 /// Changing the identity status or a strict trait requires `input.reason`.
 pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PatientInput) -> Result<Patient, Error> {
     let (before, sites) = load_visible(db, actor, id, Permission::WritePatients, "update").await?;
+    if before.version != version {
+        return Err(stale());
+    }
     let mut tx = db.begin().await?;
     let tz = establishment_tz(&mut tx, before.establishment_id).await?;
     let d = input.parse(today_in(&tz))?;
@@ -732,9 +741,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
         )
         .await?;
     if updated == 0 {
-        return Err(Error::Conflict(
-            "Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.".into(),
-        ));
+        return Err(stale());
     }
     if !reason.is_empty() {
         if let Some(o) = changes.as_object_mut() {
@@ -746,6 +753,15 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
     let p = load(&mut tx, id).await?;
     tx.commit().await?;
     Ok(p)
+}
+
+fn stale() -> Error {
+    Error::Conflict("Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.".into())
+}
+
+/// Checks that the actor may change the file (used by the edit pages before showing a form).
+pub async fn check_write(db: &Db, actor: &Actor, id: i64) -> Result<(), Error> {
+    load_visible(db, actor, id, Permission::WritePatients, "edit").await.map(|_| ())
 }
 
 /// The file's changes from the audit trail (views excluded), newest first.
@@ -996,6 +1012,11 @@ pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, debtor_id: Opt
             ("update_debtor", serde_json::to_value(&before).unwrap_or_default())
         }
     };
+    // A patient with debtors always has a default one.
+    if tx.int("SELECT COUNT(*) FROM debtors WHERE patient_id = $1 AND active = $2 AND is_default = $2", &args![patient_id, true]).await? == 0 {
+        tx.exec("UPDATE debtors SET is_default = $1 WHERE id = $2", &args![true, d.id]).await?;
+        d.is_default = true;
+    }
     tx.audit(
         actor,
         AuditEvent::new("patient", action)
@@ -1193,10 +1214,13 @@ pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(us
             }
         };
         match input.parse(today) {
-            Ok(d) => {
-                insert(&mut tx, actor, establishment_id, site, &d).await?;
-                report.imported += 1;
-            }
+            Ok(d) => match insert(&mut tx, actor, establishment_id, site, &d).await {
+                Ok(_) => report.imported += 1,
+                Err(Error::Invalid(e)) => {
+                    report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }))
+                }
+                Err(e) => return Err(e),
+            },
             Err(e) => report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message })),
         }
     }

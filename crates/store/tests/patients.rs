@@ -34,38 +34,10 @@ contract!(
     import_reports_bad_rows_and_dry_run_writes_nothing,
 );
 
-/// `contract!` for a test that waits for an application fix: both backends, ignored.
-macro_rules! contract_ignored {
-    ($name:ident, $reason:literal) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            #[ignore = $reason]
-            async fn sqlite() {
-                let t = super::common::sqlite().await;
-                super::$name(t).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            #[ignore = $reason]
-            async fn postgres() {
-                if let Some(t) = super::common::postgres().await {
-                    super::$name(t).await;
-                }
-            }
-        }
-    };
-}
-
-contract_ignored!(
+contract!(
     import_reports_a_site_of_another_establishment_on_its_line,
-    "app bug: patients::import fails as a whole (Err(Invalid site_id)) when one row names a site of another establishment: insert() checks the site after the INSERT (crates/store/src/patients.rs:622-625) and import() propagates it with `?` (line 1197)"
-);
-contract_ignored!(
     used_first_name_error_names_the_used_first_name,
-    "app bug: PatientInput::parse checks the used first name with identity::normalize_used_name (crates/store/src/patients.rs:213), whose messages say « Nom utilisé : … », so the error shown next to « Prénom utilisé » names the wrong field"
-);
-contract_ignored!(
     stale_version_is_a_conflict_before_the_reason_check,
-    "app bug: patients::update checks the reason (crates/store/src/patients.rs:705-711) before the version (UPDATE … AND version = $n, line 734), so a stale form that differs in a strict trait gets « Indiquez le motif » instead of a conflict"
 );
 
 const DEMO_PASSWORD: &str = "formation-2026";
@@ -720,11 +692,13 @@ async fn search_only_returns_the_actors_sites(t: TestDb) {
     assert!(refused.iter().filter(|r| r.action == "view").count() >= 3, "{refused:?}");
     assert!(refused.iter().any(|r| r.action == "search" && r.establishment_id == Some(d.hsm)), "{refused:?}");
 
-    // Her new files are attached to her site, even when she names another one.
+    // Her new files are attached to her site; naming a site she does not hold is refused.
     let own = create(db, &sec, d.dpass, person("Qoparandi", "Noa", "05/05/1994", "F")).await;
     assert_eq!(sites_of(db, own.id).await, [d.rs]);
-    let other_site = create(db, &sec, d.dpass, at_site(person("Qoparandi", "Ulla", "06/06/1995", "F"), d.md)).await;
-    assert_eq!(sites_of(db, other_site.id).await, [d.rs], "never attached to a site she does not hold");
+    let before = count(db, "SELECT COUNT(*) FROM patients").await;
+    let e = invalid(patients::create(db, &sec, d.dpass, &at_site(person("Qoparandi", "Ulla", "06/06/1995", "F"), d.md)).await);
+    assert_eq!(fields(&e), set(&["site_id"]));
+    assert_eq!(count(db, "SELECT COUNT(*) FROM patients").await, before, "nothing written");
 }
 
 async fn non_disclosure_files_are_hidden_from_the_secretary(t: TestDb) {

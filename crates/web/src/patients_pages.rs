@@ -470,6 +470,7 @@ async fn edit_form(ctx: &Ctx, id: i64, version: i64, i: &PatientInput, errors: &
 }
 
 pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
     let input = PatientInput::from_patient(&file.patient);
     Ok(edit_form(&ctx, id, file.patient.version, &input, &FieldErrors::new()).await)
@@ -543,7 +544,7 @@ async fn debtor_form(ctx: &Ctx, id: i64, did: Option<i64>, i: &DebtorInput, erro
 }
 
 pub async fn debtor_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    patients::get(&ctx.state.db, ctx.actor(), id).await?;
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let input = DebtorInput { kind: "patient".into(), guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(), ..Default::default() };
     Ok(debtor_form(&ctx, id, None, &input, &FieldErrors::new()).await)
 }
@@ -557,6 +558,7 @@ pub async fn debtor_create(Path(id): Path<i64>, CsrfForm(ctx, input): CsrfForm<D
 }
 
 pub async fn debtor_edit(ctx: Ctx, Path((id, did)): Path<(i64, i64)>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
     let d = file.debtors.iter().find(|d| d.id == did).ok_or(Error::NotFound("Débiteur"))?;
     Ok(debtor_form(&ctx, id, Some(did), &DebtorInput::from_debtor(d), &FieldErrors::new()).await)

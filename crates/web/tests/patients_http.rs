@@ -982,7 +982,6 @@ async fn auditor_reads_files_but_cannot_change_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "app bug: edit_page, debtor_new and debtor_edit (crates/web/src/patients_pages.rs:472-473, 545-546, 559-560) only check ReadPatients through patients::get, so a read-only auditor gets change forms he can never submit"]
 async fn auditor_gets_no_change_forms() {
     let app = TestApp::new().await;
     let (aud, p) = auditor_and_file(&app).await;
