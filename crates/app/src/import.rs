@@ -19,12 +19,51 @@ pub enum ImportCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Payers from a CSV file (header = field names of docs/payers.md, `;` or `,`).
+    Payers {
+        file: PathBuf,
+        #[arg(long)]
+        establishment: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Reads CSV rows into `T` (whose serde fields name the allowed columns), with their file line.
+fn read_csv<T: serde::de::DeserializeOwned + serde::Serialize + Default>(text: &str) -> Result<Vec<(usize, T)>, String> {
+    let header = text.lines().next().unwrap_or("");
+    let delimiter = if header.matches(';').count() >= header.matches(',').count() { b';' } else { b',' };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| format!("en-tête CSV illisible : {e}"))?.clone();
+    let known = serde_json::to_value(T::default()).unwrap_or_default();
+    for h in headers.iter() {
+        if known.get(h).is_none() {
+            return Err(format!("colonne inconnue « {h} » (voir la documentation du format dans docs/)"));
+        }
+    }
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| format!("CSV invalide : {e}"))?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let mut obj = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            obj.insert(h.to_string(), serde_json::Value::String(v.to_string()));
+        }
+        let input: T = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| format!("ligne {line} : {e}"))?;
+        rows.push((line, input));
+    }
+    Ok(rows)
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("fichier « {} » illisible : {e}", path.display()))?;
+    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }
 
 /// Reads the rows with their line numbers (CSV: file line; JSON: position in the array, from 1).
 pub fn read_rows(path: &Path) -> Result<Vec<(usize, PatientInput)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("fichier « {} » illisible : {e}", path.display()))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let text = read_text(path)?;
+    let text = text.as_str();
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('[');
     if is_json {
         let values: Vec<serde_json::Value> =
@@ -37,29 +76,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<(usize, PatientInput)>, String> {
             })
             .collect();
     }
-    let header = text.lines().next().unwrap_or("");
-    let delimiter = if header.matches(';').count() >= header.matches(',').count() { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| format!("en-tête CSV illisible : {e}"))?.clone();
-    let known = serde_json::to_value(PatientInput::default()).unwrap_or_default();
-    for h in headers.iter() {
-        if known.get(h).is_none() {
-            return Err(format!("colonne inconnue « {h} » (colonnes permises : voir docs/patients.md)"));
-        }
-    }
-    let mut rows = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| format!("CSV invalide : {e}"))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        let mut obj = serde_json::Map::new();
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            obj.insert(h.to_string(), serde_json::Value::String(v.to_string()));
-        }
-        let input: PatientInput =
-            serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| format!("ligne {line} : {e}"))?;
-        rows.push((line, input));
-    }
-    Ok(rows)
+    read_csv(text)
 }
 
 pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
@@ -85,6 +102,28 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
                 if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
                 refused.len(),
                 if dry_run { "" } else { " (corrigez-les et importez-les à nouveau)" }
+            );
+            if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+        }
+        ImportCmd::Payers { file, establishment, dry_run } => {
+            let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
+            let e = ests
+                .iter()
+                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
+                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let rows: Vec<(usize, quittance_store::payers::PayerInput)> = read_csv(&read_text(&file)?)?;
+            let n = rows.len();
+            let report = quittance_store::payers::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
+            let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
+            refused.dedup();
+            for (line, field, message) in &report.errors {
+                println!("ligne {line} ; champ {field} ; {message}");
+            }
+            println!(
+                "{n} ligne(s) lue(s) : {} organisme(s) {}, {} ligne(s) refusée(s).",
+                report.imported,
+                if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
+                refused.len()
             );
             if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
         }

@@ -5,10 +5,12 @@
 
 pub mod access;
 pub mod audit;
+pub mod coverage;
 pub mod fr;
 pub mod identity;
 pub mod legal_ids;
 pub mod money;
 pub mod numbering;
 pub mod patient_search;
+pub mod readiness;
 pub mod validation;

@@ -127,3 +127,34 @@ proptest! {
         prop_assert!(res.is_err());
     }
 }
+
+mod coverage_props {
+    use jiff::civil::{Date, date};
+    use proptest::prelude::*;
+    use quittance_domain::coverage::{Flag, Span, covered_throughout, flags};
+
+    fn day(n: i64) -> Date {
+        date(2026, 1, 1).checked_add(jiff::Span::new().days(n)).unwrap()
+    }
+
+    proptest! {
+        /// A gap is reported exactly when some day between the first compulsory
+        /// period's start and the last one's end is not covered.
+        #[test]
+        fn gaps_match_uncovered_days(periods in prop::collection::vec((0i64..200, 0i64..60), 1..6)) {
+            let spans: Vec<Span> = periods.iter().enumerate()
+                .map(|(i, (start, len))| Span { id: i as i64, role: "obligatoire".into(), from: day(*start), to: Some(day(start + len)) })
+                .collect();
+            let first = spans.iter().map(|s| s.from).min().unwrap();
+            let last = spans.iter().filter_map(|s| s.to).max().unwrap();
+            let has_gap = flags(&spans, day(0), 0).iter().any(|f| matches!(f, Flag::Gap { .. }));
+            prop_assert_eq!(has_gap, !covered_throughout(&spans, "obligatoire", first, last));
+            // Every reported gap day is really uncovered.
+            for f in flags(&spans, day(0), 0) {
+                if let Flag::Gap { from, to } = f {
+                    prop_assert!(!spans.iter().any(|s| s.covers(from) || s.covers(to)));
+                }
+            }
+        }
+    }
+}

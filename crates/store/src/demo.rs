@@ -82,6 +82,7 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
     }
 
     crate::demo_patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
+    crate::demo_care::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
 
     let wide = |role, e| Grant { role, establishment_id: e, site_id: None };
     let at_site = |role, e, s| Grant { role, establishment_id: e, site_id: Some(s) };

@@ -24,6 +24,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_patients.sql"),
         postgres: include_str!("../migrations/postgres/0002_patients.sql"),
     },
+    Migration {
+        version: 3,
+        name: "payers_stays_coverages",
+        sqlite: include_str!("../migrations/sqlite/0003_payers_stays_coverages.sql"),
+        postgres: include_str!("../migrations/postgres/0003_payers_stays_coverages.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.

@@ -759,9 +759,19 @@ fn stale() -> Error {
     Error::Conflict("Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.".into())
 }
 
+/// Checks that the actor may read the file (no audit row: the caller shows part of a file already viewed).
+pub async fn check_read(db: &Db, actor: &Actor, id: i64) -> Result<Patient, Error> {
+    load_visible(db, actor, id, Permission::ReadPatients, "read").await.map(|(p, _)| p)
+}
+
 /// Checks that the actor may change the file (used by the edit pages before showing a form).
 pub async fn check_write(db: &Db, actor: &Actor, id: i64) -> Result<(), Error> {
-    load_visible(db, actor, id, Permission::WritePatients, "edit").await.map(|_| ())
+    write_access(db, actor, id).await.map(|_| ())
+}
+
+/// The file and its sites, when the actor may change it.
+pub async fn write_access(db: &Db, actor: &Actor, id: i64) -> Result<(Patient, Vec<i64>), Error> {
+    load_visible(db, actor, id, Permission::WritePatients, "edit").await
 }
 
 /// The file's changes from the audit trail (views excluded), newest first.

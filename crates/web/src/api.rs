@@ -117,6 +117,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/patients/{id}", get(get_patient).put(update_patient))
         .route("/patients/{id}/debtors", axum::routing::post(add_debtor))
         .route("/patients/{id}/identifiers", axum::routing::post(add_identifier))
+        .route("/patients/{id}/coverages", get(list_coverages).post(add_coverage))
+        .route("/patients/{id}/stays", get(list_stays).post(add_stay))
+        .route("/payers", get(list_payers).post(create_payer))
+        .route("/payers/{id}", get(get_payer).put(update_payer))
         .fallback(api_not_found)
         .layer(middleware::from_fn_with_state(state, require_key))
 }
@@ -129,10 +133,14 @@ async fn api_not_found() -> Response {
 #[openapi(
     info(title = "Quittance API", version = "1", description = "Facturation et recettes des établissements de santé. Authentification : clé d'API en « Authorization: Bearer »."),
     paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search,
-        search_patients, create_patient, get_patient, update_patient, add_debtor, add_identifier),
+        search_patients, create_patient, get_patient, update_patient, add_debtor, add_identifier,
+        list_coverages, add_coverage, list_stays, add_stay, list_payers, create_payer, get_payer, update_payer),
     components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage,
         patients::Patient, patients::PatientInput, patients::PatientFile, patients::PatientSummary, patients::SearchPage,
-        patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput)),
+        patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput,
+        quittance_store::coverages::Coverage, quittance_store::coverages::CoverageInput, quittance_store::coverages::CoverageLine,
+        quittance_store::coverages::CoverageSummary, quittance_store::stays::Stay, quittance_store::stays::StayInput,
+        quittance_store::payers::Payer, quittance_store::payers::PayerInput)),
     modifiers(&BearerAuth),
     security(("cle_api" = []))
 )]
@@ -411,6 +419,74 @@ pub struct IdentifierInput {
 async fn add_identifier(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<IdentifierInput>, axum::extract::rejection::JsonRejection>) -> Response {
     match body {
         Ok(Json(i)) => reply(StatusCode::CREATED, patients::add_identifier(&s.db, &a, id, &i.issuer, &i.value).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+// ---------------------------------------------------------------- coverages, stays, payers
+
+use quittance_store::{coverages, payers, stays};
+
+/// The patient's coverage rights with their flags (overlaps, gaps, expiries).
+#[utoipa::path(get, path = "/api/v1/patients/{id}/coverages", params(("id" = i64, Path)), responses((status = 200, body = coverages::CoverageSummary)))]
+async fn list_coverages(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, coverages::list(&s.db, &a, id, jiff::Zoned::now().date()).await)
+}
+
+/// Adds a coverage right (blank rates take the payer's dated defaults).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/coverages", params(("id" = i64, Path)), request_body = coverages::CoverageInput,
+    responses((status = 201, body = coverages::Coverage), (status = 422, body = Problem)))]
+async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<coverages::CoverageInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, coverages::save(&s.db, &a, id, None, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// The patient's stays, newest first.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/stays", params(("id" = i64, Path)), responses((status = 200, body = Vec<stays::Stay>)))]
+async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, stays::list(&s.db, &a, id).await)
+}
+
+/// Opens a stay.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/stays", params(("id" = i64, Path)), request_body = stays::StayInput,
+    responses((status = 201, body = stays::Stay), (status = 422, body = Problem)))]
+async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<stays::StayInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, stays::save(&s.db, &a, id, None, 0, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Payers of an establishment.
+#[utoipa::path(get, path = "/api/v1/payers", params(EstablishmentParam), responses((status = 200, body = Vec<payers::Payer>)))]
+async fn list_payers(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
+    reply(StatusCode::OK, payers::list(&s.db, &a, q.establishment_id).await)
+}
+
+/// Creates a payer.
+#[utoipa::path(post, path = "/api/v1/payers", params(EstablishmentParam), request_body = payers::PayerInput,
+    responses((status = 201, body = payers::Payer), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<payers::PayerInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, payers::create(&s.db, &a, q.establishment_id, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// One payer.
+#[utoipa::path(get, path = "/api/v1/payers/{id}", params(("id" = i64, Path)), responses((status = 200, body = payers::Payer), (status = 404, body = Problem)))]
+async fn get_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, payers::get(&s.db, &a, id).await)
+}
+
+/// Changes a payer.
+#[utoipa::path(put, path = "/api/v1/payers/{id}", params(("id" = i64, Path)), request_body = payers::PayerInput,
+    responses((status = 200, body = payers::Payer), (status = 422, body = Problem)))]
+async fn update_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<payers::PayerInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::OK, payers::update(&s.db, &a, id, &i).await),
         Err(e) => bad_json(e),
     }
 }

@@ -3,9 +3,12 @@
 pub mod api;
 pub mod audit_pages;
 pub mod auth;
+pub mod care_pages;
 pub mod metrics;
 pub mod pages;
 pub mod patients_pages;
+pub mod payers_pages;
+pub mod pending_pages;
 pub mod render;
 pub mod users_pages;
 
@@ -88,6 +91,19 @@ pub fn router(state: AppState) -> Router {
         .route("/patients/{id}/identifiants", post(patients_pages::add_identifier))
         .route("/patients/{id}/debiteurs/nouveau", get(patients_pages::debtor_new).post(patients_pages::debtor_create))
         .route("/patients/{id}/debiteurs/{did}/modifier", get(patients_pages::debtor_edit).post(patients_pages::debtor_update))
+        .route("/patients/{id}/sejours/nouveau", get(care_pages::stay_new).post(care_pages::stay_create))
+        .route("/patients/{id}/sejours/{sid}/modifier", get(care_pages::stay_edit).post(care_pages::stay_update))
+        .route("/patients/{id}/droits/nouveau", get(care_pages::coverage_new).post(care_pages::coverage_create))
+        .route("/patients/{id}/droits/{cid}/modifier", get(care_pages::coverage_edit).post(care_pages::coverage_update))
+        .route("/dossiers-en-attente", get(pending_pages::page))
+        .route("/dossiers-en-attente.csv", get(pending_pages::csv))
+        .route("/dossiers-en-attente.xlsx", get(pending_pages::xlsx))
+        .route("/organismes", get(payers_pages::list))
+        .route("/organismes.csv", get(payers_pages::list_csv))
+        .route("/organismes/nouveau", get(payers_pages::new_page).post(payers_pages::create))
+        .route("/organismes/{id}", get(payers_pages::view))
+        .route("/organismes/{id}/modifier", get(payers_pages::edit_page).post(payers_pages::update))
+        .route("/organismes/{id}/taux", post(payers_pages::add_rate))
         .route("/admin/audit", get(audit_pages::audit))
         .route("/admin/audit.csv", get(audit_pages::audit_csv))
         .route("/admin/audit.xlsx", get(audit_pages::audit_xlsx))

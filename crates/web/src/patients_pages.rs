@@ -343,6 +343,86 @@ struct PatientPage {
     debtors: Vec<DebtorRow>,
     history: Vec<(String, String, String, String)>,
     can_write: bool,
+    stays: Vec<StayRow>,
+    coverages: Vec<CoverageRow>,
+    coverage_flags: Vec<String>,
+    /// (heading, ready, [(message, link to fix)])
+    checklist: Vec<(String, bool, Vec<(String, String)>)>,
+}
+
+struct StayRow {
+    id: i64,
+    admission: String,
+    site: String,
+    care: String,
+    discharge: String,
+}
+
+struct CoverageRow {
+    id: i64,
+    priority: i64,
+    payer: String,
+    role: String,
+    member: String,
+    beneficiary: String,
+    period: String,
+    rates: String,
+    exemptions: String,
+}
+
+fn local_fr(t: &str) -> String {
+    let (d, h) = t.split_once('T').unwrap_or((t, ""));
+    let d = d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+    if h.is_empty() || h == "00:00" { d } else { format!("{d} {h}") }
+}
+
+async fn care_rows(ctx: &Ctx, p: &patients::Patient) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
+    use quittance_domain::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
+    use quittance_store::stays::{CARE_MODES, DISCHARGE_MODES};
+    let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
+    let sites: std::collections::HashMap<i64, String> =
+        est::list_sites(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|s| (s.id, s.name)).collect();
+    let stays = quittance_store::stays::list(&ctx.state.db, ctx.actor(), p.id)
+        .await?
+        .into_iter()
+        .map(|s| StayRow {
+            id: s.id,
+            admission: local_fr(&s.admission_at),
+            site: sites.get(&s.site_id).cloned().unwrap_or_default(),
+            care: lbl(CARE_MODES, &s.care_mode),
+            discharge: match (&s.discharge_at, &s.discharge_mode, &s.planned_discharge_date) {
+                (Some(d), Some(m), _) => format!("{} — {}", local_fr(d), lbl(DISCHARGE_MODES, m)),
+                (None, _, Some(pl)) => format!("présent (sortie prévue le {})", local_fr(pl)),
+                _ => "présent".into(),
+            },
+        })
+        .collect();
+    let today = jiff::Zoned::now().date();
+    let summary = quittance_store::coverages::list(&ctx.state.db, ctx.actor(), p.id, today).await?;
+    let bp = |x: i64| quittance_domain::money::BasisPoints(x as u32).format_fr();
+    let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+    let coverages = summary
+        .lines
+        .into_iter()
+        .map(|l| {
+            let c = l.coverage;
+            CoverageRow {
+                id: c.id,
+                priority: c.priority,
+                payer: l.payer_name,
+                role: lbl(ROLES, &c.role),
+                member: c.member_number.clone().unwrap_or_default(),
+                beneficiary: match (&c.beneficiary[..], &c.insured_name) {
+                    ("ayant_droit", Some(n)) => format!("Ayant droit de {n}"),
+                    (b, _) => lbl(BENEFICIARY, b),
+                },
+                period: format!("du {}{}", day(&c.valid_from), c.valid_to.as_deref().map(|t| format!(" au {}", day(t))).unwrap_or_default()),
+                rates: [c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp].map(bp).join(" / "),
+                exemptions: c.exemptions.split(',').filter(|x| !x.is_empty()).map(|x| coverage::label(EXEMPTIONS, x).unwrap_or(x)).collect::<Vec<_>>().join(", "),
+            }
+        })
+        .collect();
+    Ok((stays, coverages, summary.flags))
 }
 
 fn dash(s: &Option<String>) -> String {
@@ -384,7 +464,36 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             None => true,
             Some(l) => file.sites.iter().any(|s| l.contains(s)),
         };
+    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p).await?;
+    let today = jiff::Zoned::now().date();
+    let checklist = quittance_store::readiness::checklist(&ctx.state.db, ctx.actor(), p.id, today)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let heading = match &c.admission_at {
+                Some(a) => format!("Séjour du {}", local_fr(a)),
+                None => "Dossier".to_string(),
+            };
+            let fixes = c
+                .failures
+                .into_iter()
+                .map(|(_, msg, fix)| {
+                    let link = match fix.as_str() {
+                        "identity" => format!("/patients/{}/modifier", p.id),
+                        "debtors" => format!("/patients/{}/debiteurs/nouveau", p.id),
+                        _ => format!("/patients/{}/droits/nouveau", p.id),
+                    };
+                    (msg, link)
+                })
+                .collect();
+            (heading, c.ready, fixes)
+        })
+        .collect();
     let page = PatientPage {
+        checklist,
+        stays,
+        coverages,
+        coverage_flags,
         chrome: ctx.chrome(&p.birth_name).await,
         title: format!("{} {}", p.used_name.clone().unwrap_or_else(|| p.birth_name.clone()), p.used_first_name.clone().unwrap_or_else(|| p.first_name.clone())),
         status: status.map_or(p.identity_status.clone(), |s| s.label().to_string()),

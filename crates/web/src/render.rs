@@ -58,6 +58,10 @@ impl Chrome {
         let mut nav = vec![NavItem { href: "/", label: "Tableau de bord", active: path == "/" }];
         if a.allows_anywhere(Permission::ReadPatients) {
             nav.push(NavItem { href: "/patients", label: "Patients", active: path.starts_with("/patients") });
+            nav.push(NavItem { href: "/dossiers-en-attente", label: "Dossiers en attente", active: path.starts_with("/dossiers-en-attente") });
+        }
+        if a.allows_anywhere(Permission::Bill) || a.allows_anywhere(Permission::ManageEstablishments) {
+            nav.push(NavItem { href: "/organismes", label: "Organismes", active: path.starts_with("/organismes") });
         }
         if a.allows_anywhere(Permission::ManageEstablishments) {
             nav.push(NavItem { href: "/admin/etablissements", label: "Établissements", active: path.starts_with("/admin/etab") });

@@ -1,0 +1,234 @@
+//! Payers and coverage rights: kinds, roles, categories of charge, exemptions, and
+//! the checks on a patient's coverage periods (overlaps, gaps, expiries).
+
+use jiff::civil::Date;
+
+/// A code list: code stored in the database, French label shown.
+pub type Codes = &'static [(&'static str, &'static str)];
+
+pub const PAYER_KINDS: Codes = &[
+    ("obligatoire", "Assurance obligatoire (CPAM, MSA, CAFAT…)"),
+    ("complementaire", "Complémentaire (mutuelle, assureur)"),
+    ("aide_medicale", "Aide médicale (AME, C2S, aide médicale provinciale)"),
+    ("public", "Organisme public (province, centre 15)"),
+    ("autre", "Autre (employeur, ambassade…)"),
+];
+
+pub const ROLES: Codes = &[("obligatoire", "Obligatoire"), ("complementaire", "Complémentaire"), ("aide", "Aide")];
+
+pub const CATEGORIES: Codes = &[
+    ("sejour", "Séjour"),
+    ("actes", "Actes"),
+    ("forfait_journalier", "Forfait journalier"),
+    ("chambre_particuliere", "Chambre particulière"),
+    ("prestations_annexes", "Prestations annexes"),
+];
+
+pub const EXEMPTIONS: Codes = &[
+    ("ald", "Affection de longue durée (ALD)"),
+    ("maternite", "Maternité"),
+    ("at_mp", "Accident du travail / maladie professionnelle"),
+    ("c2s", "Complémentaire santé solidaire (C2S)"),
+    ("ame", "Aide médicale de l'État (AME)"),
+    ("longue_maladie", "Longue maladie (CAFAT)"),
+    ("carte_a", "Aide médicale — carte A"),
+    ("carte_b", "Aide médicale — carte B"),
+    ("carte_m", "Aide médicale — carte M (maternité)"),
+    ("pension_militaire", "Pension militaire d'invalidité"),
+    ("nouveau_ne", "Nouveau-né de moins de 30 jours"),
+];
+
+pub const BENEFICIARY: Codes = &[("assure", "Assuré"), ("ayant_droit", "Ayant droit")];
+
+pub const STATEMENT_PERIODS: Codes =
+    &[("aucun", "Pas d'état périodique"), ("hebdomadaire", "Hebdomadaire"), ("mensuel", "Mensuel"), ("trimestriel", "Trimestriel")];
+
+pub const CHANNELS: Codes = &[
+    ("papier", "Papier"),
+    ("courriel", "Courriel"),
+    ("portail", "Portail de l'organisme"),
+    ("b2_noemie", "B2 / NOEMIE"),
+    ("edi", "Échange de données informatisé"),
+];
+
+pub fn label(codes: Codes, code: &str) -> Option<&'static str> {
+    codes.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
+}
+
+pub fn is_code(codes: Codes, code: &str) -> bool {
+    codes.iter().any(|(c, _)| *c == code)
+}
+
+/// Which coverage roles a payer of a kind may hold.
+pub fn role_allowed(payer_kind: &str, role: &str) -> bool {
+    matches!(
+        (payer_kind, role),
+        ("obligatoire", "obligatoire")
+            | ("complementaire", "complementaire")
+            | ("aide_medicale", "aide")
+            | ("aide_medicale", "complementaire")
+            | ("public", "aide")
+            | ("autre", "complementaire")
+            | ("autre", "aide")
+    )
+}
+
+/// One coverage period as the checks see it (`to` inclusive, `None` = open-ended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub id: i64,
+    pub role: String,
+    pub from: Date,
+    pub to: Option<Date>,
+}
+
+impl Span {
+    pub fn covers(&self, d: Date) -> bool {
+        self.from <= d && self.to.is_none_or(|t| d <= t)
+    }
+    fn overlaps(&self, o: &Span) -> bool {
+        self.from <= o.to.unwrap_or(Date::MAX) && o.from <= self.to.unwrap_or(Date::MAX)
+    }
+}
+
+/// Something the billing office should look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    /// Two periods of the same role overlap.
+    Overlap { a: i64, b: i64 },
+    /// No compulsory coverage between two periods (`from`..=`to`).
+    Gap { from: Date, to: Date },
+    /// The period ended before today.
+    Expired { id: i64, on: Date },
+    /// The period ends within the warning horizon.
+    ExpiresSoon { id: i64, on: Date },
+}
+
+impl Flag {
+    pub fn message_fr(&self) -> String {
+        let f = crate::fr::format_date_fr;
+        match self {
+            Flag::Overlap { .. } => "Deux droits de même rang se chevauchent.".into(),
+            Flag::Gap { from, to } => format!("Aucun droit obligatoire du {} au {}.", f(*from), f(*to)),
+            Flag::Expired { on, .. } => format!("Droit expiré le {}.", f(*on)),
+            Flag::ExpiresSoon { on, .. } => format!("Droit expirant le {}.", f(*on)),
+        }
+    }
+}
+
+/// Overlaps (same role), gaps between compulsory periods, expired periods and periods
+/// expiring within `horizon_days` of `today`. Deterministic order.
+pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
+    let mut out = Vec::new();
+    let mut sorted: Vec<&Span> = spans.iter().collect();
+    sorted.sort_by_key(|s| (s.from, s.id));
+    for (i, a) in sorted.iter().enumerate() {
+        for b in &sorted[i + 1..] {
+            if a.role == b.role && a.overlaps(b) {
+                out.push(Flag::Overlap { a: a.id, b: b.id });
+            }
+        }
+    }
+    // Gaps: walk the compulsory periods in order, tracking the furthest covered day.
+    let mut covered_to: Option<Date> = None;
+    let mut open_ended = false;
+    for s in sorted.iter().filter(|s| s.role == "obligatoire") {
+        if let Some(end) = covered_to {
+            if !open_ended {
+                if let Ok(next) = end.tomorrow() {
+                    if s.from > next {
+                        if let Ok(before) = s.from.yesterday() {
+                            out.push(Flag::Gap { from: next, to: before });
+                        }
+                    }
+                }
+            }
+        }
+        match s.to {
+            None => open_ended = true,
+            Some(t) => covered_to = Some(covered_to.map_or(t, |c| c.max(t))),
+        }
+    }
+    let horizon = today.checked_add(jiff::Span::new().days(horizon_days as i64)).unwrap_or(today);
+    for s in &sorted {
+        if let Some(t) = s.to {
+            if t < today {
+                out.push(Flag::Expired { id: s.id, on: t });
+            } else if t <= horizon {
+                out.push(Flag::ExpiresSoon { id: s.id, on: t });
+            }
+        }
+    }
+    out
+}
+
+/// Whether some period of `role` covers every day of `from..=to`.
+pub fn covered_throughout(spans: &[Span], role: &str, from: Date, to: Date) -> bool {
+    let mut day = from;
+    loop {
+        if !spans.iter().any(|s| s.role == role && s.covers(day)) {
+            return false;
+        }
+        if day >= to {
+            return true;
+        }
+        match day.tomorrow() {
+            Ok(d) => day = d,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn s(id: i64, role: &str, from: Date, to: Option<Date>) -> Span {
+        Span { id, role: role.into(), from, to }
+    }
+
+    #[test]
+    fn overlap_only_within_a_role() {
+        let v = [
+            s(1, "obligatoire", date(2026, 1, 1), Some(date(2026, 6, 30))),
+            s(2, "obligatoire", date(2026, 6, 30), None),
+            s(3, "complementaire", date(2026, 1, 1), None),
+        ];
+        let f = flags(&v, date(2026, 3, 1), 30);
+        assert_eq!(f, vec![Flag::Overlap { a: 1, b: 2 }]);
+    }
+
+    #[test]
+    fn gap_between_compulsory_periods() {
+        let v = [
+            s(1, "obligatoire", date(2026, 1, 1), Some(date(2026, 3, 31))),
+            s(2, "obligatoire", date(2026, 4, 10), None),
+        ];
+        let f = flags(&v, date(2026, 5, 1), 30);
+        assert!(f.contains(&Flag::Gap { from: date(2026, 4, 1), to: date(2026, 4, 9) }), "{f:?}");
+        assert!(f.contains(&Flag::Expired { id: 1, on: date(2026, 3, 31) }));
+        assert!(!covered_throughout(&v, "obligatoire", date(2026, 3, 30), date(2026, 4, 12)));
+        assert!(covered_throughout(&v, "obligatoire", date(2026, 4, 10), date(2026, 12, 31)));
+    }
+
+    #[test]
+    fn adjacent_periods_have_no_gap_and_expiry_warns() {
+        let v = [
+            s(1, "obligatoire", date(2026, 1, 1), Some(date(2026, 3, 31))),
+            s(2, "obligatoire", date(2026, 4, 1), Some(date(2026, 12, 10))),
+        ];
+        let f = flags(&v, date(2026, 11, 22), 30);
+        assert!(!f.iter().any(|x| matches!(x, Flag::Gap { .. })), "{f:?}");
+        assert!(f.contains(&Flag::ExpiresSoon { id: 2, on: date(2026, 12, 10) }));
+        assert!(covered_throughout(&v, "obligatoire", date(2026, 3, 30), date(2026, 4, 2)));
+    }
+
+    #[test]
+    fn roles_by_payer_kind() {
+        assert!(role_allowed("obligatoire", "obligatoire"));
+        assert!(!role_allowed("complementaire", "obligatoire"));
+        assert!(role_allowed("aide_medicale", "aide"));
+        assert!(!role_allowed("obligatoire", "complementaire"));
+    }
+}

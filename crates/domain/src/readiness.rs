@@ -1,0 +1,193 @@
+//! Billing-readiness controls (« éléments déclencheurs de la facturation »): a
+//! checklist computed from configurable rules over the facts of a file and a stay.
+
+use jiff::civil::Date;
+
+use crate::coverage::{Span, covered_throughout};
+use crate::identity::IdentityStatus;
+
+/// The configurable rules of an establishment (stored as data; defaults below).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// Minimum identity status (RNIV); `None` disables the rule.
+    pub min_identity_status: Option<IdentityStatus>,
+    pub birth_place_required: bool,
+    pub debtor_address_required: bool,
+    pub compulsory_coverage_required: bool,
+    /// A complementary coverage on the service dates, for stays of these care modes.
+    pub complementary_for_care_modes: Vec<String>,
+    pub debtor_required: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            min_identity_status: Some(IdentityStatus::Validee),
+            birth_place_required: true,
+            debtor_address_required: true,
+            compulsory_coverage_required: true,
+            complementary_for_care_modes: vec!["hospitalisation_complete".into()],
+            debtor_required: true,
+        }
+    }
+}
+
+/// What the checks need to know of a file and one of its stays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub identity_status: IdentityStatus,
+    pub birth_place_known: bool,
+    pub has_debtor: bool,
+    /// The default debtor has street, postcode and city.
+    pub debtor_address_complete: bool,
+    pub coverages: Vec<Span>,
+    /// Service dates (admission day ..= discharge day, or today while present); `None` without a stay.
+    pub service: Option<(Date, Date)>,
+    pub care_mode: Option<String>,
+}
+
+/// Where the fix is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    Identity,
+    Debtors,
+    Coverage,
+}
+
+/// One failing control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+    pub fix: Fix,
+}
+
+/// The codes and French labels of the controls, for queues and filters.
+pub const CONTROLS: &[(&str, &str)] = &[
+    ("identite", "Identité insuffisamment vérifiée"),
+    ("lieu_naissance", "Lieu de naissance inconnu"),
+    ("debiteur", "Aucun débiteur"),
+    ("adresse_debiteur", "Adresse du débiteur incomplète"),
+    ("droits_obligatoires", "Droits obligatoires absents ou incomplets"),
+    ("droits_complementaires", "Complémentaire absente"),
+];
+
+/// The failing controls; an empty list means the file is ready to bill.
+pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
+    let mut out = Vec::new();
+    if let Some(min) = rules.min_identity_status {
+        if f.identity_status.rank() < min.rank() {
+            out.push(Failure {
+                code: "identite",
+                message: format!("Statut d'identité « {} » : au moins « {} » est requis.", f.identity_status.label(), min.label()),
+                fix: Fix::Identity,
+            });
+        }
+    }
+    if rules.birth_place_required && !f.birth_place_known {
+        out.push(Failure { code: "lieu_naissance", message: "Le lieu de naissance n'est pas renseigné.".into(), fix: Fix::Identity });
+    }
+    if rules.debtor_required && !f.has_debtor {
+        out.push(Failure { code: "debiteur", message: "Aucun débiteur pour la part du patient.".into(), fix: Fix::Debtors });
+    } else if rules.debtor_address_required && f.has_debtor && !f.debtor_address_complete {
+        out.push(Failure {
+            code: "adresse_debiteur",
+            message: "L'adresse du débiteur par défaut est incomplète (voie, code postal, commune).".into(),
+            fix: Fix::Debtors,
+        });
+    }
+    if let Some((from, to)) = f.service {
+        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, "obligatoire", from, to) {
+            out.push(Failure {
+                code: "droits_obligatoires",
+                message: format!(
+                    "Pas de droit obligatoire valide sur chaque jour du {} au {}.",
+                    crate::fr::format_date_fr(from),
+                    crate::fr::format_date_fr(to)
+                ),
+                fix: Fix::Coverage,
+            });
+        }
+        let needs_amc = f.care_mode.as_ref().is_some_and(|m| rules.complementary_for_care_modes.contains(m));
+        if needs_amc && !covered_throughout(&f.coverages, "complementaire", from, to) && !covered_throughout(&f.coverages, "aide", from, to) {
+            out.push(Failure {
+                code: "droits_complementaires",
+                message: "Pas de complémentaire (ni d'aide) valide sur tout le séjour : vérifiez-la ou orientez la part vers le patient.".into(),
+                fix: Fix::Coverage,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn ready() -> Facts {
+        Facts {
+            identity_status: IdentityStatus::Qualifiee,
+            birth_place_known: true,
+            has_debtor: true,
+            debtor_address_complete: true,
+            coverages: vec![
+                Span { id: 1, role: "obligatoire".into(), from: date(2026, 1, 1), to: None },
+                Span { id: 2, role: "complementaire".into(), from: date(2026, 1, 1), to: Some(date(2026, 12, 31)) },
+            ],
+            service: Some((date(2026, 11, 1), date(2026, 11, 22))),
+            care_mode: Some("hospitalisation_complete".into()),
+        }
+    }
+
+    fn codes(f: &Facts) -> Vec<&'static str> {
+        check(&Rules::default(), f).iter().map(|x| x.code).collect()
+    }
+
+    #[test]
+    fn a_complete_file_is_ready() {
+        assert!(codes(&ready()).is_empty());
+    }
+
+    #[test]
+    fn each_rule_fails_alone() {
+        let mut f = ready();
+        f.identity_status = IdentityStatus::Provisoire;
+        assert_eq!(codes(&f), ["identite"]);
+        let mut f = ready();
+        f.birth_place_known = false;
+        assert_eq!(codes(&f), ["lieu_naissance"]);
+        let mut f = ready();
+        f.has_debtor = false;
+        assert_eq!(codes(&f), ["debiteur"]);
+        let mut f = ready();
+        f.debtor_address_complete = false;
+        assert_eq!(codes(&f), ["adresse_debiteur"]);
+        let mut f = ready();
+        f.coverages[0].from = date(2026, 11, 5);
+        assert_eq!(codes(&f), ["droits_obligatoires"]);
+        let mut f = ready();
+        f.coverages.remove(1);
+        assert_eq!(codes(&f), ["droits_complementaires"]);
+    }
+
+    #[test]
+    fn rules_are_configurable() {
+        let mut f = ready();
+        f.identity_status = IdentityStatus::Recuperee;
+        f.coverages.remove(1);
+        let rules = Rules { min_identity_status: Some(IdentityStatus::Recuperee), complementary_for_care_modes: vec![], ..Rules::default() };
+        assert!(check(&rules, &f).is_empty());
+        // Outpatient care modes do not need a complementary by default.
+        f.care_mode = Some("consultation".into());
+        assert!(!codes(&f).contains(&"droits_complementaires"));
+    }
+
+    #[test]
+    fn no_stay_checks_only_the_file() {
+        let mut f = ready();
+        f.service = None;
+        f.coverages.clear();
+        assert!(codes(&f).is_empty());
+    }
+}

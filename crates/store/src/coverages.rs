@@ -1,0 +1,337 @@
+//! A patient's coverage rights (droits): payer, role, member number, insured or
+//! dependant, validity, rates by category, exemptions, priority; and their flags.
+
+use quittance_domain::coverage::{self, BENEFICIARY, CATEGORIES, EXEMPTIONS, Flag, ROLES, Span};
+use quittance_domain::money::BasisPoints;
+use quittance_domain::validation::FieldErrors;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::args;
+use crate::audit::{AuditEvent, diff};
+use crate::db::{Db, now_text};
+use crate::error::Error;
+use crate::{patients, payers};
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Coverage {
+    pub id: i64,
+    pub patient_id: i64,
+    pub payer_id: i64,
+    pub role: String,
+    pub member_number: Option<String>,
+    pub beneficiary: String,
+    pub insured_patient_id: Option<i64>,
+    pub insured_name: Option<String>,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+    pub rate_sejour_bp: i64,
+    pub rate_actes_bp: i64,
+    pub rate_fj_bp: i64,
+    pub rate_cp_bp: i64,
+    pub rate_annexes_bp: i64,
+    pub exemptions: String,
+    pub priority: i64,
+    pub active: bool,
+}
+
+const COLS: &str = "id, patient_id, payer_id, role, member_number, beneficiary, insured_patient_id, insured_name, valid_from, valid_to, \
+    rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, active";
+
+/// What a form or the API sends. Blank rates take the payer's default rate valid on `valid_from`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CoverageInput {
+    pub payer_id: String,
+    /// obligatoire, complementaire, aide.
+    pub role: String,
+    pub member_number: String,
+    /// assure, ayant_droit.
+    pub beneficiary: String,
+    /// The insured member's file, when known (for a dependant).
+    pub insured_patient_id: String,
+    pub insured_name: String,
+    /// JJ/MM/AAAA
+    pub valid_from: String,
+    /// JJ/MM/AAAA, blank = open-ended.
+    pub valid_to: String,
+    /// Rates as « 80 % », « 80 » or « 12,5 % ».
+    pub rate_sejour: String,
+    pub rate_actes: String,
+    pub rate_fj: String,
+    pub rate_cp: String,
+    pub rate_annexes: String,
+    /// Comma-separated: ald, maternite, at_mp, c2s, ame, longue_maladie, carte_a, carte_b, carte_m…
+    pub exemptions: String,
+    /// 1 = first payer asked; blank = after the others.
+    pub priority: String,
+}
+
+impl CoverageInput {
+    pub fn from_coverage(c: &Coverage) -> CoverageInput {
+        let r = |bp: i64| BasisPoints(bp as u32).format_fr_plain();
+        let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+        CoverageInput {
+            payer_id: c.payer_id.to_string(),
+            role: c.role.clone(),
+            member_number: c.member_number.clone().unwrap_or_default(),
+            beneficiary: c.beneficiary.clone(),
+            insured_patient_id: c.insured_patient_id.map(|i| i.to_string()).unwrap_or_default(),
+            insured_name: c.insured_name.clone().unwrap_or_default(),
+            valid_from: day(&c.valid_from),
+            valid_to: c.valid_to.as_deref().map(day).unwrap_or_default(),
+            rate_sejour: r(c.rate_sejour_bp),
+            rate_actes: r(c.rate_actes_bp),
+            rate_fj: r(c.rate_fj_bp),
+            rate_cp: r(c.rate_cp_bp),
+            rate_annexes: r(c.rate_annexes_bp),
+            exemptions: c.exemptions.clone(),
+            priority: c.priority.to_string(),
+        }
+    }
+}
+
+fn json(c: &Coverage) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    v
+}
+
+/// A coverage with its payer's name, for display.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageLine {
+    pub coverage: Coverage,
+    pub payer_name: String,
+    pub payer_kind: String,
+}
+
+/// The patient's coverages (by priority) and the flags on their periods.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageSummary {
+    pub lines: Vec<CoverageLine>,
+    /// French messages: overlaps, gaps, expiries.
+    pub flags: Vec<String>,
+}
+
+pub fn spans(list: &[Coverage]) -> Vec<Span> {
+    list.iter()
+        .filter(|c| c.active)
+        .filter_map(|c| {
+            Some(Span {
+                id: c.id,
+                role: c.role.clone(),
+                from: c.valid_from.parse().ok()?,
+                to: c.valid_to.as_deref().and_then(|d| d.parse().ok()),
+            })
+        })
+        .collect()
+}
+
+/// Lists a patient's coverages with overlaps, gaps and expiries (30-day horizon).
+pub async fn list(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
+    patients::check_read(db, actor, patient_id).await?;
+    let mut tx = db.read().await?;
+    let list: Vec<Coverage> =
+        tx.all(&format!("SELECT {COLS} FROM coverages WHERE patient_id = $1 ORDER BY active DESC, priority, valid_from"), &args![patient_id]).await?;
+    let mut lines = Vec::new();
+    for c in &list {
+        let p = payers::load(&mut tx, c.payer_id).await?;
+        lines.push(CoverageLine { coverage: c.clone(), payer_name: p.name, payer_kind: p.kind });
+    }
+    tx.rollback().await?;
+    let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
+    Ok(CoverageSummary { lines, flags })
+}
+
+/// Adds (`coverage_id = None`) or changes a coverage.
+pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i64>, input: &CoverageInput) -> Result<Coverage, Error> {
+    let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
+    let mut e = FieldErrors::new();
+    let payer_id = input.payer_id.trim().parse::<i64>().ok();
+    let role = input.role.trim().to_string();
+    if !coverage::is_code(ROLES, &role) {
+        e.add("role", "Rang inconnu : obligatoire, complémentaire ou aide.");
+    }
+    let member_number = e.optional("member_number", &input.member_number, 40);
+    let beneficiary = if input.beneficiary.trim().is_empty() { "assure".to_string() } else { input.beneficiary.trim().to_string() };
+    if !coverage::is_code(BENEFICIARY, &beneficiary) {
+        e.add("beneficiary", "Assuré ou ayant droit.");
+    }
+    let insured_patient_id = if input.insured_patient_id.trim().is_empty() {
+        None
+    } else {
+        match input.insured_patient_id.trim().parse::<i64>() {
+            Ok(i) if i != patient_id => Some(i),
+            Ok(_) => {
+                e.add("insured_patient_id", "Un ayant droit ne peut pas être son propre assuré.");
+                None
+            }
+            Err(_) => {
+                e.add("insured_patient_id", "Numéro de dossier invalide.");
+                None
+            }
+        }
+    };
+    let insured_name = e.optional("insured_name", &input.insured_name, 200);
+    if beneficiary == "ayant_droit" && insured_patient_id.is_none() && insured_name.is_none() {
+        e.add("insured_name", "Indiquez l'assuré ouvrant droit (nom ou dossier).");
+    }
+    let day = |e: &mut FieldErrors, field: &str, v: &str| -> Option<jiff::civil::Date> {
+        if v.trim().is_empty() {
+            return None;
+        }
+        match quittance_domain::fr::parse_date_fr(v) {
+            Ok(d) => Some(d),
+            Err(m) => {
+                e.add(field, m);
+                None
+            }
+        }
+    };
+    let valid_from = day(&mut e, "valid_from", &input.valid_from);
+    if input.valid_from.trim().is_empty() {
+        e.add("valid_from", "La date de début des droits est obligatoire.");
+    }
+    let valid_to = day(&mut e, "valid_to", &input.valid_to);
+    if let (Some(f), Some(t)) = (valid_from, valid_to) {
+        if t < f {
+            e.add("valid_to", "La fin des droits précède leur début.");
+        }
+    }
+    let mut exemptions: Vec<String> = input.exemptions.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    exemptions.sort();
+    exemptions.dedup();
+    if exemptions.iter().any(|x| !coverage::is_code(EXEMPTIONS, x)) {
+        e.add("exemptions", "Exonération inconnue.");
+    }
+    let priority = if input.priority.trim().is_empty() {
+        None
+    } else {
+        match input.priority.trim().parse::<i64>() {
+            Ok(p) if (1..=9).contains(&p) => Some(p),
+            _ => {
+                e.add("priority", "Priorité de 1 à 9.");
+                None
+            }
+        }
+    };
+    let mut tx = db.begin().await?;
+    let payer = match payer_id {
+        None => {
+            e.add("payer_id", "Choisissez l'organisme.");
+            None
+        }
+        Some(id) => match payers::load(&mut tx, id).await {
+            Ok(p) if p.establishment_id == patient.establishment_id => Some(p),
+            _ => {
+                e.add("payer_id", "Organisme inconnu dans cet établissement.");
+                None
+            }
+        },
+    };
+    if let Some(p) = &payer {
+        if coverage::is_code(ROLES, &role) && !coverage::role_allowed(&p.kind, &role) {
+            e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", coverage::label(quittance_domain::coverage::PAYER_KINDS, &p.kind).unwrap_or(&p.kind)));
+        }
+    }
+    if let Some(i) = insured_patient_id {
+        let same = tx.int("SELECT COUNT(*) FROM patients WHERE id = $1 AND establishment_id = $2", &args![i, patient.establishment_id]).await?;
+        if same == 0 {
+            e.add("insured_patient_id", "Dossier de l'assuré introuvable dans l'établissement.");
+        }
+    }
+    // Rates: given, or the payer's default valid at the start of the rights.
+    let defaults = match (&payer, valid_from) {
+        (Some(p), Some(f)) => payers::rates_on(&mut tx, p.id, f).await?,
+        _ => vec![],
+    };
+    let mut rates = [0i64; 5];
+    let given = [&input.rate_sejour, &input.rate_actes, &input.rate_fj, &input.rate_cp, &input.rate_annexes];
+    let fields = ["rate_sejour", "rate_actes", "rate_fj", "rate_cp", "rate_annexes"];
+    for (k, (cat, _)) in CATEGORIES.iter().enumerate() {
+        rates[k] = if given[k].trim().is_empty() {
+            defaults.iter().find(|(c, _)| c == cat).map_or(0, |(_, r)| *r)
+        } else {
+            match BasisPoints::parse_fr(given[k]) {
+                Ok(r) => r.0 as i64,
+                Err(m) => {
+                    e.add(fields[k], m.to_string());
+                    0
+                }
+            }
+        };
+    }
+    if let Err(errs) = e.into_result() {
+        tx.rollback().await?;
+        return Err(Error::Invalid(errs));
+    }
+    let priority = match priority {
+        Some(p) => p,
+        None => tx.int("SELECT COALESCE(MAX(priority), 0) + 1 FROM coverages WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?.min(9),
+    };
+    let mut c = Coverage {
+        id: coverage_id.unwrap_or(0),
+        patient_id,
+        payer_id: payer_id.unwrap_or(0),
+        role,
+        member_number,
+        beneficiary,
+        insured_patient_id,
+        insured_name,
+        valid_from: valid_from.map(|d| d.to_string()).unwrap_or_default(),
+        valid_to: valid_to.map(|d| d.to_string()),
+        rate_sejour_bp: rates[0],
+        rate_actes_bp: rates[1],
+        rate_fj_bp: rates[2],
+        rate_cp_bp: rates[3],
+        rate_annexes_bp: rates[4],
+        exemptions: exemptions.join(","),
+        priority,
+        active: true,
+    };
+    let now = now_text();
+    let values = args![
+        c.payer_id, c.role.clone(), c.member_number.clone(), c.beneficiary.clone(), c.insured_patient_id, c.insured_name.clone(),
+        c.valid_from.clone(), c.valid_to.clone(), c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp,
+        c.exemptions.clone(), c.priority, now
+    ];
+    let (action, before) = match coverage_id {
+        None => {
+            let mut v = values;
+            v.push(crate::V::I(patient_id));
+            c.id = tx
+                .int(
+                    "INSERT INTO coverages (payer_id, role, member_number, beneficiary, insured_patient_id, insured_name, valid_from, valid_to, \
+                     rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, created_at, updated_at, patient_id, active) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, TRUE) RETURNING id",
+                    &v,
+                )
+                .await?;
+            ("add_coverage", serde_json::json!({}))
+        }
+        Some(cid) => {
+            let before: Coverage = tx
+                .opt(&format!("SELECT {COLS} FROM coverages WHERE id = $1 AND patient_id = $2"), &args![cid, patient_id])
+                .await?
+                .ok_or(Error::NotFound("Droit"))?;
+            let mut v = values;
+            v.push(crate::V::I(cid));
+            tx.exec(
+                "UPDATE coverages SET payer_id = $1, role = $2, member_number = $3, beneficiary = $4, insured_patient_id = $5, insured_name = $6, \
+                 valid_from = $7, valid_to = $8, rate_sejour_bp = $9, rate_actes_bp = $10, rate_fj_bp = $11, rate_cp_bp = $12, rate_annexes_bp = $13, \
+                 exemptions = $14, priority = $15, updated_at = $16 WHERE id = $17",
+                &v,
+            )
+            .await?;
+            ("update_coverage", json(&before))
+        }
+    };
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", action).id(patient_id).at(Some(patient.establishment_id), sites.first().copied()).changes(diff(&before, &json(&c))),
+    );
+    tx.commit().await?;
+    Ok(c)
+}

@@ -1,0 +1,134 @@
+//! Demo payers with dated default rates, and coverages and stays for part of the
+//! demo patients (some coverages expired or overlapping, for the flags).
+
+use crate::actor::Actor;
+use crate::coverages::{self, CoverageInput};
+use crate::db::Db;
+use crate::error::Error;
+use crate::payers::{self, PayerInput};
+use crate::stays::{self, StayInput};
+
+fn payer(code: &str, kind: &str, name: &str, identifier: &str, channel: &str, account: &str, city: &str, pc: &str) -> PayerInput {
+    PayerInput {
+        code: code.into(),
+        kind: kind.into(),
+        name: name.into(),
+        identifier: identifier.into(),
+        channel: channel.into(),
+        accounting_account: account.into(),
+        city: city.into(),
+        postcode: pc.into(),
+        country: if pc.starts_with("988") { "Nouvelle-Calédonie".into() } else { String::new() },
+        payment_terms_days: "30".into(),
+        statement_period: "mensuel".into(),
+        statement_deadline_days: "15".into(),
+        ..Default::default()
+    }
+}
+
+/// (code, input, [(category, rate)]) for each establishment.
+fn hsm_payers() -> Vec<(PayerInput, Vec<(&'static str, &'static str)>)> {
+    let amo = vec![("sejour", "80"), ("actes", "70")];
+    let amc = vec![("sejour", "20"), ("actes", "30"), ("forfait_journalier", "100")];
+    vec![
+        (payer("CPAM69", "obligatoire", "CPAM du Rhône", "691", "b2_noemie", "4111", "Lyon", "69003"), amo.clone()),
+        (payer("MSA", "obligatoire", "MSA Ain-Rhône", "01", "b2_noemie", "4111", "Bourg-en-Bresse", "01000"), amo),
+        (payer("MGEN", "complementaire", "MGEN", "775685399", "portail", "4112", "Paris", "75015"), amc.clone()),
+        (payer("HARMONIE", "complementaire", "Harmonie Mutuelle", "538518473", "courriel", "4112", "Paris", "75012"), amc.clone()),
+        (payer("MNH", "complementaire", "Mutuelle nationale des hospitaliers", "775606361", "papier", "4112", "Montargis", "45200"), amc),
+    ]
+}
+
+fn dpass_payers() -> Vec<(PayerInput, Vec<(&'static str, &'static str)>)> {
+    let mutuelle = vec![("sejour", "30"), ("actes", "30"), ("forfait_journalier", "100")];
+    vec![
+        (payer("CAFAT", "obligatoire", "CAFAT — RUAMM", "", "edi", "4111", "Nouméa", "98800"), vec![("sejour", "70"), ("actes", "70")]),
+        (payer("MDF", "complementaire", "Mutuelle des Fonctionnaires", "", "courriel", "4112", "Nouméa", "98800"), mutuelle.clone()),
+        (payer("MDC", "complementaire", "Mutuelle du Commerce", "", "papier", "4112", "Nouméa", "98800"), mutuelle.clone()),
+        (payer("MDN", "complementaire", "Mutuelle du Nickel", "", "papier", "4112", "Nouméa", "98800"), mutuelle),
+        (payer("AMSUD", "aide_medicale", "Aide médicale — Province Sud", "", "papier", "4113", "Nouméa", "98800"), vec![("sejour", "80"), ("actes", "80")]),
+        (payer("AMNORD", "aide_medicale", "Aide médicale — Province Nord", "", "papier", "4113", "Koné", "98860"), vec![("sejour", "100"), ("actes", "100")]),
+        (payer("AMILES", "aide_medicale", "Aide médicale — Province des Îles", "", "papier", "4113", "Lifou", "98820"), vec![("sejour", "100"), ("actes", "100")]),
+        (payer("C15", "public", "Centre 15 — SAMU de Nouvelle-Calédonie", "", "courriel", "4114", "Nouméa", "98800"), vec![]),
+    ]
+}
+
+/// Seeds payers, then coverages and stays for the first demo patients of each establishment.
+pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(), Error> {
+    let op = Actor::system("demo");
+    for ((est, sites), list) in [(hsm, hsm_payers()), (dpass, dpass_payers())] {
+        let mut ids = Vec::new();
+        for (input, rates) in list {
+            let p = payers::create(db, &op, est, &input).await?;
+            for (cat, rate) in rates {
+                payers::add_rate(db, &op, p.id, cat, rate, "01/01/2020").await?;
+            }
+            ids.push((p.code.clone(), p.id));
+        }
+        let id_of = |code: &str| ids.iter().find(|(c, _)| c == code).map(|(_, i)| i.to_string()).unwrap_or_default();
+        let nc = est == dpass.0;
+        let mut tx = db.read().await?;
+        let patients: Vec<(i64, String)> = tx
+            .all("SELECT id, birth_date FROM patients WHERE establishment_id = $1 AND date_of_death IS NULL ORDER BY id LIMIT 120", &crate::args![est])
+            .await?;
+        tx.rollback().await?;
+        for (k, (pid, _)) in patients.iter().enumerate() {
+            // Compulsory coverage for most; a few expired ones and a gap for the flags.
+            if k % 10 != 9 {
+                let mut c = CoverageInput {
+                    payer_id: id_of(if nc { "CAFAT" } else if k % 7 == 3 { "MSA" } else { "CPAM69" }),
+                    role: "obligatoire".into(),
+                    member_number: format!("{:09}", 100_000 + k * 37),
+                    valid_from: "01/01/2025".into(),
+                    ..Default::default()
+                };
+                if k % 13 == 4 {
+                    c.valid_to = "30/09/2026".into();
+                }
+                if k % 17 == 5 {
+                    c.exemptions = "ald".into();
+                }
+                coverages::save(db, &op, *pid, None, &c).await?;
+            }
+            if k % 2 == 0 {
+                let code = if nc { ["MDF", "MDC", "MDN"][k % 3] } else { ["MGEN", "HARMONIE", "MNH"][k % 3] };
+                let c = CoverageInput {
+                    payer_id: id_of(code),
+                    role: "complementaire".into(),
+                    member_number: format!("A{:07}", 5_000 + k * 11),
+                    valid_from: "01/01/2026".into(),
+                    valid_to: if k % 8 == 2 { "15/12/2026".into() } else { "31/12/2026".into() },
+                    ..Default::default()
+                };
+                coverages::save(db, &op, *pid, None, &c).await?;
+            }
+            if nc && k % 11 == 3 {
+                let c = CoverageInput {
+                    payer_id: id_of("AMSUD"),
+                    role: "aide".into(),
+                    valid_from: "01/08/2024".into(),
+                    exemptions: "carte_b".into(),
+                    ..Default::default()
+                };
+                coverages::save(db, &op, *pid, None, &c).await?;
+            }
+            // Current and past stays for the hospital.
+            if !nc && k < 30 {
+                let site = sites[k % sites.len()];
+                let current = k % 3 != 0;
+                let s = StayInput {
+                    site_id: site.to_string(),
+                    care_mode: if k % 5 == 0 { "ambulatoire".into() } else { "hospitalisation_complete".into() },
+                    admission_date: format!("{:02}/11/2026", 1 + (k % 20)),
+                    admission_time: format!("{:02}:{:02}", 8 + k % 10, (k * 7) % 60),
+                    planned_discharge_date: if current { "30/11/2026".into() } else { String::new() },
+                    discharge_date: if current { String::new() } else { format!("{:02}/11/2026", 2 + (k % 20)) },
+                    discharge_mode: if current { String::new() } else { "domicile".into() },
+                    ..Default::default()
+                };
+                stays::save(db, &op, *pid, None, 0, &s).await?;
+            }
+        }
+    }
+    Ok(())
+}

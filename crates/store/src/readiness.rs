@@ -1,0 +1,266 @@
+//! Billing readiness: the checklist of a file and its stays, and the « Dossiers en
+//! attente » queue computed in one pass over the open stays of an establishment.
+
+use std::collections::HashMap;
+
+use quittance_domain::access::{Permission, Scope};
+use quittance_domain::coverage::Span;
+use quittance_domain::identity::IdentityStatus;
+use quittance_domain::readiness::{self, Facts, Failure, Rules};
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::args;
+use crate::audit::AuditEvent;
+use crate::db::{Db, Tx, now_text};
+use crate::error::Error;
+
+#[derive(sqlx::FromRow)]
+struct RulesRow {
+    min_identity_status: Option<String>,
+    birth_place_required: bool,
+    debtor_required: bool,
+    debtor_address_required: bool,
+    compulsory_coverage_required: bool,
+    complementary_care_modes: String,
+}
+
+pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
+    let r: Option<RulesRow> = tx
+        .opt(
+            "SELECT min_identity_status, birth_place_required, debtor_required, debtor_address_required, compulsory_coverage_required, complementary_care_modes \
+             FROM readiness_rules WHERE establishment_id = $1",
+            &args![establishment_id],
+        )
+        .await?;
+    Ok(match r {
+        None => Rules::default(),
+        Some(r) => Rules {
+            min_identity_status: r.min_identity_status.as_deref().and_then(IdentityStatus::from_code),
+            birth_place_required: r.birth_place_required,
+            debtor_required: r.debtor_required,
+            debtor_address_required: r.debtor_address_required,
+            compulsory_coverage_required: r.compulsory_coverage_required,
+            complementary_for_care_modes: r.complementary_care_modes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        },
+    })
+}
+
+/// Saves an establishment's rules (administrators).
+pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules) -> Result<(), Error> {
+    actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "readiness_rules", "save").await?;
+    let mut tx = db.begin().await?;
+    let before = rules(&mut tx, establishment_id).await?;
+    tx.exec("DELETE FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
+    tx.exec(
+        "INSERT INTO readiness_rules (establishment_id, min_identity_status, birth_place_required, debtor_required, debtor_address_required, \
+         compulsory_coverage_required, complementary_care_modes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &args![
+            establishment_id,
+            r.min_identity_status.map(|s| s.code()),
+            r.birth_place_required,
+            r.debtor_required,
+            r.debtor_address_required,
+            r.compulsory_coverage_required,
+            r.complementary_for_care_modes.join(","),
+            now_text()
+        ],
+    )
+    .await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("readiness_rules", "save").id(establishment_id).at(Some(establishment_id), None).changes(serde_json::json!({
+            "avant": format!("{before:?}"), "apres": format!("{r:?}")
+        })),
+    );
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One candidate row: a stay (or a file without stay) with what the rules need.
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    patient_id: i64,
+    ipp: String,
+    birth_name: String,
+    first_name: String,
+    identity_status: String,
+    birth_place_code: Option<String>,
+    stay_id: Option<i64>,
+    site_id: Option<i64>,
+    admission_at: Option<String>,
+    discharge_at: Option<String>,
+    care_mode: Option<String>,
+    debtor_count: i64,
+    debtor_line1: Option<String>,
+    debtor_postcode: Option<String>,
+    debtor_city: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CovRow {
+    patient_id: i64,
+    id: i64,
+    role: String,
+    valid_from: String,
+    valid_to: Option<String>,
+}
+
+/// A file (and stay) that is not ready to bill.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Pending {
+    pub patient_id: i64,
+    pub ipp: String,
+    pub name: String,
+    pub stay_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub admission_at: Option<String>,
+    /// Codes of the failing controls (see `readiness::CONTROLS`).
+    pub reasons: Vec<String>,
+    /// The French messages, in the same order.
+    pub messages: Vec<String>,
+}
+
+fn day_of(t: &str) -> Option<jiff::civil::Date> {
+    t.get(..10).and_then(|d| d.parse().ok())
+}
+
+const CANDIDATES: &str = "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.first_name, p.identity_status, p.birth_place_code, \
+    s.id AS stay_id, s.site_id, s.admission_at, s.discharge_at, s.care_mode, \
+    (SELECT COUNT(*) FROM debtors d WHERE d.patient_id = p.id AND d.active = TRUE) AS debtor_count, \
+    dd.address_line1 AS debtor_line1, dd.postcode AS debtor_postcode, dd.city AS debtor_city \
+    FROM stays s JOIN patients p ON p.id = s.patient_id \
+    LEFT JOIN debtors dd ON dd.patient_id = p.id AND dd.is_default = TRUE AND dd.active = TRUE";
+
+fn facts(c: &Candidate, covs: &[Span], today: jiff::civil::Date) -> Facts {
+    let from = c.admission_at.as_deref().and_then(day_of);
+    let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
+    Facts {
+        identity_status: IdentityStatus::from_code(&c.identity_status).unwrap_or(IdentityStatus::Provisoire),
+        birth_place_known: c.birth_place_code.is_some(),
+        has_debtor: c.debtor_count > 0,
+        debtor_address_complete: c.debtor_line1.is_some() && c.debtor_postcode.is_some() && c.debtor_city.is_some(),
+        coverages: covs.to_vec(),
+        service: from.map(|f| (f, to.max(f))),
+        care_mode: c.care_mode.clone(),
+    }
+}
+
+fn span(r: &CovRow) -> Option<Span> {
+    Some(Span { id: r.id, role: r.role.clone(), from: r.valid_from.parse().ok()?, to: r.valid_to.as_deref().and_then(|d| d.parse().ok()) })
+}
+
+/// The open stays of an establishment that are not ready, computed in one pass:
+/// one query for the stays with their file and default debtor, one for the coverages.
+/// Open = present, or discharged less than `recent_days` ago.
+pub async fn queue_in(tx: &mut Tx, establishment_id: i64, sites: Option<&[i64]>, today: jiff::civil::Date, recent_days: i64) -> Result<Vec<Pending>, Error> {
+    let rules = rules(tx, establishment_id).await?;
+    let since = today.checked_sub(jiff::Span::new().days(recent_days)).unwrap_or(today).to_string();
+    let site_filter = match sites {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(list) => format!(" AND s.site_id IN ({})", list.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    let cands: Vec<Candidate> = tx
+        .all(
+            &format!("{CANDIDATES} WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2){site_filter} ORDER BY p.birth_name, p.first_name, s.admission_at"),
+            &args![establishment_id, since.clone()],
+        )
+        .await?;
+    let covs: Vec<CovRow> = tx
+        .all(
+            "SELECT c.patient_id, c.id, c.role, c.valid_from, c.valid_to FROM coverages c JOIN stays s ON s.patient_id = c.patient_id \
+             WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2) AND c.active = TRUE GROUP BY c.patient_id, c.id, c.role, c.valid_from, c.valid_to",
+            &args![establishment_id, since],
+        )
+        .await?;
+    let mut by_patient: HashMap<i64, Vec<Span>> = HashMap::new();
+    for r in &covs {
+        if let Some(s) = span(r) {
+            by_patient.entry(r.patient_id).or_default().push(s);
+        }
+    }
+    let empty = Vec::new();
+    Ok(cands
+        .iter()
+        .filter_map(|c| {
+            let failures: Vec<Failure> = readiness::check(&rules, &facts(c, by_patient.get(&c.patient_id).unwrap_or(&empty), today));
+            (!failures.is_empty()).then(|| Pending {
+                patient_id: c.patient_id,
+                ipp: c.ipp.clone(),
+                name: format!("{} {}", c.birth_name, c.first_name),
+                stay_id: c.stay_id,
+                site_id: c.site_id,
+                admission_at: c.admission_at.clone(),
+                reasons: failures.iter().map(|f| f.code.to_string()).collect(),
+                messages: failures.into_iter().map(|f| f.message).collect(),
+            })
+        })
+        .collect())
+}
+
+/// The « Dossiers en attente » queue for the actor's sites.
+pub async fn queue(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Pending>, Error> {
+    actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "readiness", "queue").await?;
+    let sites = if actor.system { None } else { actor.grants.sites_for(Permission::ReadPatients, establishment_id) };
+    let mut tx = db.begin().await?;
+    let q = queue_in(&mut tx, establishment_id, sites.as_deref(), today, 60).await?;
+    tx.audit(actor, AuditEvent::new("readiness", "queue").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() })));
+    tx.commit().await?;
+    Ok(q)
+}
+
+/// The checklist of one file: for each of its stays (newest first), or for the file alone.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Checklist {
+    pub stay_id: Option<i64>,
+    pub admission_at: Option<String>,
+    pub ready: bool,
+    /// `(code, message, where to fix: identity | debtors | coverage)`.
+    pub failures: Vec<(String, String, String)>,
+}
+
+pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
+    let p = crate::patients::check_read(db, actor, patient_id).await?;
+    let mut tx = db.read().await?;
+    let rules = rules(&mut tx, p.establishment_id).await?;
+    let mut cands: Vec<Candidate> = tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?;
+    if cands.is_empty() {
+        cands = tx
+            .all(
+                "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.first_name, p.identity_status, p.birth_place_code, \
+                 NULL AS stay_id, NULL AS site_id, NULL AS admission_at, NULL AS discharge_at, NULL AS care_mode, \
+                 (SELECT COUNT(*) FROM debtors d WHERE d.patient_id = p.id AND d.active = TRUE) AS debtor_count, \
+                 dd.address_line1 AS debtor_line1, dd.postcode AS debtor_postcode, dd.city AS debtor_city \
+                 FROM patients p LEFT JOIN debtors dd ON dd.patient_id = p.id AND dd.is_default = TRUE AND dd.active = TRUE WHERE p.id = $1",
+                &args![patient_id],
+            )
+            .await?;
+    }
+    let covs: Vec<CovRow> =
+        tx.all("SELECT patient_id, id, role, valid_from, valid_to FROM coverages WHERE patient_id = $1 AND active = TRUE", &args![patient_id]).await?;
+    tx.rollback().await?;
+    let spans: Vec<Span> = covs.iter().filter_map(span).collect();
+    Ok(cands
+        .iter()
+        .map(|c| {
+            let failures = readiness::check(&rules, &facts(c, &spans, today));
+            Checklist {
+                stay_id: c.stay_id,
+                admission_at: c.admission_at.clone(),
+                ready: failures.is_empty(),
+                failures: failures
+                    .into_iter()
+                    .map(|f| {
+                        let fix = match f.fix {
+                            readiness::Fix::Identity => "identity",
+                            readiness::Fix::Debtors => "debtors",
+                            readiness::Fix::Coverage => "coverage",
+                        };
+                        (f.code.to_string(), f.message, fix.to_string())
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
