@@ -24,6 +24,14 @@ pub enum BenchCmd {
     },
     /// Creates COUNT synthetic patients, then measures search latency (p50/p95/p99)
     /// for typical queries, alone and with concurrent clients, beside an exact-IPP lookup.
+    /// Billing readiness of COUNT open files computed in one pass, beside a plain
+    /// scan of the same rows.
+    Readiness {
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+        #[arg(long, env = "QUITTANCE_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
     Patients {
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
@@ -41,6 +49,24 @@ pub enum BenchCmd {
 
 pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     match cmd {
+        BenchCmd::Readiness { count, postgres } => {
+            println!("Banc d'essai « facturabilité » : {count} dossiers ouverts.");
+            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
+            let r = crate::bench_readiness::run(&db, "SQLite", count).await;
+            db.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r?;
+            if let Some(url) = postgres {
+                let (db, admin, schema) = scratch_pg(&url, 4).await?;
+                let r = crate::bench_readiness::run(&db, "PostgreSQL", count).await;
+                db.close().await;
+                admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;
+                r?;
+            }
+            Ok(())
+        }
         BenchCmd::Patients { count, queries, clients, postgres } => {
             println!("Banc d'essai « patients » : {count} dossiers, {queries} requêtes par type, puis {clients} clients concurrents.");
             // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.
@@ -202,4 +228,15 @@ async fn numbering_bench(db: &Db, backend: &str, count: u64, concurrency: u64) -
 
 pub fn fr_int(x: f64) -> String {
     quittance_domain::fr::format_int_fr(x.round() as i64)
+}
+
+/// A PostgreSQL scratch schema for a benchmark: (db in the schema, admin handle, schema name).
+pub async fn scratch_pg(url: &str, connections: u32) -> Result<(Db, Db, String), String> {
+    let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
+    let admin = Db::open(url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
+    admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
+    let db = Db::open(url, DbOptions { pg_schema: Some(schema.clone()), max_connections: connections + 2, ..Default::default() })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((db, admin, schema))
 }

@@ -162,7 +162,7 @@ pub async fn run(db: &Db, backend: &str, count: u64, queries: u64, clients: u64)
     pb.finish_and_clear();
     let load = t0.elapsed();
     if db.backend() == Backend::Postgres {
-        db.raw("ANALYZE patients; ANALYZE patient_sites;").await.map_err(err)?;
+        db.raw("ANALYZE patients, patient_sites;").await.map_err(err)?;
     } else {
         db.raw("ANALYZE;").await.map_err(err)?;
     }

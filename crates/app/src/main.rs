@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_patients;
+mod bench_readiness;
 mod config;
 mod import;
 

@@ -127,7 +127,7 @@ fn day_of(t: &str) -> Option<jiff::civil::Date> {
 
 const CANDIDATES: &str = "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.first_name, p.identity_status, p.birth_place_code, \
     s.id AS stay_id, s.site_id, s.admission_at, s.discharge_at, s.care_mode, \
-    (SELECT COUNT(*) FROM debtors d WHERE d.patient_id = p.id AND d.active = TRUE) AS debtor_count, \
+    CAST(CASE WHEN dd.id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS debtor_count, \
     dd.address_line1 AS debtor_line1, dd.postcode AS debtor_postcode, dd.city AS debtor_city \
     FROM stays s JOIN patients p ON p.id = s.patient_id \
     LEFT JOIN debtors dd ON dd.patient_id = p.id AND dd.is_default = TRUE AND dd.active = TRUE";
@@ -169,8 +169,8 @@ pub async fn queue_in(tx: &mut Tx, establishment_id: i64, sites: Option<&[i64]>,
         .await?;
     let covs: Vec<CovRow> = tx
         .all(
-            "SELECT c.patient_id, c.id, c.role, c.valid_from, c.valid_to FROM coverages c JOIN stays s ON s.patient_id = c.patient_id \
-             WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2) AND c.active = TRUE GROUP BY c.patient_id, c.id, c.role, c.valid_from, c.valid_to",
+            "SELECT c.patient_id, c.id, c.role, c.valid_from, c.valid_to FROM coverages c \
+             WHERE c.active = TRUE AND c.patient_id IN (SELECT s.patient_id FROM stays s WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2))",
             &args![establishment_id, since],
         )
         .await?;
