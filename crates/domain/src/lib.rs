@@ -12,5 +12,6 @@ pub mod legal_ids;
 pub mod money;
 pub mod numbering;
 pub mod patient_search;
+pub mod pec;
 pub mod readiness;
 pub mod validation;

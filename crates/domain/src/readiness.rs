@@ -17,6 +17,11 @@ pub struct Rules {
     /// A complementary coverage on the service dates, for stays of these care modes.
     pub complementary_for_care_modes: Vec<String>,
     pub debtor_required: bool,
+    /// An agreed prise en charge of the complementary payer covering the stay,
+    /// when a complementary coverage is to be billed.
+    pub pec_required: bool,
+    /// Days after which a sent PEC request without answer is flagged.
+    pub pec_answer_days: i64,
 }
 
 impl Default for Rules {
@@ -28,6 +33,8 @@ impl Default for Rules {
             compulsory_coverage_required: true,
             complementary_for_care_modes: vec!["hospitalisation_complete".into()],
             debtor_required: true,
+            pec_required: true,
+            pec_answer_days: 15,
         }
     }
 }
@@ -44,6 +51,8 @@ pub struct Facts {
     /// Service dates (admission day ..= discharge day, or today while present); `None` without a stay.
     pub service: Option<(Date, Date)>,
     pub care_mode: Option<String>,
+    /// An accepted (or partial) PEC of the complementary payer covers the stay.
+    pub pec_agreed: bool,
 }
 
 /// Where the fix is made.
@@ -52,6 +61,7 @@ pub enum Fix {
     Identity,
     Debtors,
     Coverage,
+    Pec,
 }
 
 /// One failing control.
@@ -70,6 +80,7 @@ pub const CONTROLS: &[(&str, &str)] = &[
     ("adresse_debiteur", "Adresse du débiteur incomplète"),
     ("droits_obligatoires", "Droits obligatoires absents ou incomplets"),
     ("droits_complementaires", "Complémentaire absente"),
+    ("pec", "Prise en charge complémentaire non accordée"),
 ];
 
 /// The failing controls; an empty list means the file is ready to bill.
@@ -109,11 +120,19 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
             });
         }
         let needs_amc = f.care_mode.as_ref().is_some_and(|m| rules.complementary_for_care_modes.contains(m));
-        if needs_amc && !covered_throughout(&f.coverages, "complementaire", from, to) && !covered_throughout(&f.coverages, "aide", from, to) {
+        let amc = covered_throughout(&f.coverages, "complementaire", from, to);
+        if needs_amc && !amc && !covered_throughout(&f.coverages, "aide", from, to) {
             out.push(Failure {
                 code: "droits_complementaires",
                 message: "Pas de complémentaire (ni d'aide) valide sur tout le séjour : vérifiez-la ou orientez la part vers le patient.".into(),
                 fix: Fix::Coverage,
+            });
+        }
+        if needs_amc && amc && rules.pec_required && !f.pec_agreed {
+            out.push(Failure {
+                code: "pec",
+                message: "Aucune prise en charge accordée par la complémentaire sur tout le séjour : demandez-la ou enregistrez sa réponse.".into(),
+                fix: Fix::Pec,
             });
         }
     }
@@ -137,6 +156,7 @@ mod tests {
             ],
             service: Some((date(2026, 11, 1), date(2026, 11, 22))),
             care_mode: Some("hospitalisation_complete".into()),
+            pec_agreed: true,
         }
     }
 
@@ -169,6 +189,11 @@ mod tests {
         let mut f = ready();
         f.coverages.remove(1);
         assert_eq!(codes(&f), ["droits_complementaires"]);
+        let mut f = ready();
+        f.pec_agreed = false;
+        assert_eq!(codes(&f), ["pec"]);
+        let rules = Rules { pec_required: false, ..Rules::default() };
+        assert!(check(&rules, &f).is_empty());
     }
 
     #[test]

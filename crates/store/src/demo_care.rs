@@ -126,7 +126,35 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     discharge_mode: if current { String::new() } else { "domicile".into() },
                     ..Default::default()
                 };
-                stays::save(db, &op, *pid, None, 0, &s).await?;
+                let stay = stays::save(db, &op, *pid, None, 0, &s).await?;
+                // Prises en charge for stays with a complementary: agreed, one agreement
+                // expiring during the stay (an alert), one still a draft.
+                if current && k % 2 == 0 {
+                    let code = ["MGEN", "HARMONIE", "MNH"][k % 3];
+                    let req = crate::pec::PecInput {
+                        payer_id: id_of(code),
+                        stay_id: stay.id.to_string(),
+                        requested_items: "chambre_particuliere,forfait_journalier".into(),
+                        requested_days: "10".into(),
+                        estimate: "880,00".into(),
+                        ..Default::default()
+                    };
+                    let p = crate::pec::create(db, &op, *pid, &req).await?;
+                    if k % 8 != 4 {
+                        let p = crate::pec::send(db, &op, p.id, p.version).await?;
+                        let answer = crate::pec::AnswerInput {
+                            status: if k % 3 == 0 { "partielle".into() } else { "acceptee".into() },
+                            agreement_number: format!("ACC{:06}", 4_000 + k),
+                            agreed_items: if k % 3 == 0 { "forfait_journalier".into() } else { "chambre_particuliere,forfait_journalier".into() },
+                            cap_per_day: "65,00".into(),
+                            max_days: "10".into(),
+                            valid_from: "01/11/2026".into(),
+                            valid_to: if k % 5 == 2 { "25/11/2026".into() } else { "31/12/2026".into() },
+                            ..Default::default()
+                        };
+                        crate::pec::answer(db, &op, p.id, p.version, &answer).await?;
+                    }
+                }
             }
         }
     }

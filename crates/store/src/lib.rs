@@ -20,6 +20,7 @@ pub mod numbering;
 pub mod patients;
 pub mod stays;
 pub mod payers;
+pub mod pec;
 pub mod readiness;
 
 pub use actor::Actor;

@@ -30,6 +30,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_payers_stays_coverages.sql"),
         postgres: include_str!("../migrations/postgres/0003_payers_stays_coverages.sql"),
     },
+    Migration {
+        version: 4,
+        name: "prises_en_charge",
+        sqlite: include_str!("../migrations/sqlite/0004_prises_en_charge.sql"),
+        postgres: include_str!("../migrations/postgres/0004_prises_en_charge.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.

@@ -23,12 +23,15 @@ struct RulesRow {
     debtor_address_required: bool,
     compulsory_coverage_required: bool,
     complementary_care_modes: String,
+    pec_required: bool,
+    pec_answer_days: i64,
 }
 
 pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
     let r: Option<RulesRow> = tx
         .opt(
-            "SELECT min_identity_status, birth_place_required, debtor_required, debtor_address_required, compulsory_coverage_required, complementary_care_modes \
+            "SELECT min_identity_status, birth_place_required, debtor_required, debtor_address_required, compulsory_coverage_required, complementary_care_modes, \
+             pec_required, pec_answer_days \
              FROM readiness_rules WHERE establishment_id = $1",
             &args![establishment_id],
         )
@@ -42,6 +45,8 @@ pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
             debtor_address_required: r.debtor_address_required,
             compulsory_coverage_required: r.compulsory_coverage_required,
             complementary_for_care_modes: r.complementary_care_modes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            pec_required: r.pec_required,
+            pec_answer_days: r.pec_answer_days,
         },
     })
 }
@@ -54,7 +59,7 @@ pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules
     tx.exec("DELETE FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
     tx.exec(
         "INSERT INTO readiness_rules (establishment_id, min_identity_status, birth_place_required, debtor_required, debtor_address_required, \
-         compulsory_coverage_required, complementary_care_modes, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         compulsory_coverage_required, complementary_care_modes, pec_required, pec_answer_days, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &args![
             establishment_id,
             r.min_identity_status.map(|s| s.code()),
@@ -63,6 +68,8 @@ pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules
             r.debtor_address_required,
             r.compulsory_coverage_required,
             r.complementary_for_care_modes.join(","),
+            r.pec_required,
+            r.pec_answer_days,
             now_text()
         ],
     )
@@ -132,7 +139,25 @@ const CANDIDATES: &str = "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.firs
     FROM stays s JOIN patients p ON p.id = s.patient_id \
     LEFT JOIN debtors dd ON dd.patient_id = p.id AND dd.is_default = TRUE AND dd.active = TRUE";
 
-fn facts(c: &Candidate, covs: &[Span], today: jiff::civil::Date) -> Facts {
+#[derive(sqlx::FromRow)]
+struct AgreementRow {
+    stay_id: i64,
+    status: String,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+}
+
+fn agreed(c: &Candidate, agreements: &[AgreementRow], today: jiff::civil::Date) -> bool {
+    let (Some(stay), Some(from)) = (c.stay_id, c.admission_at.as_deref().and_then(day_of)) else { return false };
+    let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today).max(from);
+    agreements.iter().filter(|a| a.stay_id == stay).any(|a| {
+        quittance_domain::pec::Status::from_code(&a.status).is_some_and(|s| {
+            quittance_domain::pec::covers(s, a.valid_from.as_deref().and_then(day_of), a.valid_to.as_deref().and_then(day_of), from, to)
+        })
+    })
+}
+
+fn facts(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], today: jiff::civil::Date) -> Facts {
     let from = c.admission_at.as_deref().and_then(day_of);
     let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
     Facts {
@@ -143,6 +168,7 @@ fn facts(c: &Candidate, covs: &[Span], today: jiff::civil::Date) -> Facts {
         coverages: covs.to_vec(),
         service: from.map(|f| (f, to.max(f))),
         care_mode: c.care_mode.clone(),
+        pec_agreed: agreed(c, agreements, today),
     }
 }
 
@@ -174,6 +200,16 @@ pub async fn queue_in(tx: &mut Tx, establishment_id: i64, sites: Option<&[i64]>,
             &args![establishment_id, since],
         )
         .await?;
+    let agreements: Vec<AgreementRow> = tx
+        .all(
+            "SELECT stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
+            &args![establishment_id],
+        )
+        .await?;
+    let mut by_stay: HashMap<i64, Vec<AgreementRow>> = HashMap::new();
+    for a in agreements {
+        by_stay.entry(a.stay_id).or_default().push(a);
+    }
     let mut by_patient: HashMap<i64, Vec<Span>> = HashMap::new();
     for r in &covs {
         if let Some(s) = span(r) {
@@ -184,7 +220,9 @@ pub async fn queue_in(tx: &mut Tx, establishment_id: i64, sites: Option<&[i64]>,
     Ok(cands
         .iter()
         .filter_map(|c| {
-            let failures: Vec<Failure> = readiness::check(&rules, &facts(c, by_patient.get(&c.patient_id).unwrap_or(&empty), today));
+            let no_agreement = Vec::new();
+            let agreements = c.stay_id.and_then(|s| by_stay.get(&s)).unwrap_or(&no_agreement);
+            let failures: Vec<Failure> = readiness::check(&rules, &facts(c, by_patient.get(&c.patient_id).unwrap_or(&empty), agreements, today));
             (!failures.is_empty()).then(|| Pending {
                 patient_id: c.patient_id,
                 ipp: c.ipp.clone(),
@@ -239,12 +277,18 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
     }
     let covs: Vec<CovRow> =
         tx.all("SELECT patient_id, id, role, valid_from, valid_to FROM coverages WHERE patient_id = $1 AND active = TRUE", &args![patient_id]).await?;
+    let agreements: Vec<AgreementRow> = tx
+        .all(
+            "SELECT stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE patient_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
+            &args![patient_id],
+        )
+        .await?;
     tx.rollback().await?;
     let spans: Vec<Span> = covs.iter().filter_map(span).collect();
     Ok(cands
         .iter()
         .map(|c| {
-            let failures = readiness::check(&rules, &facts(c, &spans, today));
+            let failures = readiness::check(&rules, &facts(c, &spans, &agreements, today));
             Checklist {
                 stay_id: c.stay_id,
                 admission_at: c.admission_at.clone(),
@@ -256,6 +300,7 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
                             readiness::Fix::Identity => "identity",
                             readiness::Fix::Debtors => "debtors",
                             readiness::Fix::Coverage => "coverage",
+                            readiness::Fix::Pec => "pec",
                         };
                         (f.code.to_string(), f.message, fix.to_string())
                     })

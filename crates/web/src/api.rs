@@ -119,6 +119,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/patients/{id}/identifiers", axum::routing::post(add_identifier))
         .route("/patients/{id}/coverages", get(list_coverages).post(add_coverage))
         .route("/patients/{id}/stays", get(list_stays).post(add_stay))
+        .route("/patients/{id}/pec", get(list_pec).post(create_pec))
+        .route("/pec/{id}", get(get_pec))
+        .route("/pec/{id}/send", axum::routing::post(send_pec))
+        .route("/pec/{id}/answer", axum::routing::post(answer_pec))
+        .route("/pec/{id}/expire", axum::routing::post(expire_pec))
+        .route("/readiness", get(readiness_queue))
+        .route("/patients/{id}/readiness", get(patient_readiness))
         .route("/payers", get(list_payers).post(create_payer))
         .route("/payers/{id}", get(get_payer).put(update_payer))
         .fallback(api_not_found)
@@ -134,13 +141,16 @@ async fn api_not_found() -> Response {
     info(title = "Quittance API", version = "1", description = "Facturation et recettes des établissements de santé. Authentification : clé d'API en « Authorization: Bearer »."),
     paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search,
         search_patients, create_patient, get_patient, update_patient, add_debtor, add_identifier,
-        list_coverages, add_coverage, list_stays, add_stay, list_payers, create_payer, get_payer, update_payer),
+        list_coverages, add_coverage, list_stays, add_stay, list_payers, create_payer, get_payer, update_payer,
+        list_pec, create_pec, get_pec, send_pec, answer_pec, expire_pec, readiness_queue, patient_readiness),
     components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage,
         patients::Patient, patients::PatientInput, patients::PatientFile, patients::PatientSummary, patients::SearchPage,
         patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput,
         quittance_store::coverages::Coverage, quittance_store::coverages::CoverageInput, quittance_store::coverages::CoverageLine,
         quittance_store::coverages::CoverageSummary, quittance_store::stays::Stay, quittance_store::stays::StayInput,
-        quittance_store::payers::Payer, quittance_store::payers::PayerInput)),
+        quittance_store::payers::Payer, quittance_store::payers::PayerInput,
+        quittance_store::pec::Pec, quittance_store::pec::PecInput, quittance_store::pec::AnswerInput,
+        quittance_store::readiness::Pending, quittance_store::readiness::Checklist)),
     modifiers(&BearerAuth),
     security(("cle_api" = []))
 )]
@@ -489,4 +499,64 @@ async fn update_payer(State(s): State<AppState>, Extension(a): Extension<Actor>,
         Ok(Json(i)) => reply(StatusCode::OK, payers::update(&s.db, &a, id, &i).await),
         Err(e) => bad_json(e),
     }
+}
+
+// ---------------------------------------------------------------- prises en charge, readiness
+
+use quittance_store::{pec, readiness};
+
+/// The patient's PEC requests.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/pec", params(("id" = i64, Path)), responses((status = 200, body = Vec<pec::Pec>)))]
+async fn list_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, pec::list(&s.db, &a, id).await)
+}
+
+/// Creates a PEC request (brouillon).
+#[utoipa::path(post, path = "/api/v1/patients/{id}/pec", params(("id" = i64, Path)), request_body = pec::PecInput,
+    responses((status = 201, body = pec::Pec), (status = 422, body = Problem)))]
+async fn create_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<pec::PecInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, pec::create(&s.db, &a, id, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// One PEC request.
+#[utoipa::path(get, path = "/api/v1/pec/{id}", params(("id" = i64, Path)), responses((status = 200, body = pec::Pec), (status = 404, body = Problem)))]
+async fn get_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, pec::get(&s.db, &a, id).await)
+}
+
+/// Marks a draft as sent.
+#[utoipa::path(post, path = "/api/v1/pec/{id}/send", params(("id" = i64, Path), VersionParam), responses((status = 200, body = pec::Pec), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn send_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>) -> Response {
+    reply(StatusCode::OK, pec::send(&s.db, &a, id, v.version).await)
+}
+
+/// Records the payer's answer.
+#[utoipa::path(post, path = "/api/v1/pec/{id}/answer", params(("id" = i64, Path), VersionParam), request_body = pec::AnswerInput,
+    responses((status = 200, body = pec::Pec), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn answer_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<pec::AnswerInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::OK, pec::answer(&s.db, &a, id, v.version, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Declares an agreement expired.
+#[utoipa::path(post, path = "/api/v1/pec/{id}/expire", params(("id" = i64, Path), VersionParam), responses((status = 200, body = pec::Pec), (status = 422, body = Problem)))]
+async fn expire_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>) -> Response {
+    reply(StatusCode::OK, pec::expire(&s.db, &a, id, v.version).await)
+}
+
+/// Open stays not ready to bill (« Dossiers en attente »).
+#[utoipa::path(get, path = "/api/v1/readiness", params(EstablishmentParam), responses((status = 200, body = Vec<readiness::Pending>)))]
+async fn readiness_queue(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
+    reply(StatusCode::OK, readiness::queue(&s.db, &a, q.establishment_id, jiff::Zoned::now().date()).await)
+}
+
+/// The billing-readiness checklist of a patient's file and stays.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/readiness", params(("id" = i64, Path)), responses((status = 200, body = Vec<readiness::Checklist>)))]
+async fn patient_readiness(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, readiness::checklist(&s.db, &a, id, jiff::Zoned::now().date()).await)
 }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod pages;
 pub mod patients_pages;
 pub mod payers_pages;
+pub mod pec_pages;
 pub mod pending_pages;
 pub mod render;
 pub mod users_pages;
@@ -98,6 +99,12 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers-en-attente", get(pending_pages::page))
         .route("/dossiers-en-attente.csv", get(pending_pages::csv))
         .route("/dossiers-en-attente.xlsx", get(pending_pages::xlsx))
+        .route("/patients/{id}/pec/nouvelle", get(pec_pages::new_page).post(pec_pages::create))
+        .route("/patients/{id}/pec/{pid}", get(pec_pages::view))
+        .route("/patients/{id}/pec/{pid}/envoyer", post(pec_pages::send))
+        .route("/patients/{id}/pec/{pid}/reponse", post(pec_pages::answer))
+        .route("/patients/{id}/pec/{pid}/expirer", post(pec_pages::expire))
+        .route("/patients/{id}/pec/{pid}/lettre.pdf", get(pec_pages::letter))
         .route("/organismes", get(payers_pages::list))
         .route("/organismes.csv", get(payers_pages::list_csv))
         .route("/organismes/nouveau", get(payers_pages::new_page).post(payers_pages::create))

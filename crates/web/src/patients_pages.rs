@@ -348,6 +348,8 @@ struct PatientPage {
     coverage_flags: Vec<String>,
     /// (heading, ready, [(message, link to fix)])
     checklist: Vec<(String, bool, Vec<(String, String)>)>,
+    /// (id, number, payer, status, stay, validity)
+    pecs: Vec<(i64, String, String, String, String, String)>,
 }
 
 struct StayRow {
@@ -481,6 +483,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
                     let link = match fix.as_str() {
                         "identity" => format!("/patients/{}/modifier", p.id),
                         "debtors" => format!("/patients/{}/debiteurs/nouveau", p.id),
+                        "pec" => format!("/patients/{}/pec/nouvelle", p.id),
                         _ => format!("/patients/{}/droits/nouveau", p.id),
                     };
                     (msg, link)
@@ -489,7 +492,25 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             (heading, c.ready, fixes)
         })
         .collect();
+    let payer_names: std::collections::HashMap<i64, String> =
+        quittance_store::payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|x| (x.id, x.name)).collect();
+    let pecs = quittance_store::pec::list(&ctx.state.db, ctx.actor(), p.id)
+        .await?
+        .into_iter()
+        .map(|x| {
+            let d = |v: &Option<String>| v.as_deref().map(local_fr).unwrap_or_default();
+            (
+                x.id,
+                x.number.clone(),
+                payer_names.get(&x.payer_id).cloned().unwrap_or_default(),
+                quittance_domain::pec::Status::from_code(&x.status).map_or(x.status.clone(), |s| s.label().to_string()),
+                x.stay_id.map(|s| format!("séjour n° {s}")).unwrap_or_else(|| format!("prévu le {}", d(&x.planned_admission_date))),
+                if x.valid_from.is_some() || x.valid_to.is_some() { format!("{} → {}", d(&x.valid_from), d(&x.valid_to)) } else { String::new() },
+            )
+        })
+        .collect();
     let page = PatientPage {
+        pecs,
         checklist,
         stays,
         coverages,

@@ -34,6 +34,8 @@ struct PendingPage {
     by_site: Vec<(String, String)>,
     rows: Vec<Row>,
     total: String,
+    /// (patient id, pec id, number, message)
+    alerts: Vec<(i64, i64, String, String)>,
 }
 
 async fn load(ctx: &Ctx) -> Result<(est::Establishment, Vec<Pending>, std::collections::HashMap<i64, String>), Error> {
@@ -85,7 +87,14 @@ pub async fn page(ctx: Ctx) -> PageResult {
             reasons: p.reasons.iter().map(|r| reason_label(r)).collect::<Vec<_>>().join(" ; "),
         })
         .collect();
+    let today = jiff::tz::TimeZone::get(&e.timezone).map(|z| jiff::Timestamp::now().to_zoned(z).date()).unwrap_or_else(|_| jiff::Zoned::now().date());
+    let alerts = quittance_store::pec::alerts(&ctx.state.db, ctx.actor(), e.id, today)
+        .await?
+        .into_iter()
+        .map(|a| (a.patient_id, a.pec_id, a.number, a.message))
+        .collect();
     let page = PendingPage {
+        alerts,
         chrome: ctx.chrome("Dossiers en attente").await,
         establishment: e.name,
         by_reason,

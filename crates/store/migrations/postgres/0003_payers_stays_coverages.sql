@@ -87,5 +87,7 @@ CREATE TABLE readiness_rules (
     debtor_address_required BOOLEAN NOT NULL,
     compulsory_coverage_required BOOLEAN NOT NULL,
     complementary_care_modes TEXT NOT NULL,
+    pec_required BOOLEAN NOT NULL,
+    pec_answer_days BIGINT NOT NULL,
     updated_at TEXT NOT NULL
 );
