@@ -72,3 +72,28 @@ pub async fn login_actor(db: &Db, username: &str, password: &str) -> quittance_s
         .unwrap_or_else(|e| panic!("login of {username}: {e:?}"));
     quittance_store::auth::session(db, &s.token).await.expect("session of a fresh login").actor
 }
+
+/// Like [`contract!`], for tests that document a known application bug: both
+/// variants are `#[ignore]`d with `$reason` (run them with `--ignored`).
+#[macro_export]
+macro_rules! contract_ignored {
+    ($reason:literal; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = $reason]
+                async fn sqlite() {
+                    let t = super::common::sqlite().await;
+                    super::$name(t).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = $reason]
+                async fn postgres() {
+                    if let Some(t) = super::common::postgres().await {
+                        super::$name(t).await;
+                    }
+                }
+            }
+        )*
+    };
+}
