@@ -446,3 +446,201 @@ pub fn set_field(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
     pairs.retain(|(k, _)| k != name);
     pairs.push((name.to_string(), value.to_string()));
 }
+
+// ---------------------------------------------------------------- ZIP (XLSX) reading
+
+/// Reads a DEFLATE stream (RFC 1951) bit by bit, least significant bit first.
+struct DeflateBits<'a> {
+    data: &'a [u8],
+    byte: usize,
+    bit: u8,
+}
+
+impl DeflateBits<'_> {
+    fn bit(&mut self) -> u32 {
+        let b = self.data.get(self.byte).copied().expect("deflate stream ends early");
+        let v = u32::from((b >> self.bit) & 1);
+        self.bit += 1;
+        if self.bit == 8 {
+            self.bit = 0;
+            self.byte += 1;
+        }
+        v
+    }
+
+    fn bits(&mut self, n: u32) -> u32 {
+        (0..n).fold(0, |acc, i| acc | (self.bit() << i))
+    }
+
+    fn align(&mut self) {
+        if self.bit != 0 {
+            self.bit = 0;
+            self.byte += 1;
+        }
+    }
+}
+
+/// A canonical Huffman code given by its code lengths.
+struct DeflateTree {
+    counts: [u16; 16],
+    symbols: Vec<u16>,
+}
+
+impl DeflateTree {
+    fn new(lengths: &[u8]) -> DeflateTree {
+        let mut counts = [0u16; 16];
+        for &l in lengths.iter().filter(|l| **l > 0) {
+            counts[usize::from(l)] += 1;
+        }
+        let mut symbols: Vec<(u8, u16)> = lengths.iter().enumerate().filter(|(_, l)| **l > 0).map(|(s, l)| (*l, s as u16)).collect();
+        symbols.sort_unstable();
+        DeflateTree { counts, symbols: symbols.into_iter().map(|(_, s)| s).collect() }
+    }
+
+    fn decode(&self, b: &mut DeflateBits) -> u16 {
+        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+        for len in 1..16 {
+            code |= b.bit() as i32;
+            let count = i32::from(self.counts[len]);
+            if code - first < count {
+                return self.symbols[(index + code - first) as usize];
+            }
+            index += count;
+            first = (first + count) << 1;
+            code <<= 1;
+        }
+        panic!("invalid Huffman code in the deflate stream")
+    }
+}
+
+/// (base, extra bits) of the 29 length codes and of the 30 distance codes.
+fn deflate_tables() -> (Vec<(u16, u32)>, Vec<(u16, u32)>) {
+    let mut lengths = Vec::new();
+    let mut base = 3u16;
+    for i in 0..29u32 {
+        let extra = if i < 8 || i == 28 { 0 } else { (i - 4) / 4 };
+        lengths.push((if i == 28 { 258 } else { base }, extra));
+        base += 1 << extra;
+    }
+    let mut distances = Vec::new();
+    let mut base = 1u16;
+    for i in 0..30u32 {
+        let extra = if i < 4 { 0 } else { (i - 2) / 2 };
+        distances.push((base, extra));
+        base = base.wrapping_add(1 << extra);
+    }
+    (lengths, distances)
+}
+
+/// Inflates a raw DEFLATE stream.
+pub fn inflate_raw(data: &[u8]) -> Vec<u8> {
+    let (len_table, dist_table) = deflate_tables();
+    let mut b = DeflateBits { data, byte: 0, bit: 0 };
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        let last = b.bit() == 1;
+        match b.bits(2) {
+            0 => {
+                b.align();
+                let len = usize::from(u16::from_le_bytes([data[b.byte], data[b.byte + 1]]));
+                b.byte += 4;
+                out.extend_from_slice(&data[b.byte..b.byte + len]);
+                b.byte += len;
+            }
+            kind @ (1 | 2) => {
+                let (lit, dist) = if kind == 1 {
+                    let l: Vec<u8> = (0..288).map(|i| match i {
+                        0..=143 => 8,
+                        144..=255 => 9,
+                        256..=279 => 7,
+                        _ => 8,
+                    }).collect();
+                    (DeflateTree::new(&l), DeflateTree::new(&[5u8; 30]))
+                } else {
+                    let nlit = b.bits(5) as usize + 257;
+                    let ndist = b.bits(5) as usize + 1;
+                    let ncode = b.bits(4) as usize + 4;
+                    const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+                    let mut cl = [0u8; 19];
+                    for &o in &ORDER[..ncode] {
+                        cl[o] = b.bits(3) as u8;
+                    }
+                    let clt = DeflateTree::new(&cl);
+                    let mut lengths: Vec<u8> = Vec::new();
+                    while lengths.len() < nlit + ndist {
+                        match clt.decode(&mut b) {
+                            s @ 0..=15 => lengths.push(s as u8),
+                            16 => {
+                                let prev = *lengths.last().expect("a length to repeat");
+                                let n = 3 + b.bits(2) as usize;
+                                lengths.extend(std::iter::repeat_n(prev, n));
+                            }
+                            17 => {
+                                let n = 3 + b.bits(3) as usize;
+                                lengths.extend(std::iter::repeat_n(0, n));
+                            }
+                            _ => {
+                                let n = 11 + b.bits(7) as usize;
+                                lengths.extend(std::iter::repeat_n(0, n));
+                            }
+                        }
+                    }
+                    (DeflateTree::new(&lengths[..nlit]), DeflateTree::new(&lengths[nlit..]))
+                };
+                loop {
+                    let sym = lit.decode(&mut b);
+                    match sym {
+                        0..=255 => out.push(sym as u8),
+                        256 => break,
+                        _ => {
+                            let (base, extra) = len_table[usize::from(sym - 257)];
+                            let len = usize::from(base) + b.bits(extra) as usize;
+                            let (dbase, dextra) = dist_table[usize::from(dist.decode(&mut b))];
+                            let back = usize::from(dbase) + b.bits(dextra) as usize;
+                            let from = out.len() - back;
+                            for k in 0..len {
+                                out.push(out[from + k]);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => panic!("invalid deflate block type"),
+        }
+        if last {
+            return out;
+        }
+    }
+}
+
+/// The entries of a ZIP archive (an XLSX workbook): (name, uncompressed content).
+pub fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let le16 = |i: usize| usize::from(u16::from_le_bytes([zip[i], zip[i + 1]]));
+    let le32 = |i: usize| u32::from_le_bytes([zip[i], zip[i + 1], zip[i + 2], zip[i + 3]]) as usize;
+    let end = (0..zip.len().saturating_sub(21)).rev().find(|&i| zip[i..i + 4] == *b"PK\x05\x06").expect("end of central directory");
+    let mut at = le32(end + 16);
+    let mut out = Vec::new();
+    for _ in 0..le16(end + 10) {
+        assert_eq!(&zip[at..at + 4], b"PK\x01\x02", "central directory entry");
+        let (method, csize, size) = (le16(at + 10), le32(at + 20), le32(at + 24));
+        let (n, e, c) = (le16(at + 28), le16(at + 30), le16(at + 32));
+        let local = le32(at + 42);
+        let name = String::from_utf8_lossy(&zip[at + 46..at + 46 + n]).into_owned();
+        let start = local + 30 + le16(local + 26) + le16(local + 28);
+        let raw = &zip[start..start + csize];
+        let content = match method {
+            0 => raw.to_vec(),
+            8 => inflate_raw(raw),
+            m => panic!("compression method {m} of {name}"),
+        };
+        assert_eq!(content.len(), size, "size of {name}");
+        out.push((name, content));
+        at += 46 + n + e + c;
+    }
+    out
+}
+
+/// Every text of an XLSX workbook's XML parts, concatenated (shared strings and sheets).
+pub fn xlsx_text(xlsx: &[u8]) -> String {
+    zip_entries(xlsx).into_iter().filter(|(n, _)| n.ends_with(".xml")).map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect()
+}
