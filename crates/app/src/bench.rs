@@ -84,12 +84,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
             }
             r?;
             if let Some(url) = postgres {
-                let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
-                let admin = Db::open(&url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
-                admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
-                let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: clients as u32 + 2, ..Default::default() })
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (db, admin, schema) = scratch_pg(&url, clients as u32).await?;
                 let r = crate::bench_patients::run(&db, "PostgreSQL", count, queries, clients).await;
                 db.close().await;
                 admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;
@@ -110,12 +105,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(&dir);
             r?;
             if let Some(url) = postgres {
-                let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
-                let admin = Db::open(&url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
-                admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
-                let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: concurrency as u32 + 2, ..Default::default() })
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (db, admin, schema) = scratch_pg(&url, concurrency as u32).await?;
                 let r = numbering_bench(&db, "PostgreSQL", count, concurrency).await;
                 db.close().await;
                 admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;

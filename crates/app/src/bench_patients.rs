@@ -10,18 +10,7 @@ use quittance_store::{Actor, Backend, Db, V, migrate};
 
 use crate::bench::{bar, fr_int};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use quittance_store::demo_patients::Rng;
 
 const HEADS: &[&str] = &[
     "mar", "ber", "tho", "pet", "rob", "ric", "dur", "dub", "mor", "lau", "sim", "mic", "lef", "ler", "rou", "dav", "gir", "bon",

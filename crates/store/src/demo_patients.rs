@@ -10,18 +10,19 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::patients::{self, DebtorInput, PatientInput};
 
-struct Rng(u64);
+/// A small deterministic pseudo-random sequence (xorshift), for demo and benchmark data.
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+    pub fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
         v[(self.next() % v.len() as u64) as usize]
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }

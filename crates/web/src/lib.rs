@@ -104,7 +104,6 @@ pub fn router(state: AppState) -> Router {
         .route("/patients/{id}/pec/{pid}/envoyer", post(pec_pages::send))
         .route("/patients/{id}/pec/{pid}/reponse", post(pec_pages::answer))
         .route("/patients/{id}/pec/{pid}/expirer", post(pec_pages::expire))
-        .route("/patients/{id}/pec/{pid}/lettre.pdf", get(pec_pages::letter))
         .route("/organismes", get(payers_pages::list))
         .route("/organismes.csv", get(payers_pages::list_csv))
         .route("/organismes/nouveau", get(payers_pages::new_page).post(payers_pages::create))

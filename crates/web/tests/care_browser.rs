@@ -1,0 +1,353 @@
+//! The billing-readiness journey in a real browser: headless Chromium driven
+//! through chromedriver (fantoccini without TLS), against the application served
+//! in-process. The technicien finds an incomplete file in « Dossiers en attente »,
+//! adds its compulsory and complementary coverage rights through the forms and
+//! watches the checklist turn to « prêt à facturer ».
+//!
+//! Skipped with a message when chromedriver or Chromium is missing, unless
+//! `QUITTANCE_REQUIRE_BROWSER=1`, in which case it fails.
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use jiff::civil::Date;
+use quittance_domain::readiness::Rules;
+use quittance_store::audit::AuditFilter;
+use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::stays::{self, StayInput};
+use quittance_store::{Actor, Db, coverages, establishments as est, payers, readiness};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+type Step<T> = Result<T, String>;
+
+fn browser_required() -> bool {
+    std::env::var("QUITTANCE_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+/// `<workspace>/target/screenshots`.
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("target").join("screenshots")
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+async fn wait_for_port(port: u16, timeout: Duration) -> Step<()> {
+    let start = Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > timeout {
+            return Err(format!("chromedriver is not listening on port {port} after {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", format!("--user-data-dir={}", profile.display()), "--window-size=1280,900"
+            ]
+        }
+    });
+    match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("a JSON object"),
+    }
+}
+
+/// Polls until the page path is `path` and `css` is present.
+async fn wait_for_page(c: &Client, path: &str, css: &str) -> Step<()> {
+    let start = Instant::now();
+    loop {
+        let url = c.current_url().await.map_err(|e| format!("current_url: {e}"))?;
+        if url.path() == path && c.find(Locator::Css(css)).await.is_ok() {
+            return Ok(());
+        }
+        if start.elapsed() > STEP_TIMEOUT {
+            let title = c.title().await.unwrap_or_default();
+            return Err(format!("expected {path} with {css:?}; still on {url} ({title:?}) after {STEP_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> Step<String> {
+    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
+    el.text().await.map_err(|e| format!("text of {css:?}: {e}"))
+}
+
+async fn click(c: &Client, css: &str, what: &str) -> Step<()> {
+    c.find(Locator::Css(css)).await.map_err(|e| format!("find {what} ({css}): {e}"))?.click().await.map_err(|e| format!("click {what}: {e}"))
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) -> Step<()> {
+    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
+    el.clear().await.map_err(|e| format!("clear {css:?}: {e}"))?;
+    el.send_keys(text).await.map_err(|e| format!("type into {css:?}: {e}"))
+}
+
+async fn choose(c: &Client, css: &str, value: &str) -> Step<()> {
+    c.find(Locator::Css(css))
+        .await
+        .map_err(|e| format!("find {css:?}: {e}"))?
+        .select_by_value(value)
+        .await
+        .map_err(|e| format!("choose {value:?} in {css:?}: {e}"))
+}
+
+fn check(cond: bool, what: impl Into<String>) -> Step<()> {
+    if cond { Ok(()) } else { Err(what.into()) }
+}
+
+fn fr(d: Date) -> String {
+    quittance_domain::fr::format_date_fr(d)
+}
+
+/// The file the journey works on, made through the store before the browser starts.
+struct Setup {
+    patient: i64,
+    ipp: String,
+    stay: i64,
+    cpam: i64,
+    mgen: i64,
+}
+
+/// A validated HSM file with a debtor at a full address and a current full
+/// hospitalisation in Médecine interne, but no coverage right.
+async fn setup(db: &Db) -> Setup {
+    let op = Actor::system("test");
+    let hsm = est::list(db, &op).await.unwrap().into_iter().find(|e| e.code == "HSM").expect("HSM").id;
+    let med = est::list_sites(db, &op, hsm).await.unwrap().into_iter().find(|s| s.code == "MED").expect("MED").id;
+    let list = payers::list(db, &op, hsm).await.unwrap();
+    let payer = |code: &str| list.iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id;
+    // The prise-en-charge control is a feature of its own: this journey is about coverage.
+    readiness::save_rules(db, &op, hsm, &Rules { pec_required: false, ..Rules::default() }).await.expect("rules");
+    let input = PatientInput {
+        birth_name: "Lambertin".into(),
+        birth_first_names: "Chloé Marie".into(),
+        birth_date: "21/03/1984".into(),
+        sex: "F".into(),
+        birth_place_code: "69123".into(),
+        birth_place_label: "Lyon".into(),
+        identity_status: "validee".into(),
+        doc_type: "carte_identite".into(),
+        doc_number: "840321123456".into(),
+        address_line1: "8 rue de la République".into(),
+        postcode: "69002".into(),
+        city: "Lyon".into(),
+        site_id: med.to_string(),
+        ..Default::default()
+    };
+    let p = patients::create(db, &op, hsm, &input).await.expect("create the file");
+    let debtor = DebtorInput {
+        kind: "patient".into(),
+        address_line1: "8 rue de la République".into(),
+        postcode: "69002".into(),
+        city: "Lyon".into(),
+        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
+        is_default: true,
+        ..Default::default()
+    };
+    patients::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
+    let today = jiff::Zoned::now().date();
+    let stay = StayInput {
+        site_id: med.to_string(),
+        admission_date: fr(today.checked_sub(jiff::Span::new().days(3)).unwrap()),
+        admission_time: "10:20".into(),
+        planned_discharge_date: fr(today.checked_add(jiff::Span::new().days(7)).unwrap()),
+        care_mode: "hospitalisation_complete".into(),
+        ..Default::default()
+    };
+    let s = stays::save(db, &op, p.id, None, 0, &stay).await.expect("stay");
+    Setup { patient: p.id, ipp: p.ipp, stay: s.id, cpam: payer("CPAM69"), mgen: payer("MGEN") }
+}
+
+/// The checklist block's text.
+async fn checklist(c: &Client) -> Step<String> {
+    text_of(c, "section[aria-labelledby='h-controle']").await
+}
+
+async fn journey(c: &Client, base: &str, s: &Setup, screenshot: &Path) -> Step<()> {
+    let file = format!("/patients/{}", s.patient);
+    let new_coverage = format!("/patients/{}/droits/nouveau", s.patient);
+    let today = jiff::Zoned::now().date();
+
+    // 1. Log in as the technicien.
+    c.goto(&format!("{base}/")).await.map_err(|e| format!("goto /: {e}"))?;
+    wait_for_page(c, "/login", "#username").await?;
+    type_into(c, "#username", "technicien").await?;
+    type_into(c, "#password", common::PASSWORD).await?;
+    click(c, "#se-connecter", "the login button").await?;
+    wait_for_page(c, "/", "#deconnexion").await?;
+
+    // 2. « Dossiers en attente » lists the file; open it.
+    click(c, "nav.main-nav a[href='/dossiers-en-attente']", "« Dossiers en attente »").await?;
+    wait_for_page(c, "/dossiers-en-attente", "main h1").await?;
+    let row = text_of(c, &format!("main table tbody a[href='{file}']")).await?;
+    check(row == s.ipp, format!("the queue links the file by its IPP: {row:?}"))?;
+    click(c, &format!("main table tbody a[href='{file}']"), "the file in the queue").await?;
+    wait_for_page(c, &file, "#h-controle").await?;
+
+    // 3. The checklist: incomplete, only because of coverage.
+    let list = checklist(c).await?;
+    check(list.contains("incomplet"), format!("« incomplet » shown: {list:?}"))?;
+    check(c.find(Locator::Css("[data-testid='pret']")).await.is_err(), "not ready yet")?;
+    let failures = c.find_all(Locator::Css("section[aria-labelledby='h-controle'] li.ko")).await.map_err(|e| e.to_string())?;
+    check(failures.len() == 2, format!("two failing controls, got {}: {list:?}", failures.len()))?;
+    check(list.contains("Pas de droit obligatoire valide") && list.contains("Pas de complémentaire"), format!("coverage only: {list:?}"))?;
+
+    // 4. « Ajouter un droit »: the compulsory coverage, CPAM du Rhône.
+    click(c, &format!("section[aria-labelledby='h-droits'] a.button[href='{new_coverage}']"), "« Ajouter un droit »").await?;
+    wait_for_page(c, &new_coverage, "#f-payer_id").await?;
+    choose(c, "#f-payer_id", &s.cpam.to_string()).await?;
+    choose(c, "#f-role", "obligatoire").await?;
+    type_into(c, "#f-member_number", "2840369123045").await?;
+    type_into(c, "#f-valid_from", "01/01/2026").await?;
+    click(c, "main form.form button[type=submit]", "« Enregistrer le droit »").await?;
+    wait_for_page(c, &file, "#h-controle").await?;
+    let flash = text_of(c, "main .flash").await?;
+    check(flash == "Enregistrement créé.", format!("flash {flash:?}"))?;
+    let rights = text_of(c, "section[aria-labelledby='h-droits'] table").await?;
+    check(rights.contains("CPAM du Rhône") && rights.contains("Obligatoire"), format!("the new right is listed: {rights:?}"))?;
+    let list = checklist(c).await?;
+    check(list.contains("incomplet") && !list.contains("Pas de droit obligatoire") && list.contains("Pas de complémentaire"), format!("only the complementary is missing: {list:?}"))?;
+
+    // 5. « Corriger » next to the missing complementary: MGEN.
+    click(c, &format!("section[aria-labelledby='h-controle'] li.ko a[href='{new_coverage}']"), "« Corriger »").await?;
+    wait_for_page(c, &new_coverage, "#f-payer_id").await?;
+    choose(c, "#f-payer_id", &s.mgen.to_string()).await?;
+    choose(c, "#f-role", "complementaire").await?;
+    type_into(c, "#f-member_number", "A0012345").await?;
+    type_into(c, "#f-valid_from", "01/01/2026").await?;
+    type_into(c, "#f-valid_to", &fr(today.checked_add(jiff::Span::new().days(90)).unwrap())).await?;
+    click(c, "main form.form button[type=submit]", "« Enregistrer le droit »").await?;
+    wait_for_page(c, &file, "#h-controle").await?;
+
+    // 6. Ready to bill.
+    let badge = text_of(c, "[data-testid='pret']").await?;
+    check(badge == "prêt à facturer", format!("badge {badge:?}"))?;
+    let list = checklist(c).await?;
+    check(list.contains("Tous les contrôles sont satisfaits.") && !list.contains("incomplet"), format!("checklist {list:?}"))?;
+    let rights = text_of(c, "section[aria-labelledby='h-droits'] table").await?;
+    check(rights.contains("MGEN") && rights.contains("Complémentaire"), format!("both rights listed: {rights:?}"))?;
+
+    // 7. Screenshot of the file with its checklist.
+    c.execute("document.getElementById('h-controle').scrollIntoView(); return true;", vec![]).await.map_err(|e| format!("scroll: {e}"))?;
+    let png = c.screenshot().await.map_err(|e| format!("screenshot: {e}"))?;
+    check(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is a PNG")?;
+    std::fs::create_dir_all(screenshot.parent().expect("parent")).map_err(|e| format!("create screenshot folder: {e}"))?;
+    std::fs::write(screenshot, &png).map_err(|e| format!("write {}: {e}", screenshot.display()))?;
+
+    // 8. The file left the queue.
+    click(c, "nav.main-nav a[href='/dossiers-en-attente']", "« Dossiers en attente »").await?;
+    wait_for_page(c, "/dossiers-en-attente", "main h1").await?;
+    check(c.find(Locator::Css(&format!("main table tbody a[href='{file}']"))).await.is_err(), "the ready file is no longer pending")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn technicien_completes_the_coverage_and_the_file_becomes_ready_to_bill() {
+    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM].into_iter().filter(|p| !Path::new(p).exists()).collect();
+    if !missing.is_empty() {
+        let msg = format!("browser test skipped: missing {}", missing.join(", "));
+        if browser_required() {
+            panic!("{msg} (QUITTANCE_REQUIRE_BROWSER=1)");
+        }
+        let _ = writeln!(std::io::stderr(), "{msg}; set QUITTANCE_REQUIRE_BROWSER=1 to make this a failure");
+        return;
+    }
+
+    // The application with the prepared file, served on a real socket.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = common::seeded_db(dir.path()).await;
+    let s = setup(&db).await;
+    let router = common::app_router(&db);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let app_port = listener.local_addr().expect("app addr").port();
+    let server = tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await });
+
+    // chromedriver, killed when dropped.
+    let driver_port = free_port();
+    let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={driver_port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromedriver");
+    if let Err(e) = wait_for_port(driver_port, Duration::from_secs(10)).await {
+        let _ = driver.kill().await;
+        panic!("{e}");
+    }
+    let profile = tempfile::tempdir().expect("profile dir");
+    let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities(profile.path()))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = driver.kill().await;
+            panic!("could not open a Chromium session: {e}");
+        }
+    };
+
+    let screenshot = screenshot_dir().join("readiness.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let outcome = journey(&client, &format!("http://localhost:{app_port}"), &s, &screenshot).await;
+    // Always close the browser before reporting a failure.
+    let closed = client.close().await;
+    let _ = driver.kill().await;
+    server.abort();
+    if let Err(e) = outcome {
+        panic!("browser journey failed: {e}");
+    }
+    closed.expect("close the WebDriver session");
+
+    // What the browser did is stored and audited.
+    let op = Actor::system("t");
+    let today = jiff::Zoned::now().date();
+    let summary = coverages::list(&db, &op, s.patient, today).await.expect("coverages");
+    let mut got: Vec<(i64, &str, i64, Option<&str>)> =
+        summary.lines.iter().map(|l| (l.coverage.payer_id, l.coverage.role.as_str(), l.coverage.rate_sejour_bp, l.coverage.member_number.as_deref())).collect();
+    got.sort();
+    let mut want = vec![(s.cpam, "obligatoire", 8000, Some("2840369123045")), (s.mgen, "complementaire", 2000, Some("A0012345"))];
+    want.sort();
+    assert_eq!(got, want, "the two rights, with the payers' default rates");
+    let list = readiness::checklist(&db, &op, s.patient, today).await.expect("checklist");
+    let entry = list.iter().find(|c| c.stay_id == Some(s.stay)).expect("the stay's checklist");
+    assert!(entry.ready, "{entry:?}");
+    let rows = quittance_store::audit::search(
+        &db,
+        &op,
+        &AuditFilter { actor: Some("technicien".into()), entity: Some("patient".into()), entity_id: Some(s.patient.to_string()), ..Default::default() },
+        1000,
+        0,
+    )
+    .await
+    .expect("audit")
+    .0;
+    assert_eq!(rows.iter().filter(|r| r.action == "add_coverage" && r.request_id.is_some()).count(), 2, "{rows:?}");
+    let png = std::fs::read(&screenshot).expect("screenshot written");
+    assert!(png.len() > 10_000, "a real screenshot, not an empty image ({} bytes)", png.len());
+    let _ = writeln!(std::io::stderr(), "screenshot: {}", screenshot.canonicalize().unwrap_or(screenshot).display());
+}
