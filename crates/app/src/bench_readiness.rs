@@ -144,7 +144,7 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
         scan.push(t.elapsed());
         let t = Instant::now();
         let mut tx = db.read().await.map_err(err)?;
-        let q = readiness::queue_in(&mut tx, est.id, None, today, 60).await.map_err(err)?;
+        let q = readiness::queue_in(&mut tx, est.id, None, true, today, 60).await.map_err(err)?;
         tx.rollback().await.map_err(err)?;
         pending = q.len();
         pass.push(t.elapsed());

@@ -550,7 +550,8 @@ async fn load_visible(db: &Db, actor: &Actor, id: i64, permission: Permission, a
 
 // ---------------------------------------------------------------- create / read / update
 
-fn today_in(tz: &str) -> jiff::civil::Date {
+/// Today's date in an establishment's time zone (UTC date if the zone is unknown).
+pub fn today_in(tz: &str) -> jiff::civil::Date {
     jiff::tz::TimeZone::get(tz).map(|z| jiff::Timestamp::now().to_zoned(z).date()).unwrap_or_else(|_| jiff::Zoned::now().date())
 }
 

@@ -179,14 +179,25 @@ fn span(r: &CovRow) -> Option<Span> {
 /// The open stays of an establishment that are not ready, computed in one pass:
 /// one query for the stays with their file and default debtor, one for the coverages.
 /// Open = present, or discharged less than `recent_days` ago.
-pub async fn queue_in(tx: &mut Tx, establishment_id: i64, sites: Option<&[i64]>, today: jiff::civil::Date, recent_days: i64) -> Result<Vec<Pending>, Error> {
+/// `confidential`: whether files under non-disclosure of presence may be listed.
+pub async fn queue_in(
+    tx: &mut Tx,
+    establishment_id: i64,
+    sites: Option<&[i64]>,
+    confidential: bool,
+    today: jiff::civil::Date,
+    recent_days: i64,
+) -> Result<Vec<Pending>, Error> {
     let rules = rules(tx, establishment_id).await?;
     let since = today.checked_sub(jiff::Span::new().days(recent_days)).unwrap_or(today).to_string();
-    let site_filter = match sites {
+    let mut site_filter = match sites {
         None => String::new(),
         Some([]) => " AND 1 = 0".into(),
         Some(list) => format!(" AND s.site_id IN ({})", list.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
     };
+    if !confidential {
+        site_filter.push_str(" AND p.non_disclosure = FALSE");
+    }
     let cands: Vec<Candidate> = tx
         .all(
             &format!("{CANDIDATES} WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2){site_filter} ORDER BY p.birth_name, p.first_name, s.admission_at"),
@@ -242,7 +253,8 @@ pub async fn queue(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::c
     actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "readiness", "queue").await?;
     let sites = if actor.system { None } else { actor.grants.sites_for(Permission::ReadPatients, establishment_id) };
     let mut tx = db.begin().await?;
-    let q = queue_in(&mut tx, establishment_id, sites.as_deref(), today, 60).await?;
+    let confidential = crate::patients::visibility(actor, establishment_id).confidential;
+    let q = queue_in(&mut tx, establishment_id, sites.as_deref(), confidential, today, 60).await?;
     tx.audit(actor, AuditEvent::new("readiness", "queue").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() })));
     tx.commit().await?;
     Ok(q)

@@ -40,10 +40,7 @@ contract!(
     readiness_rules_change_the_outcome_and_are_admin_only,
 );
 
-contract_ignored!(
-    "app bug: readiness::queue lists non-disclosure files to users without read_confidential_patients (crates/store/src/readiness.rs, queue/queue_in)";
-    queue_hides_non_disclosure_files_from_the_secretary,
-);
+contract!(queue_hides_non_disclosure_files_from_the_secretary);
 
 const DEMO_PASSWORD: &str = "formation-2026";
 const TODAY: Date = date(2026, 11, 22);

@@ -378,7 +378,7 @@ fn local_fr(t: &str) -> String {
     if h.is_empty() || h == "00:00" { d } else { format!("{d} {h}") }
 }
 
-async fn care_rows(ctx: &Ctx, p: &patients::Patient) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
+async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
     use quittance_domain::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
     use quittance_store::stays::{CARE_MODES, DISCHARGE_MODES};
     let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
@@ -399,7 +399,6 @@ async fn care_rows(ctx: &Ctx, p: &patients::Patient) -> Result<(Vec<StayRow>, Ve
             },
         })
         .collect();
-    let today = jiff::Zoned::now().date();
     let summary = quittance_store::coverages::list(&ctx.state.db, ctx.actor(), p.id, today).await?;
     let bp = |x: i64| quittance_domain::money::BasisPoints(x as u32).format_fr();
     let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
@@ -466,8 +465,8 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             None => true,
             Some(l) => file.sites.iter().any(|s| l.contains(s)),
         };
-    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p).await?;
-    let today = jiff::Zoned::now().date();
+    let today = patients::today_in(&tz);
+    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p, today).await?;
     let checklist = quittance_store::readiness::checklist(&ctx.state.db, ctx.actor(), p.id, today)
         .await?
         .into_iter()

@@ -250,7 +250,7 @@ async fn journey(c: &Client, base: &str, s: &Setup, screenshot: &Path) -> Step<(
     check(rights.contains("MGEN") && rights.contains("Complémentaire"), format!("both rights listed: {rights:?}"))?;
 
     // 7. Screenshot of the file with its checklist.
-    c.execute("document.getElementById('h-controle').scrollIntoView(); return true;", vec![]).await.map_err(|e| format!("scroll: {e}"))?;
+    c.execute("window.scrollTo(0, 0); return true;", vec![]).await.map_err(|e| format!("scroll: {e}"))?;
     let png = c.screenshot().await.map_err(|e| format!("screenshot: {e}"))?;
     check(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot is a PNG")?;
     std::fs::create_dir_all(screenshot.parent().expect("parent")).map_err(|e| format!("create screenshot folder: {e}"))?;

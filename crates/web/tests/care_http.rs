@@ -185,7 +185,7 @@ async fn payer_pages_for_the_technicien() {
     for name in ["CPAM du Rhône", "MSA Ain-Rhône", "MGEN", "Harmonie Mutuelle", "Mutuelle nationale des hospitaliers"] {
         assert!(html.contains(name), "{name} listed");
     }
-    assert!(!html.contains("CAFAT"), "only the payers of the current establishment");
+    assert!(!html.contains("CAFAT — RUAMM") && !html.contains(&format!("href=\"/organismes/{}\"", ids.cafat)), "only the payers of the current establishment");
     assert!(html.contains("href=\"/organismes/nouveau\""), "the technicien may create payers");
     assert!(html.contains(&format!("href=\"/organismes/{}\"", ids.cpam)));
     assert!(html.contains("B2 / NOEMIE") && html.contains("Mensuel (J+15)"), "labels, not codes");
@@ -414,7 +414,8 @@ async fn stay_forms_create_and_edit_with_the_version() {
     let r = app.get(&new, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
     let html = r.text();
-    let options: Vec<String> = html_tags(&html[html.find("id=\"f-site_id\"").unwrap()..html.find("id=\"f-care_mode\"").unwrap()])
+    let select = &html[html.find("<select id=\"f-site_id\"").unwrap()..];
+    let options: Vec<String> = html_tags(&select[..select.find("</select>").unwrap()])
         .into_iter()
         .filter_map(|(t, a)| (t == "option").then(|| a.get("value").cloned().unwrap_or_default()))
         .collect();
@@ -557,7 +558,8 @@ async fn read_only_roles_get_no_stay_or_coverage_forms() {
     let aud = app.login_demo("auditeur").await;
     let html = app.get(&format!("/patients/{}", p.id), Some(&aud)).await.text();
     assert!(html.contains(">Séjours</h2>") && html.contains(">Droits</h2>"), "the auditor reads them");
-    assert!(!html.contains("/sejours/nouveau") && !html.contains("/droits/nouveau"), "without links to change them");
+    assert!(!html.contains("Nouveau séjour") && !html.contains("Ajouter un droit"), "without buttons to change them");
+    assert!(!html.contains(&format!("/patients/{}/sejours/{stay}/modifier", p.id)), "nor edit links");
     for path in [format!("/patients/{}/sejours/nouveau", p.id), format!("/patients/{}/sejours/{stay}/modifier", p.id), format!("/patients/{}/droits/nouveau", p.id)] {
         assert_eq!(app.get(&path, Some(&aud)).await.status, StatusCode::FORBIDDEN, "{path}");
     }
@@ -570,6 +572,22 @@ async fn read_only_roles_get_no_stay_or_coverage_forms() {
     // The comptable has no patient access at all.
     let compta = app.login_demo("comptable").await;
     assert_eq!(app.get(&format!("/patients/{}", p.id), Some(&compta)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_roles_get_no_fix_links_in_the_checklist() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let (p, _) = file_without_coverage(&app, ids.hsm, ids.med, "Correcteur").await;
+    let aud = app.login_demo("auditeur").await;
+    let html = app.get(&format!("/patients/{}", p.id), Some(&aud)).await.text();
+    let check = section(&html, "h-controle");
+    assert!(plain(check).contains("incomplet"), "the auditor sees the checklist");
+    let links: Vec<String> = html_tags(check).into_iter().filter_map(|(t, a)| (t == "a").then(|| a.get("href").cloned().unwrap_or_default())).collect();
+    for href in &links {
+        assert_ne!(app.get(href, Some(&aud)).await.status, StatusCode::FORBIDDEN, "« Corriger » leads the auditor to a refused page: {href}");
+    }
+    assert!(links.is_empty(), "no « Corriger » link for a read-only role: {links:?}");
 }
 
 // ---------------------------------------------------------------- « Dossiers en attente »
