@@ -64,6 +64,17 @@ impl Ctx {
     pub async fn chrome(&self, title: &str) -> Chrome {
         Chrome::new(self, title, &self.path).await
     }
+
+    /// The establishment chosen in the switcher, or the first one the actor holds a role in.
+    pub async fn establishment(&self) -> Result<quittance_store::establishments::Establishment, Error> {
+        let a = self.actor();
+        let list = quittance_store::establishments::list(&self.state.db, a).await?;
+        a.establishment_id
+            .and_then(|id| list.iter().find(|e| e.id == id))
+            .or(list.first())
+            .cloned()
+            .ok_or(Error::NotFound("Établissement"))
+    }
 }
 
 impl<S> FromRequestParts<S> for Ctx

@@ -9,22 +9,11 @@ use quittance_domain::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEM
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
-use quittance_store::establishments as est;
 use quittance_store::payers::{self, Payer, PayerInput};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};
 use crate::render::{Chrome, Field, FormPage, PageError, PageResult, csv_response, html, see_other, with_errors};
-
-async fn establishment(ctx: &Ctx) -> Result<est::Establishment, Error> {
-    let a = ctx.actor();
-    let list = est::list(&ctx.state.db, a).await?;
-    a.establishment_id
-        .and_then(|id| list.iter().find(|e| e.id == id))
-        .or(list.first())
-        .cloned()
-        .ok_or(Error::NotFound("Établissement"))
-}
 
 fn can_write(ctx: &Ctx, establishment_id: i64) -> bool {
     let s = Scope::Establishment(establishment_id);
@@ -58,7 +47,7 @@ fn lbl(codes: coverage::Codes, c: &str) -> String {
 }
 
 pub async fn list(ctx: Ctx) -> PageResult {
-    let e = establishment(&ctx).await?;
+    let e = ctx.establishment().await?;
     let rows = payers::list(&ctx.state.db, ctx.actor(), e.id)
         .await?
         .into_iter()
@@ -80,7 +69,7 @@ pub async fn list(ctx: Ctx) -> PageResult {
 }
 
 pub async fn list_csv(ctx: Ctx) -> PageResult {
-    let e = establishment(&ctx).await?;
+    let e = ctx.establishment().await?;
     let rows = payers::list(&ctx.state.db, ctx.actor(), e.id)
         .await?
         .into_iter()
@@ -145,7 +134,7 @@ async fn form(ctx: &Ctx, heading: &str, action: String, cancel: String, i: &Paye
 }
 
 pub async fn new_page(ctx: Ctx) -> PageResult {
-    let e = establishment(&ctx).await?;
+    let e = ctx.establishment().await?;
     if !can_write(&ctx, e.id) {
         return Err(PageError(ctx.actor().deny(&ctx.state.db, Permission::Bill, Scope::Establishment(e.id), "payer", "create").await));
     }
@@ -154,7 +143,7 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 }
 
 pub async fn create(CsrfForm(ctx, i): CsrfForm<PayerInput>) -> PageResult {
-    let e = establishment(&ctx).await?;
+    let e = ctx.establishment().await?;
     match payers::create(&ctx.state.db, ctx.actor(), e.id, &i).await {
         Ok(p) => Ok(see_other(&format!("/organismes/{}", p.id), "cree")),
         Err(Error::Invalid(errs)) => Ok(form(&ctx, "Nouvel organisme", "/organismes/nouveau".into(), "/organismes".into(), &i, &errs).await),

@@ -38,14 +38,15 @@ struct PendingPage {
     alerts: Vec<(i64, i64, String, String)>,
 }
 
-async fn load(ctx: &Ctx) -> Result<(est::Establishment, Vec<Pending>, std::collections::HashMap<i64, String>), Error> {
+type Loaded = (est::Establishment, jiff::civil::Date, Vec<Pending>, std::collections::HashMap<i64, String>);
+
+async fn load(ctx: &Ctx) -> Result<Loaded, Error> {
     let a = ctx.actor();
-    let list = est::list(&ctx.state.db, a).await?;
-    let e = a.establishment_id.and_then(|id| list.iter().find(|e| e.id == id)).or(list.first()).cloned().ok_or(Error::NotFound("Établissement"))?;
-    let today = jiff::tz::TimeZone::get(&e.timezone).map(|z| jiff::Timestamp::now().to_zoned(z).date()).unwrap_or_else(|_| jiff::Zoned::now().date());
+    let e = ctx.establishment().await?;
+    let today = quittance_store::patients::today_in(&e.timezone);
     let q = readiness::queue(&ctx.state.db, a, e.id, today).await?;
     let sites = est::list_sites(&ctx.state.db, a, e.id).await.unwrap_or_default().into_iter().map(|s| (s.id, s.name)).collect();
-    Ok((e, q, sites))
+    Ok((e, today, q, sites))
 }
 
 fn reason_label(code: &str) -> String {
@@ -62,7 +63,7 @@ fn admission(p: &Pending) -> String {
 }
 
 pub async fn page(ctx: Ctx) -> PageResult {
-    let (e, q, sites) = load(&ctx).await?;
+    let (e, today, q, sites) = load(&ctx).await?;
     let fr = quittance_domain::fr::format_int_fr;
     let max = CONTROLS.iter().map(|(c, _)| q.iter().filter(|p| p.reasons.iter().any(|r| r == c)).count()).max().unwrap_or(0).max(1);
     let by_reason = CONTROLS
@@ -87,7 +88,6 @@ pub async fn page(ctx: Ctx) -> PageResult {
             reasons: p.reasons.iter().map(|r| reason_label(r)).collect::<Vec<_>>().join(" ; "),
         })
         .collect();
-    let today = jiff::tz::TimeZone::get(&e.timezone).map(|z| jiff::Timestamp::now().to_zoned(z).date()).unwrap_or_else(|_| jiff::Zoned::now().date());
     let alerts = quittance_store::pec::alerts(&ctx.state.db, ctx.actor(), e.id, today)
         .await?
         .into_iter()
@@ -108,7 +108,7 @@ pub async fn page(ctx: Ctx) -> PageResult {
 const HEADER: [&str; 6] = ["IPP", "Patient", "Site", "Admission", "Motifs", "Détail"];
 
 async fn export_rows(ctx: &Ctx) -> Result<Vec<Vec<String>>, Error> {
-    let (_, q, sites) = load(ctx).await?;
+    let (_, _, q, sites) = load(ctx).await?;
     Ok(q.iter()
         .map(|p| {
             vec![
