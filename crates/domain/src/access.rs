@@ -40,6 +40,8 @@ pub enum Permission {
     WritePatients,
     /// See files whose patient asked for non-disclosure of presence.
     ReadConfidentialPatients,
+    /// Open filed documents classed « confidentiel ».
+    ReadConfidentialDocuments,
     /// Bill (valuation, invoices, credit notes).
     Bill,
     /// Collect money at a cash office.
@@ -109,7 +111,7 @@ impl Role {
                 ReadEstablishments,
             ],
             Role::TechnicienFacturation => {
-                &[ReadEstablishments, ReadPatients, WritePatients, ReadConfidentialPatients, Bill]
+                &[ReadEstablishments, ReadPatients, WritePatients, ReadConfidentialPatients, ReadConfidentialDocuments, Bill]
             }
             Role::SecretaireMedicale => &[ReadEstablishments, ReadPatients, WritePatients, Collect],
             Role::RegisseurTitulaire | Role::RegisseurSuppleant => {
@@ -117,10 +119,10 @@ impl Role {
             }
             Role::Mandataire => &[ReadEstablishments, ReadPatients, Collect],
             Role::ControleurFinancier => {
-                &[ReadEstablishments, ReadPatients, ReadConfidentialPatients, ControlStatements, Bill]
+                &[ReadEstablishments, ReadPatients, ReadConfidentialPatients, ReadConfidentialDocuments, ControlStatements, Bill]
             }
             Role::Comptable => &[ReadEstablishments, Accounting],
-            Role::Auditeur => &[ReadEstablishments, ReadAudit, ReadPatients, ReadConfidentialPatients],
+            Role::Auditeur => &[ReadEstablishments, ReadAudit, ReadPatients, ReadConfidentialPatients, ReadConfidentialDocuments],
         }
     }
 
@@ -140,6 +142,7 @@ impl Permission {
             Permission::ReadPatients => "read_patients",
             Permission::WritePatients => "write_patients",
             Permission::ReadConfidentialPatients => "read_confidential_patients",
+            Permission::ReadConfidentialDocuments => "read_confidential_documents",
             Permission::Bill => "bill",
             Permission::Collect => "collect",
             Permission::ControlStatements => "control_statements",

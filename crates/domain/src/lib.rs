@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod coverage;
+pub mod documents;
 pub mod fr;
 pub mod identity;
 pub mod legal_ids;

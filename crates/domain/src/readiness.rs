@@ -22,6 +22,8 @@ pub struct Rules {
     pub pec_required: bool,
     /// Days after which a sent PEC request without answer is flagged.
     pub pec_answer_days: i64,
+    /// The documents the classification plan requires are on file.
+    pub documents_required: bool,
 }
 
 impl Default for Rules {
@@ -35,6 +37,7 @@ impl Default for Rules {
             debtor_required: true,
             pec_required: true,
             pec_answer_days: 15,
+            documents_required: true,
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct Facts {
     pub care_mode: Option<String>,
     /// An accepted (or partial) PEC of the complementary payer covers the stay.
     pub pec_agreed: bool,
+    /// Labels of the classes of documents required and not on file (see `documents::missing`).
+    pub missing_documents: Vec<String>,
 }
 
 /// Where the fix is made.
@@ -62,6 +67,7 @@ pub enum Fix {
     Debtors,
     Coverage,
     Pec,
+    Documents,
 }
 
 /// One failing control.
@@ -81,6 +87,7 @@ pub const CONTROLS: &[(&str, &str)] = &[
     ("droits_obligatoires", "Droits obligatoires absents ou incomplets"),
     ("droits_complementaires", "Complémentaire absente"),
     ("pec", "Prise en charge complémentaire non accordée"),
+    ("justificatifs", "Justificatif manquant"),
 ];
 
 /// The failing controls; an empty list means the file is ready to bill.
@@ -136,6 +143,13 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
             });
         }
     }
+    if rules.documents_required && !f.missing_documents.is_empty() {
+        out.push(Failure {
+            code: "justificatifs",
+            message: format!("Justificatif manquant : {}.", f.missing_documents.join(", ")),
+            fix: Fix::Documents,
+        });
+    }
     out
 }
 
@@ -157,6 +171,7 @@ mod tests {
             service: Some((date(2026, 11, 1), date(2026, 11, 22))),
             care_mode: Some("hospitalisation_complete".into()),
             pec_agreed: true,
+            missing_documents: vec![],
         }
     }
 
@@ -193,6 +208,12 @@ mod tests {
         f.pec_agreed = false;
         assert_eq!(codes(&f), ["pec"]);
         let rules = Rules { pec_required: false, ..Rules::default() };
+        assert!(check(&rules, &f).is_empty());
+        let mut f = ready();
+        f.missing_documents = vec!["Accord de prise en charge".into()];
+        assert_eq!(codes(&f), ["justificatifs"]);
+        assert_eq!(check(&Rules::default(), &f)[0].message, "Justificatif manquant : Accord de prise en charge.");
+        let rules = Rules { documents_required: false, ..Rules::default() };
         assert!(check(&rules, &f).is_empty());
     }
 

@@ -19,6 +19,7 @@ fn permission() -> impl Strategy<Value = Permission> {
         Permission::ReadPatients,
         Permission::WritePatients,
         Permission::ReadConfidentialPatients,
+        Permission::ReadConfidentialDocuments,
         Permission::Bill,
         Permission::Collect,
         Permission::ControlStatements,

@@ -54,6 +54,66 @@ fn dpass_payers() -> Vec<(PayerInput, Vec<(&'static str, &'static str)>)> {
 }
 
 /// Seeds payers, then coverages and stays for the first demo patients of each establishment.
+/// A small but real one-page PDF carrying `text` (Helvetica, WinAnsi text only).
+pub fn demo_pdf(text: &str) -> Vec<u8> {
+    let safe: String = text.chars().filter(|c| c.is_ascii() && !matches!(c, '(' | ')' | '\\')).collect();
+    let stream = format!("BT /F1 14 Tf 72 760 Td ({safe}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_string(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for off in offsets {
+        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out
+}
+
+async fn file_demo(db: &Db, op: &Actor, patient_id: i64, class: &str, target: &str, title: &str, date: &str) -> Result<(), Error> {
+    let mut tx = db.read().await?;
+    let row: Option<(i64, i64)> = tx
+        .opt(
+            "SELECT c.id, p.id FROM patients p JOIN document_classes c ON c.establishment_id = p.establishment_id AND c.code = $2 WHERE p.id = $1",
+            &crate::args![patient_id, class],
+        )
+        .await?;
+    tx.rollback().await?;
+    let Some((class_id, _)) = row else { return Ok(()) };
+    let input = crate::documents::UploadInput { target: target.into(), class_id: class_id.to_string(), title: title.into(), document_date: date.into(), ..Default::default() };
+    crate::documents::upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "scan.pdf", &demo_pdf(title), jiff::Zoned::now().date()).await?;
+    Ok(())
+}
+
+async fn attach_answer(db: &Db, op: &crate::actor::Actor, patient_id: i64, p: &crate::pec::Pec) -> Result<(), Error> {
+    let mut tx = db.read().await?;
+    let class: Option<(i64,)> =
+        tx.opt("SELECT id FROM document_classes WHERE establishment_id = $1 AND code = 'accord_pec'", &crate::args![p.establishment_id]).await?;
+    tx.rollback().await?;
+    let Some((class_id,)) = class else { return Ok(()) };
+    let input = crate::documents::UploadInput {
+        target: format!("pec:{}", p.id),
+        class_id: class_id.to_string(),
+        title: format!("Accord {}", p.agreement_number.clone().unwrap_or_default()),
+        document_date: "05/11/2026".into(),
+        ..Default::default()
+    };
+    let bytes = demo_pdf(&format!("Accord de prise en charge {} - {}", p.agreement_number.clone().unwrap_or_default(), p.number));
+    crate::documents::upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "accord.pdf", &bytes, jiff::Zoned::now().date())
+        .await?;
+    Ok(())
+}
+
 pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(), Error> {
     let op = Actor::system("demo");
     for ((est, sites), list) in [(hsm, hsm_payers()), (dpass, dpass_payers())] {
@@ -127,6 +187,13 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     ..Default::default()
                 };
                 let stay = stays::save(db, &op, *pid, None, 0, &s).await?;
+                // Old mail kept past its retention (retention report), and an identity document.
+                if k == 1 || k == 4 {
+                    file_demo(db, &op, *pid, "courrier", "patient", &format!("Courrier de relance {k}"), &format!("1{k}/03/2018")).await?;
+                }
+                if k % 4 == 1 {
+                    file_demo(db, &op, *pid, "piece_identite", "patient", "Carte nationale d'identité", "02/11/2026").await?;
+                }
                 // Prises en charge for stays with a complementary: agreed, one agreement
                 // expiring during the stay (an alert), one still a draft.
                 if current && k % 2 == 0 {
@@ -152,7 +219,11 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                             valid_to: if k % 5 == 2 { "25/11/2026".into() } else { "31/12/2026".into() },
                             ..Default::default()
                         };
-                        crate::pec::answer(db, &op, p.id, p.version, &answer).await?;
+                        let p = crate::pec::answer(db, &op, p.id, p.version, &answer).await?;
+                        // The payer's answer is filed, except for one file (missing-document report).
+                        if k % 10 != 6 {
+                            attach_answer(db, &op, *pid, &p).await?;
+                        }
                     }
                 }
             }

@@ -237,6 +237,8 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
             .at(Some(e.id), None)
             .changes(diff(&serde_json::json!({}), &est_json(&e))),
     );
+    // A classification plan to start from (editable on the plan page).
+    crate::documents::seed_default_plan(&mut tx, e.id).await?;
     // The administrator who creates an establishment administers it; otherwise
     // nobody but the command line could reach it.
     if let (Some(user_id), false) = (actor.user_id, actor.system) {

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod demo_care;
 pub mod demo_patients;
+pub mod documents;
 pub mod error;
 pub mod establishments;
 pub mod migrate;

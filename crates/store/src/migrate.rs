@@ -36,6 +36,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_prises_en_charge.sql"),
         postgres: include_str!("../migrations/postgres/0004_prises_en_charge.sql"),
     },
+    Migration {
+        version: 5,
+        name: "documents",
+        sqlite: include_str!("../migrations/sqlite/0005_documents.sql"),
+        postgres: include_str!("../migrations/postgres/0005_documents.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.

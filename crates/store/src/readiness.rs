@@ -25,13 +25,14 @@ struct RulesRow {
     complementary_care_modes: String,
     pec_required: bool,
     pec_answer_days: i64,
+    documents_required: bool,
 }
 
 pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
     let r: Option<RulesRow> = tx
         .opt(
             "SELECT min_identity_status, birth_place_required, debtor_required, debtor_address_required, compulsory_coverage_required, complementary_care_modes, \
-             pec_required, pec_answer_days \
+             pec_required, pec_answer_days, documents_required \
              FROM readiness_rules WHERE establishment_id = $1",
             &args![establishment_id],
         )
@@ -47,6 +48,7 @@ pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
             complementary_for_care_modes: r.complementary_care_modes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             pec_required: r.pec_required,
             pec_answer_days: r.pec_answer_days,
+            documents_required: r.documents_required,
         },
     })
 }
@@ -59,7 +61,7 @@ pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules
     tx.exec("DELETE FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
     tx.exec(
         "INSERT INTO readiness_rules (establishment_id, min_identity_status, birth_place_required, debtor_required, debtor_address_required, \
-         compulsory_coverage_required, complementary_care_modes, pec_required, pec_answer_days, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         compulsory_coverage_required, complementary_care_modes, pec_required, pec_answer_days, documents_required, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &args![
             establishment_id,
             r.min_identity_status.map(|s| s.code()),
@@ -70,6 +72,7 @@ pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules
             r.complementary_for_care_modes.join(","),
             r.pec_required,
             r.pec_answer_days,
+            r.documents_required,
             now_text()
         ],
     )
@@ -141,6 +144,7 @@ const CANDIDATES: &str = "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.firs
 
 #[derive(sqlx::FromRow)]
 struct AgreementRow {
+    id: i64,
     stay_id: i64,
     status: String,
     valid_from: Option<String>,
@@ -157,10 +161,41 @@ fn agreed(c: &Candidate, agreements: &[AgreementRow], today: jiff::civil::Date) 
     })
 }
 
-fn facts(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], today: jiff::civil::Date) -> Facts {
+/// The required documents a candidate lacks: for the coverages in use over its service
+/// dates and the agreed prises en charge of its stay.
+fn missing_documents(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], docs: &Docs, today: jiff::civil::Date) -> Vec<String> {
+    if docs.reqs.is_empty() {
+        return Vec::new();
+    }
+    let from = c.admission_at.as_deref().and_then(day_of);
+    let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
+    let in_use = |role: &str| -> Vec<i64> {
+        covs.iter()
+            .filter(|s| s.role == role && from.is_some_and(|f| s.from <= to.max(f) && s.to.is_none_or(|t| t >= f)))
+            .map(|s| s.id)
+            .collect()
+    };
+    let subject = quittance_domain::documents::Subject {
+        patient_id: c.patient_id,
+        stay_id: c.stay_id,
+        compulsory: in_use("obligatoire"),
+        complementary: in_use("complementaire"),
+        agreed_pecs: agreements.iter().filter(|a| Some(a.stay_id) == c.stay_id).map(|a| a.id).collect(),
+    };
+    quittance_domain::documents::missing(&docs.reqs, &subject, &docs.on_file)
+}
+
+/// The plan's requirements and what is attached, loaded once per pass.
+struct Docs {
+    reqs: Vec<quittance_domain::documents::Requirement>,
+    on_file: quittance_domain::documents::OnFile,
+}
+
+fn facts(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], docs: &Docs, today: jiff::civil::Date) -> Facts {
     let from = c.admission_at.as_deref().and_then(day_of);
     let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
     Facts {
+        missing_documents: missing_documents(c, covs, agreements, docs, today),
         identity_status: IdentityStatus::from_code(&c.identity_status).unwrap_or(IdentityStatus::Provisoire),
         birth_place_known: c.birth_place_code.is_some(),
         has_debtor: c.debtor_count > 0,
@@ -189,6 +224,22 @@ pub async fn queue_in(
     recent_days: i64,
 ) -> Result<Vec<Pending>, Error> {
     let rules = rules(tx, establishment_id).await?;
+    evaluate(tx, establishment_id, sites, confidential, today, recent_days, &rules).await
+}
+
+/// The queue under the given rules (the document report runs it with only the
+/// document rule switched on).
+async fn evaluate(
+    tx: &mut Tx,
+    establishment_id: i64,
+    sites: Option<&[i64]>,
+    confidential: bool,
+    today: jiff::civil::Date,
+    recent_days: i64,
+    rules: &Rules,
+) -> Result<Vec<Pending>, Error> {
+    let reqs = if rules.documents_required { crate::documents::requirements(tx, establishment_id).await? } else { Vec::new() };
+    let docs = Docs { on_file: crate::documents::on_file(tx, establishment_id, None, &reqs).await?, reqs };
     let since = today.checked_sub(jiff::Span::new().days(recent_days)).unwrap_or(today).to_string();
     let mut site_filter = match sites {
         None => String::new(),
@@ -213,7 +264,7 @@ pub async fn queue_in(
         .await?;
     let agreements: Vec<AgreementRow> = tx
         .all(
-            "SELECT stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
+            "SELECT id, stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
             &args![establishment_id],
         )
         .await?;
@@ -233,7 +284,7 @@ pub async fn queue_in(
         .filter_map(|c| {
             let no_agreement = Vec::new();
             let agreements = c.stay_id.and_then(|s| by_stay.get(&s)).unwrap_or(&no_agreement);
-            let failures: Vec<Failure> = readiness::check(&rules, &facts(c, by_patient.get(&c.patient_id).unwrap_or(&empty), agreements, today));
+            let failures: Vec<Failure> = readiness::check(rules, &facts(c, by_patient.get(&c.patient_id).unwrap_or(&empty), agreements, &docs, today));
             (!failures.is_empty()).then(|| Pending {
                 patient_id: c.patient_id,
                 ipp: c.ipp.clone(),
@@ -246,6 +297,30 @@ pub async fn queue_in(
             })
         })
         .collect())
+}
+
+/// Files (open stays) missing a document the classification plan requires, whatever
+/// the establishment's readiness rules say about documents.
+pub async fn missing_documents_report(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Pending>, Error> {
+    actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "document", "missing_report").await?;
+    let sites = if actor.system { None } else { actor.grants.sites_for(Permission::ReadPatients, establishment_id) };
+    let confidential = crate::patients::visibility(actor, establishment_id).confidential;
+    let only_documents = Rules {
+        min_identity_status: None,
+        birth_place_required: false,
+        debtor_address_required: false,
+        compulsory_coverage_required: false,
+        complementary_for_care_modes: Vec::new(),
+        debtor_required: false,
+        pec_required: false,
+        pec_answer_days: 0,
+        documents_required: true,
+    };
+    let mut tx = db.begin().await?;
+    let q = evaluate(&mut tx, establishment_id, sites.as_deref(), confidential, today, 60, &only_documents).await?;
+    tx.audit(actor, AuditEvent::new("document", "missing_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() })));
+    tx.commit().await?;
+    Ok(q)
 }
 
 /// The « Dossiers en attente » queue for the actor's sites.
@@ -291,16 +366,18 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
         tx.all("SELECT patient_id, id, role, valid_from, valid_to FROM coverages WHERE patient_id = $1 AND active = TRUE", &args![patient_id]).await?;
     let agreements: Vec<AgreementRow> = tx
         .all(
-            "SELECT stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE patient_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
+            "SELECT id, stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE patient_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
             &args![patient_id],
         )
         .await?;
+    let reqs = if rules.documents_required { crate::documents::requirements(&mut tx, p.establishment_id).await? } else { Vec::new() };
+    let docs = Docs { on_file: crate::documents::on_file(&mut tx, p.establishment_id, Some(patient_id), &reqs).await?, reqs };
     tx.rollback().await?;
     let spans: Vec<Span> = covs.iter().filter_map(span).collect();
     Ok(cands
         .iter()
         .map(|c| {
-            let failures = readiness::check(&rules, &facts(c, &spans, &agreements, today));
+            let failures = readiness::check(&rules, &facts(c, &spans, &agreements, &docs, today));
             Checklist {
                 stay_id: c.stay_id,
                 admission_at: c.admission_at.clone(),
@@ -313,6 +390,7 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
                             readiness::Fix::Debtors => "debtors",
                             readiness::Fix::Coverage => "coverage",
                             readiness::Fix::Pec => "pec",
+                            readiness::Fix::Documents => "documents",
                         };
                         (f.code.to_string(), f.message, fix.to_string())
                     })

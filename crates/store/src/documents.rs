@@ -1,0 +1,670 @@
+//! Filed documents: the classification plan of an establishment, uploads attached to
+//! a file, a coverage, a prise en charge or a stay, their content (in the database or
+//! in a configured folder, always with a SHA-256 checksum), withdrawal with a reason,
+//! and the reports of documents past retention and of files missing a required document.
+
+use std::path::{Path, PathBuf};
+
+use quittance_domain::access::{Permission, Scope};
+use quittance_domain::documents::{self as dd, Kind, Requirement};
+use quittance_domain::validation::FieldErrors;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::actor::Actor;
+use crate::args;
+use crate::audit::{AuditEvent, diff};
+use crate::db::{Db, Tx, now_text};
+use crate::error::Error;
+use crate::patients;
+
+/// Where document contents are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageMode {
+    /// In the table `document_contents`: works with any number of application
+    /// servers, and backups of the database include the documents.
+    Database,
+    /// In a folder (content-addressed files). With several application servers the
+    /// folder must be shared (NFS, SMB…) and backed up with the database.
+    Folder(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub mode: StorageMode,
+    /// Largest accepted file, in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage { mode: StorageMode::Database, max_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+impl Storage {
+    /// `1,5 Mio`-style size for French messages.
+    pub fn max_label(&self) -> String {
+        size_fr(self.max_bytes as i64)
+    }
+}
+
+/// A size in French units (octets, Kio, Mio).
+pub fn size_fr(bytes: i64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} octets")
+    } else if bytes < 1024 * 1024 {
+        format!("{} Kio", (bytes + 512) / 1024)
+    } else {
+        let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
+        if tenths % 10 == 0 { format!("{} Mio", tenths / 10) } else { format!("{},{} Mio", tenths / 10, tenths % 10) }
+    }
+}
+
+// ------------------------------------------------------------------ plan
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DocClass {
+    pub id: i64,
+    pub establishment_id: i64,
+    pub code: String,
+    pub label: String,
+    pub retention_years: i64,
+    /// normal, confidentiel (the default level of the class's documents).
+    pub confidentiality: String,
+    /// Empty, or what the class is required for (patient, sejour, droit_obligatoire,
+    /// droit_complementaire, pec_accordee).
+    pub required_for: String,
+    pub position: i64,
+    pub active: bool,
+}
+
+const CLASS_COLS: &str = "id, establishment_id, code, label, retention_years, confidentiality, required_for, position, active";
+
+/// A class as typed in the plan form.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct ClassInput {
+    pub code: String,
+    pub label: String,
+    pub retention_years: String,
+    pub confidentiality: String,
+    pub required_for: String,
+    pub position: String,
+    /// `on` (checkbox) or `true` keeps the class usable for new documents.
+    pub active: String,
+}
+
+/// The plan proposed to a new establishment; every line can be changed afterwards.
+/// Ten years for billing proofs (art. L123-22 Code de commerce), six for mail (art. L102 B LPF).
+pub const DEFAULT_PLAN: &[(&str, &str, i64, &str, &str)] = &[
+    ("piece_identite", "Pièce d'identité", 10, "normal", ""),
+    ("attestation_droits", "Attestation de droits (assurance obligatoire)", 10, "normal", ""),
+    ("carte_complementaire", "Carte de mutuelle ou de complémentaire", 10, "normal", ""),
+    ("aide_medicale", "Décision d'aide médicale (AME, C2S, carte A/B/M)", 10, "normal", ""),
+    ("demande_pec", "Demande de prise en charge", 10, "normal", ""),
+    ("accord_pec", "Accord de prise en charge", 10, "normal", "pec_accordee"),
+    ("bulletin_admission", "Bulletin d'admission", 10, "normal", ""),
+    ("justificatif_domicile", "Justificatif de domicile", 6, "normal", ""),
+    ("mesure_protection", "Jugement de tutelle ou de curatelle", 10, "confidentiel", ""),
+    ("courrier", "Courrier", 6, "normal", ""),
+];
+
+/// Inserts the default plan for an establishment that has none.
+pub async fn seed_default_plan(tx: &mut Tx, establishment_id: i64) -> Result<usize, Error> {
+    if tx.int("SELECT COUNT(*) FROM document_classes WHERE establishment_id = $1", &args![establishment_id]).await? > 0 {
+        return Ok(0);
+    }
+    let now = now_text();
+    for (i, (code, label, years, conf, req)) in DEFAULT_PLAN.iter().enumerate() {
+        tx.exec(
+            "INSERT INTO document_classes (establishment_id, code, label, retention_years, confidentiality, required_for, position, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $8)",
+            &args![establishment_id, *code, *label, *years, *conf, *req, (i as i64 + 1) * 10, now.clone()],
+        )
+        .await?;
+    }
+    Ok(DEFAULT_PLAN.len())
+}
+
+/// Installs the default plan from the plan page (administrators).
+pub async fn install_default_plan(db: &Db, actor: &Actor, establishment_id: i64) -> Result<usize, Error> {
+    actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "document_class", "seed").await?;
+    let mut tx = db.begin().await?;
+    let n = seed_default_plan(&mut tx, establishment_id).await?;
+    tx.audit(actor, AuditEvent::new("document_class", "seed").at(Some(establishment_id), None).changes(serde_json::json!({ "classes": n })));
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn classes_in(tx: &mut Tx, establishment_id: i64) -> Result<Vec<DocClass>, Error> {
+    tx.all(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE establishment_id = $1 ORDER BY position, id"), &args![establishment_id]).await
+}
+
+/// The classification plan of an establishment.
+pub async fn classes(db: &Db, actor: &Actor, establishment_id: i64) -> Result<Vec<DocClass>, Error> {
+    actor.require(db, Permission::ReadEstablishments, Scope::Establishment(establishment_id), "document_class", "list").await?;
+    let mut tx = db.read().await?;
+    let v = classes_in(&mut tx, establishment_id).await;
+    tx.rollback().await?;
+    v
+}
+
+/// Creates (`id` = None) or changes a class of the plan. A class is never deleted
+/// (documents refer to it): it is deactivated.
+pub async fn save_class(db: &Db, actor: &Actor, establishment_id: i64, id: Option<i64>, input: &ClassInput) -> Result<DocClass, Error> {
+    actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "document_class", "save").await?;
+    let mut e = FieldErrors::new();
+    let code = e.required("code", &input.code, 40);
+    if !code.is_empty() && !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        e.add("code", "Minuscules sans accent, chiffres et « _ » seulement.");
+    }
+    let label = e.required("label", &input.label, 120);
+    let retention_years = match input.retention_years.trim().parse::<i64>() {
+        Ok(y) if (1..=100).contains(&y) => y,
+        _ => {
+            e.add("retention_years", "Durée de conservation en années, de 1 à 100.");
+            0
+        }
+    };
+    let confidentiality = input.confidentiality.trim().to_string();
+    if !quittance_domain::coverage::is_code(dd::CONFIDENTIALITY, &confidentiality) {
+        e.add("confidentiality", "Choisissez le niveau de confidentialité.");
+    }
+    let required_for = input.required_for.trim().to_string();
+    if !quittance_domain::coverage::is_code(dd::REQUIRED_FOR, &required_for) {
+        e.add("required_for", "Exigence inconnue.");
+    }
+    let position = if input.position.trim().is_empty() {
+        1000
+    } else {
+        input.position.trim().parse::<i64>().unwrap_or_else(|_| {
+            e.add("position", "Un nombre entier.");
+            0
+        })
+    };
+    let active = matches!(input.active.trim(), "on" | "true" | "1" | "oui");
+    let mut tx = db.begin().await?;
+    let clash = tx
+        .int("SELECT COUNT(*) FROM document_classes WHERE establishment_id = $1 AND code = $2 AND id <> $3", &args![establishment_id, code.clone(), id.unwrap_or(0)])
+        .await?;
+    if clash > 0 {
+        e.add("code", "Ce code est déjà utilisé dans le plan.");
+    }
+    if let Err(errs) = e.into_result() {
+        tx.rollback().await?;
+        return Err(Error::Invalid(errs));
+    }
+    let now = now_text();
+    let (before, new_id) = match id {
+        Some(id) => {
+            let before: DocClass = tx
+                .opt(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2"), &args![id, establishment_id])
+                .await?
+                .ok_or(Error::NotFound("Classe de documents"))?;
+            tx.exec(
+                "UPDATE document_classes SET code = $1, label = $2, retention_years = $3, confidentiality = $4, required_for = $5, position = $6, active = $7, updated_at = $8 WHERE id = $9",
+                &args![code, label, retention_years, confidentiality, required_for, position, active, now, id],
+            )
+            .await?;
+            (serde_json::to_value(&before).unwrap_or_default(), id)
+        }
+        None => {
+            let id = tx
+                .int(
+                    "INSERT INTO document_classes (establishment_id, code, label, retention_years, confidentiality, required_for, position, active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                    &args![establishment_id, code, label, retention_years, confidentiality, required_for, position, active, now],
+                )
+                .await?;
+            (serde_json::json!({}), id)
+        }
+    };
+    let after: DocClass = tx.one(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1"), &args![new_id]).await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("document_class", if id.is_some() { "update" } else { "create" })
+            .id(new_id)
+            .at(Some(establishment_id), None)
+            .changes(diff(&before, &serde_json::to_value(&after).unwrap_or_default())),
+    );
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The classes that are required somewhere, for the readiness checks.
+pub(crate) async fn requirements(tx: &mut Tx, establishment_id: i64) -> Result<Vec<Requirement>, Error> {
+    let rows: Vec<(i64, String, String)> = tx
+        .all(
+            "SELECT id, label, required_for FROM document_classes WHERE establishment_id = $1 AND active = TRUE AND required_for <> '' ORDER BY position, id",
+            &args![establishment_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(class_id, label, required_for)| Requirement { class_id, label, required_for }).collect())
+}
+
+/// What is attached to the files of an establishment (or one file), for the required classes.
+pub(crate) async fn on_file(tx: &mut Tx, establishment_id: i64, patient_id: Option<i64>, reqs: &[Requirement]) -> Result<dd::OnFile, Error> {
+    if reqs.is_empty() {
+        return Ok(dd::OnFile::new());
+    }
+    let classes = reqs.iter().map(|r| r.class_id.to_string()).collect::<Vec<_>>().join(", ");
+    let rows: Vec<(String, i64, i64)> = match patient_id {
+        Some(p) => {
+            tx.all(
+                &format!("SELECT target_kind, target_id, class_id FROM documents WHERE patient_id = $1 AND withdrawn_at IS NULL AND class_id IN ({classes})"),
+                &args![p],
+            )
+            .await?
+        }
+        None => {
+            tx.all(
+                &format!("SELECT target_kind, target_id, class_id FROM documents WHERE establishment_id = $1 AND withdrawn_at IS NULL AND class_id IN ({classes})"),
+                &args![establishment_id],
+            )
+            .await?
+        }
+    };
+    Ok(rows.into_iter().collect())
+}
+
+// ------------------------------------------------------------------ documents
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Document {
+    pub id: i64,
+    pub establishment_id: i64,
+    pub patient_id: i64,
+    /// patient, droit, pec, sejour.
+    pub target_kind: String,
+    pub target_id: i64,
+    pub class_id: i64,
+    pub class_label: String,
+    /// normal, confidentiel.
+    pub confidentiality: String,
+    pub title: String,
+    pub file_name: String,
+    pub mime: String,
+    pub size_bytes: i64,
+    /// Hexadecimal SHA-256 of the content.
+    pub sha256: String,
+    /// base (database) or dossier (folder).
+    pub storage: String,
+    /// AAAA-MM-JJ: date of the document (start of the retention period).
+    pub document_date: String,
+    /// AAAA-MM-JJ: last day it must be kept.
+    pub retention_until: Option<String>,
+    pub uploaded_by: String,
+    pub created_at: String,
+    pub withdrawn_at: Option<String>,
+    pub withdrawn_reason: Option<String>,
+    pub version: i64,
+}
+
+const DOC_COLS: &str = "d.id, d.establishment_id, d.patient_id, d.target_kind, d.target_id, d.class_id, c.label AS class_label, d.confidentiality, d.title, \
+    d.file_name, d.mime, d.size_bytes, d.sha256, d.storage, d.document_date, d.retention_until, d.uploaded_by, d.created_at, d.withdrawn_at, d.withdrawn_reason, d.version";
+const DOC_FROM: &str = "FROM documents d JOIN document_classes c ON c.id = d.class_id";
+
+/// The form fields of an upload (the file itself comes beside).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct UploadInput {
+    /// `patient`, or `droit:<id>`, `pec:<id>`, `sejour:<id>`.
+    pub target: String,
+    pub class_id: String,
+    /// Blank: the class's level.
+    pub confidentiality: String,
+    /// Blank: the class's label.
+    pub title: String,
+    /// JJ/MM/AAAA; blank: today.
+    pub document_date: String,
+}
+
+fn may_open_confidential(actor: &Actor, establishment_id: i64) -> bool {
+    actor.system
+        || match actor.grants.sites_for(Permission::ReadConfidentialDocuments, establishment_id) {
+            None => actor.allows(Permission::ReadConfidentialDocuments, Scope::Establishment(establishment_id)),
+            Some(v) => !v.is_empty(),
+        }
+}
+
+/// Whether the actor may open a document of this level in this establishment.
+pub fn may_open(actor: &Actor, d: &Document) -> bool {
+    d.confidentiality != "confidentiel" || may_open_confidential(actor, d.establishment_id)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn folder_path(root: &Path, establishment_id: i64, sha: &str, kind: &str) -> PathBuf {
+    let ext = Kind::from_mime(kind).map_or("bin", Kind::extension);
+    root.join(establishment_id.to_string()).join(&sha[..2]).join(format!("{sha}.{ext}"))
+}
+
+/// Writes a content-addressed file atomically (temporary file, then rename).
+fn write_folder(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Ok(existing) = std::fs::read(path) {
+        if existing == bytes {
+            return Ok(());
+        }
+    }
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("chemin sans dossier"))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.tmp", crate::auth::random_hex(8)));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Resolves `patient`, `droit:<id>`, `pec:<id>` or `sejour:<id>` to a target of this patient.
+async fn target(tx: &mut Tx, patient_id: i64, t: &str) -> Result<(String, i64), String> {
+    let t = t.trim();
+    if t.is_empty() || t == "patient" {
+        return Ok(("patient".into(), patient_id));
+    }
+    let Some((kind, id)) = t.split_once(':') else { return Err("Rattachement inconnu.".into()) };
+    let Ok(id) = id.parse::<i64>() else { return Err("Rattachement inconnu.".into()) };
+    let table = match kind {
+        "droit" => "coverages",
+        "pec" => "cover_authorizations",
+        "sejour" => "stays",
+        _ => return Err("Rattachement inconnu.".into()),
+    };
+    let n = tx
+        .int(&format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND patient_id = $2"), &args![id, patient_id])
+        .await
+        .map_err(|_| "Rattachement illisible.".to_string())?;
+    if n == 0 {
+        return Err("Cet élément n'appartient pas au dossier du patient.".into());
+    }
+    Ok((kind.to_string(), id))
+}
+
+/// Files a document in a patient's file. The type is recognised from the content,
+/// the size is limited, the checksum recorded; the upload is audited (without content).
+#[allow(clippy::too_many_arguments)]
+pub async fn upload(
+    db: &Db,
+    actor: &Actor,
+    storage: &Storage,
+    patient_id: i64,
+    input: &UploadInput,
+    original_name: &str,
+    bytes: &[u8],
+    today: jiff::civil::Date,
+) -> Result<Document, Error> {
+    let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
+    let est = patient.establishment_id;
+    let mut e = FieldErrors::new();
+    let kind = if bytes.is_empty() {
+        e.add("file", "Choisissez le fichier à classer.");
+        None
+    } else if bytes.len() > storage.max_bytes {
+        e.add("file", format!("Fichier trop volumineux ({}) : {} au plus.", size_fr(bytes.len() as i64), storage.max_label()));
+        None
+    } else {
+        let k = dd::sniff(bytes);
+        if k.is_none() {
+            e.add("file", dd::WRONG_TYPE);
+        }
+        k
+    };
+    let title = e.optional("title", &input.title, 200);
+    let document_date = if input.document_date.trim().is_empty() {
+        Some(today)
+    } else {
+        match quittance_domain::fr::parse_date_fr(&input.document_date) {
+            Ok(d) if d <= today => Some(d),
+            Ok(_) => {
+                e.add("document_date", "La date du document ne peut pas être dans le futur.");
+                None
+            }
+            Err(m) => {
+                e.add("document_date", m);
+                None
+            }
+        }
+    };
+    let mut tx = db.begin().await?;
+    let class: Option<DocClass> = match input.class_id.trim().parse::<i64>() {
+        Ok(id) => tx.opt(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2 AND active = TRUE"), &args![id, est]).await?,
+        Err(_) => None,
+    };
+    if class.is_none() {
+        e.add("class_id", "Choisissez la classe du document dans le plan de classement.");
+    }
+    let confidentiality = match input.confidentiality.trim() {
+        "" => class.as_ref().map(|c| c.confidentiality.clone()).unwrap_or_default(),
+        c if quittance_domain::coverage::is_code(dd::CONFIDENTIALITY, c) => c.to_string(),
+        _ => {
+            e.add("confidentiality", "Niveau de confidentialité inconnu.");
+            String::new()
+        }
+    };
+    let target = match target(&mut tx, patient_id, &input.target).await {
+        Ok(t) => Some(t),
+        Err(m) => {
+            e.add("target", m);
+            None
+        }
+    };
+    if let Err(errs) = e.into_result() {
+        tx.rollback().await?;
+        return Err(Error::Invalid(errs));
+    }
+    let (Some(kind), Some(class), Some((target_kind, target_id)), Some(document_date)) = (kind, class, target, document_date) else {
+        return Err(Error::Integrity("contrôle incomplet".into()));
+    };
+    let sha = sha256_hex(bytes);
+    let until = dd::retention_until(document_date, class.retention_years);
+    let file_name = dd::safe_file_name(original_name, kind);
+    let store_code = match &storage.mode {
+        StorageMode::Database => "base",
+        StorageMode::Folder(root) => {
+            let path = folder_path(root, est, &sha, kind.mime());
+            let data = bytes.to_vec();
+            tokio::task::spawn_blocking(move || write_folder(&path, &data))
+                .await
+                .map_err(|e| Error::Integrity(e.to_string()))?
+                .map_err(|e| Error::Config(format!("dossier des documents inaccessible en écriture : {e}")))?;
+            "dossier"
+        }
+    };
+    let now = now_text();
+    let id = tx
+        .int(
+            "INSERT INTO documents (establishment_id, patient_id, target_kind, target_id, class_id, confidentiality, title, file_name, mime, size_bytes, sha256, storage, \
+             document_date, retention_until, uploaded_by, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1) RETURNING id",
+            &args![
+                est, patient_id, target_kind, target_id, class.id, confidentiality, title.unwrap_or_else(|| class.label.clone()), file_name, kind.mime(),
+                bytes.len() as i64, sha.clone(), store_code, document_date.to_string(), until.map(|d| d.to_string()), actor.username.clone(), now
+            ],
+        )
+        .await?;
+    if store_code == "base" {
+        tx.exec("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)", &args![id, bytes.to_vec()]).await?;
+    }
+    let d = load(&mut tx, id).await?;
+    tx.audit(actor, AuditEvent::new("patient", "document_upload").id(patient_id).at(Some(est), sites.first().copied()).changes(diff(&serde_json::json!({}), &json(&d))));
+    tx.commit().await?;
+    Ok(d)
+}
+
+fn json(d: &Document) -> serde_json::Value {
+    serde_json::json!({
+        "document": d.id, "rattachement": format!("{}:{}", d.target_kind, d.target_id), "classe": d.class_label, "confidentialite": d.confidentiality,
+        "taille": d.size_bytes, "sha256": d.sha256, "date": d.document_date, "conservation": d.retention_until,
+        "retrait": d.withdrawn_at, "motif": d.withdrawn_reason,
+    })
+}
+
+async fn load(tx: &mut Tx, id: i64) -> Result<Document, Error> {
+    tx.opt(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.id = $1"), &args![id]).await?.ok_or(Error::NotFound("Document"))
+}
+
+/// The documents of a patient's file, newest first (withdrawn ones included, marked).
+/// Titles of confidential documents are masked for actors who may not open them.
+pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Document>, Error> {
+    patients::check_read(db, actor, patient_id).await?;
+    let mut tx = db.read().await?;
+    let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![patient_id]).await?;
+    tx.rollback().await?;
+    Ok(v.into_iter().map(|d| mask(actor, d)).collect())
+}
+
+fn mask(actor: &Actor, mut d: Document) -> Document {
+    if !may_open(actor, &d) {
+        d.title = "Document confidentiel".into();
+        d.file_name = "confidentiel".into();
+    }
+    d
+}
+
+/// One document's metadata.
+pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Document, Error> {
+    let mut tx = db.read().await?;
+    let d = load(&mut tx, id).await;
+    tx.rollback().await?;
+    let d = d?;
+    patients::check_read(db, actor, d.patient_id).await?;
+    Ok(mask(actor, d))
+}
+
+/// The content of a document, checked against its checksum. Every opening is audited;
+/// a confidential document needs the matching permission (a refusal is audited too).
+pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Result<(Document, Vec<u8>), Error> {
+    let mut tx = db.read().await?;
+    let d = load(&mut tx, id).await;
+    tx.rollback().await?;
+    let d = d?;
+    patients::check_read(db, actor, d.patient_id).await?;
+    if !may_open(actor, &d) {
+        return Err(actor.deny(db, Permission::ReadConfidentialDocuments, Scope::Establishment(d.establishment_id), "document", "open").await);
+    }
+    let bytes = match d.storage.as_str() {
+        "base" => {
+            let mut tx = db.read().await?;
+            let row: Option<(Vec<u8>,)> = tx.opt("SELECT content FROM document_contents WHERE document_id = $1", &args![id]).await?;
+            tx.rollback().await?;
+            row.map(|r| r.0).ok_or_else(|| Error::Integrity(format!("contenu du document {id} absent de la base")))?
+        }
+        _ => {
+            let StorageMode::Folder(root) = &storage.mode else {
+                return Err(Error::Config("ce document est rangé dans un dossier, mais aucun dossier de documents n'est configuré".into()));
+            };
+            let path = folder_path(root, d.establishment_id, &d.sha256, &d.mime);
+            tokio::task::spawn_blocking(move || std::fs::read(path))
+                .await
+                .map_err(|e| Error::Integrity(e.to_string()))?
+                .map_err(|_| Error::Integrity(format!("fichier du document {id} introuvable dans le dossier des documents")))?
+        }
+    };
+    if sha256_hex(&bytes) != d.sha256 {
+        return Err(Error::Integrity(format!("le contenu du document {id} ne correspond plus à son empreinte SHA-256")));
+    }
+    let mut tx = db.begin().await?;
+    tx.audit(actor, AuditEvent::new("patient", "document_view").id(d.patient_id).at(Some(d.establishment_id), None).changes(serde_json::json!({ "document": id })));
+    tx.commit().await?;
+    Ok((d, bytes))
+}
+
+/// Withdraws a document filed by mistake (wrong patient, wrong class…): it no longer
+/// counts for the checks, stays listed with its reason, and its content is kept.
+pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &str) -> Result<Document, Error> {
+    let mut tx = db.read().await?;
+    let before = load(&mut tx, id).await;
+    tx.rollback().await?;
+    let before = before?;
+    let (_, sites) = patients::write_access(db, actor, before.patient_id).await?;
+    let mut e = FieldErrors::new();
+    let reason = e.required("reason", reason, 300);
+    if before.withdrawn_at.is_some() {
+        e.add("reason", "Ce document est déjà retiré.");
+    }
+    e.into_result().map_err(Error::Invalid)?;
+    let mut tx = db.begin().await?;
+    let n = tx
+        .exec(
+            "UPDATE documents SET withdrawn_at = $1, withdrawn_reason = $2, version = version + 1 WHERE id = $3 AND version = $4 AND withdrawn_at IS NULL",
+            &args![now_text(), reason, id, version],
+        )
+        .await?;
+    if n != 1 {
+        tx.rollback().await?;
+        return Err(Error::Conflict("Ce document a été modifié par quelqu'un d'autre : rechargez la page.".into()));
+    }
+    let after = load(&mut tx, id).await?;
+    tx.audit(
+        actor,
+        AuditEvent::new("patient", "document_withdraw").id(before.patient_id).at(Some(before.establishment_id), sites.first().copied()).changes(diff(&json(&before), &json(&after))),
+    );
+    tx.commit().await?;
+    Ok(mask(actor, after))
+}
+
+fn site_filter(actor: &Actor, establishment_id: i64, col: &str) -> String {
+    let v = patients::visibility(actor, establishment_id);
+    let mut f = match v.sites {
+        None => String::new(),
+        Some(l) if l.is_empty() => " AND 1 = 0".into(),
+        Some(l) => format!(" AND {col} IN (SELECT patient_id FROM patient_sites WHERE site_id IN ({}))", l.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+    };
+    if !v.confidential {
+        f.push_str(&format!(" AND {col} IN (SELECT id FROM patients WHERE non_disclosure = FALSE)"));
+    }
+    f
+}
+
+/// A document past its retention period, with its file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Expired {
+    pub document: Document,
+    pub ipp: String,
+    pub patient_name: String,
+}
+
+/// The documents whose retention ended before `today` (not withdrawn), oldest first.
+pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Expired>, Error> {
+    actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "document", "retention_report").await?;
+    let filter = site_filter(actor, establishment_id, "d.patient_id");
+    let mut tx = db.begin().await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        d: Document,
+        ipp: String,
+        birth_name: String,
+        first_name: String,
+    }
+    let rows: Vec<Row> = tx
+        .all(
+            &format!(
+                "SELECT {DOC_COLS}, p.ipp, p.birth_name, p.first_name {DOC_FROM} JOIN patients p ON p.id = d.patient_id \
+                 WHERE d.establishment_id = $1 AND d.withdrawn_at IS NULL AND d.retention_until < $2{filter} ORDER BY d.retention_until, d.id LIMIT 5000"
+            ),
+            &args![establishment_id, today.to_string()],
+        )
+        .await?;
+    tx.audit(actor, AuditEvent::new("document", "retention_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "documents": rows.len() })));
+    tx.commit().await?;
+    Ok(rows.into_iter().map(|r| Expired { document: mask(actor, r.d), ipp: r.ipp, patient_name: format!("{} {}", r.birth_name, r.first_name) }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_in_french() {
+        assert_eq!(size_fr(12), "12 octets");
+        assert_eq!(size_fr(2048), "2 Kio");
+        assert_eq!(size_fr(10 * 1024 * 1024), "10 Mio");
+        assert_eq!(size_fr(1536 * 1024), "1,5 Mio");
+    }
+
+    #[test]
+    fn folder_paths_are_content_addressed() {
+        let p = folder_path(Path::new("/srv/docs"), 3, "abcdef", "application/pdf");
+        assert_eq!(p, PathBuf::from("/srv/docs/3/ab/abcdef.pdf"));
+    }
+}
