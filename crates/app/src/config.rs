@@ -13,6 +13,10 @@ pub struct FileConfig {
     pub insecure_cookies: Option<bool>,
     pub log: Option<String>,
     pub max_connections: Option<u32>,
+    /// Folder for filed documents; absent: documents are stored in the database.
+    pub documents_folder: Option<std::path::PathBuf>,
+    /// Largest accepted upload, in Mio (default 10).
+    pub documents_max_mib: Option<u64>,
 }
 
 impl FileConfig {
@@ -25,7 +29,7 @@ impl FileConfig {
             if msg.contains("unknown field") {
                 let key = msg.split('`').nth(1).unwrap_or("?");
                 format!(
-                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections)",
+                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib)",
                     path.display()
                 )
             } else {

@@ -21,12 +21,18 @@ use crate::config::FileConfig;
 #[derive(Parser)]
 #[command(name = "quittance", version, about = "Quittance — facturation et recettes des établissements de santé")]
 struct Cli {
-    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections).
+    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib).
     #[arg(long, global = true, env = "QUITTANCE_CONFIG")]
     config: Option<PathBuf>,
     /// Database: a SQLite file path (default ./quittance.db) or a postgres:// URL.
     #[arg(long, global = true, env = "QUITTANCE_DATABASE")]
     database: Option<String>,
+    /// Folder for filed documents (shared between servers); default: in the database.
+    #[arg(long, global = true, env = "QUITTANCE_DOCUMENTS_FOLDER")]
+    documents_folder: Option<PathBuf>,
+    /// Largest accepted upload, in Mio (default 10).
+    #[arg(long, global = true, env = "QUITTANCE_DOCUMENTS_MAX_MIB")]
+    documents_max_mib: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -136,6 +142,8 @@ fn operator() -> Actor {
 struct Settings {
     database: String,
     file: FileConfig,
+    documents_folder: Option<PathBuf>,
+    documents_max_mib: Option<u64>,
 }
 
 async fn open(s: &Settings) -> Result<Db, String> {
@@ -172,7 +180,7 @@ async fn main() -> ExitCode {
         .try_init();
     let default_db = if matches!(cli.command, Command::Demo(_)) { "./quittance-demo.db" } else { "./quittance.db" };
     let database = cli.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| default_db.to_string());
-    let settings = Settings { database, file };
+    let settings = Settings { database, file, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib };
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(m) => {
@@ -188,7 +196,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             let bind = a.bind.or_else(|| s.file.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let insecure = a.insecure_cookies.or(s.file.insecure_cookies).unwrap_or(false);
             let db = open_migrated(&s).await?;
-            serve(db, &bind, !insecure, None).await
+            serve(db, &bind, web_config(&s, !insecure)?, None).await
         }
         Command::Migrate => {
             let db = open(&s).await?;
@@ -215,7 +223,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             for l in demo::logins() {
                 banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", l.role, l.username, l.password, l.scope));
             }
-            serve(db, &bind, true, Some(banner)).await
+            serve(db, &bind, web_config(&s, true)?, Some(banner)).await
         }
         Command::User(cmd) => user_cmd(cmd, &s).await,
         Command::Apikey(cmd) => {
@@ -346,10 +354,27 @@ async fn user_cmd(cmd: UserCmd, s: &Settings) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(db: Db, bind: &str, secure_cookies: bool, banner: Option<String>) -> Result<(), String> {
+/// Web settings from the flags, variables and file.
+fn web_config(s: &Settings, secure_cookies: bool) -> Result<WebConfig, String> {
+    use quittance_store::documents::{Storage, StorageMode};
+    let mib = s.documents_max_mib.or(s.file.documents_max_mib).unwrap_or(10);
+    if !(1..=200).contains(&mib) {
+        return Err(format!("documents_max_mib = {mib} : choisir entre 1 et 200 Mio"));
+    }
+    let mode = match s.documents_folder.clone().or_else(|| s.file.documents_folder.clone()) {
+        None => StorageMode::Database,
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("dossier des documents « {} » inutilisable : {e}", dir.display()))?;
+            StorageMode::Folder(dir)
+        }
+    };
+    Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize } })
+}
+
+async fn serve(db: Db, bind: &str, config: WebConfig, banner: Option<String>) -> Result<(), String> {
     let addr: SocketAddr = bind.parse().map_err(|_| format!("adresse d'écoute invalide « {bind} » (attendu ex. 127.0.0.1:8080)"))?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("impossible d'écouter sur {addr} : {e}"))?;
-    let app = quittance_web::router(AppState::new(db.clone(), WebConfig { secure_cookies }));
+    let app = quittance_web::router(AppState::new(db.clone(), config));
     if let Some(b) = banner {
         println!("{b}");
     }

@@ -129,6 +129,25 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// Checks a form's `_csrf` value against the session's token; a mismatch is
+/// audited and answered with a French « Formulaire expiré » page (403).
+pub async fn check_csrf(ctx: &Ctx, sent: &str) -> Result<(), Response> {
+    if same_token(sent, &ctx.session.csrf) {
+        return Ok(());
+    }
+    let mut tx = ctx.state.db.begin().await.map_err(|e| PageError(e).into_response())?;
+    tx.audit(
+        ctx.actor(),
+        quittance_store::audit::AuditEvent::new("session", "csrf").outcome("refused").changes(serde_json::json!({ "chemin": ctx.path })),
+    );
+    tx.commit().await.map_err(|e| PageError(e).into_response())?;
+    Err(error_page(
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
+    ))
+}
+
 /// A POSTed form whose `_csrf` field matches the session's token; a mismatch is
 /// refused (403) and audited.
 pub struct CsrfForm<T>(pub Ctx, pub T);
@@ -149,21 +168,7 @@ where
             .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "Formulaire trop volumineux", "Le formulaire dépasse 1 Mio."))?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         let sent = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-        if !same_token(sent, &ctx.session.csrf) {
-            let mut tx = ctx.state.db.begin().await.map_err(|e| PageError(e).into_response())?;
-            tx.audit(
-                ctx.actor(),
-                quittance_store::audit::AuditEvent::new("session", "csrf")
-                    .outcome("refused")
-                    .changes(serde_json::json!({ "chemin": ctx.path })),
-            );
-            tx.commit().await.map_err(|e| PageError(e).into_response())?;
-            return Err(error_page(
-                StatusCode::FORBIDDEN,
-                "Formulaire expiré",
-                "Le jeton de sécurité du formulaire est absent ou invalide. Rechargez la page et recommencez.",
-            ));
-        }
+        check_csrf(&ctx, sent).await?;
         // Several checkboxes share one name: their values are joined with commas.
         let mut merged: Vec<(String, String)> = Vec::new();
         for (k, v) in pairs {

@@ -31,11 +31,13 @@ pub struct WebConfig {
     /// Secure cookies with the `__Host-` prefix (on by default; only turned off for
     /// plain-HTTP access from another host, which the README advises against).
     pub secure_cookies: bool,
+    /// Where filed documents go, and the largest accepted upload.
+    pub documents: quittance_store::documents::Storage,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: true }
+        WebConfig { secure_cookies: true, documents: quittance_store::documents::Storage::default() }
     }
 }
 

@@ -129,7 +129,7 @@ pub async fn seeded_db(dir: &std::path::Path) -> Db {
 
 /// The router of a seeded app (secure cookies, as in production).
 pub fn app_router(db: &Db) -> Router {
-    quittance_web::router(AppState::new(db.clone(), WebConfig { secure_cookies: true }))
+    quittance_web::router(AppState::new(db.clone(), WebConfig::default()))
 }
 
 impl TestApp {
