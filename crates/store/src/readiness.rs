@@ -53,6 +53,14 @@ pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
     })
 }
 
+/// The rules in force for an establishment (defaults when none were saved).
+pub async fn current_rules(db: &Db, establishment_id: i64) -> Result<Rules, Error> {
+    let mut tx = db.read().await?;
+    let r = rules(&mut tx, establishment_id).await;
+    tx.rollback().await?;
+    r
+}
+
 /// Saves an establishment's rules (administrators).
 pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules) -> Result<(), Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "readiness_rules", "save").await?;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod audit_pages;
 pub mod auth;
 pub mod care_pages;
+pub mod documents_pages;
 pub mod metrics;
 pub mod pages;
 pub mod patients_pages;
@@ -11,6 +12,7 @@ pub mod payers_pages;
 pub mod pec_pages;
 pub mod pending_pages;
 pub mod render;
+pub mod rules_pages;
 pub mod users_pages;
 
 use std::sync::Arc;
@@ -103,9 +105,27 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers-en-attente.xlsx", get(pending_pages::xlsx))
         .route("/patients/{id}/pec/nouvelle", get(pec_pages::new_page).post(pec_pages::create))
         .route("/patients/{id}/pec/{pid}", get(pec_pages::view))
+        .route("/patients/{id}/pec/{pid}/lettre.pdf", get(pec_pages::letter))
         .route("/patients/{id}/pec/{pid}/envoyer", post(pec_pages::send))
         .route("/patients/{id}/pec/{pid}/reponse", post(pec_pages::answer))
         .route("/patients/{id}/pec/{pid}/expirer", post(pec_pages::expire))
+        .route("/patients/{id}/documents/nouveau", get(documents_pages::upload_page))
+        .route(
+            "/patients/{id}/documents",
+            post(documents_pages::upload).layer(axum::extract::DefaultBodyLimit::max(state.config.documents.max_bytes + 256 * 1024)),
+        )
+        .route("/documents", get(documents_pages::report))
+        .route("/documents/manquants.csv", get(documents_pages::missing_csv))
+        .route("/documents/manquants.xlsx", get(documents_pages::missing_xlsx))
+        .route("/documents/conservation-echue.csv", get(documents_pages::expired_csv))
+        .route("/documents/conservation-echue.xlsx", get(documents_pages::expired_xlsx))
+        .route("/documents/{id}", get(documents_pages::open))
+        .route("/documents/{id}/retirer", post(documents_pages::withdraw))
+        .route("/admin/etablissements/{id}/plan-de-classement", get(documents_pages::plan))
+        .route("/admin/etablissements/{id}/plan-de-classement/defaut", post(documents_pages::plan_default))
+        .route("/admin/etablissements/{id}/plan-de-classement/nouvelle", get(documents_pages::class_new).post(documents_pages::class_create))
+        .route("/admin/etablissements/{id}/plan-de-classement/{cid}", get(documents_pages::class_edit).post(documents_pages::class_update))
+        .route("/admin/etablissements/{id}/regles-facturation", get(rules_pages::page).post(rules_pages::save))
         .route("/organismes", get(payers_pages::list))
         .route("/organismes.csv", get(payers_pages::list_csv))
         .route("/organismes/nouveau", get(payers_pages::new_page).post(payers_pages::create))

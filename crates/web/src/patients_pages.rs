@@ -350,6 +350,7 @@ struct PatientPage {
     checklist: Vec<(String, bool, Vec<(String, String)>)>,
     /// (id, number, payer, status, stay, validity)
     pecs: Vec<(i64, String, String, String, String, String)>,
+    documents: Vec<crate::documents_pages::DocRow>,
 }
 
 struct StayRow {
@@ -483,6 +484,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
                         "identity" => format!("/patients/{}/modifier", p.id),
                         "debtors" => format!("/patients/{}/debiteurs/nouveau", p.id),
                         "pec" => format!("/patients/{}/pec/nouvelle", p.id),
+                        "documents" => format!("/patients/{}/documents/nouveau", p.id),
                         _ => format!("/patients/{}/droits/nouveau", p.id),
                     };
                     (msg, link)
@@ -508,7 +510,9 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             )
         })
         .collect();
+    let documents = crate::documents_pages::rows(&ctx, p.id).await?;
     let page = PatientPage {
+        documents,
         pecs,
         checklist,
         stays,

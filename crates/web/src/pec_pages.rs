@@ -2,15 +2,15 @@
 
 use askama::Template;
 use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use quittance_domain::fr::format_date_fr;
 use quittance_domain::money::{Currency, Money};
 use quittance_domain::pec::{ITEMS, Status};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::pec::{self, AnswerInput, Pec, PecInput};
-use quittance_store::{patients, payers, stays};
+use quittance_store::{establishments as est, patients, payers, stays};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};
@@ -93,6 +93,7 @@ struct PecPage {
     can_write: bool,
     answer_fields: Vec<Field>,
     error_count: usize,
+    documents: Vec<crate::documents_pages::DocRow>,
 }
 
 async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, errors: &FieldErrors) -> PageResult {
@@ -135,7 +136,9 @@ async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, err
         ],
         errors,
     );
+    let documents = crate::documents_pages::rows(ctx, patient_id).await?.into_iter().filter(|d| d.target_key == format!("pec:{}", p.id)).collect();
     let page = PecPage {
+        documents,
         chrome: ctx.chrome(&p.number).await,
         status: status.map_or(p.status.clone(), |s| s.label().to_string()),
         agreement: status.is_some_and(|s| s.is_agreement()),
@@ -182,4 +185,84 @@ pub async fn answer(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfFor
         Err(Error::Invalid(e)) => pec_page(&ctx, id, pid, &f.answer, &e).await,
         Err(e) => Err(PageError(e)),
     }
+}
+
+/// The request letter as a PDF.
+pub async fn letter(ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
+    let p = pec::get(&ctx.state.db, ctx.actor(), pid).await?;
+    if p.patient_id != id {
+        return Err(PageError(Error::NotFound("Prise en charge")));
+    }
+    let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
+    let patient = file.patient;
+    let e = est::get(&ctx.state.db, ctx.actor(), p.establishment_id).await?;
+    let payer = payers::get(&ctx.state.db, ctx.actor(), p.payer_id).await?;
+    let stay = match p.stay_id {
+        Some(s) => Some(stays::get(&ctx.state.db, ctx.actor(), s).await?),
+        None => None,
+    };
+    let today = patients::today_in(&e.timezone);
+    let coverage = quittance_store::coverages::list(&ctx.state.db, ctx.actor(), id, today)
+        .await?
+        .lines
+        .into_iter()
+        .find(|l| l.coverage.payer_id == p.payer_id);
+    let letter = quittance_pdf::PecLetter {
+        establishment_name: e.name.clone(),
+        establishment_address: [e.address_line1.clone(), e.address_line2.clone(), Some(format!("{} {}", e.postcode.clone().unwrap_or_default(), e.city.clone().unwrap_or_default()))]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect(),
+        establishment_ids: [e.finess.as_ref().map(|f| format!("FINESS {f}")), e.siret.as_ref().map(|s| format!("SIRET {s}")), e.ridet.as_ref().map(|r| format!("RIDET {r}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        city_and_date: format!("{}, le {}", e.city.clone().unwrap_or_default(), format_date_fr(today)),
+        payer_name: payer.name.clone(),
+        payer_address: [payer.address_line1.clone(), Some(format!("{} {}", payer.postcode.clone().unwrap_or_default(), payer.city.clone().unwrap_or_default()))]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect(),
+        reference: p.number.clone(),
+        patient_name: format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name),
+        patient_birth_date: quittance_domain::identity::BirthDate::from_storage(&patient.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
+        patient_ipp: patient.ipp.clone(),
+        member_number: coverage.as_ref().and_then(|c| c.coverage.member_number.clone()).unwrap_or_else(|| "—".into()),
+        insured: coverage
+            .as_ref()
+            .map(|c| if c.coverage.beneficiary == "ayant_droit" { format!("Ayant droit de {}", c.coverage.insured_name.clone().unwrap_or_default()) } else { "Le patient lui-même".into() })
+            .unwrap_or_else(|| "—".into()),
+        stay: match &stay {
+            Some(s) => format!(
+                "Admission le {}{}",
+                day(&Some(s.admission_at.clone())),
+                s.planned_discharge_date.as_ref().map(|d| format!(", sortie prévue le {}", day(&Some(d.clone())))).unwrap_or_default()
+            ),
+            None => format!("Admission prévue le {}", day(&p.planned_admission_date)),
+        },
+        care_mode: stay
+            .as_ref()
+            .map(|s| stays::CARE_MODES.iter().find(|(c, _)| *c == s.care_mode).map_or(s.care_mode.clone(), |(_, l)| l.to_string()))
+            .unwrap_or_else(|| "—".into()),
+        lines: p.requested_items.split(',').filter(|x| !x.is_empty()).map(|x| quittance_pdf::PecLine { label: items_fr(x), amount: String::new() }).collect(),
+        estimate: money(p.estimate_minor, &p.currency),
+        requested_days: format!("{} jour(s)", p.requested_days),
+        contact: format!("{} — {}", e.name, e.email.clone().or(e.phone.clone()).unwrap_or_default()),
+    };
+    let ymd = (today.year() as i32, today.month() as u8, today.day() as u8);
+    let bytes = tokio::task::spawn_blocking(move || quittance_pdf::pec_request(&letter, ymd))
+        .await
+        .map_err(|e| PageError(Error::Integrity(e.to_string())))?
+        .map_err(|m| PageError(Error::Integrity(m)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{}.pdf\"", p.number)),
+        ],
+        bytes,
+    )
+        .into_response())
 }

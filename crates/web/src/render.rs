@@ -59,6 +59,7 @@ impl Chrome {
         if a.allows_anywhere(Permission::ReadPatients) {
             nav.push(NavItem { href: "/patients", label: "Patients", active: path.starts_with("/patients") });
             nav.push(NavItem { href: "/dossiers-en-attente", label: "Dossiers en attente", active: path.starts_with("/dossiers-en-attente") });
+            nav.push(NavItem { href: "/documents", label: "Documents", active: path.starts_with("/documents") });
         }
         if a.allows_anywhere(Permission::Bill) || a.allows_anywhere(Permission::ManageEstablishments) {
             nav.push(NavItem { href: "/organismes", label: "Organismes", active: path.starts_with("/organismes") });
@@ -94,6 +95,8 @@ pub enum Input {
     Checkbox,
     Checkboxes(Vec<Opt>),
     Hidden,
+    /// A file to upload (the form is then sent as multipart).
+    File,
 }
 
 /// One labelled form field with its value and error.
@@ -204,8 +207,16 @@ impl Field {
             _ => vec![],
         }
     }
+    pub fn file(mut self) -> Self {
+        self.input = Input::File;
+        self
+    }
+    pub fn is_file(&self) -> bool {
+        matches!(self.input, Input::File)
+    }
     pub fn input_type(&self) -> &'static str {
         match self.input {
+            Input::File => "file",
             Input::Email => "email",
             Input::Password => "password",
             _ => "text",
@@ -246,6 +257,10 @@ pub struct FormPage {
 }
 
 impl FormPage {
+    /// Whether the form carries a file (sent as `multipart/form-data`).
+    pub fn has_file(&self) -> bool {
+        self.fields.iter().any(Field::is_file)
+    }
     pub fn response(self, status: StatusCode) -> Response {
         html(status, self.render())
     }
@@ -334,6 +349,8 @@ pub fn flash_text(code: &str) -> Option<String> {
             "contexte" => "Établissement et site changés.",
             "identifiant" => "Identifiant ajouté.",
             "debiteur" => "Débiteur enregistré.",
+            "document" => "Document classé.",
+            "retire" => "Document retiré.",
             _ => return None,
         }
         .to_string(),
