@@ -124,6 +124,19 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/pec/{id}/send", axum::routing::post(send_pec))
         .route("/pec/{id}/answer", axum::routing::post(answer_pec))
         .route("/pec/{id}/expire", axum::routing::post(expire_pec))
+        .route("/pec/{id}/letter", get(pec_letter))
+        .route("/patients/{id}/documents", get(list_documents))
+        .route(
+            "/patients/{id}/documents",
+            axum::routing::post(upload_document).layer(axum::extract::DefaultBodyLimit::max(state.config.documents.max_bytes + 256 * 1024)),
+        )
+        .route("/documents/{id}", get(get_document))
+        .route("/documents/{id}/content", get(document_content))
+        .route("/documents/{id}/withdraw", axum::routing::post(withdraw_document))
+        .route("/documents/past-retention", get(documents_past_retention))
+        .route("/documents/missing", get(documents_missing))
+        .route("/document-classes", get(list_document_classes).post(create_document_class))
+        .route("/document-classes/{id}", axum::routing::put(update_document_class))
         .route("/readiness", get(readiness_queue))
         .route("/patients/{id}/readiness", get(patient_readiness))
         .route("/payers", get(list_payers).post(create_payer))
@@ -142,7 +155,9 @@ async fn api_not_found() -> Response {
     paths(me, list_establishments, create_establishment, get_establishment, update_establishment, list_sites, create_site, audit_search,
         search_patients, create_patient, get_patient, update_patient, add_debtor, add_identifier,
         list_coverages, add_coverage, list_stays, add_stay, list_payers, create_payer, get_payer, update_payer,
-        list_pec, create_pec, get_pec, send_pec, answer_pec, expire_pec, readiness_queue, patient_readiness),
+        list_pec, create_pec, get_pec, send_pec, answer_pec, expire_pec, pec_letter, readiness_queue, patient_readiness,
+        list_documents, upload_document, get_document, document_content, withdraw_document, documents_past_retention, documents_missing,
+        list_document_classes, create_document_class, update_document_class),
     components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage,
         patients::Patient, patients::PatientInput, patients::PatientFile, patients::PatientSummary, patients::SearchPage,
         patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput,
@@ -150,7 +165,8 @@ async fn api_not_found() -> Response {
         quittance_store::coverages::CoverageSummary, quittance_store::stays::Stay, quittance_store::stays::StayInput,
         quittance_store::payers::Payer, quittance_store::payers::PayerInput,
         quittance_store::pec::Pec, quittance_store::pec::PecInput, quittance_store::pec::AnswerInput,
-        quittance_store::readiness::Pending, quittance_store::readiness::Checklist)),
+        quittance_store::readiness::Pending, quittance_store::readiness::Checklist,
+        documents::Document, documents::DocClass, documents::ClassInput, documents::Expired, UploadForm, WithdrawBody)),
     modifiers(&BearerAuth),
     security(("cle_api" = []))
 )]
@@ -552,11 +568,166 @@ async fn expire_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, P
 /// Open stays not ready to bill (« Dossiers en attente »).
 #[utoipa::path(get, path = "/api/v1/readiness", params(EstablishmentParam), responses((status = 200, body = Vec<readiness::Pending>)))]
 async fn readiness_queue(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
-    reply(StatusCode::OK, readiness::queue(&s.db, &a, q.establishment_id, jiff::Zoned::now().date()).await)
+    let today = today_of(&s, &a, q.establishment_id).await;
+    reply(StatusCode::OK, readiness::queue(&s.db, &a, q.establishment_id, today).await)
 }
 
 /// The billing-readiness checklist of a patient's file and stays.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/readiness", params(("id" = i64, Path)), responses((status = 200, body = Vec<readiness::Checklist>)))]
 async fn patient_readiness(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
-    reply(StatusCode::OK, readiness::checklist(&s.db, &a, id, jiff::Zoned::now().date()).await)
+    let today = match patients::check_read(&s.db, &a, id).await {
+        Ok(p) => today_of(&s, &a, p.establishment_id).await,
+        Err(e) => return problem_from(e),
+    };
+    reply(StatusCode::OK, readiness::checklist(&s.db, &a, id, today).await)
+}
+
+/// Today in the establishment's time zone (Nouméa is eleven hours ahead of UTC).
+async fn today_of(s: &AppState, a: &Actor, establishment_id: i64) -> jiff::civil::Date {
+    let tz = quittance_store::establishments::get(&s.db, a, establishment_id).await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into());
+    patients::today_in(&tz)
+}
+
+/// The request letter of a prise en charge, as PDF.
+#[utoipa::path(get, path = "/api/v1/pec/{id}/letter", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
+async fn pec_letter(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    match crate::pec_pages::letter_pdf(&s.db, &a, id).await {
+        Ok(bytes) => crate::pec_pages::pdf_response(&format!("pec-{id}"), bytes),
+        Err(e) => problem_from(e),
+    }
+}
+
+// ------------------------------------------------------------------ documents
+
+use quittance_store::documents;
+
+/// A multipart upload: the file and the fields of `UploadInput`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// PDF, JPEG or PNG (recognised from the content), within the size limit.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+    /// `patient`, `droit:<id>`, `pec:<id>` or `sejour:<id>`.
+    target: String,
+    class_id: i64,
+    /// normal or confidentiel; blank: the class's level.
+    confidentiality: Option<String>,
+    title: Option<String>,
+    /// JJ/MM/AAAA; blank: today.
+    document_date: Option<String>,
+}
+
+/// The documents of a patient's file (titles of confidential ones masked without the permission).
+#[utoipa::path(get, path = "/api/v1/patients/{id}/documents", params(("id" = i64, Path)), responses((status = 200, body = Vec<documents::Document>)))]
+async fn list_documents(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, documents::list(&s.db, &a, id).await)
+}
+
+/// Files a document (multipart/form-data). 413 over the size limit, 415 when the content is not PDF/JPEG/PNG.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/documents", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", content = UploadForm),
+    responses((status = 201, body = documents::Document), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn upload_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, mp: axum::extract::Multipart) -> Response {
+    let storage = s.config.documents.clone();
+    let u = match crate::documents_pages::read_upload(mp, storage.max_bytes).await {
+        Ok(u) => u,
+        Err(m) => return problem(StatusCode::BAD_REQUEST, "multipart", "Envoi illisible", &m, vec![]),
+    };
+    if u.too_large {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Fichier trop volumineux",
+            &format!("Le fichier dépasse la taille maximale ({}).", storage.max_label()),
+            vec![ProblemField { field: "file".into(), message: format!("{} au plus.", storage.max_label()) }],
+        );
+    }
+    let today = match patients::check_read(&s.db, &a, id).await {
+        Ok(p) => today_of(&s, &a, p.establishment_id).await,
+        Err(e) => return problem_from(e),
+    };
+    match documents::upload(&s.db, &a, &storage, id, &u.input, &u.file_name, &u.bytes, today).await {
+        Err(Error::Invalid(errs)) if errs.get("file").is_some_and(|m| m.starts_with("Type")) => problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-type",
+            "Type de fichier refusé",
+            quittance_domain::documents::WRONG_TYPE,
+            vec![ProblemField { field: "file".into(), message: quittance_domain::documents::WRONG_TYPE.into() }],
+        ),
+        r => reply(StatusCode::CREATED, r),
+    }
+}
+
+/// One document's metadata.
+#[utoipa::path(get, path = "/api/v1/documents/{id}", params(("id" = i64, Path)), responses((status = 200, body = documents::Document), (status = 404, body = Problem)))]
+async fn get_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    reply(StatusCode::OK, documents::get(&s.db, &a, id).await)
+}
+
+/// The content, checked against its SHA-256 (also sent in `X-Content-Sha256`). Audited.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/content", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn document_content(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
+    match documents::content(&s.db, &a, &s.config.documents, id).await {
+        Ok((d, bytes)) => crate::documents_pages::content_response(&d, bytes),
+        Err(e) => problem_from(e),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct WithdrawBody {
+    /// Why the document is withdrawn (required).
+    reason: String,
+}
+
+/// Withdraws a document filed by mistake (kept, no longer counted).
+#[utoipa::path(post, path = "/api/v1/documents/{id}/withdraw", params(("id" = i64, Path), VersionParam), request_body = WithdrawBody,
+    responses((status = 200, body = documents::Document), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn withdraw_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<WithdrawBody>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(b)) => reply(StatusCode::OK, documents::withdraw(&s.db, &a, id, v.version, &b.reason).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Documents whose retention period is over.
+#[utoipa::path(get, path = "/api/v1/documents/past-retention", params(EstablishmentParam), responses((status = 200, body = Vec<documents::Expired>)))]
+async fn documents_past_retention(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
+    let today = today_of(&s, &a, q.establishment_id).await;
+    reply(StatusCode::OK, documents::past_retention(&s.db, &a, q.establishment_id, today).await)
+}
+
+/// Open stays missing a document the classification plan requires.
+#[utoipa::path(get, path = "/api/v1/documents/missing", params(EstablishmentParam), responses((status = 200, body = Vec<readiness::Pending>)))]
+async fn documents_missing(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
+    let today = today_of(&s, &a, q.establishment_id).await;
+    reply(StatusCode::OK, readiness::missing_documents_report(&s.db, &a, q.establishment_id, today).await)
+}
+
+/// The classification plan of an establishment.
+#[utoipa::path(get, path = "/api/v1/document-classes", params(EstablishmentParam), responses((status = 200, body = Vec<documents::DocClass>)))]
+async fn list_document_classes(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
+    reply(StatusCode::OK, documents::classes(&s.db, &a, q.establishment_id).await)
+}
+
+/// Adds a class to the plan (administrators).
+#[utoipa::path(post, path = "/api/v1/document-classes", params(EstablishmentParam), request_body = documents::ClassInput,
+    responses((status = 201, body = documents::DocClass), (status = 422, body = Problem), (status = 403, body = Problem)))]
+async fn create_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<documents::ClassInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::CREATED, documents::save_class(&s.db, &a, q.establishment_id, None, &i).await),
+        Err(e) => bad_json(e),
+    }
+}
+
+/// Changes a class of the plan (administrators).
+#[utoipa::path(put, path = "/api/v1/document-classes/{id}", params(("id" = i64, Path), EstablishmentParam), request_body = documents::ClassInput,
+    responses((status = 200, body = documents::DocClass), (status = 422, body = Problem), (status = 404, body = Problem)))]
+async fn update_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(q): Query<EstablishmentParam>, body: Result<Json<documents::ClassInput>, axum::extract::rejection::JsonRejection>) -> Response {
+    match body {
+        Ok(Json(i)) => reply(StatusCode::OK, documents::save_class(&s.db, &a, q.establishment_id, Some(id), &i).await),
+        Err(e) => bad_json(e),
+    }
 }

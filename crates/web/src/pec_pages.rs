@@ -187,22 +187,42 @@ pub async fn answer(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfFor
     }
 }
 
-/// The request letter as a PDF.
+/// The request letter as a PDF page.
 pub async fn letter(ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
     let p = pec::get(&ctx.state.db, ctx.actor(), pid).await?;
     if p.patient_id != id {
         return Err(PageError(Error::NotFound("Prise en charge")));
     }
-    let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
+    let bytes = letter_pdf(&ctx.state.db, ctx.actor(), pid).await?;
+    Ok(pdf_response(&p.number, bytes))
+}
+
+/// A PDF shown in the browser.
+pub fn pdf_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.pdf\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The request letter of a prise en charge, as PDF bytes (pages and API).
+pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor, pid: i64) -> Result<Vec<u8>, Error> {
+    let p = pec::get(db, actor, pid).await?;
+    let id = p.patient_id;
+    let file = patients::get(db, actor, id).await?;
     let patient = file.patient;
-    let e = est::get(&ctx.state.db, ctx.actor(), p.establishment_id).await?;
-    let payer = payers::get(&ctx.state.db, ctx.actor(), p.payer_id).await?;
+    let e = est::get(db, actor, p.establishment_id).await?;
+    let payer = payers::get(db, actor, p.payer_id).await?;
     let stay = match p.stay_id {
-        Some(s) => Some(stays::get(&ctx.state.db, ctx.actor(), s).await?),
+        Some(s) => Some(stays::get(db, actor, s).await?),
         None => None,
     };
     let today = patients::today_in(&e.timezone);
-    let coverage = quittance_store::coverages::list(&ctx.state.db, ctx.actor(), id, today)
+    let coverage = quittance_store::coverages::list(db, actor, id, today)
         .await?
         .lines
         .into_iter()
@@ -253,16 +273,8 @@ pub async fn letter(ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
         contact: format!("{} — {}", e.name, e.email.clone().or(e.phone.clone()).unwrap_or_default()),
     };
     let ymd = (today.year() as i32, today.month() as u8, today.day() as u8);
-    let bytes = tokio::task::spawn_blocking(move || quittance_pdf::pec_request(&letter, ymd))
+    tokio::task::spawn_blocking(move || quittance_pdf::pec_request(&letter, ymd))
         .await
-        .map_err(|e| PageError(Error::Integrity(e.to_string())))?
-        .map_err(|m| PageError(Error::Integrity(m)))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{}.pdf\"", p.number)),
-        ],
-        bytes,
-    )
-        .into_response())
+        .map_err(|e| Error::Integrity(e.to_string()))?
+        .map_err(Error::Integrity)
 }
