@@ -108,15 +108,36 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
         .await
         .map_err(err)?;
     }
+    // Agreed prises en charge for half the stays, and the payer's answer filed for five in six of them
+    // (the default plan requires it): the pass also checks the required documents.
+    tx.exec(
+        "INSERT INTO cover_authorizations (establishment_id, patient_id, stay_id, payer_id, number, status, requested_items, requested_days, estimate_minor, \
+         currency, sent_at, answered_at, agreement_number, agreed_items, valid_from, valid_to, created_at, updated_at, version) \
+         SELECT s.establishment_id, s.patient_id, s.id, $1, 'PEC-B-' || s.id, 'acceptee', 'forfait_journalier', 10, 0, 'EUR', $2, $2, 'ACC' || s.id, \
+         'forfait_journalier', '2026-11-01', '2026-12-31', $2, $2, 1 FROM stays s WHERE s.establishment_id = $3 AND s.patient_id % 2 = 0",
+        &args![amc.id, now.clone(), est.id],
+    )
+    .await
+    .map_err(err)?;
+    tx.exec(
+        "INSERT INTO documents (establishment_id, patient_id, target_kind, target_id, class_id, confidentiality, title, file_name, mime, size_bytes, sha256, \
+         storage, document_date, retention_until, uploaded_by, created_at, version) \
+         SELECT c.establishment_id, c.patient_id, 'pec', c.id, k.id, 'normal', 'Accord', 'accord.pdf', 'application/pdf', 1000, 'banc', 'base', \
+         '2026-11-05', '2036-11-05', 'bench', $1, 1 FROM cover_authorizations c JOIN document_classes k ON k.establishment_id = c.establishment_id AND k.code = 'accord_pec' \
+         WHERE c.establishment_id = $2 AND c.patient_id % 6 <> 0",
+        &args![now.clone(), est.id],
+    )
+    .await
+    .map_err(err)?;
     tx.commit().await.map_err(err)?;
     db.raw(match db.backend() {
-        quittance_store::Backend::Postgres => "ANALYZE patients, stays, debtors, coverages;",
+        quittance_store::Backend::Postgres => "ANALYZE patients, stays, debtors, coverages, cover_authorizations, documents;",
         quittance_store::Backend::Sqlite => "ANALYZE;",
     })
     .await
     .map_err(err)?;
     let load = t0.elapsed();
-    println!("\n{backend} : {} dossiers ouverts (séjour, débiteur, droits) créés en {:.1} s.", fr_int(count as f64), load.as_secs_f64());
+    println!("\n{backend} : {} dossiers ouverts (séjour, débiteur, droits, accords, documents) créés en {:.1} s.", fr_int(count as f64), load.as_secs_f64());
 
     let today = jiff::civil::date(2026, 11, 22);
     let mut scan = Vec::new();
@@ -124,7 +145,7 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
     let mut pending = 0;
     let mut scanned = 0;
     for _ in 0..3 {
-        // Baseline: the same stays, files and debtors, and the same coverages, read without any rule.
+        // Baseline: the same stays, files, debtors, coverages, agreements and documents, read without any rule.
         let t = Instant::now();
         let mut tx = db.read().await.map_err(err)?;
         let rows: Vec<(i64, String, Option<String>, Option<String>)> = tx
@@ -139,8 +160,12 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
             .all("SELECT c.patient_id, c.role FROM coverages c JOIN patients p ON p.id = c.patient_id WHERE p.establishment_id = $1", &args![est.id])
             .await
             .map_err(err)?;
+        let agreements: Vec<(i64, String)> =
+            tx.all("SELECT stay_id, status FROM cover_authorizations WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
+        let docs: Vec<(String, i64, i64)> =
+            tx.all("SELECT target_kind, target_id, class_id FROM documents WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
         tx.rollback().await.map_err(err)?;
-        scanned = rows.len() + covs.len();
+        scanned = rows.len() + covs.len() + agreements.len() + docs.len();
         scan.push(t.elapsed());
         let t = Instant::now();
         let mut tx = db.read().await.map_err(err)?;

@@ -143,12 +143,22 @@ pub fn missing(reqs: &[Requirement], s: &Subject, on_file: &OnFile) -> Vec<Strin
 pub fn safe_file_name(name: &str, kind: Kind) -> String {
     let stem = name.rsplit(['/', '\\']).next().unwrap_or("");
     let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
-    let cleaned: String = crate::fr::normalize_search(stem)
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .take(80)
-        .collect();
-    let cleaned = cleaned.trim_matches('_');
+    let mut cleaned = String::new();
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            cleaned.push(c.to_ascii_lowercase());
+        } else {
+            // Accented letters and ligatures are folded (é → e, œ → oe); anything else becomes `_`.
+            let folded = crate::fr::normalize_search(&c.to_string());
+            if !folded.is_empty() && folded.chars().all(|f| f.is_ascii_alphanumeric()) {
+                cleaned.push_str(&folded);
+            } else {
+                cleaned.push('_');
+            }
+        }
+    }
+    let cleaned: String = cleaned.chars().take(80).collect();
+    let cleaned = cleaned.trim_matches(|c| c == '_' || c == '-');
     format!("{}.{}", if cleaned.is_empty() { "document" } else { cleaned }, kind.extension())
 }
 
@@ -237,6 +247,8 @@ mod tests {
         assert_eq!(safe_file_name("C:\\scans\\Réponse mutuelle (1).PDF", Kind::Pdf), "reponse_mutuelle__1.pdf");
         assert_eq!(safe_file_name("../../etc/passwd", Kind::Png), "passwd.png");
         assert_eq!(safe_file_name("", Kind::Jpeg), "document.jpg");
+        assert_eq!(safe_file_name("reponse-MGEN_2026.pdf", Kind::Pdf), "reponse-mgen_2026.pdf");
+        assert_eq!(safe_file_name("Cœur.png", Kind::Png), "coeur.png");
         assert_eq!(safe_file_name("\"; rm -rf /", Kind::Pdf), "document.pdf");
     }
 
@@ -256,7 +268,7 @@ mod tests {
             let n = safe_file_name(&name, Kind::Pdf);
             prop_assert!(n.ends_with(".pdf"));
             prop_assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
-            prop_assert!(!n.starts_with('.'));
+            prop_assert!(!n.starts_with('.') && !n.starts_with('-'));
         }
 
         /// Adding a document never makes more documents missing.

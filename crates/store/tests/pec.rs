@@ -123,6 +123,18 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let ok = pec::answer(db, &op(), p.id, sent.version, &accept).await.unwrap();
     assert_eq!(ok.status, "acceptee");
     assert_eq!(ok.cap_per_day_minor, Some(6_500));
+    // The plan requires the payer's answer to be filed for an agreed PEC.
+    assert_eq!(codes(db, patient).await, ["justificatifs"], "the agreement's answer is not filed yet");
+    let class: (i64,) = {
+        let mut tx = db.read().await.unwrap();
+        let c = tx.one("SELECT id FROM document_classes WHERE establishment_id = $1 AND code = 'accord_pec'", &quittance_store::args![est_id]).await.unwrap();
+        tx.rollback().await.unwrap();
+        c
+    };
+    let answer = quittance_store::documents::UploadInput { target: format!("pec:{}", ok.id), class_id: class.0.to_string(), ..Default::default() };
+    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo_care::demo_pdf("ACC-77"), today())
+        .await
+        .unwrap();
     assert!(codes(db, patient).await.is_empty(), "ready to bill");
     let q = readiness::queue(db, &op(), est_id, today()).await.unwrap();
     assert!(!q.iter().any(|x| x.patient_id == patient));
@@ -131,6 +143,10 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let sent2 = pec::send(db, &op(), p2.id, p2.version).await.unwrap();
     let short = AnswerInput { valid_to: "25/11/2026".into(), agreement_number: "ACC-78".into(), ..accept.clone() };
     pec::answer(db, &op(), p2.id, sent2.version, &short).await.unwrap();
+    let answer2 = quittance_store::documents::UploadInput { target: format!("pec:{}", p2.id), class_id: class.0.to_string(), ..Default::default() };
+    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo_care::demo_pdf("ACC-78"), today())
+        .await
+        .unwrap();
     let alerts = pec::alerts(db, &op(), est_id, today()).await.unwrap();
     assert!(alerts.iter().any(|a| a.pec_id == p2.id && a.message.contains("25/11/2026")), "{alerts:?}");
     let expired = pec::expire(db, &op(), ok.id, ok.version).await.unwrap();

@@ -12,6 +12,8 @@ use quittance_store::{Actor, Db, DbOptions};
 use quittance_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
+pub mod browser;
+
 /// The one password of every demo account.
 pub const PASSWORD: &str = "formation-2026";
 /// Session cookie name with secure cookies on.
