@@ -299,6 +299,11 @@ pub struct Document {
     pub withdrawn_at: Option<String>,
     pub withdrawn_reason: Option<String>,
     pub version: i64,
+    /// Whether the requesting user may open the content (a confidential document
+    /// needs the permission on one of the file's sites); the title is masked otherwise.
+    #[sqlx(skip)]
+    #[serde(default)]
+    pub openable: bool,
 }
 
 const DOC_COLS: &str = "d.id, d.establishment_id, d.patient_id, d.target_kind, d.target_id, d.class_id, c.label AS class_label, d.confidentiality, d.title, \
@@ -320,17 +325,26 @@ pub struct UploadInput {
     pub document_date: String,
 }
 
-fn may_open_confidential(actor: &Actor, establishment_id: i64) -> bool {
+/// Whether the actor holds the confidential-documents permission for the whole
+/// establishment or on one of the file's sites.
+fn may_open_confidential(actor: &Actor, establishment_id: i64, file_sites: &[i64]) -> bool {
     actor.system
         || match actor.grants.sites_for(Permission::ReadConfidentialDocuments, establishment_id) {
-            None => actor.allows(Permission::ReadConfidentialDocuments, Scope::Establishment(establishment_id)),
-            Some(v) => !v.is_empty(),
+            None => true,
+            Some(v) => file_sites.iter().any(|s| v.contains(s)),
         }
 }
 
-/// Whether the actor may open a document of this level in this establishment.
-pub fn may_open(actor: &Actor, d: &Document) -> bool {
-    d.confidentiality != "confidentiel" || may_open_confidential(actor, d.establishment_id)
+/// Whether the actor may open a document of this level, on a file attached to these sites.
+pub fn may_open(actor: &Actor, d: &Document, file_sites: &[i64]) -> bool {
+    d.confidentiality != "confidentiel" || may_open_confidential(actor, d.establishment_id, file_sites)
+}
+
+async fn sites_of(db: &Db, patient_id: i64) -> Result<Vec<i64>, Error> {
+    let mut tx = db.read().await?;
+    let v = patients::patient_sites(&mut tx, patient_id).await;
+    tx.rollback().await?;
+    v
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -508,12 +522,14 @@ pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Documen
     patients::check_read(db, actor, patient_id).await?;
     let mut tx = db.read().await?;
     let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![patient_id]).await?;
+    let sites = patients::patient_sites(&mut tx, patient_id).await?;
     tx.rollback().await?;
-    Ok(v.into_iter().map(|d| mask(actor, d)).collect())
+    Ok(v.into_iter().map(|d| mask(actor, d, &sites)).collect())
 }
 
-fn mask(actor: &Actor, mut d: Document) -> Document {
-    if !may_open(actor, &d) {
+fn mask(actor: &Actor, mut d: Document, file_sites: &[i64]) -> Document {
+    d.openable = may_open(actor, &d, file_sites);
+    if !d.openable {
         d.title = "Document confidentiel".into();
         d.file_name = "confidentiel".into();
     }
@@ -527,7 +543,8 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Document, Error> {
     tx.rollback().await?;
     let d = d?;
     patients::check_read(db, actor, d.patient_id).await?;
-    Ok(mask(actor, d))
+    let sites = sites_of(db, d.patient_id).await?;
+    Ok(mask(actor, d, &sites))
 }
 
 /// The content of a document, checked against its checksum. Every opening is audited;
@@ -538,7 +555,7 @@ pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Resu
     tx.rollback().await?;
     let d = d?;
     patients::check_read(db, actor, d.patient_id).await?;
-    if !may_open(actor, &d) {
+    if !may_open(actor, &d, &sites_of(db, d.patient_id).await?) {
         return Err(actor.deny(db, Permission::ReadConfidentialDocuments, Scope::Establishment(d.establishment_id), "document", "open").await);
     }
     let bytes = match d.storage.as_str() {
@@ -599,7 +616,7 @@ pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &st
         AuditEvent::new("patient", "document_withdraw").id(before.patient_id).at(Some(before.establishment_id), sites.first().copied()).changes(diff(&json(&before), &json(&after))),
     );
     tx.commit().await?;
-    Ok(mask(actor, after))
+    Ok(mask(actor, after, &sites))
 }
 
 fn site_filter(actor: &Actor, establishment_id: i64, col: &str) -> String {
@@ -645,9 +662,24 @@ pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today
             &args![establishment_id, today.to_string()],
         )
         .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.d.patient_id.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut file_sites: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        let links: Vec<(i64, i64)> = tx.all(&format!("SELECT patient_id, site_id FROM patient_sites WHERE patient_id IN ({})", ids.join(", ")), &[]).await?;
+        for (p, site) in links {
+            file_sites.entry(p).or_default().push(site);
+        }
+    }
     tx.audit(actor, AuditEvent::new("document", "retention_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "documents": rows.len() })));
     tx.commit().await?;
-    Ok(rows.into_iter().map(|r| Expired { document: mask(actor, r.d), ipp: r.ipp, patient_name: format!("{} {}", r.birth_name, r.first_name) }).collect())
+    let none = Vec::new();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let sites = file_sites.get(&r.d.patient_id).unwrap_or(&none);
+            Expired { document: mask(actor, r.d, sites), ipp: r.ipp, patient_name: format!("{} {}", r.birth_name, r.first_name) }
+        })
+        .collect())
 }
 
 #[cfg(test)]

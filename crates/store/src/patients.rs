@@ -509,7 +509,7 @@ pub fn visibility(actor: &Actor, establishment_id: i64) -> Visibility {
     Visibility { sites, confidential }
 }
 
-async fn patient_sites(tx: &mut Tx, id: i64) -> Result<Vec<i64>, Error> {
+pub(crate) async fn patient_sites(tx: &mut Tx, id: i64) -> Result<Vec<i64>, Error> {
     let rows: Vec<(i64,)> = tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![id]).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }

@@ -273,7 +273,7 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
             target_key: if d.target_kind == "patient" { "patient".into() } else { format!("{}:{}", d.target_kind, d.target_id) },
             size: size_fr(d.size_bytes),
             confidential: d.confidentiality == "confidentiel",
-            can_open: docs::may_open(ctx.actor(), &d) && d.title != "Document confidentiel",
+            can_open: d.openable,
             withdrawn: d.withdrawn_at.as_ref().map(|w| format!("Retiré le {} : {}", day(w), d.withdrawn_reason.clone().unwrap_or_default())),
             retention: d.retention_until.as_deref().map(day).unwrap_or_else(|| "—".into()),
         })
