@@ -112,3 +112,28 @@ fn users_keys_audit_and_backup_from_the_command_line() {
     assert!(!ok);
     assert!(err.contains("ligne 3 modifiée"), "{err}");
 }
+
+#[test]
+fn document_settings_are_checked_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let d = db.to_str().unwrap();
+    // A size limit out of range stops start-up with one French sentence, before listening.
+    let cfg = dir.path().join("q.toml");
+    std::fs::write(&cfg, "documents_max_mib = 0\n").unwrap();
+    let (ok, _, err) = quittance(&["--config", cfg.to_str().unwrap(), "--database", d, "serve", "--bind", "127.0.0.1:1"]);
+    assert!(!ok);
+    assert!(err.contains("documents_max_mib = 0 : choisir entre 1 et 200 Mio"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A folder that cannot be created (a file is in the way) is refused too.
+    let blocker = dir.path().join("fichier");
+    std::fs::write(&blocker, "x").unwrap();
+    let (ok, _, err) = quittance(&["--database", d, "--documents-folder", blocker.join("docs").to_str().unwrap(), "serve", "--bind", "127.0.0.1:1"]);
+    assert!(!ok);
+    assert!(err.contains("dossier des documents") && err.contains("inutilisable"), "{err}");
+    // The new keys are accepted in the file and listed when a key is unknown.
+    std::fs::write(&cfg, format!("documents_folder = \"{}\"\ndocuments_max_mib = 5\nbogus = 1\n", dir.path().join("docs").display())).unwrap();
+    let (ok, _, err) = quittance(&["--config", cfg.to_str().unwrap(), "--database", d, "migrate"]);
+    assert!(!ok);
+    assert!(err.contains("clé inconnue « bogus »") && err.contains("documents_folder, documents_max_mib"), "{err}");
+}

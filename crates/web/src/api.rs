@@ -546,7 +546,12 @@ async fn get_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path
 /// Marks a draft as sent.
 #[utoipa::path(post, path = "/api/v1/pec/{id}/send", params(("id" = i64, Path), VersionParam), responses((status = 200, body = pec::Pec), (status = 422, body = Problem), (status = 409, body = Problem)))]
 async fn send_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>) -> Response {
-    reply(StatusCode::OK, pec::send(&s.db, &a, id, v.version).await)
+    let sent = match pec::send(&s.db, &a, id, v.version).await {
+        Ok(p) => p,
+        Err(e) => return problem_from(e),
+    };
+    crate::pec_pages::file_sent_letter(&s.db, &a, &s.config.documents, &sent).await;
+    reply(StatusCode::OK, Ok::<_, Error>(sent))
 }
 
 /// Records the payer's answer.

@@ -162,8 +162,35 @@ pub struct VersionForm {
 }
 
 pub async fn send(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<VersionForm>) -> PageResult {
-    pec::send(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await?;
+    let sent = pec::send(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await?;
+    file_sent_letter(&ctx.state.db, ctx.actor(), &ctx.state.config.documents, &sent).await;
     Ok(see_other(&format!("/patients/{id}/pec/{pid}"), "modifie"))
+}
+
+/// Files the letter as sent (class `demande_pec` of the plan, when the establishment
+/// has it): what left the office is kept, unchanged, with its checksum. The request is
+/// sent whatever happens here; a failure is logged (without patient data) and the
+/// letter can still be printed and filed by hand.
+pub async fn file_sent_letter(db: &quittance_store::Db, actor: &quittance_store::Actor, storage: &quittance_store::documents::Storage, p: &Pec) {
+    if let Err(e) = try_file_sent_letter(db, actor, storage, p).await {
+        tracing::warn!(pec_id = p.id, error = %e, "lettre de demande non classée");
+    }
+}
+
+async fn try_file_sent_letter(db: &quittance_store::Db, actor: &quittance_store::Actor, storage: &quittance_store::documents::Storage, p: &Pec) -> Result<(), Error> {
+    let Some(class) = quittance_store::documents::classes(db, actor, p.establishment_id).await?.into_iter().find(|c| c.code == "demande_pec" && c.active) else {
+        return Ok(());
+    };
+    let bytes = letter_pdf(db, actor, p.id).await?;
+    let e = est::get(db, actor, p.establishment_id).await?;
+    let input = quittance_store::documents::UploadInput {
+        target: format!("pec:{}", p.id),
+        class_id: class.id.to_string(),
+        title: format!("Lettre de demande {}", p.number),
+        ..Default::default()
+    };
+    quittance_store::documents::upload(db, actor, storage, p.patient_id, &input, &format!("{}.pdf", p.number), &bytes, patients::today_in(&e.timezone)).await?;
+    Ok(())
 }
 
 pub async fn expire(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<VersionForm>) -> PageResult {

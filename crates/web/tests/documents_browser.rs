@@ -160,6 +160,7 @@ async fn journey(c: &Client, base: &str, s: &Setup, answer_pdf: &std::path::Path
     check(flash == "Document classé.", format!("flash {flash:?}"))?;
     let docs = text_of(c, "section[aria-labelledby='h-pec-docs']").await?;
     check(docs.contains("Accord MGEN du séjour") && docs.contains("Accord de prise en charge"), format!("the answer is listed: {docs:?}"))?;
+    check(docs.contains("Lettre de demande PEC-"), format!("the letter as sent is filed too: {docs:?}"))?;
 
     // 5. The checklist is complete.
     c.goto(&format!("{base}{file}")).await.map_err(|e| format!("goto file: {e}"))?;
@@ -193,8 +194,10 @@ async fn technicien_files_the_mutuelle_answer_and_the_file_becomes_ready_to_bill
     assert_eq!(pecs.len(), 1);
     assert_eq!((pecs[0].status.as_str(), pecs[0].agreement_number.as_deref(), pecs[0].stay_id), ("acceptee", Some("MGEN-2026-55120"), Some(s.stay)));
     let docs = documents::list(&db, &op, s.patient).await.expect("documents");
-    assert_eq!(docs.len(), 1, "{docs:?}");
-    let d = &docs[0];
+    assert_eq!(docs.len(), 2, "the letter filed when sent, and the answer: {docs:?}");
+    let letter = docs.iter().find(|d| d.title.starts_with("Lettre de demande PEC-")).expect("the letter as sent");
+    assert_eq!((letter.target_kind.as_str(), letter.target_id, letter.mime.as_str()), ("pec", pecs[0].id, "application/pdf"));
+    let d = docs.iter().find(|d| d.title == "Accord MGEN du séjour").expect("the answer");
     assert_eq!((d.target_kind.as_str(), d.target_id, d.title.as_str(), d.mime.as_str()), ("pec", pecs[0].id, "Accord MGEN du séjour", "application/pdf"));
     assert_eq!(d.file_name, "reponse-mgen.pdf");
     let (_, content) = documents::content(&db, &op, &documents::Storage::default(), d.id).await.expect("content");
