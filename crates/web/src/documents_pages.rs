@@ -233,8 +233,15 @@ pub struct WithdrawForm {
 }
 
 pub async fn withdraw(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<WithdrawForm>) -> PageResult {
-    let d = docs::withdraw(&ctx.state.db, ctx.actor(), id, f.version.parse().unwrap_or(0), &f.reason).await?;
-    Ok(see_other(&format!("/patients/{}#h-documents", d.patient_id), "retire"))
+    match docs::withdraw(&ctx.state.db, ctx.actor(), id, f.version.parse().unwrap_or(0), &f.reason).await {
+        Ok(d) => Ok(see_other(&format!("/patients/{}#h-documents", d.patient_id), "retire")),
+        Err(Error::Invalid(e)) => Ok(crate::render::error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Retrait impossible",
+            &format!("Motif du retrait : {} Revenez au dossier et recommencez.", e.get("reason").unwrap_or("saisie invalide.")),
+        )),
+        Err(e) => Err(PageError(e)),
+    }
 }
 
 /// A document line of the patient page.

@@ -274,7 +274,11 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
             .filter(|s| !s.trim().is_empty())
             .collect(),
         reference: p.number.clone(),
-        patient_name: format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name),
+        // Birth name first (identity vigilance), then the used name when there is one.
+        patient_name: match patient.used_name.as_deref().filter(|u| *u != patient.birth_name) {
+            Some(used) => format!("{} {} (nom d'usage {used})", patient.birth_name, patient.first_name),
+            None => format!("{} {}", patient.birth_name, patient.first_name),
+        },
         patient_birth_date: quittance_domain::identity::BirthDate::from_storage(&patient.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
         patient_ipp: patient.ipp.clone(),
         member_number: coverage.as_ref().and_then(|c| c.coverage.member_number.clone()).unwrap_or_else(|| "—".into()),

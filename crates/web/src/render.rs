@@ -331,8 +331,10 @@ pub type PageResult = Result<Response, PageError>;
 
 /// Redirect after a successful POST, with a message code shown once.
 pub fn see_other(to: &str, msg: &str) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{to}{sep}msg={msg}")).into_response()
+    // The message goes in the query, before any `#fragment` (browsers never send a fragment).
+    let (path, fragment) = to.split_once('#').map_or((to, String::new()), |(p, f)| (p, format!("#{f}")));
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{sep}msg={msg}{fragment}")).into_response()
 }
 
 /// French texts of the `msg` codes.

@@ -437,7 +437,6 @@ async fn page_upload_to_the_file_itself_returns_to_the_documents_section() {
 /// (« Document classé. », « Document retiré. »). The redirect puts `?msg=` after the
 /// `#h-documents` fragment, so browsers never send it and the message never shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: upload/withdraw redirect to /patients/{id}#h-documents?msg=… — the query is inside the fragment, so the confirmation never shows"]
 async fn upload_and_withdrawal_confirmations_reach_the_patient_page() {
     let app = TestApp::new().await;
     let ids = ids(&app).await;
@@ -903,7 +902,6 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
 /// The refusal of a withdrawal without reason is shown to a French-speaking user: it
 /// should name the field as the form does (« Motif du retrait »), not `reason`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug (minor): a withdrawal without reason answers « reason : Ce champ est obligatoire. » — the internal field name, not « Motif du retrait »"]
 async fn withdrawal_refusal_names_the_reason_field_in_french() {
     let app = TestApp::new().await;
     let ids = ids(&app).await;
@@ -1364,7 +1362,6 @@ async fn pec_letter_pdf_from_the_page_and_the_api() {
 /// Identity vigilance (RNIV): a letter sent outside must carry the birth name, even
 /// when the patient uses another name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: the PEC letter names the patient by the used name only, the birth name is missing (RNIV strict trait)"]
 async fn pec_letter_carries_the_birth_name_when_a_used_name_exists() {
     let app = TestApp::new().await;
     let ids = ids(&app).await;
