@@ -371,6 +371,10 @@ struct CoverageRow {
     period: String,
     rates: String,
     exemptions: String,
+    /// Class proposed for its proof (attestation, carte de mutuelle, décision d'aide).
+    proof_class: &'static str,
+    /// Proofs filed on this coverage (not withdrawn).
+    proofs: usize,
 }
 
 fn local_fr(t: &str) -> String {
@@ -421,6 +425,12 @@ async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -
                 period: format!("du {}{}", day(&c.valid_from), c.valid_to.as_deref().map(|t| format!(" au {}", day(t))).unwrap_or_default()),
                 rates: [c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp].map(bp).join(" / "),
                 exemptions: c.exemptions.split(',').filter(|x| !x.is_empty()).map(|x| coverage::label(EXEMPTIONS, x).unwrap_or(x)).collect::<Vec<_>>().join(", "),
+                proof_class: match c.role.as_str() {
+                    "obligatoire" => "attestation_droits",
+                    "complementaire" => "carte_complementaire",
+                    _ => "aide_medicale",
+                },
+                proofs: 0,
             }
         })
         .collect();
@@ -511,6 +521,11 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         })
         .collect();
     let documents = crate::documents_pages::rows(&ctx, p.id).await?;
+    let mut coverages = coverages;
+    for c in &mut coverages {
+        let key = format!("droit:{}", c.id);
+        c.proofs = documents.iter().filter(|d| d.target_key == key && d.withdrawn.is_none()).count();
+    }
     let page = PatientPage {
         documents,
         pecs,

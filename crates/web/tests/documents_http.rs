@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{Resp, TestApp, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
+use common::{Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use quittance_store::documents::{Storage, StorageMode};
 use quittance_store::establishments as est;
 use quittance_store::{Actor, V, args, readiness};
@@ -433,9 +433,42 @@ async fn page_upload_to_the_file_itself_returns_to_the_documents_section() {
     assert_eq!(r.body, png);
 }
 
-/// After a successful upload or withdrawal the page should show its confirmation
-/// (« Document classé. », « Document retiré. »). The redirect puts `?msg=` after the
-/// `#h-documents` fragment, so browsers never send it and the message never shows.
+/// Each coverage right shows whether its proof is filed, with a « Joindre » link that
+/// preselects the right and the class matching its rank.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coverage_rows_show_their_proof_and_link_to_file_it() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let pid = file_at_site(&app, ids.med).await;
+    let input = quittance_store::coverages::CoverageInput {
+        payer_id: scalar(&app, "SELECT id FROM payers WHERE establishment_id = $1 AND code = 'CPAM69'", args![ids.hsm]).await.to_string(),
+        role: "obligatoire".into(),
+        valid_from: "01/01/2026".into(),
+        ..Default::default()
+    };
+    let cov = quittance_store::coverages::save(&app.db, &op(), pid, None, &input).await.expect("coverage");
+    let cookie = app.login_demo("technicien").await;
+    let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
+    let link = format!("/patients/{pid}/documents/nouveau?cible=droit:{}&amp;classe=attestation_droits", cov.id);
+    assert!(html.contains(&link), "no proof link {link}");
+    let rights = plain(section(&html, "h-droits"));
+    let none_before = rights.matches("aucun").count();
+    assert!(none_before >= 1 && !rights.contains("classé"), "{rights}");
+    // The form opened by the link has the right and the class selected.
+    let form = app.get(&link.replace("&amp;", "&"), Some(&cookie)).await.text();
+    let attestation = class_id(&app, ids.hsm, "attestation_droits").await;
+    assert!(form.contains(&format!("<option value=\"droit:{}\" selected>", cov.id)), "right preselected");
+    assert!(form.contains(&format!("<option value=\"{attestation}\" selected>")), "class preselected");
+    let csrf = csrf_from_html(&form).expect("csrf");
+    let u = Upload::new(Some(&csrf), &format!("droit:{}", cov.id), attestation).file("attestation.pdf", "application/pdf", pdf("Attestation"));
+    assert_eq!(upload_page(&app, &cookie, pid, &u).await.status, StatusCode::SEE_OTHER);
+    let rights = plain(section(&app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text(), "h-droits"));
+    assert!(rights.contains("1 classé") && rights.matches("aucun").count() == none_before - 1, "{rights}");
+}
+
+/// After a successful upload or withdrawal the page shows its confirmation
+/// (« Document classé. », « Document retiré. »): the `?msg=` query must come before
+/// the `#h-documents` fragment, which browsers never send.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_withdrawal_confirmations_reach_the_patient_page() {
     let app = TestApp::new().await;
