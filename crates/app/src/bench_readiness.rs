@@ -55,7 +55,7 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
                     est.id,
                     format!("{i:08}"),
                     format!("NOM{i}"),
-                    if i % 25 == 0 { None } else { Some("69123".to_string()) },
+                    if i.is_multiple_of(25) { None } else { Some("69123".to_string()) },
                     statuses[(i % 4) as usize],
                     format!("nom{i}"),
                     quittance_store::db::now_text()

@@ -133,17 +133,13 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     let mut covered_to: Option<Date> = None;
     let mut open_ended = false;
     for s in sorted.iter().filter(|s| s.role == "obligatoire") {
-        if let Some(end) = covered_to {
-            if !open_ended {
-                if let Ok(next) = end.tomorrow() {
-                    if s.from > next {
-                        if let Ok(before) = s.from.yesterday() {
+        if let Some(end) = covered_to
+            && !open_ended
+                && let Ok(next) = end.tomorrow()
+                    && s.from > next
+                        && let Ok(before) = s.from.yesterday() {
                             out.push(Flag::Gap { from: next, to: before });
                         }
-                    }
-                }
-            }
-        }
         match s.to {
             None => open_ended = true,
             Some(t) => covered_to = Some(covered_to.map_or(t, |c| c.max(t))),

@@ -93,15 +93,14 @@ pub const CONTROLS: &[(&str, &str)] = &[
 /// The failing controls; an empty list means the file is ready to bill.
 pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
     let mut out = Vec::new();
-    if let Some(min) = rules.min_identity_status {
-        if f.identity_status.rank() < min.rank() {
+    if let Some(min) = rules.min_identity_status
+        && f.identity_status.rank() < min.rank() {
             out.push(Failure {
                 code: "identite",
                 message: format!("Statut d'identité « {} » : au moins « {} » est requis.", f.identity_status.label(), min.label()),
                 fix: Fix::Identity,
             });
         }
-    }
     if rules.birth_place_required && !f.birth_place_known {
         out.push(Failure { code: "lieu_naissance", message: "Le lieu de naissance n'est pas renseigné.".into(), fix: Fix::Identity });
     }

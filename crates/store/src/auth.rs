@@ -575,11 +575,10 @@ pub async fn switch_context(db: &Db, token: &str, actor: &Actor, establishment_i
         return Err(actor.deny(db, Permission::ReadEstablishments, Scope::Establishment(establishment_id), "session", "switch").await);
     }
     let mut tx = db.begin().await?;
-    if let Some(s) = site_id {
-        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
+    if let Some(s) = site_id
+        && tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
             return Err(Error::invalid("site_id", "Ce site n'appartient pas à l'établissement."));
         }
-    }
     tx.exec(
         "UPDATE sessions SET establishment_id = $1, site_id = $2 WHERE token_hash = $3",
         &args![establishment_id, site_id, sha256_hex(token)],

@@ -195,11 +195,10 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
         e.add("valid_from", "La date de début des droits est obligatoire.");
     }
     let valid_to = day(&mut e, "valid_to", &input.valid_to);
-    if let (Some(f), Some(t)) = (valid_from, valid_to) {
-        if t < f {
+    if let (Some(f), Some(t)) = (valid_from, valid_to)
+        && t < f {
             e.add("valid_to", "La fin des droits précède leur début.");
         }
-    }
     let mut exemptions: Vec<String> = input.exemptions.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
     exemptions.sort();
     exemptions.dedup();
@@ -231,11 +230,10 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
             }
         },
     };
-    if let Some(p) = &payer {
-        if coverage::is_code(ROLES, &role) && !coverage::role_allowed(&p.kind, &role) {
+    if let Some(p) = &payer
+        && coverage::is_code(ROLES, &role) && !coverage::role_allowed(&p.kind, &role) {
             e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", coverage::label(quittance_domain::coverage::PAYER_KINDS, &p.kind).unwrap_or(&p.kind)));
         }
-    }
     if let Some(i) = insured_patient_id {
         let same = tx.int("SELECT COUNT(*) FROM patients WHERE id = $1 AND establishment_id = $2", &args![i, patient.establishment_id]).await?;
         if same == 0 {

@@ -358,11 +358,10 @@ fn folder_path(root: &Path, establishment_id: i64, sha: &str, kind: &str) -> Pat
 
 /// Writes a content-addressed file atomically (temporary file, then rename).
 fn write_folder(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Ok(existing) = std::fs::read(path) {
-        if existing == bytes {
+    if let Ok(existing) = std::fs::read(path)
+        && existing == bytes {
             return Ok(());
         }
-    }
     let dir = path.parent().ok_or_else(|| std::io::Error::other("chemin sans dossier"))?;
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{}.tmp", crate::auth::random_hex(8)));

@@ -148,11 +148,10 @@ impl EstablishmentInput {
         };
         let phone = e.optional("phone", &self.phone, 30);
         let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email {
-            if !m.contains('@') || m.starts_with('@') || m.ends_with('@') {
+        if let Some(m) = &email
+            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@')) {
                 e.add("email", "Adresse électronique invalide.");
             }
-        }
         e.into_result()?;
         Ok(Establishment {
             id: 0,
@@ -344,11 +343,10 @@ impl SiteInput {
         }
         let address_line1 = e.optional("address_line1", &self.address_line1, 200);
         let postcode = e.optional("postcode", &self.postcode, 10);
-        if let Some(p) = &postcode {
-            if p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit()) {
+        if let Some(p) = &postcode
+            && (p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit())) {
                 e.add("postcode", "Code postal : 5 chiffres.");
             }
-        }
         let city = e.optional("city", &self.city, 100);
         e.into_result()?;
         Ok(Site {
@@ -507,11 +505,10 @@ pub async fn save_series(
     }
     let label = e.required("label", label, 100);
     let mask = e.required("mask", mask, 60);
-    if !mask.is_empty() {
-        if let Err(m) = SeriesMask::parse(&mask) {
+    if !mask.is_empty()
+        && let Err(m) = SeriesMask::parse(&mask) {
             e.add("mask", m.to_string());
         }
-    }
     e.into_result()?;
     let mut tx = db.begin().await?;
     load(&mut tx, establishment_id).await?;

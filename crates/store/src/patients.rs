@@ -276,13 +276,11 @@ impl PatientInput {
             }
         };
         let nir = if self.nir.trim().is_empty() { None } else { ok("nir", identity::validate_nir(&self.nir), &mut e) };
-        if let (Some(n), Some(s)) = (&nir, sex) {
-            if let Some(ns) = identity::nir_sex(n) {
-                if s != Sex::Unknown && ns != s {
+        if let (Some(n), Some(s)) = (&nir, sex)
+            && let Some(ns) = identity::nir_sex(n)
+                && s != Sex::Unknown && ns != s {
                     e.add("nir", "Le NIR ne correspond pas au sexe indiqué.");
                 }
-            }
-        }
         let cafat_number = if self.cafat_number.trim().is_empty() {
             None
         } else {
@@ -300,18 +298,16 @@ impl PatientInput {
         let phone = e.optional("phone", &self.phone, 30);
         let mobile = e.optional("mobile", &self.mobile, 30);
         for (f, v) in [("phone", &phone), ("mobile", &mobile)] {
-            if let Some(p) = v {
-                if !p.chars().all(|c| c.is_ascii_digit() || " +.-()".contains(c)) || p.chars().filter(char::is_ascii_digit).count() < 6 {
+            if let Some(p) = v
+                && (!p.chars().all(|c| c.is_ascii_digit() || " +.-()".contains(c)) || p.chars().filter(char::is_ascii_digit).count() < 6) {
                     e.add(f, "Numéro de téléphone invalide.");
                 }
-            }
         }
         let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email {
-            if !m.contains('@') || m.starts_with('@') || m.ends_with('@') || m.contains(' ') {
+        if let Some(m) = &email
+            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@') || m.contains(' ')) {
                 e.add("email", "Adresse électronique invalide.");
             }
-        }
         let language = e.optional("language", &self.language, 40);
         let legal_rep_name = e.optional("legal_rep_name", &self.legal_rep_name, 200);
         let legal_rep_relation = e.optional("legal_rep_relation", &self.legal_rep_relation, 60);
@@ -611,11 +607,10 @@ async fn same_traits(tx: &mut Tx, establishment_id: i64, d: &PatientData, except
 
 /// Inserts a validated file inside `tx` (used by `create` and by the import).
 pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Option<i64>, d: &PatientData) -> Result<Patient, Error> {
-    if let Some(s) = site {
-        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
+    if let Some(s) = site
+        && tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, establishment_id]).await? == 0 {
             return Err(Error::invalid("site_id", "Ce site n'appartient pas à l'établissement."));
         }
-    }
     let ipp = next_ipp(tx, establishment_id).await?;
     let now = now_text();
     let mut values = args![establishment_id, ipp.clone()];
@@ -744,11 +739,10 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
     if updated == 0 {
         return Err(stale());
     }
-    if !reason.is_empty() {
-        if let Some(o) = changes.as_object_mut() {
+    if !reason.is_empty()
+        && let Some(o) = changes.as_object_mut() {
             o.insert("motif".into(), serde_json::json!(reason));
         }
-    }
     let action = if status_changed { "status_change" } else if strict_changed.is_empty() { "update" } else { "identity_change" };
     tx.audit(actor, AuditEvent::new("patient", action).id(id).at(Some(before.establishment_id), sites.first().copied()).changes(changes));
     let p = load(&mut tx, id).await?;

@@ -114,11 +114,10 @@ impl PayerInput {
         let city = e.optional("city", &self.city, 100);
         let phone = e.optional("phone", &self.phone, 30);
         let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email {
-            if !m.contains('@') || m.starts_with('@') || m.ends_with('@') {
+        if let Some(m) = &email
+            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@')) {
                 e.add("email", "Adresse électronique invalide.");
             }
-        }
         let contact_name = e.optional("contact_name", &self.contact_name, 100);
         let payment_terms_days = days(&mut e, "payment_terms_days", &self.payment_terms_days, 30);
         let statement_period = if self.statement_period.trim().is_empty() { "mensuel".to_string() } else { self.statement_period.trim().to_string() };
@@ -131,11 +130,10 @@ impl PayerInput {
             e.add("channel", "Canal de transmission inconnu.");
         }
         let accounting_account = e.optional("accounting_account", &self.accounting_account, 20);
-        if let Some(a) = &accounting_account {
-            if !a.chars().all(|c| c.is_ascii_digit()) {
+        if let Some(a) = &accounting_account
+            && !a.chars().all(|c| c.is_ascii_digit()) {
                 e.add("accounting_account", "Compte comptable : chiffres uniquement (ex. 4111).");
             }
-        }
         let active = !matches!(self.active.trim().to_lowercase().as_str(), "false" | "non" | "0");
         e.into_result()?;
         Ok(Payer {

@@ -183,11 +183,10 @@ pub async fn create(db: &Db, actor: &Actor, patient_id: i64, input: &PecInput) -
             _ => e.add("payer_id", "Organisme inconnu dans cet établissement."),
         },
     }
-    if let Some(s) = stay_id {
-        if tx.int("SELECT COUNT(*) FROM stays WHERE id = $1 AND patient_id = $2", &args![s, patient_id]).await? == 0 {
+    if let Some(s) = stay_id
+        && tx.int("SELECT COUNT(*) FROM stays WHERE id = $1 AND patient_id = $2", &args![s, patient_id]).await? == 0 {
             e.add("stay_id", "Ce séjour n'est pas celui du patient.");
         }
-    }
     if let Err(errs) = e.into_result() {
         tx.rollback().await?;
         return Err(Error::Invalid(errs));
@@ -281,11 +280,10 @@ async fn apply(db: &Db, actor: &Actor, id: i64, version: i64, event: Event, answ
             if !refused && (a.valid_from.trim().is_empty() || a.valid_to.trim().is_empty()) {
                 e.add("valid_to", "Indiquez la période de validité de l'accord.");
             }
-            if let (Some(f), Some(t)) = (vf, vt) {
-                if t < f {
+            if let (Some(f), Some(t)) = (vf, vt)
+                && t < f {
                     e.add("valid_to", "La fin de validité précède le début.");
                 }
-            }
             let note = e.optional("note", &a.note, 500);
             if let Err(errs) = e.into_result() {
                 tx.rollback().await?;

@@ -146,11 +146,10 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
     if site_id.is_none() {
         e.add("site_id", "Choisissez le service ou le site.");
     }
-    if let Some(s) = site_id {
-        if !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id: s }) {
+    if let Some(s) = site_id
+        && !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id: s }) {
             e.add("site_id", "Vous ne pouvez pas ouvrir de séjour sur ce site.");
         }
-    }
     let care_mode = input.care_mode.trim().to_string();
     if !CARE_MODES.iter().any(|(c, _)| *c == care_mode) {
         e.add("care_mode", "Mode de prise en charge inconnu.");
@@ -165,11 +164,10 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
     let dis_time = time(&mut e, "discharge_time", &input.discharge_time);
     let discharge_mode = input.discharge_mode.trim().to_string();
     let discharge_mode = if discharge_mode.is_empty() { None } else { Some(discharge_mode) };
-    if let Some(m) = &discharge_mode {
-        if !DISCHARGE_MODES.iter().any(|(c, _)| c == m) {
+    if let Some(m) = &discharge_mode
+        && !DISCHARGE_MODES.iter().any(|(c, _)| c == m) {
             e.add("discharge_mode", "Mode de sortie inconnu.");
         }
-    }
     if dis_day.is_some() && discharge_mode.is_none() {
         e.add("discharge_mode", "Indiquez le mode de sortie.");
     }
@@ -179,22 +177,19 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
     let fmt = |d: jiff::civil::Date, t: (i8, i8)| format!("{d}T{:02}:{:02}", t.0, t.1);
     let admission_at = adm_day.zip(adm_time).map(|(d, t)| fmt(d, t));
     let discharge_at = dis_day.zip(dis_time).map(|(d, t)| fmt(d, t));
-    if let (Some(a), Some(d)) = (&admission_at, &discharge_at) {
-        if d < a {
+    if let (Some(a), Some(d)) = (&admission_at, &discharge_at)
+        && d < a {
             e.add("discharge_date", "La sortie précède l'admission.");
         }
-    }
-    if let (Some(a), Some(p)) = (adm_day, planned) {
-        if p < a {
+    if let (Some(a), Some(p)) = (adm_day, planned)
+        && p < a {
             e.add("planned_discharge_date", "La sortie prévue précède l'admission.");
         }
-    }
     let mut tx = db.begin().await?;
-    if let Some(s) = site_id {
-        if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, est]).await? == 0 {
+    if let Some(s) = site_id
+        && tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, est]).await? == 0 {
             e.add("site_id", "Ce site n'appartient pas à l'établissement.");
         }
-    }
     if let Err(errs) = e.into_result() {
         tx.rollback().await?;
         return Err(Error::Invalid(errs));

@@ -229,7 +229,7 @@ async fn numbering_concurrent_writers(t: TestDb) {
                 let mut tx = db.begin().await.unwrap();
                 let (n, number) = numbering::allocate(&mut tx, est_id, "FAC", 2026).await.unwrap();
                 tx.exec("INSERT INTO docs (n, number) VALUES ($1, $2)", &args![n as i64, number]).await.unwrap();
-                if (i + w) % 10 == 0 {
+                if (i + w).is_multiple_of(10) {
                     tx.rollback().await.unwrap();
                 } else {
                     tx.commit().await.unwrap();
@@ -535,7 +535,7 @@ async fn numbering_child() {
                 let mut tx = db.begin().await.unwrap();
                 let (n, number) = numbering::allocate(&mut tx, est_id, "FAC", 2026).await.unwrap();
                 tx.exec("INSERT INTO docs (n, number, pid) VALUES ($1, $2, $3)", &args![n as i64, number, pid]).await.unwrap();
-                if (i + w) % 13 == 0 {
+                if (i + w).is_multiple_of(13) {
                     tx.rollback().await.unwrap();
                 } else {
                     tx.commit().await.unwrap();

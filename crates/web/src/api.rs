@@ -311,11 +311,10 @@ pub struct AuditParams {
 async fn audit_search(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(p): Query<AuditParams>) -> Response {
     let mut errs = quittance_domain::validation::FieldErrors::new();
     for (field, v) in [("from", &p.from), ("to", &p.to)] {
-        if let Some(v) = v {
-            if v.parse::<jiff::civil::Date>().is_err() {
+        if let Some(v) = v
+            && v.parse::<jiff::civil::Date>().is_err() {
                 errs.add(field, "Date attendue au format AAAA-MM-JJ.");
             }
-        }
     }
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

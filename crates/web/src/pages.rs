@@ -32,12 +32,11 @@ pub async fn dashboard(ctx: Ctx) -> PageResult {
     let current = a.establishment_id.and_then(|id| ests.iter().find(|e| e.id == id)).or(ests.first());
     let mut site = None;
     let mut counts = Vec::new();
-    if let Some(e) = current {
-        if let Ok(sites) = est::list_sites(&ctx.state.db, a, e.id).await {
+    if let Some(e) = current
+        && let Ok(sites) = est::list_sites(&ctx.state.db, a, e.id).await {
             site = a.site_id.and_then(|s| sites.iter().find(|x| x.id == s)).map(|s| s.name.clone());
             counts.push(("Sites de l'établissement".to_string(), quittance_domain::fr::format_int_fr(sites.len() as i64)));
         }
-    }
     let names: std::collections::HashMap<i64, String> = ests.iter().map(|e| (e.id, e.name.clone())).collect();
     let roles = a
         .grants

@@ -235,11 +235,10 @@ pub fn with_errors(mut fields: Vec<Field>, errors: &FieldErrors) -> Vec<Field> {
             focused = true;
         }
     }
-    if !focused {
-        if let Some(f) = fields.iter_mut().find(|f| !f.is_hidden()) {
+    if !focused
+        && let Some(f) = fields.iter_mut().find(|f| !f.is_hidden()) {
             f.autofocus = true;
         }
-    }
     fields
 }
 
