@@ -7,90 +7,12 @@
 mod common;
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use quittance_store::audit::AuditFilter;
+use common::browser::{Browser, Step, check, screenshot_dir, text_of, wait_for_page};
+use fantoccini::{Client, Locator};
 use quittance_store::Actor;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const STEP_TIMEOUT: Duration = Duration::from_secs(15);
-
-type Step<T> = Result<T, String>;
-
-fn browser_required() -> bool {
-    std::env::var("QUITTANCE_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
-}
-
-/// `<workspace>/target/screenshots`.
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("target").join("screenshots")
-}
-
-/// A free local port (bound then released; chromedriver takes it right after).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-async fn wait_for_port(port: u16, timeout: Duration) -> Step<()> {
-    let start = Instant::now();
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        if start.elapsed() > timeout {
-            return Err(format!("chromedriver is not listening on port {port} after {timeout:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", format!("--user-data-dir={}", profile.display()), "--window-size=1280,800"
-            ]
-        }
-    });
-    match caps {
-        serde_json::Value::Object(m) => m,
-        _ => unreachable!("a JSON object"),
-    }
-}
-
-/// Polls until the page path is `path` and `css` is present, or fails with what was seen.
-async fn wait_for_page(c: &Client, path: &str, css: &str) -> Step<()> {
-    let start = Instant::now();
-    loop {
-        let url = c.current_url().await.map_err(|e| format!("current_url: {e}"))?;
-        if url.path() == path && c.find(Locator::Css(css)).await.is_ok() {
-            return Ok(());
-        }
-        if start.elapsed() > STEP_TIMEOUT {
-            let title = c.title().await.unwrap_or_default();
-            return Err(format!("expected {path} with {css:?}; still on {url} ({title:?}) after {STEP_TIMEOUT:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text_of(c: &Client, css: &str) -> Step<String> {
-    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
-    el.text().await.map_err(|e| format!("text of {css:?}: {e}"))
-}
-
-fn check(cond: bool, what: impl Into<String>) -> Step<()> {
-    if cond { Ok(()) } else { Err(what.into()) }
-}
+use quittance_store::audit::AuditFilter;
 
 async fn session_cookie_present(c: &Client) -> Step<bool> {
     let cookies = c.get_all_cookies().await.map_err(|e| format!("cookies: {e}"))?;
@@ -158,65 +80,14 @@ async fn journey(c: &Client, base: &str, screenshot: &Path) -> Step<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn technicien_logs_in_sees_the_dashboard_and_logs_out() {
-    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM].into_iter().filter(|p| !Path::new(p).exists()).collect();
-    if !missing.is_empty() {
-        let msg = format!("browser test skipped: missing {}", missing.join(", "));
-        if browser_required() {
-            panic!("{msg} (QUITTANCE_REQUIRE_BROWSER=1)");
-        }
-        let _ = writeln!(std::io::stderr(), "{msg}; set QUITTANCE_REQUIRE_BROWSER=1 to make this a failure");
-        return;
-    }
-
-    // The application, served on a real socket.
+    // The application, served on a real socket, and the browser.
     let dir = tempfile::tempdir().expect("temp dir");
     let db = common::seeded_db(dir.path()).await;
-    let router = common::app_router(&db);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
-    let app_port = listener.local_addr().expect("app addr").port();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
-    });
-
-    // chromedriver, killed when dropped.
-    let driver_port = free_port();
-    let mut driver = tokio::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={driver_port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    if let Err(e) = wait_for_port(driver_port, Duration::from_secs(10)).await {
-        let _ = driver.kill().await;
-        panic!("{e}");
-    }
-
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities(profile.path()))
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = driver.kill().await;
-            panic!("could not open a Chromium session: {e}");
-        }
-    };
-
+    let Some(browser) = Browser::start(&db).await else { return };
     let screenshot = screenshot_dir().join("dashboard.png");
     let _ = std::fs::remove_file(&screenshot);
-    let outcome = journey(&client, &format!("http://localhost:{app_port}"), &screenshot).await;
-    // Always close the browser before reporting a failure.
-    let closed = client.close().await;
-    let _ = driver.kill().await;
-    server.abort();
-    if let Err(e) = outcome {
-        panic!("browser journey failed: {e}");
-    }
-    closed.expect("close the WebDriver session");
+    let outcome = journey(&browser.client, &browser.base.clone(), &screenshot).await;
+    browser.finish(outcome).await;
 
     // What the browser did is in the audit trail.
     let rows = quittance_store::audit::search(

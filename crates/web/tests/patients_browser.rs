@@ -8,68 +8,17 @@
 mod common;
 
 use std::io::Write;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use common::browser::{Browser, STEP_TIMEOUT, Step, check, screenshot_dir, text_of};
+use fantoccini::{Client, Locator};
 use quittance_store::Actor;
 use quittance_store::audit::AuditFilter;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 
 const NAME: &str = "Kerbrat-Ouvrard";
 const FIRST_NAMES: &str = "Yann Erwan";
 const BIRTH_DATE: &str = "14/07/1988";
-
-type Step<T> = Result<T, String>;
-
-fn browser_required() -> bool {
-    std::env::var("QUITTANCE_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
-}
-
-/// `<workspace>/target/screenshots`.
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").join("target").join("screenshots")
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
-async fn wait_for_port(port: u16, timeout: Duration) -> Step<()> {
-    let start = Instant::now();
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        if start.elapsed() > timeout {
-            return Err(format!("chromedriver is not listening on port {port} after {timeout:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", format!("--user-data-dir={}", profile.display()), "--window-size=1280,800"
-            ]
-        }
-    });
-    match caps {
-        serde_json::Value::Object(m) => m,
-        _ => unreachable!("a JSON object"),
-    }
-}
 
 /// Polls until the page path satisfies `path_ok` and `css` is present.
 async fn wait_until(c: &Client, what: &str, path_ok: impl Fn(&str) -> bool, css: &str) -> Step<String> {
@@ -91,11 +40,6 @@ async fn wait_for_page(c: &Client, path: &str, css: &str) -> Step<()> {
     wait_until(c, path, |p| p == path, css).await.map(|_| ())
 }
 
-async fn text_of(c: &Client, css: &str) -> Step<String> {
-    let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
-    el.text().await.map_err(|e| format!("text of {css:?}: {e}"))
-}
-
 async fn click(c: &Client, loc: Locator<'_>, what: &str) -> Step<()> {
     c.find(loc).await.map_err(|e| format!("find {what}: {e}"))?.click().await.map_err(|e| format!("click {what}: {e}"))
 }
@@ -103,10 +47,6 @@ async fn click(c: &Client, loc: Locator<'_>, what: &str) -> Step<()> {
 async fn type_into(c: &Client, css: &str, text: &str) -> Step<()> {
     let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
     el.send_keys(text).await.map_err(|e| format!("type into {css:?}: {e}"))
-}
-
-fn check(cond: bool, what: impl Into<String>) -> Step<()> {
-    if cond { Ok(()) } else { Err(what.into()) }
 }
 
 /// What the journey learnt: the new file's id and IPP.
@@ -211,63 +151,14 @@ async fn journey(c: &Client, base: &str, screenshot: &Path) -> Step<Seen> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn technicien_opens_a_file_and_finds_it_by_search_as_you_type() {
-    let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM].into_iter().filter(|p| !Path::new(p).exists()).collect();
-    if !missing.is_empty() {
-        let msg = format!("browser test skipped: missing {}", missing.join(", "));
-        if browser_required() {
-            panic!("{msg} (QUITTANCE_REQUIRE_BROWSER=1)");
-        }
-        let _ = writeln!(std::io::stderr(), "{msg}; set QUITTANCE_REQUIRE_BROWSER=1 to make this a failure");
-        return;
-    }
-
-    // The application, served on a real socket.
+    // The application, served on a real socket, and the browser.
     let dir = tempfile::tempdir().expect("temp dir");
     let db = common::seeded_db(dir.path()).await;
-    let router = common::app_router(&db);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
-    let app_port = listener.local_addr().expect("app addr").port();
-    let server = tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await });
-
-    // chromedriver, killed when dropped.
-    let driver_port = free_port();
-    let mut driver = tokio::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={driver_port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromedriver");
-    if let Err(e) = wait_for_port(driver_port, Duration::from_secs(10)).await {
-        let _ = driver.kill().await;
-        panic!("{e}");
-    }
-    let profile = tempfile::tempdir().expect("profile dir");
-    let client = match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities(profile.path()))
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = driver.kill().await;
-            panic!("could not open a Chromium session: {e}");
-        }
-    };
-
+    let Some(browser) = Browser::start(&db).await else { return };
     let screenshot = screenshot_dir().join("patient.png");
     let _ = std::fs::remove_file(&screenshot);
-    let outcome = journey(&client, &format!("http://localhost:{app_port}"), &screenshot).await;
-    // Always close the browser before reporting a failure.
-    let closed = client.close().await;
-    let _ = driver.kill().await;
-    server.abort();
-    let seen = match outcome {
-        Ok(s) => s,
-        Err(e) => panic!("browser journey failed: {e}"),
-    };
-    closed.expect("close the WebDriver session");
+    let outcome = journey(&browser.client, &browser.base.clone(), &screenshot).await;
+    let seen = browser.finish(outcome).await;
 
     // The file exists as typed, and what the browser did is in the audit trail.
     let file = quittance_store::patients::get(&db, &Actor::system("t"), seen.id).await.expect("the new file");

@@ -111,15 +111,17 @@ impl Browser {
         Some(Browser { client, base: format!("http://localhost:{app_port}"), driver, server, _profile: profile })
     }
 
-    /// Closes the browser, then reports the journey's outcome.
-    pub async fn finish(mut self, outcome: Step<()>) {
+    /// Closes the browser, then reports the journey's outcome (what it learnt, or a panic).
+    pub async fn finish<T>(mut self, outcome: Step<T>) -> T {
         let closed = self.client.close().await;
         let _ = self.driver.kill().await;
         self.server.abort();
-        if let Err(e) = outcome {
-            panic!("browser journey failed: {e}");
-        }
+        let value = match outcome {
+            Ok(v) => v,
+            Err(e) => panic!("browser journey failed: {e}"),
+        };
         closed.expect("close the WebDriver session");
+        value
     }
 }
 
