@@ -455,7 +455,11 @@ use quittance_store::{coverages, payers, stays};
 /// The patient's coverage rights with their flags (overlaps, gaps, expiries).
 #[utoipa::path(get, path = "/api/v1/patients/{id}/coverages", params(("id" = i64, Path)), responses((status = 200, body = coverages::CoverageSummary)))]
 async fn list_coverages(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
-    reply(StatusCode::OK, coverages::list(&s.db, &a, id, jiff::Zoned::now().date()).await)
+    let today = match patients::check_read(&s.db, &a, id).await {
+        Ok(p) => today_of(&s, &a, p.establishment_id).await,
+        Err(e) => return problem_from(e),
+    };
+    reply(StatusCode::OK, coverages::list(&s.db, &a, id, today).await)
 }
 
 /// Adds a coverage right (blank rates take the payer's dated defaults).

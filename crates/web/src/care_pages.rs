@@ -64,9 +64,16 @@ async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &Sta
     .response(status(errors)))
 }
 
+/// Today in the time zone of the file's establishment (Nouméa is eleven hours ahead of Paris).
+async fn today_of_file(ctx: &Ctx, patient_id: i64) -> Result<jiff::civil::Date, Error> {
+    let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let e = quittance_store::establishments::get(&ctx.state.db, ctx.actor(), p.establishment_id).await?;
+    Ok(patients::today_in(&e.timezone))
+}
+
 pub async fn stay_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let today = quittance_domain::fr::format_date_fr(jiff::Zoned::now().date());
+    let today = quittance_domain::fr::format_date_fr(today_of_file(&ctx, id).await?);
     let i = StayInput { admission_date: today, care_mode: "hospitalisation_complete".into(), site_id: ctx.actor().site_id.map(|s| s.to_string()).unwrap_or_default(), ..Default::default() };
     Ok(stay_form(&ctx, id, None, &i, &FieldErrors::new()).await?)
 }
@@ -166,7 +173,7 @@ pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, i): CsrfForm<Cov
 
 pub async fn coverage_edit(ctx: Ctx, Path((id, cid)): Path<(i64, i64)>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let today = jiff::Zoned::now().date();
+    let today = today_of_file(&ctx, id).await?;
     let list = coverages::list(&ctx.state.db, ctx.actor(), id, today).await?;
     let c = list.lines.iter().find(|l| l.coverage.id == cid).ok_or(Error::NotFound("Droit"))?;
     Ok(coverage_form(&ctx, id, Some(cid), &CoverageInput::from_coverage(&c.coverage), &FieldErrors::new()).await?)
