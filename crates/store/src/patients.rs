@@ -776,7 +776,7 @@ pub async fn history(db: &Db, actor: &Actor, id: i64) -> Result<Vec<AuditRow>, E
     let rows = tx
         .all(
             "SELECT seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash \
-             FROM audit_log WHERE entity = 'patient' AND entity_id = $1 AND action <> 'view' AND outcome = 'ok' ORDER BY seq DESC LIMIT 200",
+             FROM audit_log WHERE entity = 'patient' AND entity_id = $1 AND action NOT IN ('view', 'document_view') AND outcome = 'ok' ORDER BY seq DESC LIMIT 200",
             &args![id.to_string()],
         )
         .await?;

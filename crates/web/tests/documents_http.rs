@@ -433,6 +433,25 @@ async fn page_upload_to_the_file_itself_returns_to_the_documents_section() {
     assert_eq!(r.body, png);
 }
 
+/// The file's history names document actions in French and leaves out openings
+/// (they are views, in the audit trail but not changes of the file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_shows_filing_in_french_and_not_the_openings() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let pid = file_at_site(&app, ids.med).await;
+    let cookie = app.login_demo("technicien").await;
+    let csrf = upload_csrf(&app, &cookie, pid).await;
+    let u = Upload::new(Some(&csrf), "patient", class_id(&app, ids.hsm, "courrier").await).file("lettre.pdf", "application/pdf", pdf("Lettre"));
+    assert_eq!(upload_page(&app, &cookie, pid, &u).await.status, StatusCode::SEE_OTHER);
+    let doc = scalar(&app, "SELECT MAX(id) FROM documents WHERE patient_id = $1", args![pid]).await;
+    assert_eq!(app.get(&format!("/documents/{doc}"), Some(&cookie)).await.status, StatusCode::OK);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'document_view' AND entity_id = $1", args![pid.to_string()]).await, 1);
+    let history = plain(section(&app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text(), "h-hist"));
+    assert!(history.contains("Document classé"), "{history}");
+    assert!(!history.contains("document_view") && !history.contains("document_upload"), "{history}");
+}
+
 /// Each coverage right shows whether its proof is filed, with a « Joindre » link that
 /// preselects the right and the class matching its rank.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
