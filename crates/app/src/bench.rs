@@ -51,12 +51,16 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     match cmd {
         BenchCmd::Readiness { count, postgres } => {
             println!("Banc d'essai « facturabilité » : {count} dossiers ouverts.");
-            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.
+            let keep = std::env::var("QUITTANCE_BENCH_KEEP").ok();
+            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4))));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
             let r = crate::bench_readiness::run(&db, "SQLite", count).await;
             db.close().await;
-            let _ = std::fs::remove_dir_all(&dir);
+            if keep.is_none() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
             r?;
             if let Some(url) = postgres {
                 let (db, admin, schema) = scratch_pg(&url, 4).await?;
