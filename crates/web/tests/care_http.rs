@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
+use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use jiff::civil::Date;
 use quittance_domain::readiness::{CONTROLS, Rules};
 use quittance_store::coverages::{self, CoverageInput};
@@ -146,30 +146,6 @@ fn id_after(r: &Resp, prefix: &str) -> i64 {
     loc.strip_prefix(prefix).and_then(|rest| rest.split(['?', '/']).next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("location {loc}"))
 }
 
-/// Text of an HTML fragment without its tags, unescaped, spaces collapsed.
-fn plain(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    html_unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The HTML of the `<section … aria-labelledby="{id}">` block.
-fn section<'a>(html: &'a str, id: &str) -> &'a str {
-    let start = html.find(&format!("aria-labelledby=\"{id}\"")).unwrap_or_else(|| panic!("section {id}"));
-    let end = start + html[start..].find("</section>").expect("end of section");
-    &html[start..end]
-}
 
 // ---------------------------------------------------------------- payers pages
 

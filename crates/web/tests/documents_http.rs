@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
+use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use quittance_store::documents::{Storage, StorageMode};
 use quittance_store::establishments as est;
 use quittance_store::{Actor, V, args, readiness};
@@ -225,31 +225,6 @@ fn with_limit(app: &mut TestApp, max_bytes: usize) {
     ));
 }
 
-/// Text of an HTML fragment without its tags, unescaped, spaces collapsed.
-fn plain(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    html_unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The HTML of the `<section … aria-labelledby="{id}">` block.
-fn section<'a>(html: &'a str, id: &str) -> &'a str {
-    let at = html.find(&format!("aria-labelledby=\"{id}\"")).unwrap_or_else(|| panic!("section {id} in {html}"));
-    let start = at + html[at..].find('>').expect("end of the section tag") + 1;
-    let end = start + html[start..].find("</section>").expect("end of section");
-    &html[start..end]
-}
 
 /// The text of the `<p class="error" id="e-{name}">` next to a field, unescaped.
 fn field_error(html: &str, name: &str) -> Option<String> {

@@ -646,3 +646,29 @@ pub fn zip_entries(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
 pub fn xlsx_text(xlsx: &[u8]) -> String {
     zip_entries(xlsx).into_iter().filter(|(n, _)| n.ends_with(".xml")).map(|(_, c)| String::from_utf8_lossy(&c).into_owned()).collect()
 }
+
+/// Text of an HTML fragment without its tags, unescaped, spaces collapsed.
+pub fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    html_unescape(&out).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The inner HTML of the `<section … aria-labelledby="{id}">` block.
+pub fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let tag = html.find(&format!("aria-labelledby=\"{id}\"")).unwrap_or_else(|| panic!("section {id}"));
+    let start = tag + html[tag..].find('>').expect("end of the section tag") + 1;
+    let end = start + html[start..].find("</section>").expect("end of section");
+    &html[start..end]
+}
