@@ -1150,3 +1150,29 @@ async fn retention_report_lists_expired_documents_oldest_first(t: TestDb) {
     let counts: BTreeSet<i64> = rows.iter().map(|r| changes(r)["documents"].as_i64().unwrap()).collect();
     assert_eq!(counts, [3, 4, 5].into_iter().collect());
 }
+
+// ---------------------------------------------------------------- several servers
+
+/// Two application servers share one PostgreSQL database (two pools, as two
+/// processes would have): a document filed through one is listed, opened and checked
+/// through the other, and its withdrawal through the second is seen by the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_documents_are_shared_between_servers() {
+    let Some(t) = common::postgres().await else { return };
+    let server_a = &t.db;
+    let server_b = Db::open(&t.url, quittance_store::DbOptions { pg_schema: t.schema.clone(), max_connections: 4, ..Default::default() })
+        .await
+        .expect("second server's pool");
+    let pl = place(server_a, "HSM").await;
+    let p = patient(server_a, &pl, pl.a, "Partage", "Paule").await;
+    let class = class_id(server_a, pl.est, "piece_identite").await;
+    let d = file_pdf(server_a, p, &doc("patient", class), "Carte d'identité").await;
+    let listed = docs::list(&server_b, &op(), p).await.expect("list on server B");
+    assert_eq!(listed.iter().map(|x| (x.id, x.sha256.clone())).collect::<Vec<_>>(), vec![(d.id, d.sha256.clone())]);
+    let (_, bytes) = docs::content(&server_b, &op(), &Storage::default(), d.id).await.expect("content on server B");
+    assert_eq!(bytes, pdf("Carte d'identité"));
+    docs::withdraw(&server_b, &op(), d.id, d.version, "Mauvais patient").await.expect("withdraw on server B");
+    let seen = docs::get(server_a, &op(), d.id).await.expect("get on server A");
+    assert_eq!(seen.withdrawn_reason.as_deref(), Some("Mauvais patient"));
+    server_b.close().await;
+}
