@@ -300,10 +300,10 @@ struct ReportPage {
     missing: Vec<(i64, String, String, String, String)>,
 }
 
-async fn report_data(ctx: &Ctx) -> Result<(String, Vec<Vec<String>>, Vec<(i64, Vec<String>)>), Error> {
-    let e = ctx.establishment().await?;
+/// Documents past retention: `[IPP, patient, class, title, date, kept until, patient id]`.
+async fn expired_rows(ctx: &Ctx, e: &quittance_store::establishments::Establishment) -> Result<Vec<Vec<String>>, Error> {
     let today = patients::today_in(&e.timezone);
-    let expired = docs::past_retention(&ctx.state.db, ctx.actor(), e.id, today)
+    Ok(docs::past_retention(&ctx.state.db, ctx.actor(), e.id, today)
         .await?
         .into_iter()
         .map(|x| {
@@ -317,15 +317,26 @@ async fn report_data(ctx: &Ctx) -> Result<(String, Vec<Vec<String>>, Vec<(i64, V
                 x.document.patient_id.to_string(),
             ]
         })
-        .collect();
-    let missing = quittance_store::readiness::missing_documents_report(&ctx.state.db, ctx.actor(), e.id, today)
+        .collect())
+}
+
+/// Stays missing a required document: `(patient id, [IPP, patient, admission, what is missing])`.
+async fn missing_rows(ctx: &Ctx, e: &quittance_store::establishments::Establishment) -> Result<Vec<(i64, Vec<String>)>, Error> {
+    let today = patients::today_in(&e.timezone);
+    Ok(quittance_store::readiness::missing_documents_report(&ctx.state.db, ctx.actor(), e.id, today)
         .await?
         .into_iter()
         .map(|p| {
             let what = p.messages.join(" ").trim_start_matches("Justificatif manquant : ").trim_end_matches('.').to_string();
             (p.patient_id, vec![p.ipp, p.name, p.admission_at.as_deref().map(day).unwrap_or_default(), what])
         })
-        .collect();
+        .collect())
+}
+
+async fn report_data(ctx: &Ctx) -> Result<(String, Vec<Vec<String>>, Vec<(i64, Vec<String>)>), Error> {
+    let e = ctx.establishment().await?;
+    let expired = expired_rows(ctx, &e).await?;
+    let missing = missing_rows(ctx, &e).await?;
     Ok((e.name, expired, missing))
 }
 
@@ -347,7 +358,7 @@ const EXPIRED_HEADER: [&str; 6] = ["IPP", "Patient", "Classe", "Intitulé", "Dat
 const MISSING_HEADER: [&str; 4] = ["IPP", "Patient", "Séjour du", "Justificatifs manquants"];
 
 pub async fn expired_csv(ctx: Ctx) -> PageResult {
-    let (_, rows, _) = report_data(&ctx).await?;
+    let rows = expired_rows(&ctx, &ctx.establishment().await?).await?;
     Ok(csv_response("documents-conservation-echue.csv", &EXPIRED_HEADER, rows.into_iter().map(|mut r| {
         r.truncate(6);
         r
@@ -355,7 +366,7 @@ pub async fn expired_csv(ctx: Ctx) -> PageResult {
 }
 
 pub async fn expired_xlsx(ctx: Ctx) -> PageResult {
-    let (_, rows, _) = report_data(&ctx).await?;
+    let rows = expired_rows(&ctx, &ctx.establishment().await?).await?;
     Ok(xlsx_response("documents-conservation-echue.xlsx", "Conservation échue", &EXPIRED_HEADER, rows.into_iter().map(|mut r| {
         r.truncate(6);
         r
@@ -363,12 +374,12 @@ pub async fn expired_xlsx(ctx: Ctx) -> PageResult {
 }
 
 pub async fn missing_csv(ctx: Ctx) -> PageResult {
-    let (_, _, rows) = report_data(&ctx).await?;
+    let rows = missing_rows(&ctx, &ctx.establishment().await?).await?;
     Ok(csv_response("dossiers-justificatifs-manquants.csv", &MISSING_HEADER, rows.into_iter().map(|r| r.1).collect()))
 }
 
 pub async fn missing_xlsx(ctx: Ctx) -> PageResult {
-    let (_, _, rows) = report_data(&ctx).await?;
+    let rows = missing_rows(&ctx, &ctx.establishment().await?).await?;
     Ok(xlsx_response("dossiers-justificatifs-manquants.xlsx", "Justificatifs manquants", &MISSING_HEADER, rows.into_iter().map(|r| r.1).collect()))
 }
 
