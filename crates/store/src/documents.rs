@@ -618,19 +618,6 @@ pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &st
     Ok(mask(actor, after, &sites))
 }
 
-fn site_filter(actor: &Actor, establishment_id: i64, col: &str) -> String {
-    let v = patients::visibility(actor, establishment_id);
-    let mut f = match v.sites {
-        None => String::new(),
-        Some(l) if l.is_empty() => " AND 1 = 0".into(),
-        Some(l) => format!(" AND {col} IN (SELECT patient_id FROM patient_sites WHERE site_id IN ({}))", l.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
-    };
-    if !v.confidential {
-        f.push_str(&format!(" AND {col} IN (SELECT id FROM patients WHERE non_disclosure = FALSE)"));
-    }
-    f
-}
-
 /// A document past its retention period, with its file.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Expired {
@@ -642,7 +629,7 @@ pub struct Expired {
 /// The documents whose retention ended before `today` (not withdrawn), oldest first.
 pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Expired>, Error> {
     actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "document", "retention_report").await?;
-    let filter = site_filter(actor, establishment_id, "d.patient_id");
+    let filter = patients::visible_clause(actor, establishment_id, "d.patient_id");
     let mut tx = db.begin().await?;
     #[derive(sqlx::FromRow)]
     struct Row {

@@ -493,6 +493,27 @@ pub struct Visibility {
     pub confidential: bool,
 }
 
+/// SQL condition (` AND …`) keeping the rows whose patient (`col`) is attached to one
+/// of `sites`; `None` keeps every row, an empty list none.
+pub(crate) fn sites_clause(sites: Option<&[i64]>, col: &str) -> String {
+    match sites {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".into(),
+        Some(l) => format!(" AND {col} IN (SELECT patient_id FROM patient_sites WHERE site_id IN ({}))", l.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// SQL condition (` AND …`) keeping the rows whose patient (`col`) the actor may see:
+/// on the actor's sites, and not under non-disclosure unless the actor may see those.
+pub(crate) fn visible_clause(actor: &Actor, establishment_id: i64, col: &str) -> String {
+    let v = visibility(actor, establishment_id);
+    let mut f = sites_clause(v.sites.as_deref(), col);
+    if !v.confidential {
+        f.push_str(&format!(" AND {col} IN (SELECT id FROM patients WHERE non_disclosure = FALSE)"));
+    }
+    f
+}
+
 pub fn visibility(actor: &Actor, establishment_id: i64) -> Visibility {
     if actor.system {
         return Visibility { sites: None, confidential: true };

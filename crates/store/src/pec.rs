@@ -357,11 +357,7 @@ pub async fn alerts(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::
     let sites = if actor.system { None } else { actor.grants.sites_for(quittance_domain::access::Permission::ReadPatients, establishment_id) };
     let mut tx = db.read().await?;
     let rules = crate::readiness::rules(&mut tx, establishment_id).await?;
-    let site_filter = match &sites {
-        None => String::new(),
-        Some(l) if l.is_empty() => " AND 1 = 0".into(),
-        Some(l) => format!(" AND c.patient_id IN (SELECT patient_id FROM patient_sites WHERE site_id IN ({}))", l.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
-    };
+    let site_filter = patients::sites_clause(sites.as_deref(), "c.patient_id");
     let rows: Vec<AlertRow> = tx
         .all(
             &format!(
