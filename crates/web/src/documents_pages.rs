@@ -7,7 +7,6 @@ use axum::extract::{Multipart, Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quittance_domain::documents::{CONFIDENTIALITY, REQUIRED_FOR, TARGETS};
-use quittance_domain::fr::format_date_fr;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::documents::{self as docs, ClassInput, DocClass, Document, UploadInput, size_fr};
 use quittance_store::{Error, patients, pec, stays};
@@ -17,7 +16,7 @@ use crate::auth::{Ctx, CsrfForm, check_csrf};
 use crate::render::{Chrome, Field, FormPage, Opt, PageError, PageResult, csv_response, html, see_other, with_errors, xlsx_response};
 
 fn day(d: &str) -> String {
-    d.get(..10).and_then(|x| x.parse::<jiff::civil::Date>().ok()).map(format_date_fr).unwrap_or_else(|| "—".into())
+    crate::render::day_fr(Some(d))
 }
 
 fn label(codes: quittance_domain::coverage::Codes, code: &str) -> String {

@@ -21,7 +21,7 @@ fn money(minor: i64, cur: &str) -> String {
 }
 
 fn day(d: &Option<String>) -> String {
-    d.as_deref().and_then(|x| x.get(..10)).and_then(|x| x.parse::<jiff::civil::Date>().ok()).map(format_date_fr).unwrap_or_else(|| "—".into())
+    crate::render::day_fr(d.as_deref())
 }
 
 fn items_fr(list: &str) -> String {

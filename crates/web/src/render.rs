@@ -418,3 +418,23 @@ pub fn ts_fr(stored: &str, tz: &str) -> String {
         Err(_) => stored.to_string(),
     }
 }
+
+/// A stored date (`AAAA-MM-JJ`, or the date part of `AAAA-MM-JJTHH:MM…`) as `JJ/MM/AAAA`; « — » when absent or unreadable.
+pub fn day_fr(stored: Option<&str>) -> String {
+    stored
+        .and_then(|x| x.get(..10))
+        .and_then(|x| x.parse::<jiff::civil::Date>().ok())
+        .map(quittance_domain::fr::format_date_fr)
+        .unwrap_or_else(|| "—".into())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_dates_read_in_french() {
+        assert_eq!(super::day_fr(Some("2026-11-23")), "23/11/2026");
+        assert_eq!(super::day_fr(Some("2026-11-03T10:14")), "03/11/2026");
+        assert_eq!(super::day_fr(Some("n'importe quoi")), "—");
+        assert_eq!(super::day_fr(None), "—");
+    }
+}
