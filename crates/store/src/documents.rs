@@ -340,13 +340,6 @@ pub fn may_open(actor: &Actor, d: &Document, file_sites: &[i64]) -> bool {
     d.confidentiality != "confidentiel" || may_open_confidential(actor, d.establishment_id, file_sites)
 }
 
-async fn sites_of(db: &Db, patient_id: i64) -> Result<Vec<i64>, Error> {
-    let mut tx = db.read().await?;
-    let v = patients::patient_sites(&mut tx, patient_id).await;
-    tx.rollback().await?;
-    v
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -518,10 +511,9 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Document, Error> {
 /// The documents of a patient's file, newest first (withdrawn ones included, marked).
 /// Titles of confidential documents are masked for actors who may not open them.
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Document>, Error> {
-    patients::check_read(db, actor, patient_id).await?;
+    let (_, sites) = patients::read_access(db, actor, patient_id).await?;
     let mut tx = db.read().await?;
     let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![patient_id]).await?;
-    let sites = patients::patient_sites(&mut tx, patient_id).await?;
     tx.rollback().await?;
     Ok(v.into_iter().map(|d| mask(actor, d, &sites)).collect())
 }
@@ -541,8 +533,7 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Document, Error> {
     let d = load(&mut tx, id).await;
     tx.rollback().await?;
     let d = d?;
-    patients::check_read(db, actor, d.patient_id).await?;
-    let sites = sites_of(db, d.patient_id).await?;
+    let (_, sites) = patients::read_access(db, actor, d.patient_id).await?;
     Ok(mask(actor, d, &sites))
 }
 
@@ -553,8 +544,8 @@ pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Resu
     let d = load(&mut tx, id).await;
     tx.rollback().await?;
     let d = d?;
-    patients::check_read(db, actor, d.patient_id).await?;
-    if !may_open(actor, &d, &sites_of(db, d.patient_id).await?) {
+    let (_, sites) = patients::read_access(db, actor, d.patient_id).await?;
+    if !may_open(actor, &d, &sites) {
         return Err(actor.deny(db, Permission::ReadConfidentialDocuments, Scope::Establishment(d.establishment_id), "document", "open").await);
     }
     let bytes = match d.storage.as_str() {

@@ -526,7 +526,7 @@ pub fn visibility(actor: &Actor, establishment_id: i64) -> Visibility {
     Visibility { sites, confidential }
 }
 
-pub(crate) async fn patient_sites(tx: &mut Tx, id: i64) -> Result<Vec<i64>, Error> {
+async fn patient_sites(tx: &mut Tx, id: i64) -> Result<Vec<i64>, Error> {
     let rows: Vec<(i64,)> = tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![id]).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
@@ -778,6 +778,11 @@ fn stale() -> Error {
 /// Checks that the actor may read the file (no audit row: the caller shows part of a file already viewed).
 pub async fn check_read(db: &Db, actor: &Actor, id: i64) -> Result<Patient, Error> {
     load_visible(db, actor, id, Permission::ReadPatients, "read").await.map(|(p, _)| p)
+}
+
+/// The file and its sites, when the actor may read it.
+pub async fn read_access(db: &Db, actor: &Actor, id: i64) -> Result<(Patient, Vec<i64>), Error> {
+    load_visible(db, actor, id, Permission::ReadPatients, "read").await
 }
 
 /// Checks that the actor may change the file (used by the edit pages before showing a form).
