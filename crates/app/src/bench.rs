@@ -53,7 +53,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
             println!("Banc d'essai « facturabilité » : {count} dossiers ouverts.");
             // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.
             let keep = std::env::var("QUITTANCE_BENCH_KEEP").ok();
-            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4))));
+            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::access::random_hex(4))));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
             let r = crate::bench_readiness::run(&db, "SQLite", count).await;
@@ -75,7 +75,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
             println!("Banc d'essai « patients » : {count} dossiers, {queries} requêtes par type, puis {clients} clients concurrents.");
             // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.
             let keep = std::env::var("QUITTANCE_BENCH_KEEP").ok();
-            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4))));
+            let dir = keep.clone().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::access::random_hex(4))));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let path = dir.join("bench.db");
             let db = Db::open(&path.to_string_lossy(), DbOptions { max_connections: clients as u32 + 2, ..Default::default() })
@@ -100,7 +100,7 @@ pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
         }
         BenchCmd::Numbering { count, concurrency, postgres } => {
             println!("Banc d'essai « numérotation » : {count} numéros, {concurrency} écrivains concurrents.");
-            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::auth::random_hex(4)));
+            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::access::random_hex(4)));
             std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
             let path = dir.join("bench.db");
             let db = Db::open(&path.to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
@@ -226,7 +226,7 @@ pub fn fr_int(x: f64) -> String {
 
 /// A PostgreSQL scratch schema for a benchmark: (db in the schema, admin handle, schema name).
 pub async fn scratch_pg(url: &str, connections: u32) -> Result<(Db, Db, String), String> {
-    let schema = format!("bench_{}", quittance_store::auth::random_hex(4));
+    let schema = format!("bench_{}", quittance_store::access::random_hex(4));
     let admin = Db::open(url, DbOptions { max_connections: 2, ..Default::default() }).await.map_err(|e| e.to_string())?;
     admin.raw(&format!("CREATE SCHEMA {schema}")).await.map_err(|e| e.to_string())?;
     let db = Db::open(url, DbOptions { pg_schema: Some(schema.clone()), max_connections: connections + 2, ..Default::default() })

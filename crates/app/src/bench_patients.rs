@@ -3,14 +3,14 @@
 use std::time::{Duration, Instant};
 
 use quittance_domain::identity;
-use quittance_domain::patient_search::{self, SearchCriteria};
+use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
 use quittance_store::establishments::{self, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, Visibility};
 use quittance_store::{Actor, Backend, Db, V, migrate};
 
 use crate::bench::{bar, fr_int};
 
-use quittance_store::demo_patients::Rng;
+use quittance_store::demo::patients::Rng;
 
 const HEADS: &[&str] = &[
     "mar", "ber", "tho", "pet", "rob", "ric", "dur", "dub", "mor", "lau", "sim", "mic", "lef", "ler", "rou", "dav", "gir", "bon",

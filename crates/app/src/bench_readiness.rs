@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use quittance_store::establishments::{self, EstablishmentInput, SiteInput};
-use quittance_store::payers::{self, PayerInput};
+use quittance_store::care::payers::{self, PayerInput};
 use quittance_store::{Actor, Db, args, migrate, readiness};
 
 use crate::bench::{bar, fr_int};

@@ -111,9 +111,9 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
                 .iter()
                 .find(|e| e.code.eq_ignore_ascii_case(&establishment))
                 .ok_or(format!("établissement « {establishment} » inconnu"))?;
-            let rows: Vec<(usize, quittance_store::payers::PayerInput)> = read_csv(&read_text(&file)?)?;
+            let rows: Vec<(usize, quittance_store::care::payers::PayerInput)> = read_csv(&read_text(&file)?)?;
             let n = rows.len();
-            let report = quittance_store::payers::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
+            let report = quittance_store::care::payers::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
             let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
             refused.dedup();
             for (line, field, message) in &report.errors {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use quittance_domain::access::{Grant, Role};
-use quittance_store::auth::{self, NewUser};
+use quittance_store::access::{self as auth, NewUser};
 use quittance_store::{Actor, Db, DbOptions, demo, establishments, migrate};
 use quittance_web::{AppState, WebConfig};
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use quittance_store::establishments::{self, EstablishmentInput};
-use quittance_store::payers::{self, Payer};
+use quittance_store::care::payers::{self, Payer};
 use quittance_store::{Actor, Db};
 
 struct Run {

@@ -1,18 +1,18 @@
 //! Quittance domain: pure rules, no IO, no async.
 //!
-//! Each module is one bounded context. Everything here is deterministic and
-//! unit/property tested in milliseconds.
+//! One folder per capability (`access`, `audit`, `care`, `documents`, `identity`, `patients`, `pec`,
+//! `readiness`); the vocabulary they share (money, French formats, legal identifiers, numbering, field
+//! errors) is in `shared/` and re-exported here. Everything is deterministic and unit/property tested
+//! in milliseconds.
 
 pub mod access;
 pub mod audit;
-pub mod coverage;
+pub mod care;
 pub mod documents;
-pub mod fr;
 pub mod identity;
-pub mod legal_ids;
-pub mod money;
-pub mod numbering;
-pub mod patient_search;
+pub mod patients;
 pub mod pec;
 pub mod readiness;
-pub mod validation;
+pub mod shared;
+
+pub use shared::{fr, legal_ids, money, numbering, validation};

@@ -132,7 +132,7 @@ proptest! {
 mod coverage_props {
     use jiff::civil::{Date, date};
     use proptest::prelude::*;
-    use quittance_domain::coverage::{Flag, Span, covered_throughout, flags};
+    use quittance_domain::care::coverage::{Flag, Span, covered_throughout, flags};
 
     fn day(n: i64) -> Date {
         date(2026, 1, 1).checked_add(jiff::Span::new().days(n)).unwrap()

@@ -12,12 +12,12 @@ use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::coverages::{self, CoverageInput};
+use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
-use quittance_store::payers::{self, PayerInput};
+use quittance_store::care::payers::{self, PayerInput};
 use quittance_store::readiness;
-use quittance_store::stays::{self, StayInput};
+use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, Error, args, demo};
 
 contract!(

@@ -8,7 +8,7 @@ use quittance_domain::access::{Grant, Role};
 use quittance_domain::audit::ChainBreak;
 use quittance_domain::numbering::is_gapless;
 use quittance_store::audit::{self, AuditFilter};
-use quittance_store::auth::{self, NewUser};
+use quittance_store::access::{self as auth, NewUser};
 use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::{Actor, Backend, Db, Error, args, demo, migrate, numbering};
 

@@ -14,14 +14,14 @@ use quittance_domain::access::{Grant, Role};
 use quittance_domain::readiness::Rules;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::auth::{self, NewUser};
-use quittance_store::coverages::{self, CoverageInput};
+use quittance_store::access::{self as auth, NewUser};
+use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::documents::{self as docs, ClassInput, DEFAULT_PLAN, DocClass, Document, Storage, StorageMode, UploadInput};
 use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorInput, PatientInput};
-use quittance_store::payers::{self, PayerInput};
+use quittance_store::care::payers::{self, PayerInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
-use quittance_store::stays::{self, StayInput};
+use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, Error, V, readiness};
 use sha2::{Digest, Sha256};
 
@@ -212,7 +212,7 @@ fn input_of(c: &DocClass) -> ClassInput {
 // ---------------------------------------------------------------- files to upload
 
 fn pdf(text: &str) -> Vec<u8> {
-    quittance_store::demo_care::demo_pdf(text)
+    quittance_store::demo::care::demo_pdf(text)
 }
 
 /// The smallest JPEG `sniff` recognises: SOI, a JFIF APP0 segment, EOI.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::TestDb;
 use quittance_domain::identity::nir_key;
-use quittance_domain::patient_search::{self, SearchCriteria};
+use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};

@@ -4,11 +4,11 @@
 mod common;
 
 use common::TestDb;
-use quittance_store::coverages::{self, CoverageInput};
+use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::patients::{self, DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
-use quittance_store::stays::{self, StayInput};
-use quittance_store::{Actor, Error, demo, establishments as est, payers, readiness};
+use quittance_store::care::stays::{self, StayInput};
+use quittance_store::{Actor, Error, demo, establishments as est, care::payers, readiness};
 
 contract!(pec_lifecycle_and_readiness, pec_validation_and_refused_transitions);
 
@@ -132,7 +132,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
         c
     };
     let answer = quittance_store::documents::UploadInput { target: format!("pec:{}", ok.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo_care::demo_pdf("ACC-77"), today())
+    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-77"), today())
         .await
         .unwrap();
     assert!(codes(db, patient).await.is_empty(), "ready to bill");
@@ -144,7 +144,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let short = AnswerInput { valid_to: "25/11/2026".into(), agreement_number: "ACC-78".into(), ..accept.clone() };
     pec::answer(db, &op(), p2.id, sent2.version, &short).await.unwrap();
     let answer2 = quittance_store::documents::UploadInput { target: format!("pec:{}", p2.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo_care::demo_pdf("ACC-78"), today())
+    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
         .await
         .unwrap();
     let alerts = pec::alerts(db, &op(), est_id, today()).await.unwrap();
@@ -201,7 +201,7 @@ async fn pec_validation_and_refused_transitions(t: TestDb) {
     assert_eq!(refused.status, "refusee");
     assert!(matches!(pec::expire(db, &op(), p.id, refused.version).await, Err(Error::Invalid(_))));
     // A comptable may not create requests (no access to patient files), and the refusal is audited.
-    let s = quittance_store::auth::login(db, "comptable", demo::DEMO_PASSWORD, "10.9.0.1", None).await.unwrap();
-    let comptable = quittance_store::auth::session(db, &s.token).await.unwrap().actor;
+    let s = quittance_store::access::login(db, "comptable", demo::DEMO_PASSWORD, "10.9.0.1", None).await.unwrap();
+    let comptable = quittance_store::access::session(db, &s.token).await.unwrap().actor;
     assert!(matches!(pec::create(db, &comptable, patient, &PecInput::default()).await, Err(Error::Forbidden)));
 }

@@ -85,7 +85,7 @@ pub async fn bearer_actor(state: &AppState, headers: &HeaderMap) -> Result<Actor
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(unauthorized)?;
-    match quittance_store::auth::api_actor(&state.db, secret).await {
+    match quittance_store::access::api_actor(&state.db, secret).await {
         Ok(a) => Ok(a),
         Err(Error::Unauthenticated) => Err(unauthorized()),
         Err(e) => Err(problem_from(e)),
@@ -161,9 +161,9 @@ async fn api_not_found() -> Response {
     components(schemas(Problem, ProblemField, Me, MeRole, Establishment, EstablishmentInput, Site, SiteInput, AuditEntry, AuditPage,
         patients::Patient, patients::PatientInput, patients::PatientFile, patients::PatientSummary, patients::SearchPage,
         patients::Debtor, patients::DebtorInput, patients::Identifier, IdentifierInput,
-        quittance_store::coverages::Coverage, quittance_store::coverages::CoverageInput, quittance_store::coverages::CoverageLine,
-        quittance_store::coverages::CoverageSummary, quittance_store::stays::Stay, quittance_store::stays::StayInput,
-        quittance_store::payers::Payer, quittance_store::payers::PayerInput,
+        quittance_store::care::coverages::Coverage, quittance_store::care::coverages::CoverageInput, quittance_store::care::coverages::CoverageLine,
+        quittance_store::care::coverages::CoverageSummary, quittance_store::care::stays::Stay, quittance_store::care::stays::StayInput,
+        quittance_store::care::payers::Payer, quittance_store::care::payers::PayerInput,
         quittance_store::pec::Pec, quittance_store::pec::PecInput, quittance_store::pec::AnswerInput,
         quittance_store::readiness::Pending, quittance_store::readiness::Checklist,
         documents::Document, documents::DocClass, documents::ClassInput, documents::Expired, UploadForm, WithdrawBody)),
@@ -368,7 +368,7 @@ async fn search_patients(State(s): State<AppState>, Extension(a): Extension<Acto
     if !(1..=500).contains(&limit) {
         errs.add("limit", "Entre 1 et 500.");
     }
-    let c = match quittance_domain::patient_search::parse(p.q.as_deref().unwrap_or(""), p.birth_date.as_deref().unwrap_or("")) {
+    let c = match quittance_domain::patients::search::parse(p.q.as_deref().unwrap_or(""), p.birth_date.as_deref().unwrap_or("")) {
         Ok(c) if c.is_empty() => {
             errs.add("q", "Donnez au moins un critère (nom, date de naissance, IPP, NIR ou n° CAFAT).");
             c
@@ -450,7 +450,7 @@ async fn add_identifier(State(s): State<AppState>, Extension(a): Extension<Actor
 
 // ---------------------------------------------------------------- coverages, stays, payers
 
-use quittance_store::{coverages, payers, stays};
+use quittance_store::{care::coverages, care::payers, care::stays};
 
 /// The patient's coverage rights with their flags (overlaps, gaps, expiries).
 #[utoipa::path(get, path = "/api/v1/patients/{id}/coverages", params(("id" = i64, Path)), responses((status = 200, body = coverages::CoverageSummary)))]

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use quittance_domain::validation::FieldErrors;
-use quittance_store::auth::{self as store_auth, Session};
+use quittance_store::access::{self as store_auth, Session};
 use quittance_store::{Actor, Error};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

@@ -3,12 +3,12 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use quittance_domain::coverage::{BENEFICIARY, EXEMPTIONS, ROLES};
+use quittance_domain::care::coverage::{BENEFICIARY, EXEMPTIONS, ROLES};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
-use quittance_store::coverages::{self, CoverageInput};
-use quittance_store::stays::{self, CARE_MODES, DISCHARGE_MODES, StayInput};
-use quittance_store::{establishments as est, patients, payers};
+use quittance_store::care::coverages::{self, CoverageInput};
+use quittance_store::care::stays::{self, CARE_MODES, DISCHARGE_MODES, StayInput};
+use quittance_store::{establishments as est, patients, care::payers};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};

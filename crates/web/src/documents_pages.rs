@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use quittance_domain::documents::{CONFIDENTIALITY, REQUIRED_FOR, TARGETS};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::documents::{self as docs, ClassInput, DocClass, Document, UploadInput, size_fr};
-use quittance_store::{Error, patients, pec, stays};
+use quittance_store::{Error, patients, pec, care::stays};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm, check_csrf};
@@ -19,8 +19,8 @@ fn day(d: &str) -> String {
     crate::render::day_fr(Some(d))
 }
 
-fn label(codes: quittance_domain::coverage::Codes, code: &str) -> String {
-    quittance_domain::coverage::label(codes, code).unwrap_or(code).to_string()
+fn label(codes: quittance_domain::care::coverage::Codes, code: &str) -> String {
+    quittance_domain::care::coverage::label(codes, code).unwrap_or(code).to_string()
 }
 
 /// The things of a file a document can be attached to: `(value, label)`.
@@ -31,9 +31,9 @@ async fn targets(ctx: &Ctx, patient_id: i64) -> Result<Vec<(String, String)>, Er
         out.push((format!("sejour:{}", s.id), format!("Séjour du {}", day(&s.admission_at))));
     }
     let today = patients::today_in(&ctx.establishment().await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into()));
-    for l in quittance_store::coverages::list(db, ctx.actor(), patient_id, today).await?.lines {
+    for l in quittance_store::care::coverages::list(db, ctx.actor(), patient_id, today).await?.lines {
         let c = l.coverage;
-        out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", label(quittance_domain::coverage::ROLES, &c.role).to_lowercase(), l.payer_name, day(&c.valid_from))));
+        out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", label(quittance_domain::care::coverage::ROLES, &c.role).to_lowercase(), l.payer_name, day(&c.valid_from))));
     }
     for p in pec::list(db, ctx.actor(), patient_id).await? {
         let status = quittance_domain::pec::Status::from_code(&p.status).map_or(p.status.clone(), |s| s.label().to_lowercase());

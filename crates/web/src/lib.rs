@@ -155,7 +155,7 @@ async fn envelope(State(state): State<AppState>, mut req: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| quittance_store::auth::random_hex(8));
+        .unwrap_or_else(|| quittance_store::access::random_hex(8));
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let route = log_route(req.uri().path());

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::{ATTRIBUTES, BirthDate, DocumentType, IdentityStatus, Sex};
-use quittance_domain::patient_search;
+use quittance_domain::patients::search as patient_search;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::establishments as est;
@@ -384,12 +384,12 @@ fn local_fr(t: &str) -> String {
 }
 
 async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
-    use quittance_domain::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
-    use quittance_store::stays::{CARE_MODES, DISCHARGE_MODES};
+    use quittance_domain::care::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
+    use quittance_store::care::stays::{CARE_MODES, DISCHARGE_MODES};
     let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
     let sites: std::collections::HashMap<i64, String> =
         est::list_sites(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|s| (s.id, s.name)).collect();
-    let stays = quittance_store::stays::list(&ctx.state.db, ctx.actor(), p.id)
+    let stays = quittance_store::care::stays::list(&ctx.state.db, ctx.actor(), p.id)
         .await?
         .into_iter()
         .map(|s| StayRow {
@@ -404,7 +404,7 @@ async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -
             },
         })
         .collect();
-    let summary = quittance_store::coverages::list(&ctx.state.db, ctx.actor(), p.id, today).await?;
+    let summary = quittance_store::care::coverages::list(&ctx.state.db, ctx.actor(), p.id, today).await?;
     let bp = |x: i64| quittance_domain::money::BasisPoints(x as u32).format_fr();
     let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
     let coverages = summary
@@ -514,7 +514,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         })
         .collect();
     let payer_names: std::collections::HashMap<i64, String> =
-        quittance_store::payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|x| (x.id, x.name)).collect();
+        quittance_store::care::payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|x| (x.id, x.name)).collect();
     let pecs = quittance_store::pec::list(&ctx.state.db, ctx.actor(), p.id)
         .await?
         .into_iter()

@@ -5,11 +5,11 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
+use quittance_domain::care::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
-use quittance_store::payers::{self, Payer, PayerInput};
+use quittance_store::care::payers::{self, Payer, PayerInput};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};

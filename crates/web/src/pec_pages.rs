@@ -10,7 +10,7 @@ use quittance_domain::pec::{ITEMS, Status};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::pec::{self, AnswerInput, Pec, PecInput};
-use quittance_store::{establishments as est, patients, payers, stays};
+use quittance_store::{establishments as est, patients, care::payers, care::stays};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};
@@ -249,7 +249,7 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
         None => None,
     };
     let today = patients::today_in(&e.timezone);
-    let coverage = quittance_store::coverages::list(db, actor, id, today)
+    let coverage = quittance_store::care::coverages::list(db, actor, id, today)
         .await?
         .lines
         .into_iter()

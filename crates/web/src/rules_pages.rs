@@ -6,7 +6,7 @@ use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::Rules;
 use quittance_domain::validation::FieldErrors;
-use quittance_store::{readiness, stays};
+use quittance_store::{readiness, care::stays};
 use serde::Deserialize;
 
 use crate::auth::{Ctx, CsrfForm};

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::{Grant, Permission, Role, Scope};
 use quittance_domain::validation::FieldErrors;
-use quittance_store::auth::{self as store_auth, NewUser, User};
+use quittance_store::access::{self as store_auth, NewUser, User};
 use quittance_store::establishments as est;
 use quittance_store::Error;
 use serde::Deserialize;

@@ -18,8 +18,8 @@ use jiff::civil::Date;
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
 use quittance_store::patients::{self, DebtorInput, PatientInput};
-use quittance_store::stays::{self, StayInput};
-use quittance_store::{Actor, Db, coverages, establishments as est, payers, readiness};
+use quittance_store::care::stays::{self, StayInput};
+use quittance_store::{Actor, Db, care::coverages, establishments as est, care::payers, readiness};
 
 fn fr(d: Date) -> String {
     quittance_domain::fr::format_date_fr(d)

@@ -8,11 +8,11 @@ use axum::http::{Method, StatusCode};
 use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use jiff::civil::Date;
 use quittance_domain::readiness::{CONTROLS, Rules};
-use quittance_store::coverages::{self, CoverageInput};
+use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::establishments as est;
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
-use quittance_store::stays::{self, StayInput};
-use quittance_store::{Actor, args, payers, readiness};
+use quittance_store::care::stays::{self, StayInput};
+use quittance_store::{Actor, args, care::payers, readiness};
 use serde_json::json;
 
 // ---------------------------------------------------------------- helpers

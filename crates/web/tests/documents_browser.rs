@@ -11,10 +11,10 @@ use std::io::Write;
 use common::browser::{Browser, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
 use jiff::civil::Date;
-use quittance_store::coverages::{self, CoverageInput};
+use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::patients::{self, DebtorInput, PatientInput};
-use quittance_store::stays::{self, StayInput};
-use quittance_store::{Actor, Db, documents, establishments as est, payers, pec, readiness};
+use quittance_store::care::stays::{self, StayInput};
+use quittance_store::{Actor, Db, documents, establishments as est, care::payers, pec, readiness};
 
 fn fr(d: Date) -> String {
     quittance_domain::fr::format_date_fr(d)
@@ -181,7 +181,7 @@ async fn technicien_files_the_mutuelle_answer_and_the_file_becomes_ready_to_bill
     let s = setup(&db).await;
     let Some(browser) = Browser::start(&db).await else { return };
     let answer = dir.path().join("reponse-mgen.pdf");
-    let bytes = quittance_store::demo_care::demo_pdf("Accord MGEN-2026-55120");
+    let bytes = quittance_store::demo::care::demo_pdf("Accord MGEN-2026-55120");
     std::fs::write(&answer, &bytes).expect("write the answer PDF");
     let shot = screenshot_dir().join("documents.png");
     let _ = std::fs::remove_file(&shot);

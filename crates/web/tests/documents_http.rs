@@ -128,7 +128,7 @@ fn sha_hex(bytes: &[u8]) -> String {
 }
 
 fn pdf(text: &str) -> Vec<u8> {
-    quittance_store::demo_care::demo_pdf(text)
+    quittance_store::demo::care::demo_pdf(text)
 }
 
 /// A valid small PDF padded (with a trailing comment and a second end marker) to exactly `len` bytes.
@@ -434,13 +434,13 @@ async fn coverage_rows_show_their_proof_and_link_to_file_it() {
     let app = TestApp::new().await;
     let ids = ids(&app).await;
     let pid = file_at_site(&app, ids.med).await;
-    let input = quittance_store::coverages::CoverageInput {
+    let input = quittance_store::care::coverages::CoverageInput {
         payer_id: scalar(&app, "SELECT id FROM payers WHERE establishment_id = $1 AND code = 'CPAM69'", args![ids.hsm]).await.to_string(),
         role: "obligatoire".into(),
         valid_from: "01/01/2026".into(),
         ..Default::default()
     };
-    let cov = quittance_store::coverages::save(&app.db, &op(), pid, None, &input).await.expect("coverage");
+    let cov = quittance_store::care::coverages::save(&app.db, &op(), pid, None, &input).await.expect("coverage");
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
     let link = format!("/patients/{pid}/documents/nouveau?cible=droit:{}&amp;classe=attestation_droits", cov.id);

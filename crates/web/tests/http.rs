@@ -8,7 +8,7 @@ use common::{LOGIN_CSRF_COOKIE, PASSWORD, SESSION_COOKIE, TestApp, cookie_attrib
 use quittance_domain::access::{Grant, Role};
 use quittance_store::Actor;
 use quittance_store::audit::AuditFilter;
-use quittance_store::auth::{self as store_auth, NewUser};
+use quittance_store::access::{self as store_auth, NewUser};
 use quittance_web::auth::LOGIN_FAILED;
 
 /// A valid New Caledonian establishment as the form sends it.

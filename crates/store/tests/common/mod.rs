@@ -31,7 +31,7 @@ pub async fn postgres() -> Option<TestDb> {
         let _ = writeln!(std::io::stderr(), "QUITTANCE_TEST_POSTGRES_URL absent : test PostgreSQL ignoré");
         return None;
     };
-    let schema = format!("qt_{}", quittance_store::auth::random_hex(6));
+    let schema = format!("qt_{}", quittance_store::access::random_hex(6));
     let admin = Db::open(&url, DbOptions { max_connections: 1, ..Default::default() }).await.expect("PostgreSQL reachable");
     admin.raw(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
     admin.close().await;
@@ -67,10 +67,10 @@ macro_rules! contract {
 /// Logs a user in (as the web layer does) and returns the session's actor, with
 /// the current establishment and site the session starts with.
 pub async fn login_actor(db: &Db, username: &str, password: &str) -> quittance_store::Actor {
-    let s = quittance_store::auth::login(db, username, password, "10.0.0.9", None)
+    let s = quittance_store::access::login(db, username, password, "10.0.0.9", None)
         .await
         .unwrap_or_else(|e| panic!("login of {username}: {e:?}"));
-    quittance_store::auth::session(db, &s.token).await.expect("session of a fresh login").actor
+    quittance_store::access::session(db, &s.token).await.expect("session of a fresh login").actor
 }
 
 /// Like [`contract!`], for tests that document a known application bug: both

@@ -237,7 +237,7 @@ impl TestApp {
     }
 
     pub async fn user_id(&self, username: &str) -> i64 {
-        quittance_store::auth::find_user(&self.db, username).await.expect("find user").expect("user exists").id
+        quittance_store::access::find_user(&self.db, username).await.expect("find user").expect("user exists").id
     }
 
     /// Creates an API key for `username` and returns its secret.
@@ -247,7 +247,7 @@ impl TestApp {
 
     pub async fn api_key_with_id(&self, username: &str) -> (i64, String) {
         let uid = self.user_id(username).await;
-        quittance_store::auth::create_api_key(&self.db, &Actor::system("test"), uid, &format!("clé de test {username}"))
+        quittance_store::access::create_api_key(&self.db, &Actor::system("test"), uid, &format!("clé de test {username}"))
             .await
             .expect("create API key")
     }

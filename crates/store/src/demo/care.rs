@@ -2,11 +2,11 @@
 //! demo patients (some coverages expired or overlapping, for the flags).
 
 use crate::actor::Actor;
-use crate::coverages::{self, CoverageInput};
+use crate::care::coverages::{self, CoverageInput};
 use crate::db::Db;
 use crate::error::Error;
-use crate::payers::{self, PayerInput};
-use crate::stays::{self, StayInput};
+use crate::care::payers::{self, PayerInput};
+use crate::care::stays::{self, StayInput};
 
 fn payer(code: &str, kind: &str, name: &str, identifier: &str, channel: &str, account: &str, city: &str, pc: &str) -> PayerInput {
     PayerInput {

@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use crate::coverage::Codes;
+use crate::care::coverage::Codes;
 
 /// The accepted file types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -293,6 +293,30 @@ impl Tx {
         })
     }
 
+    /// Loads the one row a use case is about to change, locked until commit: `FOR UPDATE` on
+    /// PostgreSQL; on SQLite the write transaction ([`Db::begin`], `BEGIN IMMEDIATE`) already holds
+    /// the database's write lock. `sql` is a plain `SELECT` without a locking clause.
+    pub async fn lock<T: Row>(&mut self, sql: &str, args: &[V]) -> Result<Option<T>, Error> {
+        match self.backend() {
+            Backend::Postgres => self.opt(&format!("{sql} FOR UPDATE"), args).await,
+            Backend::Sqlite => self.opt(sql, args).await,
+        }
+    }
+
+    /// Executes a write that must touch exactly `expected` rows; any other count is a
+    /// [`Error::Conflict`] with `conflict` as its French message (typically: the row's
+    /// version changed since the form was shown). The caller's transaction is then dropped
+    /// (rolled back): nothing is half-written.
+    pub async fn exec_exact(&mut self, sql: &str, args: &[V], expected: u64, conflict: &str) -> Result<(), Error> {
+        let n = self.exec(sql, args).await?;
+        if n == expected { Ok(()) } else { Err(Error::Conflict(conflict.to_string())) }
+    }
+
+    /// [`Tx::exec_exact`] for one row.
+    pub async fn exec_one(&mut self, sql: &str, args: &[V], conflict: &str) -> Result<(), Error> {
+        self.exec_exact(sql, args, 1, conflict).await
+    }
+
     /// One `i64` (e.g. `SELECT COUNT(*)` or `INSERT … RETURNING id`).
     pub async fn int(&mut self, sql: &str, args: &[V]) -> Result<i64, Error> {
         Ok(self.one::<(i64,)>(sql, args).await?.0)

@@ -1,10 +1,13 @@
 //! The training data set: a French hospital and a New Caledonian health
 //! directorate, their sites and numbering series, and one user per role.
 
+pub mod care;
+pub mod patients;
+
 use quittance_domain::access::{Grant, Role};
 
 use crate::actor::Actor;
-use crate::auth::{self, NewUser};
+use crate::access::{self as auth, NewUser};
 use crate::db::Db;
 use crate::error::Error;
 use crate::establishments::{self, EstablishmentInput, SiteInput};
@@ -81,8 +84,8 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
         establishments::save_series(db, &op, e, "REC", "Reçus", "REC-{YYYY}-{N:6}").await?;
     }
 
-    crate::demo_patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
-    crate::demo_care::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
+    crate::demo::patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
+    crate::demo::care::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
 
     let wide = |role, e| Grant { role, establishment_id: e, site_id: None };
     let at_site = |role, e, s| Grant { role, establishment_id: e, site_id: Some(s) };

@@ -3,7 +3,7 @@
 
 use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::{self, BirthDate, DocumentType, IdentityStatus, Sex};
-use quittance_domain::patient_search::{SearchCriteria, prefix_upper};
+use quittance_domain::patients::search::{SearchCriteria, prefix_upper};
 use quittance_domain::validation::FieldErrors;
 use serde::{Deserialize, Deserializer, Serialize};
 

@@ -30,6 +30,34 @@ impl Error {
         Error::Invalid(FieldErrors::single(field, message))
     }
 
+    /// A stale write: the record changed since the form or request read it.
+    pub fn stale(what: &str) -> Error {
+        Error::Conflict(format!("{what} a été modifié(e) par quelqu'un d'autre depuis que vous l'avez ouvert(e) : rechargez la page et refaites votre modification."))
+    }
+
+    /// The name of the unique or check constraint the database refused, if any
+    /// (map it to a field error by name instead of counting beforehand).
+    ///
+    /// PostgreSQL names the constraint; SQLite only lists the columns (`UNIQUE constraint failed:
+    /// patients.establishment_id, patients.ipp`), which is turned into PostgreSQL's default name for
+    /// the same constraint (`patients_establishment_id_ipp_key`). Name unique constraints that way
+    /// (or give the PostgreSQL index that name) and one match covers both backends.
+    pub fn constraint(&self) -> Option<String> {
+        let Error::Db(sqlx::Error::Database(d)) = self else { return None };
+        if let Some(c) = d.constraint() {
+            return Some(c.to_string());
+        }
+        let cols = d.message().strip_prefix("UNIQUE constraint failed: ")?;
+        let mut table = None;
+        let mut names = Vec::new();
+        for c in cols.split(',') {
+            let (t, col) = c.trim().split_once('.')?;
+            table.get_or_insert(t.to_string());
+            names.push(col.to_string());
+        }
+        Some(format!("{}_{}_key", table?, names.join("_")))
+    }
+
     /// Whether the database refused a duplicate key.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Error::Db(sqlx::Error::Database(d)) if d.is_unique_violation())

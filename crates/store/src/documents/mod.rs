@@ -168,11 +168,11 @@ pub async fn save_class(db: &Db, actor: &Actor, establishment_id: i64, id: Optio
         }
     };
     let confidentiality = input.confidentiality.trim().to_string();
-    if !quittance_domain::coverage::is_code(dd::CONFIDENTIALITY, &confidentiality) {
+    if !quittance_domain::care::coverage::is_code(dd::CONFIDENTIALITY, &confidentiality) {
         e.add("confidentiality", "Choisissez le niveau de confidentialité.");
     }
     let required_for = input.required_for.trim().to_string();
-    if !quittance_domain::coverage::is_code(dd::REQUIRED_FOR, &required_for) {
+    if !quittance_domain::care::coverage::is_code(dd::REQUIRED_FOR, &required_for) {
         e.add("required_for", "Exigence inconnue.");
     }
     let position = if input.position.trim().is_empty() {
@@ -357,7 +357,7 @@ fn write_folder(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         }
     let dir = path.parent().ok_or_else(|| std::io::Error::other("chemin sans dossier"))?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp", crate::auth::random_hex(8)));
+    let tmp = dir.join(format!(".{}.tmp", crate::access::random_hex(8)));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
@@ -441,7 +441,7 @@ pub async fn upload(
     }
     let confidentiality = match input.confidentiality.trim() {
         "" => class.as_ref().map(|c| c.confidentiality.clone()).unwrap_or_default(),
-        c if quittance_domain::coverage::is_code(dd::CONFIDENTIALITY, c) => c.to_string(),
+        c if quittance_domain::care::coverage::is_code(dd::CONFIDENTIALITY, c) => c.to_string(),
         _ => {
             e.add("confidentiality", "Niveau de confidentialité inconnu.");
             String::new()

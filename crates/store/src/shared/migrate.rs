@@ -15,32 +15,32 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
     },
     Migration {
         version: 2,
         name: "patients",
-        sqlite: include_str!("../migrations/sqlite/0002_patients.sql"),
-        postgres: include_str!("../migrations/postgres/0002_patients.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0002_patients.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_patients.sql"),
     },
     Migration {
         version: 3,
         name: "payers_stays_coverages",
-        sqlite: include_str!("../migrations/sqlite/0003_payers_stays_coverages.sql"),
-        postgres: include_str!("../migrations/postgres/0003_payers_stays_coverages.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0003_payers_stays_coverages.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_payers_stays_coverages.sql"),
     },
     Migration {
         version: 4,
         name: "prises_en_charge",
-        sqlite: include_str!("../migrations/sqlite/0004_prises_en_charge.sql"),
-        postgres: include_str!("../migrations/postgres/0004_prises_en_charge.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0004_prises_en_charge.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_prises_en_charge.sql"),
     },
     Migration {
         version: 5,
         name: "documents",
-        sqlite: include_str!("../migrations/sqlite/0005_documents.sql"),
-        postgres: include_str!("../migrations/postgres/0005_documents.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0005_documents.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
 ];
 

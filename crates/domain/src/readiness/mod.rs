@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 
-use crate::coverage::{Span, covered_throughout};
+use crate::care::coverage::{Span, covered_throughout};
 use crate::identity::IdentityStatus;
 
 /// The configurable rules of an establishment (stored as data; defaults below).

@@ -1,7 +1,7 @@
 //! Payers (organismes payeurs) of an establishment and their dated default rates.
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
+use quittance_domain::care::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
 use serde::{Deserialize, Serialize};

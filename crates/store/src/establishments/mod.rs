@@ -246,7 +246,7 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
             establishment_id: e.id,
             site_id: None,
         };
-        crate::auth::insert_grant(&mut tx, user_id, &g).await?;
+        crate::access::insert_grant(&mut tx, user_id, &g).await?;
         tx.audit(
             actor,
             AuditEvent::new("user", "grant_role")

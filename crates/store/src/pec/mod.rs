@@ -11,7 +11,8 @@ use crate::args;
 use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
-use crate::{patients, payers};
+use crate::patients;
+use crate::care::payers;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pec {

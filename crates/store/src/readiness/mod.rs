@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::coverage::Span;
+use quittance_domain::care::coverage::Span;
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{self, Facts, Failure, Rules};
 use serde::Serialize;

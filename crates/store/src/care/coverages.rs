@@ -1,7 +1,7 @@
 //! A patient's coverage rights (droits): payer, role, member number, insured or
 //! dependant, validity, rates by category, exemptions, priority; and their flags.
 
-use quittance_domain::coverage::{self, BENEFICIARY, CATEGORIES, EXEMPTIONS, Flag, ROLES, Span};
+use quittance_domain::care::coverage::{self, BENEFICIARY, CATEGORIES, EXEMPTIONS, Flag, ROLES, Span};
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,8 @@ use crate::args;
 use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, now_text};
 use crate::error::Error;
-use crate::{patients, payers};
+use crate::patients;
+use crate::care::payers;
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Coverage {
@@ -232,7 +233,7 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
     };
     if let Some(p) = &payer
         && coverage::is_code(ROLES, &role) && !coverage::role_allowed(&p.kind, &role) {
-            e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", coverage::label(quittance_domain::coverage::PAYER_KINDS, &p.kind).unwrap_or(&p.kind)));
+            e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", coverage::label(quittance_domain::care::coverage::PAYER_KINDS, &p.kind).unwrap_or(&p.kind)));
         }
     if let Some(i) = insured_patient_id {
         let same = tx.int("SELECT COUNT(*) FROM patients WHERE id = $1 AND establishment_id = $2", &args![i, patient.establishment_id]).await?;

@@ -1,0 +1,3 @@
+//! Care: stays and coverage rights (who pays what share, from when to when).
+
+pub mod coverage;

@@ -1,0 +1,3 @@
+//! The patient administrative file: search keys (identity rules live in `identity`).
+
+pub mod search;

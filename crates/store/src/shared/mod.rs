@@ -1,0 +1,9 @@
+//! Plumbing every capability uses: the database handle and transactions, migrations, the
+//! acting user, errors, gapless numbering and backups. Re-exported at the crate root.
+
+pub mod actor;
+pub mod backup;
+pub mod db;
+pub mod error;
+pub mod migrate;
+pub mod numbering;
