@@ -82,9 +82,7 @@ async fn migrations_match_and_rerun(t: TestDb) {
     // A second run applies nothing and changes nothing.
     assert!(migrate::migrate(&t.db).await.unwrap().is_empty());
     assert_eq!(migrate::applied_versions(&t.db).await.unwrap(), expected);
-    for m in migrate::MIGRATIONS {
-        assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(), "migration {} exists for both backends", m.version);
-    }
+    // That both scripts give the same schema is `shared_schema.rs`; their checksums, `shared_migrate.rs`.
 }
 
 async fn establishment_lifecycle(t: TestDb) {

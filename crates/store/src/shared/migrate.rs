@@ -42,19 +42,87 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_documents.sql"),
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
+    Migration {
+        version: 8,
+        name: "backends_imports",
+        sqlite: include_str!("../../migrations/sqlite/0008_backends_imports.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_backends_imports.sql"),
+    },
 ];
 
-/// Applies the migrations not yet applied; returns the versions applied now.
-/// On PostgreSQL an advisory lock keeps two starting servers from racing.
-pub async fn migrate(db: &Db) -> Result<Vec<i64>, Error> {
-    db.raw(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+impl Migration {
+    /// The script for `backend`.
+    pub fn script(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+
+    /// SHA-256 (hex) of the script for `backend`, as recorded in `schema_migrations.checksum`.
+    pub fn checksum(&self, backend: Backend) -> String {
+        crate::access::sha256_hex(self.script(backend))
+    }
+}
+
+/// The one sentence that stops start-up when an applied migration's script changed.
+pub fn edited_message(m: &Migration) -> String {
+    format!(
+        "La migration {} ({}) a été modifiée après avoir été appliquée à cette base (empreinte SHA-256 différente) : rétablissez son script d'origine et ajoutez une nouvelle migration pour tout changement.",
+        m.version, m.name
     )
-    .await?;
+}
+
+/// Applies the migrations not yet applied; returns the versions applied now.
+///
+/// Every applied migration's recorded checksum (SHA-256 of its script for this backend) is
+/// checked first: an edited script stops with [`edited_message`] before anything is applied.
+/// Rows recorded before checksums existed (NULL) get the current script's checksum on the
+/// first run. On PostgreSQL an advisory lock keeps two starting servers from racing.
+pub async fn migrate(db: &Db) -> Result<Vec<i64>, Error> {
+    let backend = db.backend();
+    {
+        let mut tx = db.begin().await?;
+        if backend == Backend::Postgres {
+            tx.exec("SELECT pg_advisory_xact_lock(727271)", &[]).await?;
+        }
+        tx.raw(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL, checksum TEXT)",
+        )
+        .await?;
+        // Databases created before checksums: add the column.
+        let has_checksum = match backend {
+            Backend::Sqlite => tx.int("SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'", &[]).await?,
+            Backend::Postgres => {
+                tx.int(
+                    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+                     AND table_name = 'schema_migrations' AND column_name = 'checksum'",
+                    &[],
+                )
+                .await?
+            }
+        };
+        if has_checksum == 0 {
+            tx.raw("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT").await?;
+        }
+        let applied: Vec<(i64, Option<String>)> = tx.all("SELECT version, checksum FROM schema_migrations ORDER BY version", &[]).await?;
+        for (version, stored) in applied {
+            let Some(m) = MIGRATIONS.iter().find(|m| m.version == version) else { continue };
+            let current = m.checksum(backend);
+            match stored {
+                Some(s) if s == current => {}
+                Some(_) => return Err(Error::Config(edited_message(m))),
+                None => {
+                    tx.exec("UPDATE schema_migrations SET checksum = $1 WHERE version = $2", &crate::args![current, version]).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+    }
     let mut applied_now = Vec::new();
     for m in MIGRATIONS {
         let mut tx = db.begin().await?;
-        if tx.backend() == Backend::Postgres {
+        if backend == Backend::Postgres {
             tx.exec("SELECT pg_advisory_xact_lock(727271)", &[]).await?;
         }
         let done = tx.int("SELECT COUNT(*) FROM schema_migrations WHERE version = $1", &[V::I(m.version)]).await?;
@@ -62,14 +130,10 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, Error> {
             tx.rollback().await?;
             continue;
         }
-        let script = match tx.backend() {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
-        tx.raw(script).await?;
+        tx.raw(m.script(backend)).await?;
         tx.exec(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            &crate::args![m.version, m.name, crate::db::now_text()],
+            "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES ($1, $2, $3, $4)",
+            &crate::args![m.version, m.name, crate::db::now_text(), m.checksum(backend)],
         )
         .await?;
         tx.commit().await?;

@@ -1,6 +1,9 @@
 //! Opens a fresh database per test: a SQLite file in a temporary folder, or a
-//! schema of its own on the PostgreSQL server named by `QUITTANCE_TEST_POSTGRES_URL`.
+//! schema of its own on the PostgreSQL server named by `QUITTANCE_TEST_POSTGRES_URL`
+//! (dropped when the test ends, see `pg_schema`).
 #![allow(dead_code)]
+
+pub mod pg_schema;
 
 use std::io::Write;
 
@@ -11,6 +14,8 @@ pub struct TestDb {
     pub url: String,
     pub schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    // Declared last: dropped after `db`, it drops the PostgreSQL schema.
+    _pg: Option<pg_schema::TestSchema>,
 }
 
 pub async fn sqlite() -> TestDb {
@@ -18,7 +23,7 @@ pub async fn sqlite() -> TestDb {
     let url = dir.path().join("test.db").to_string_lossy().to_string();
     let db = Db::open(&url, DbOptions::default()).await.expect("open sqlite");
     migrate::migrate(&db).await.expect("migrate sqlite");
-    TestDb { db, url, schema: None, _dir: Some(dir) }
+    TestDb { db, url, schema: None, _dir: Some(dir), _pg: None }
 }
 
 /// `None` (and a note on stderr) when no PostgreSQL URL is configured.
@@ -31,15 +36,13 @@ pub async fn postgres() -> Option<TestDb> {
         let _ = writeln!(std::io::stderr(), "QUITTANCE_TEST_POSTGRES_URL absent : test PostgreSQL ignoré");
         return None;
     };
-    let schema = format!("qt_{}", quittance_store::access::random_hex(6));
-    let admin = Db::open(&url, DbOptions { max_connections: 1, ..Default::default() }).await.expect("PostgreSQL reachable");
-    admin.raw(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
-    admin.close().await;
+    let guard = pg_schema::TestSchema::create(&url).await;
+    let schema = guard.name.clone();
     let db = Db::open(&url, DbOptions { pg_schema: Some(schema.clone()), max_connections: 10, ..Default::default() })
         .await
         .expect("open postgres");
     migrate::migrate(&db).await.expect("migrate postgres");
-    Some(TestDb { db, url, schema: Some(schema), _dir: None })
+    Some(TestDb { db, url, schema: Some(schema), _dir: None, _pg: Some(guard) })
 }
 
 /// Runs `$body(TestDb)` once on SQLite and once on PostgreSQL.
