@@ -188,7 +188,19 @@ pub struct AuditFilter {
 
 const COLS: &str = "seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash";
 
-fn where_clause(f: &AuditFilter) -> (String, Vec<V>) {
+/// The first stored timestamp of a UTC day `YYYY-MM-DD` (`field` names it in the error), as
+/// stored (fixed-width RFC 3339, see [`crate::db::ts_text`]); `next` gives the following day's.
+/// Bounds are compared as a half-open range `start <= at < next day's start`, which orders
+/// the same under any collation (both sides have the same width and layout), unlike a
+/// sentinel such as `'YYYY-MM-DD~'` (a non-C collation may ignore the `~`).
+fn day_start(day: &str, field: &str, next: bool) -> Result<String, Error> {
+    let d: jiff::civil::Date = day.parse().map_err(|_| Error::invalid(field, "Date attendue au format AAAA-MM-JJ."))?;
+    let d = if next { d.tomorrow().map_err(|_| Error::invalid(field, "Date hors limites."))? } else { d };
+    let ts = d.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| Error::invalid(field, "Date hors limites."))?.timestamp();
+    Ok(crate::db::ts_text(ts))
+}
+
+fn where_clause(f: &AuditFilter) -> Result<(String, Vec<V>), Error> {
     let mut conds = Vec::new();
     let mut a: Vec<V> = Vec::new();
     let mut push = |cond: &str, v: V, a: &mut Vec<V>| {
@@ -214,10 +226,10 @@ fn where_clause(f: &AuditFilter) -> (String, Vec<V>) {
         push("outcome = ?", V::T(s.clone()), &mut a);
     }
     if let Some(s) = &f.from {
-        push("at >= ?", V::T(s.clone()), &mut a);
+        push("at >= ?", V::T(day_start(s, "from", false)?), &mut a);
     }
     if let Some(s) = &f.to {
-        push("at < ?", V::T(format!("{s}~")), &mut a);
+        push("at < ?", V::T(day_start(s, "to", true)?), &mut a);
     }
     if let Some(list) = &f.visible {
         let ids: Vec<String> = list.iter().map(|i| i.to_string()).collect();
@@ -228,7 +240,7 @@ fn where_clause(f: &AuditFilter) -> (String, Vec<V>) {
         });
     }
     let w = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
-    (w, a)
+    Ok((w, a))
 }
 
 /// Reads the trail (newest first). Requires `ReadAudit`; reading is itself audited.
@@ -257,7 +269,7 @@ pub async fn search(
                 .collect(),
         )
     };
-    let (w, mut a) = where_clause(&filter);
+    let (w, mut a) = where_clause(&filter)?;
     let mut tx = db.begin().await?;
     let total = tx.int(&format!("SELECT COUNT(*) FROM audit_log {w}"), &a).await?;
     a.push(V::I(limit));

@@ -248,7 +248,8 @@ async fn evaluate(
 ) -> Result<Vec<Pending>, Error> {
     let reqs = if rules.documents_required { crate::documents::requirements(tx, establishment_id).await? } else { Vec::new() };
     let docs = Docs { on_file: crate::documents::on_file(tx, establishment_id, None, &reqs).await?, reqs };
-    let since = today.checked_sub(jiff::Span::new().days(recent_days)).unwrap_or(today).to_string();
+    // Compared with `discharge_at` (`YYYY-MM-DDTHH:MM`) at the same width: the start of the day.
+    let since = format!("{}T00:00", today.checked_sub(jiff::Span::new().days(recent_days)).unwrap_or(today));
     let mut site_filter = match sites {
         None => String::new(),
         Some([]) => " AND 1 = 0".into(),
