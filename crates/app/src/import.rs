@@ -1,10 +1,13 @@
 //! `quittance import patients FILE`: CSV or JSON, valid rows imported, each
 //! invalid row reported with its line, field and message; `--dry-run` writes nothing.
+//! Rows are committed in batches (`--batch-size`, one line printed per batch); running the
+//! same file again resumes after the last committed batch (see `quittance_store::shared::imports`).
 
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use quittance_store::patients::{self, PatientInput};
+use quittance_store::shared::imports::{BatchDone, Batches, DEFAULT_BATCH_SIZE, sha256_hex};
 use quittance_store::{Actor, Db, establishments};
 
 #[derive(Subcommand)]
@@ -18,6 +21,9 @@ pub enum ImportCmd {
         /// Check every row and report, but import nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Rows per transaction (each batch is committed on its own).
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = batch_size)]
+        batch_size: usize,
     },
     /// Payers from a CSV file (header = field names of docs/payers.md, `;` or `,`).
     Payers {
@@ -26,7 +32,41 @@ pub enum ImportCmd {
         establishment: String,
         #[arg(long)]
         dry_run: bool,
+        /// Rows per transaction (each batch is committed on its own).
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = batch_size)]
+        batch_size: usize,
     },
+}
+
+fn batch_size(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("un nombre de lignes d'au moins 1 est attendu".into()),
+    }
+}
+
+fn batches(text: &str, dry_run: bool, size: usize) -> Batches {
+    Batches { size, dry_run, source_sha256: Some(sha256_hex(text.as_bytes())) }
+}
+
+/// The line printed after each batch.
+fn batch_line(b: &BatchDone, dry_run: bool, what: &str) -> String {
+    if dry_run {
+        format!("lot {} : {}/{} ligne(s) vérifiée(s), {} {what} valide(s), {} ligne(s) refusée(s)", b.number, b.rows_done, b.rows_total, b.imported, b.refused)
+    } else {
+        format!("lot {} : {}/{} ligne(s) traitée(s), {} {what} importé(s), {} ligne(s) refusée(s)", b.number, b.rows_done, b.rows_total, b.imported, b.refused)
+    }
+}
+
+/// Said before the batches when an earlier run of the same file committed some of them.
+fn resume_line(skipped: usize, total: usize) -> Option<String> {
+    if skipped == 0 {
+        None
+    } else if skipped >= total {
+        Some(format!("Ce fichier a déjà été importé en entier ({total} ligne(s)) : rien de nouveau à importer."))
+    } else {
+        Some(format!("Reprise : {skipped} ligne(s) déjà traitée(s) par une exécution précédente de ce fichier, import à partir de la suivante."))
+    }
 }
 
 /// Reads CSV rows into `T` (whose serde fields name the allowed columns), with their file line.
@@ -61,9 +101,7 @@ fn read_text(path: &Path) -> Result<String, String> {
 }
 
 /// Reads the rows with their line numbers (CSV: file line; JSON: position in the array, from 1).
-pub fn read_rows(path: &Path) -> Result<Vec<(usize, PatientInput)>, String> {
-    let text = read_text(path)?;
-    let text = text.as_str();
+fn rows_of(path: &Path, text: &str) -> Result<Vec<(usize, PatientInput)>, String> {
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) || text.trim_start().starts_with('[');
     if is_json {
         let values: Vec<serde_json::Value> =
@@ -81,15 +119,22 @@ pub fn read_rows(path: &Path) -> Result<Vec<(usize, PatientInput)>, String> {
 
 pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
     match cmd {
-        ImportCmd::Patients { file, establishment, dry_run } => {
+        ImportCmd::Patients { file, establishment, dry_run, batch_size } => {
             let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
             let e = ests
                 .iter()
                 .find(|e| e.code.eq_ignore_ascii_case(&establishment))
                 .ok_or(format!("établissement « {establishment} » inconnu"))?;
-            let rows = read_rows(&file)?;
+            let text = read_text(&file)?;
+            let rows = rows_of(&file, &text)?;
             let n = rows.len();
-            let report = patients::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
+            let opts = batches(&text, dry_run, batch_size);
+            let skipped = quittance_store::shared::imports::already_done(db, e.id, "patients", &opts).await.map_err(|e| e.to_string())?;
+            if let Some(l) = resume_line(skipped, n) {
+                println!("{l}");
+            }
+            let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "dossier(s)"));
+            let report = patients::import_in_batches(db, op, e.id, rows, &opts, &mut print).await.map_err(|e| e.to_string())?;
             let mut refused: Vec<usize> = report.errors.iter().map(|x| x.line).collect();
             refused.dedup();
             for err in &report.errors {
@@ -105,15 +150,23 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             );
             if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
         }
-        ImportCmd::Payers { file, establishment, dry_run } => {
+        ImportCmd::Payers { file, establishment, dry_run, batch_size } => {
             let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
             let e = ests
                 .iter()
                 .find(|e| e.code.eq_ignore_ascii_case(&establishment))
                 .ok_or(format!("établissement « {establishment} » inconnu"))?;
-            let rows: Vec<(usize, quittance_store::care::payers::PayerInput)> = read_csv(&read_text(&file)?)?;
+            let text = read_text(&file)?;
+            let rows: Vec<(usize, quittance_store::care::payers::PayerInput)> = read_csv(&text)?;
             let n = rows.len();
-            let report = quittance_store::care::payers::import(db, op, e.id, rows, dry_run).await.map_err(|e| e.to_string())?;
+            let opts = batches(&text, dry_run, batch_size);
+            let skipped = quittance_store::shared::imports::already_done(db, e.id, "payers", &opts).await.map_err(|e| e.to_string())?;
+            if let Some(l) = resume_line(skipped, n) {
+                println!("{l}");
+            }
+            let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "organisme(s)"));
+            let report =
+                quittance_store::care::payers::import_in_batches(db, op, e.id, rows, &opts, &mut print).await.map_err(|e| e.to_string())?;
             let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
             refused.dedup();
             for (line, field, message) in &report.errors {

@@ -114,7 +114,13 @@ fn valid_semicolon_file_is_imported() {
     );
     let r = b.import(&f, &[]);
     assert!(r.ok, "{} {}", r.out, r.err);
-    assert_eq!(r.out.trim(), "2 ligne(s) lue(s) : 2 organisme(s) importé(s), 0 ligne(s) refusée(s).", "{}", r.out);
+    assert_eq!(
+        r.out.trim(),
+        "lot 1 : 2/2 ligne(s) traitée(s), 2 organisme(s) importé(s), 0 ligne(s) refusée(s)\n\
+         2 ligne(s) lue(s) : 2 organisme(s) importé(s), 0 ligne(s) refusée(s).",
+        "{}",
+        r.out
+    );
     let got = b.payers("HSM");
     assert_eq!(got.len(), 2);
     let (cpam, mut_) = (&got[0], &got[1]);
@@ -154,6 +160,7 @@ fn bad_rows_are_reported_by_line_and_field_with_a_failure_exit() {
     assert_eq!(
         lines,
         [
+            "lot 1 : 4/4 ligne(s) traitée(s), 2 organisme(s) importé(s), 2 ligne(s) refusée(s)",
             "ligne 3 ; champ kind ; Type d'organisme inconnu.",
             "ligne 4 ; champ payment_terms_days ; Nombre de jours entre 0 et 365.",
             "ligne 4 ; champ channel ; Canal de transmission inconnu.",
@@ -181,7 +188,11 @@ fn dry_run_checks_everything_and_imports_nothing() {
     );
     let r = b.import(&f, &["--dry-run"]);
     assert!(r.ok, "{} {}", r.out, r.err);
-    assert_eq!(r.out.trim(), "2 ligne(s) lue(s) : 2 organisme(s) valide(s) (rien n'est importé : --dry-run), 0 ligne(s) refusée(s).");
+    assert_eq!(
+        r.out.trim(),
+        "lot 1 : 2/2 ligne(s) vérifiée(s), 2 organisme(s) valide(s), 0 ligne(s) refusée(s)\n\
+         2 ligne(s) lue(s) : 2 organisme(s) valide(s) (rien n'est importé : --dry-run), 0 ligne(s) refusée(s)."
+    );
     assert!(b.payers("HSM").is_empty(), "a dry run imports nothing");
     assert_eq!(b.audit_rows("create"), 0, "nor audits a creation");
 

@@ -11,6 +11,7 @@ use crate::args;
 use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
+use crate::shared::imports::{self, BatchDone, Batches};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payer {
@@ -379,27 +380,70 @@ pub async fn rates_on(tx: &mut Tx, payer_id: i64, day: jiff::civil::Date) -> Res
 pub struct ImportReport {
     pub imported: usize,
     pub errors: Vec<(usize, String, String)>,
+    /// Leading rows skipped because an earlier run of the same file committed them.
+    pub skipped: usize,
 }
 
-/// Imports payer rows `(line, input)`: valid rows created, invalid ones reported; `dry_run` writes nothing.
+/// Imports payer rows `(line, input)` in one transaction: valid rows created, invalid ones reported; `dry_run` writes nothing.
 pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PayerInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+    import_in_batches(db, actor, establishment_id, rows, &Batches::single(dry_run), &mut |_| {}).await
+}
+
+/// [`import`] in batches of `opts.size` rows, each its own transaction (see
+/// [`crate::shared::imports`]): `on_batch` is called after each; rows an earlier run of the
+/// same file (`opts.source_sha256`) committed are skipped.
+pub async fn import_in_batches(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    rows: Vec<(usize, PayerInput)>,
+    opts: &Batches,
+    on_batch: &mut dyn FnMut(&BatchDone),
+) -> Result<ImportReport, Error> {
+    const KIND: &str = "payers";
     require_manage(db, actor, establishment_id, "import").await?;
-    let mut tx = db.begin().await?;
-    let mut report = ImportReport::default();
-    for (line, input) in rows {
-        match input.parse(establishment_id) {
-            Ok(p) => match insert(&mut tx, actor, p).await {
-                Ok(_) => report.imported += 1,
-                Err(Error::Invalid(e)) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
-                Err(e) => return Err(e),
-            },
-            Err(e) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
+    let total = rows.len();
+    let source = opts.source_sha256.as_deref();
+    let start = imports::resume_point(db, establishment_id, KIND, source).await?.min(total);
+    let mut report = ImportReport { skipped: start, ..Default::default() };
+    let mut rows = rows.into_iter().skip(start).peekable();
+    let mut done = start;
+    // A dry run checks every batch in one transaction (it sees the codes of earlier rows), rolled back at the end.
+    let mut dry_tx: Option<Tx> = None;
+    let mut number = 0;
+    while rows.peek().is_some() {
+        let batch: Vec<(usize, PayerInput)> = rows.by_ref().take(opts.size.max(1)).collect();
+        let mut tx = match dry_tx.take() {
+            Some(tx) => tx,
+            None => db.begin().await?,
+        };
+        let (imported_before, errors_before) = (report.imported, report.errors.len());
+        for (line, input) in &batch {
+            let line = *line;
+            match input.parse(establishment_id) {
+                Ok(p) => match insert(&mut tx, actor, p).await {
+                    Ok(_) => report.imported += 1,
+                    Err(Error::Invalid(e)) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
+                    Err(e) => return Err(e),
+                },
+                Err(e) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
+            }
         }
+        done += batch.len();
+        number += 1;
+        let imported = report.imported - imported_before;
+        if opts.dry_run {
+            dry_tx = Some(tx);
+        } else {
+            imports::record(&mut tx, establishment_id, KIND, source, done, total, imported).await?;
+            tx.commit().await?;
+        }
+        let mut refused: Vec<usize> = report.errors[errors_before..].iter().map(|e| e.0).collect();
+        refused.dedup();
+        on_batch(&BatchDone { number, rows_done: done, rows_total: total, imported, refused: refused.len() });
     }
-    if dry_run {
+    if let Some(tx) = dry_tx {
         tx.rollback().await?;
-    } else {
-        tx.commit().await?;
     }
     Ok(report)
 }

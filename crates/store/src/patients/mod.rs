@@ -12,6 +12,7 @@ use crate::args;
 use crate::audit::{AuditEvent, AuditRow, diff};
 use crate::db::{Db, Tx, V, now_text};
 use crate::error::Error;
+use crate::shared::imports::{self, BatchDone, Batches};
 
 /// Accepts `true`/`false` or the strings a form sends (`on`, `true`, `1`, `oui`).
 fn bool_like<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -1226,39 +1227,88 @@ pub struct ImportReport {
     pub imported: usize,
     pub errors: Vec<ImportError>,
     pub dry_run: bool,
+    /// Leading rows skipped because an earlier run of the same file committed them.
+    pub skipped: usize,
 }
 
-/// Imports rows `(line, input)`: valid rows are created (one transaction), each
-/// invalid row is reported with its line, field and message. `dry_run` writes nothing.
+/// Imports rows `(line, input)` in one transaction: valid rows are created, each invalid
+/// row is reported with its line, field and message. `dry_run` writes nothing.
 pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PatientInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+    import_in_batches(db, actor, establishment_id, rows, &Batches::single(dry_run), &mut |_| {}).await
+}
+
+/// [`import`] in batches of `opts.size` rows, each its own transaction (see
+/// [`crate::shared::imports`]): `on_batch` is called after each; rows an earlier run of the
+/// same file (`opts.source_sha256`) committed are skipped.
+pub async fn import_in_batches(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    rows: Vec<(usize, PatientInput)>,
+    opts: &Batches,
+    on_batch: &mut dyn FnMut(&BatchDone),
+) -> Result<ImportReport, Error> {
+    const KIND: &str = "patients";
     actor.require(db, Permission::WritePatients, Scope::Establishment(establishment_id), "patient", "import").await?;
-    let mut tx = db.begin().await?;
-    let tz = establishment_tz(&mut tx, establishment_id).await?;
-    let today = today_in(&tz);
-    let mut report = ImportReport { dry_run, ..Default::default() };
-    for (line, input) in rows {
-        let site = match creation_site(actor, establishment_id, &input) {
-            Ok(s) => s,
-            Err(e) => {
-                report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }));
-                continue;
-            }
-        };
-        match input.parse(today) {
-            Ok(d) => match insert(&mut tx, actor, establishment_id, site, &d).await {
-                Ok(_) => report.imported += 1,
-                Err(Error::Invalid(e)) => {
-                    report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }))
-                }
-                Err(e) => return Err(e),
-            },
-            Err(e) => report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message })),
-        }
-    }
-    if dry_run {
+    let tz = {
+        let mut tx = db.read().await?;
+        let tz = establishment_tz(&mut tx, establishment_id).await;
         tx.rollback().await?;
-    } else {
-        tx.commit().await?;
+        tz?
+    };
+    let today = today_in(&tz);
+    let total = rows.len();
+    let source = opts.source_sha256.as_deref();
+    let start = imports::resume_point(db, establishment_id, KIND, source).await?.min(total);
+    let mut report = ImportReport { dry_run: opts.dry_run, skipped: start, ..Default::default() };
+    let mut rows = rows.into_iter().skip(start).peekable();
+    let mut done = start;
+    // A dry run checks every batch in one transaction (so that it sees what earlier rows would
+    // have written), rolled back at the end.
+    let mut dry_tx: Option<Tx> = None;
+    let mut number = 0;
+    while rows.peek().is_some() {
+        let batch: Vec<(usize, PatientInput)> = rows.by_ref().take(opts.size.max(1)).collect();
+        let mut tx = match dry_tx.take() {
+            Some(tx) => tx,
+            None => db.begin().await?,
+        };
+        let (imported_before, errors_before) = (report.imported, report.errors.len());
+        for (line, input) in &batch {
+            let line = *line;
+            let site = match creation_site(actor, establishment_id, input) {
+                Ok(s) => s,
+                Err(e) => {
+                    report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }));
+                    continue;
+                }
+            };
+            match input.parse(today) {
+                Ok(d) => match insert(&mut tx, actor, establishment_id, site, &d).await {
+                    Ok(_) => report.imported += 1,
+                    Err(Error::Invalid(e)) => {
+                        report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }))
+                    }
+                    Err(e) => return Err(e),
+                },
+                Err(e) => report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message })),
+            }
+        }
+        done += batch.len();
+        number += 1;
+        let imported = report.imported - imported_before;
+        if opts.dry_run {
+            dry_tx = Some(tx);
+        } else {
+            imports::record(&mut tx, establishment_id, KIND, source, done, total, imported).await?;
+            tx.commit().await?;
+        }
+        let mut refused: Vec<usize> = report.errors[errors_before..].iter().map(|e| e.line).collect();
+        refused.dedup();
+        on_batch(&BatchDone { number, rows_done: done, rows_total: total, imported, refused: refused.len() });
+    }
+    if let Some(tx) = dry_tx {
+        tx.rollback().await?;
     }
     Ok(report)
 }

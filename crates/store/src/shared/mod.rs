@@ -5,5 +5,6 @@ pub mod actor;
 pub mod backup;
 pub mod db;
 pub mod error;
+pub mod imports;
 pub mod migrate;
 pub mod numbering;
