@@ -1,6 +1,7 @@
 //! Shared helpers for the web tests: a seeded application per test (its own SQLite
-//! file in a temporary folder), requests through `tower::ServiceExt::oneshot`, login,
-//! CSRF extraction and audit queries.
+//! file in a temporary folder or, with `QUITTANCE_TEST_BACKEND=postgres`, its own schema on
+//! the PostgreSQL server of `QUITTANCE_TEST_POSTGRES_URL`, dropped at the end of the test),
+//! requests through `tower::ServiceExt::oneshot`, login, CSRF extraction and audit queries.
 #![allow(dead_code)]
 
 use axum::Router;
@@ -13,6 +14,8 @@ use quittance_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
 pub mod browser;
+#[path = "../../../store/tests/common/pg_schema.rs"]
+pub mod pg_schema;
 
 /// The one password of every demo account.
 pub const PASSWORD: &str = "formation-2026";
@@ -25,8 +28,23 @@ pub const LOGIN_CSRF_COOKIE: &str = "quittance_login_csrf";
 pub struct TestApp {
     pub db: Db,
     pub router: Router,
-    // Keeps the database folder alive for the whole test.
-    _dir: tempfile::TempDir,
+    // Keeps the database folder alive for the whole test (SQLite).
+    _dir: Option<tempfile::TempDir>,
+    // Declared last: dropped after `db` and `router`, it drops the PostgreSQL schema.
+    _pg: Option<pg_schema::TestSchema>,
+}
+
+/// The backend of the HTTP suites: PostgreSQL when `QUITTANCE_TEST_BACKEND=postgres`
+/// (then `QUITTANCE_TEST_POSTGRES_URL` is required), SQLite otherwise.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("QUITTANCE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Some(
+            std::env::var("QUITTANCE_TEST_POSTGRES_URL")
+                .expect("QUITTANCE_TEST_BACKEND=postgres demande QUITTANCE_TEST_POSTGRES_URL"),
+        ),
+        Ok("sqlite") | Ok("") | Err(_) => None,
+        Ok(other) => panic!("QUITTANCE_TEST_BACKEND « {other} » inconnu (sqlite ou postgres)"),
+    }
 }
 
 /// An answered request, body already read.
@@ -136,10 +154,19 @@ pub fn app_router(db: &Db) -> Router {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        if let Some(url) = postgres_url() {
+            let schema = pg_schema::TestSchema::create(&url).await;
+            let opts = DbOptions { pg_schema: Some(schema.name.clone()), max_connections: 10, ..Default::default() };
+            let db = Db::open(&url, opts).await.expect("open PostgreSQL");
+            quittance_store::migrate::migrate(&db).await.expect("migrate");
+            quittance_store::demo::seed(&db).await.expect("seed demo data");
+            let router = app_router(&db);
+            return TestApp { db, router, _dir: None, _pg: Some(schema) };
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let db = seeded_db(dir.path()).await;
         let router = app_router(&db);
-        TestApp { db, router, _dir: dir }
+        TestApp { db, router, _dir: Some(dir), _pg: None }
     }
 
     /// Sends one request through the router (no socket).
