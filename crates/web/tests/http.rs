@@ -768,7 +768,11 @@ async fn health_readiness_and_metrics() {
     let text = r.text();
     assert!(text.contains("quittance_http_requests_total"), "{text}");
     assert!(text.contains("quittance_logins_total{outcome=\"ok\"} 1"), "the admin login was counted: {text}");
-    assert!(text.contains("quittance_database_up{backend=\"sqlite\"} 1"), "{text}");
+    let backend = match app.db.backend() {
+        quittance_store::Backend::Sqlite => "sqlite",
+        quittance_store::Backend::Postgres => "postgres",
+    };
+    assert!(text.contains(&format!("quittance_database_up{{backend=\"{backend}\"}} 1")), "{text}");
     assert!(text.contains("quittance_http_requests_total{class=\"2xx\"}"), "{text}");
 
     let tech_key = app.api_key("technicien").await;
