@@ -437,6 +437,9 @@ pub async fn import_in_batches(
         } else {
             imports::record(&mut tx, establishment_id, KIND, source, done, total, imported).await?;
             tx.commit().await?;
+            if rows.peek().is_some() {
+                imports::let_others_in(db).await;
+            }
         }
         let mut refused: Vec<usize> = report.errors[errors_before..].iter().map(|e| e.0).collect();
         refused.dedup();

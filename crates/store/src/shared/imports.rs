@@ -9,7 +9,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::args;
-use crate::db::{Db, Tx, now_text};
+use crate::db::{Backend, Db, Tx, now_text};
 use crate::error::Error;
 
 /// How to run an import.
@@ -93,3 +93,16 @@ pub(crate) async fn record(
 pub async fn already_done(db: &Db, establishment_id: i64, kind: &str, opts: &Batches) -> Result<usize, Error> {
     resume_point(db, establishment_id, kind, opts.source_sha256.as_deref()).await
 }
+
+/// Between two batches on SQLite, leaves the write lock free for a moment: a writer waiting
+/// for it (an audited page view) retries every 100 ms at most (SQLite's busy handler) and
+/// would otherwise keep missing the instant between one batch's commit and the next one's
+/// `BEGIN IMMEDIATE`. PostgreSQL queues lock waiters in order: no pause.
+pub(crate) async fn let_others_in(db: &Db) {
+    if db.backend() == Backend::Sqlite {
+        tokio::time::sleep(std::time::Duration::from_millis(PAUSE_MS)).await;
+    }
+}
+
+/// The pause of [`let_others_in`], longer than SQLite's longest busy-handler sleep.
+const PAUSE_MS: u64 = 150;
