@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use crate::care::coverage::Codes;
+use crate::shared::codes::Codes;
 
 /// The accepted file types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,29 +57,44 @@ pub fn sniff(bytes: &[u8]) -> Option<Kind> {
 /// The French message for a refused upload.
 pub const WRONG_TYPE: &str = "Type de fichier refusé : le contenu n'est ni un PDF, ni une image JPEG ou PNG (l'extension du nom ne compte pas).";
 
+crate::code_enum! {
+    /// Confidentiality level of a document.
+    pub enum Confidentiality ("confidentialité") {
+        Normal = "normal", "Normal — tout agent autorisé sur le dossier";
+        Confidentiel = "confidentiel", "Confidentiel — agents habilités aux documents confidentiels";
+    }
+}
+
+crate::code_enum! {
+    /// What a class of documents is required for (the empty code: never required).
+    pub enum RequiredFor ("exigence de document") {
+        Jamais = "", "Jamais exigé";
+        Patient = "patient", "Chaque dossier ayant un séjour (ex. pièce d'identité)";
+        Sejour = "sejour", "Chaque séjour (ex. bulletin d'admission)";
+        DroitObligatoire = "droit_obligatoire", "Chaque droit obligatoire utilisé (ex. attestation de droits)";
+        DroitComplementaire = "droit_complementaire", "Chaque complémentaire utilisée (ex. carte de mutuelle)";
+        PecAccordee = "pec_accordee", "Chaque prise en charge accordée (réponse de l'organisme)";
+    }
+}
+
+crate::code_enum! {
+    /// What a document is attached to.
+    pub enum Target ("rattachement du document") {
+        Patient = "patient", "Dossier patient";
+        Droit = "droit", "Droit (couverture)";
+        Pec = "pec", "Prise en charge";
+        Sejour = "sejour", "Séjour";
+    }
+}
+
 /// Confidentiality levels of a document.
-pub const CONFIDENTIALITY: Codes = &[
-    ("normal", "Normal — tout agent autorisé sur le dossier"),
-    ("confidentiel", "Confidentiel — agents habilités aux documents confidentiels"),
-];
+pub const CONFIDENTIALITY: Codes = Confidentiality::TABLE;
 
 /// What a class of documents is required for, when it is required.
-pub const REQUIRED_FOR: Codes = &[
-    ("", "Jamais exigé"),
-    ("patient", "Chaque dossier ayant un séjour (ex. pièce d'identité)"),
-    ("sejour", "Chaque séjour (ex. bulletin d'admission)"),
-    ("droit_obligatoire", "Chaque droit obligatoire utilisé (ex. attestation de droits)"),
-    ("droit_complementaire", "Chaque complémentaire utilisée (ex. carte de mutuelle)"),
-    ("pec_accordee", "Chaque prise en charge accordée (réponse de l'organisme)"),
-];
+pub const REQUIRED_FOR: Codes = RequiredFor::TABLE;
 
 /// What a document is attached to.
-pub const TARGETS: Codes = &[
-    ("patient", "Dossier patient"),
-    ("droit", "Droit (couverture)"),
-    ("pec", "Prise en charge"),
-    ("sejour", "Séjour"),
-];
+pub const TARGETS: Codes = Target::TABLE;
 
 /// The last day a document must be kept: its date plus the class's retention.
 /// Returns `None` when the period overflows the calendar (then it is kept).
@@ -172,6 +187,15 @@ mod tests {
         0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53,
         0xDE,
     ];
+
+    #[test]
+    fn code_lists() {
+        crate::shared::codes::check::<Confidentiality>();
+        crate::shared::codes::check::<RequiredFor>();
+        crate::shared::codes::check::<Target>();
+        assert_eq!(RequiredFor::from_code(""), Some(RequiredFor::Jamais));
+        assert_eq!(CONFIDENTIALITY[1].0, "confidentiel");
+    }
 
     #[test]
     fn recognises_the_three_types_from_content() {
