@@ -11,7 +11,7 @@ pub mod pec;
 pub mod readiness;
 pub mod shared;
 
-pub use shared::{api, metrics, render, session};
+pub use shared::{api, extract, metrics, render, session};
 
 /// The navigation, in menu order; each capability declares its entries (shown when `visible`).
 pub const NAV: &[&[render::NavEntry]] = &[

@@ -1,13 +1,14 @@
 //! API: who the API key acts as.
 
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::Actor;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::extract::Json;
 use crate::api::Problem;
 
 #[derive(Serialize, utoipa::ToSchema)]

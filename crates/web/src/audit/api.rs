@@ -1,6 +1,6 @@
 //! API: the audit trail.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::extract::Query;
 use crate::api::{Problem, problem_from, reply};
 use quittance_store::audit::{self, AuditFilter};
 

@@ -1,15 +1,16 @@
 //! API: coverage rights, stays, payers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::Actor;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{EstablishmentParam, Problem, bad_json, problem_from, reply, today_of};
+use crate::extract::{Json, Path, Query};
+use crate::api::{EstablishmentParam, Problem, problem_from, reply, today_of};
 use quittance_store::patients;
 use quittance_store::care::{coverages, payers, stays};
 
@@ -26,11 +27,9 @@ pub async fn list_coverages(State(s): State<AppState>, Extension(a): Extension<A
 /// Adds a coverage right (blank rates take the payer's dated defaults).
 #[utoipa::path(post, path = "/patients/{id}/coverages", params(("id" = i64, Path)), request_body = coverages::CoverageInput,
     responses((status = 201, body = coverages::Coverage), (status = 422, body = Problem)))]
-pub async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<coverages::CoverageInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, coverages::save(&s.db, &a, id, None, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<coverages::CoverageInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, coverages::save(&s.db, &a, id, None, &i).await)
 }
 
 /// The patient's stays, newest first.
@@ -42,11 +41,9 @@ pub async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor
 /// Opens a stay.
 #[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = stays::StayInput,
     responses((status = 201, body = stays::Stay), (status = 422, body = Problem)))]
-pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<stays::StayInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, stays::save(&s.db, &a, id, None, 0, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<stays::StayInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, stays::save(&s.db, &a, id, None, 0, &i).await)
 }
 
 /// Payers of an establishment.
@@ -58,11 +55,9 @@ pub async fn list_payers(State(s): State<AppState>, Extension(a): Extension<Acto
 /// Creates a payer.
 #[utoipa::path(post, path = "/payers", params(EstablishmentParam), request_body = payers::PayerInput,
     responses((status = 201, body = payers::Payer), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<payers::PayerInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, payers::create(&s.db, &a, q.establishment_id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<payers::PayerInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, payers::create(&s.db, &a, q.establishment_id, &i).await)
 }
 
 /// One payer.
@@ -74,11 +69,9 @@ pub async fn get_payer(State(s): State<AppState>, Extension(a): Extension<Actor>
 /// Changes a payer.
 #[utoipa::path(put, path = "/payers/{id}", params(("id" = i64, Path)), request_body = payers::PayerInput,
     responses((status = 200, body = payers::Payer), (status = 422, body = Problem)))]
-pub async fn update_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<payers::PayerInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::OK, payers::update(&s.db, &a, id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn update_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<payers::PayerInput>) -> Response {
+    let i = body;
+    reply(StatusCode::OK, payers::update(&s.db, &a, id, &i).await)
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

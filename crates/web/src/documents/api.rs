@@ -1,16 +1,17 @@
 //! API: filed documents and the classification plan.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::{Actor, Error};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{EstablishmentParam, Problem, ProblemField, VersionParam, bad_json, problem, problem_from, reply, today_of};
+use crate::extract::{Json, Path, Query};
+use crate::api::{EstablishmentParam, Problem, ProblemField, VersionParam, problem, problem_from, reply, today_of};
 use quittance_store::{documents, patients, readiness};
 
 /// A multipart upload: the file and the fields of `UploadInput`.
@@ -96,11 +97,9 @@ pub struct WithdrawBody {
 /// Withdraws a document filed by mistake (kept, no longer counted).
 #[utoipa::path(post, path = "/documents/{id}/withdraw", params(("id" = i64, Path), VersionParam), request_body = WithdrawBody,
     responses((status = 200, body = documents::Document), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn withdraw_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<WithdrawBody>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(b)) => reply(StatusCode::OK, documents::withdraw(&s.db, &a, id, v.version, &b.reason).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn withdraw_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, Json(body): Json<WithdrawBody>) -> Response {
+    let b = body;
+    reply(StatusCode::OK, documents::withdraw(&s.db, &a, id, v.version, &b.reason).await)
 }
 
 /// Documents whose retention period is over.
@@ -126,21 +125,17 @@ pub async fn list_document_classes(State(s): State<AppState>, Extension(a): Exte
 /// Adds a class to the plan (administrators).
 #[utoipa::path(post, path = "/document-classes", params(EstablishmentParam), request_body = documents::ClassInput,
     responses((status = 201, body = documents::DocClass), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn create_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<documents::ClassInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, documents::save_class(&s.db, &a, q.establishment_id, None, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<documents::ClassInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, documents::save_class(&s.db, &a, q.establishment_id, None, &i).await)
 }
 
 /// Changes a class of the plan (administrators).
 #[utoipa::path(put, path = "/document-classes/{id}", params(("id" = i64, Path), EstablishmentParam), request_body = documents::ClassInput,
     responses((status = 200, body = documents::DocClass), (status = 422, body = Problem), (status = 404, body = Problem)))]
-pub async fn update_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(q): Query<EstablishmentParam>, body: Result<Json<documents::ClassInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::OK, documents::save_class(&s.db, &a, q.establishment_id, Some(id), &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn update_document_class(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(q): Query<EstablishmentParam>, Json(body): Json<documents::ClassInput>) -> Response {
+    let i = body;
+    reply(StatusCode::OK, documents::save_class(&s.db, &a, q.establishment_id, Some(id), &i).await)
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

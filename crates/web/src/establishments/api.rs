@@ -1,15 +1,16 @@
 //! API: establishments and sites.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::Actor;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Problem, bad_json, reply};
+use crate::extract::{Json, Path};
+use crate::api::{Problem, reply};
 use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, Site, SiteInput};
 
 /// Establishments the key's roles reach.
@@ -21,11 +22,9 @@ pub async fn list_establishments(State(s): State<AppState>, Extension(a): Extens
 /// Creates an establishment.
 #[utoipa::path(post, path = "/establishments", request_body = EstablishmentInput,
     responses((status = 201, body = Establishment), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn create_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, body: Result<Json<EstablishmentInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, est::create(&s.db, &a, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Json(body): Json<EstablishmentInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, est::create(&s.db, &a, &i).await)
 }
 
 /// One establishment.
@@ -37,11 +36,9 @@ pub async fn get_establishment(State(s): State<AppState>, Extension(a): Extensio
 /// Changes an establishment (its currency never changes).
 #[utoipa::path(put, path = "/establishments/{id}", params(("id" = i64, Path)), request_body = EstablishmentInput,
     responses((status = 200, body = Establishment), (status = 422, body = Problem)))]
-pub async fn update_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<EstablishmentInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::OK, est::update(&s.db, &a, id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn update_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<EstablishmentInput>) -> Response {
+    let i = body;
+    reply(StatusCode::OK, est::update(&s.db, &a, id, &i).await)
 }
 
 /// Sites of an establishment.
@@ -53,11 +50,9 @@ pub async fn list_sites(State(s): State<AppState>, Extension(a): Extension<Actor
 /// Creates a site.
 #[utoipa::path(post, path = "/establishments/{id}/sites", params(("id" = i64, Path)), request_body = SiteInput,
     responses((status = 201, body = Site), (status = 422, body = Problem)))]
-pub async fn create_site(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<SiteInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, est::create_site(&s.db, &a, id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_site(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<SiteInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, est::create_site(&s.db, &a, id, &i).await)
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

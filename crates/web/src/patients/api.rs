@@ -1,16 +1,17 @@
 //! API: patient files, debtors, identifiers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::{Actor, Error};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{EstablishmentParam, Problem, VersionParam, bad_json, problem_from, reply};
+use crate::extract::{Json, Path, Query};
+use crate::api::{EstablishmentParam, Problem, VersionParam, problem_from, reply};
 use quittance_store::patients;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -54,11 +55,9 @@ pub async fn search_patients(State(s): State<AppState>, Extension(a): Extension<
 /// Opens a patient file; the IPP is allocated.
 #[utoipa::path(post, path = "/patients", params(EstablishmentParam), request_body = patients::PatientInput,
     responses((status = 201, body = patients::Patient), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn create_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, body: Result<Json<patients::PatientInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, patients::create(&s.db, &a, q.establishment_id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<patients::PatientInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, patients::create(&s.db, &a, q.establishment_id, &i).await)
 }
 
 /// One patient file with identifiers and debtors (the view is audited).
@@ -70,21 +69,17 @@ pub async fn get_patient(State(s): State<AppState>, Extension(a): Extension<Acto
 /// Replaces a file's content. A change of identity status or strict trait needs `reason`.
 #[utoipa::path(put, path = "/patients/{id}", params(("id" = i64, Path), VersionParam), request_body = patients::PatientInput,
     responses((status = 200, body = patients::Patient), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn update_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<patients::PatientInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::OK, patients::update(&s.db, &a, id, v.version, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn update_patient(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, Json(body): Json<patients::PatientInput>) -> Response {
+    let i = body;
+    reply(StatusCode::OK, patients::update(&s.db, &a, id, v.version, &i).await)
 }
 
 /// Adds a debtor.
 #[utoipa::path(post, path = "/patients/{id}/debtors", params(("id" = i64, Path)), request_body = patients::DebtorInput,
     responses((status = 201, body = patients::Debtor), (status = 422, body = Problem)))]
-pub async fn add_debtor(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<patients::DebtorInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, patients::save_debtor(&s.db, &a, id, None, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn add_debtor(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<patients::DebtorInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, patients::save_debtor(&s.db, &a, id, None, &i).await)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -96,11 +91,9 @@ pub struct IdentifierInput {
 /// Adds an external identifier with its issuer.
 #[utoipa::path(post, path = "/patients/{id}/identifiers", params(("id" = i64, Path)), request_body = IdentifierInput,
     responses((status = 201, body = patients::Identifier), (status = 422, body = Problem)))]
-pub async fn add_identifier(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<IdentifierInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, patients::add_identifier(&s.db, &a, id, &i.issuer, &i.value).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn add_identifier(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<IdentifierInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, patients::add_identifier(&s.db, &a, id, &i.issuer, &i.value).await)
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

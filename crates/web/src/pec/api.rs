@@ -1,15 +1,16 @@
 //! API: prises en charge.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use quittance_store::{Actor, Error};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{Problem, VersionParam, bad_json, problem_from, reply};
+use crate::extract::{Json, Path, Query};
+use crate::api::{Problem, VersionParam, problem_from, reply};
 use quittance_store::pec;
 
 /// The patient's PEC requests.
@@ -21,11 +22,9 @@ pub async fn list_pec(State(s): State<AppState>, Extension(a): Extension<Actor>,
 /// Creates a PEC request (brouillon).
 #[utoipa::path(post, path = "/patients/{id}/pec", params(("id" = i64, Path)), request_body = pec::PecInput,
     responses((status = 201, body = pec::Pec), (status = 422, body = Problem)))]
-pub async fn create_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, body: Result<Json<pec::PecInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::CREATED, pec::create(&s.db, &a, id, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn create_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<pec::PecInput>) -> Response {
+    let i = body;
+    reply(StatusCode::CREATED, pec::create(&s.db, &a, id, &i).await)
 }
 
 /// One PEC request.
@@ -48,11 +47,9 @@ pub async fn send_pec(State(s): State<AppState>, Extension(a): Extension<Actor>,
 /// Records the payer's answer.
 #[utoipa::path(post, path = "/pec/{id}/answer", params(("id" = i64, Path), VersionParam), request_body = pec::AnswerInput,
     responses((status = 200, body = pec::Pec), (status = 422, body = Problem), (status = 409, body = Problem)))]
-pub async fn answer_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, body: Result<Json<pec::AnswerInput>, axum::extract::rejection::JsonRejection>) -> Response {
-    match body {
-        Ok(Json(i)) => reply(StatusCode::OK, pec::answer(&s.db, &a, id, v.version, &i).await),
-        Err(e) => bad_json(e),
-    }
+pub async fn answer_pec(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(v): Query<VersionParam>, Json(body): Json<pec::AnswerInput>) -> Response {
+    let i = body;
+    reply(StatusCode::OK, pec::answer(&s.db, &a, id, v.version, &i).await)
 }
 
 /// Declares an agreement expired.

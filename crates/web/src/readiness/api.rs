@@ -1,6 +1,6 @@
 //! API: billing readiness.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::extract::{Path, Query};
 use crate::api::{EstablishmentParam, problem_from, reply, today_of};
 use quittance_store::{patients, readiness};
 

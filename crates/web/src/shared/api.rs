@@ -160,9 +160,6 @@ pub fn reply<T: Serialize>(status: StatusCode, r: Result<T, Error>) -> Response 
     }
 }
 
-pub fn bad_json(e: axum::extract::rejection::JsonRejection) -> Response {
-    problem(StatusCode::BAD_REQUEST, "bad-json", "JSON invalide", &e.body_text(), vec![])
-}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -3,6 +3,7 @@
 //! Re-exported at the crate root.
 
 pub mod api;
+pub mod extract;
 pub mod metrics;
 pub mod render;
 pub mod session;
