@@ -41,7 +41,7 @@ pub async fn list_documents(State(s): State<AppState>, Extension(a): Extension<A
 #[utoipa::path(post, path = "/patients/{id}/documents", params(("id" = i64, Path)),
     request_body(content_type = "multipart/form-data", content = UploadForm),
     responses((status = 201, body = documents::Document), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
-pub async fn upload_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, mp: axum::extract::Multipart) -> Response {
+pub async fn upload_document(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, crate::extract::Multipart(mp): crate::extract::Multipart) -> Response {
     let storage = s.config.documents.clone();
     let u = match crate::documents::pages::read_upload(mp, storage.max_bytes).await {
         Ok(u) => u,

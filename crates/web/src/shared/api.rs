@@ -29,11 +29,74 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .layer(middleware::from_fn_with_state(state.clone(), require_key));
     let (router, mut doc) = OpenApiRouter::with_openapi(base_doc()).nest("/api/v1", caps).split_for_parts();
     utoipa::Modify::modify(&BearerAuth, &mut doc);
+    finish_doc(&mut doc);
     doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("cle_api", Vec::<String>::new())]);
     let served = doc.clone();
     let router = router
         .route("/api/v1/openapi.json", axum::routing::get(move || std::future::ready(Json(served.clone()).into_response())));
     (router, doc)
+}
+
+/// Makes the document true to what the API answers, whatever each annotation says: every error
+/// answer is `application/problem+json` with the `Problem` schema; every operation documents 401
+/// (no or bad key) and 403 (roles); one with path parameters 400 and 404; with query parameters
+/// 400; with a body 400, 413, 415 and 422; with a `version` parameter 409.
+pub fn finish_doc(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    let problem_response = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", Content::new(Some(Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let item_params: Vec<(ParameterIn, String)> =
+            item.parameters.iter().flatten().map(|p| (p.parameter_in.clone(), p.name.clone())).collect();
+        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            let mut params = item_params.clone();
+            params.extend(op.parameters.iter().flatten().map(|p| (p.parameter_in.clone(), p.name.clone())));
+            let in_path = params.iter().any(|(i, _)| matches!(i, ParameterIn::Path));
+            let in_query = params.iter().any(|(i, _)| matches!(i, ParameterIn::Query));
+            let versioned = params.iter().any(|(_, n)| n == "version");
+            let body = op.request_body.is_some();
+            let responses = &mut op.responses.responses;
+            for (code, r) in responses.iter_mut() {
+                if code.as_str() >= "400"
+                    && let RefOr::T(r) = r
+                {
+                    let schema = r.content.shift_remove("application/json").and_then(|c| c.schema);
+                    if !r.content.contains_key("application/problem+json") {
+                        r.content.insert(
+                            "application/problem+json".into(),
+                            Content::new(Some(schema.unwrap_or_else(|| Ref::from_schema_name("Problem").into()))),
+                        );
+                    }
+                }
+            }
+            let mut add = |code: &str, description: &str| {
+                responses.entry(code.to_string()).or_insert_with(|| problem_response(description));
+            };
+            add("401", "Clé d'API absente, inconnue ou révoquée, ou mot de passe temporaire à changer.");
+            add("403", "Les rôles de la clé ne permettent pas cette action (refus audité).");
+            if in_path || in_query || body {
+                add("400", "Paramètre d'adresse, de requête ou corps JSON mal formé (le champ est nommé).");
+            }
+            if in_path {
+                add("404", "Enregistrement introuvable ou non visible pour cette clé.");
+            }
+            if body {
+                add("413", "Corps trop volumineux.");
+                add("415", "Type de contenu refusé.");
+                add("422", "Saisie invalide : chaque erreur nomme son champ.");
+            }
+            if versioned {
+                add("409", "L'enregistrement a changé depuis la version lue : relisez-le.");
+            }
+        }
+    }
 }
 
 fn base_doc() -> utoipa::openapi::OpenApi {
@@ -140,7 +203,7 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
 }
 
 pub async fn api_not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "not-found", "Introuvable", "Cette ressource de l'API n'existe pas.", vec![])
+    problem(StatusCode::NOT_FOUND, "no-route", "Introuvable", "Cette ressource de l'API n'existe pas.", vec![])
 }
 
 pub struct BearerAuth;

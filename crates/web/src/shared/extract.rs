@@ -26,6 +26,25 @@ pub struct Query<T>(pub T);
 /// Path parameters: a malformed one (`/patients/abc`) is a 400 naming it.
 pub struct Path<T>(pub T);
 
+/// A multipart body (document uploads): a malformed one is a 400 problem.
+pub struct Multipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Multipart {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &S) -> Result<Self, Response> {
+        axum::extract::Multipart::from_request(req, s).await.map(Multipart).map_err(|_| {
+            problem(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Type de contenu refusé",
+                "Envoyez le document en « multipart/form-data » avec une limite (boundary) valide.",
+                vec![],
+            )
+        })
+    }
+}
+
 /// The largest JSON body the API reads (documents go through multipart, not JSON).
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
