@@ -80,7 +80,7 @@ pub async fn get_document(State(s): State<AppState>, Extension(a): Extension<Act
 
 /// The content, checked against its SHA-256 (also sent in `X-Content-Sha256`). Audited.
 #[utoipa::path(get, path = "/documents/{id}/content", params(("id" = i64, Path)),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "Le contenu, dans son type (PDF, JPEG ou PNG)", content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn document_content(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
     match documents::content(&s.db, &a, &s.config.documents, id).await {
         Ok((d, bytes)) => crate::documents::pages::content_response(&d, bytes),

@@ -87,6 +87,9 @@ pub fn finish_doc(doc: &mut utoipa::openapi::OpenApi) {
             if in_path {
                 add("404", "Enregistrement introuvable ou non visible pour cette clé.");
             }
+            if in_query && !body {
+                add("422", "Paramètre de requête invalide : chaque erreur nomme son champ.");
+            }
             if body {
                 add("413", "Corps trop volumineux.");
                 add("415", "Type de contenu refusé.");
