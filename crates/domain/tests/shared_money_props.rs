@@ -196,21 +196,25 @@ proptest! {
 
     #[test]
     fn apply_rate_full_and_zero(m in money(), r in rounding()) {
-        prop_assert_eq!(apply_rate(m, BasisPoints::FULL, r), m);
-        prop_assert_eq!(apply_rate(m, BasisPoints(0), r), Money::zero(m.currency));
+        prop_assert_eq!(apply_rate(m, BasisPoints::FULL, r), Ok(m));
+        prop_assert_eq!(apply_rate(m, BasisPoints(0), r), Ok(Money::zero(m.currency)));
     }
 
     #[test]
     fn apply_rate_is_monotonic(m in money(), a in 0u32..=20_000, b in 0u32..=20_000, r in rounding()) {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        let x = apply_rate(m, BasisPoints(lo), r).minor;
-        let y = apply_rate(m, BasisPoints(hi), r).minor;
-        if m.minor >= 0 { prop_assert!(x <= y); } else { prop_assert!(x >= y); }
+        match (apply_rate(m, BasisPoints(lo), r), apply_rate(m, BasisPoints(hi), r)) {
+            (Ok(x), Ok(y)) => if m.minor >= 0 { prop_assert!(x.minor <= y.minor); } else { prop_assert!(x.minor >= y.minor); },
+            // Above 100 % the larger rate may overflow (an error, never a clamped amount).
+            (Ok(_), Err(e)) => { prop_assert!(hi > 10_000); prop_assert_eq!(e, MoneyError::Overflow); }
+            (Err(_), y) => { prop_assert!(lo > 10_000); prop_assert!(y.is_err()); }
+        }
     }
 
     #[test]
     fn apply_rate_is_within_one_unit(m in money(), rate in 0u32..=10_000, r in rounding()) {
-        let got = apply_rate(m, BasisPoints(rate), r);
+        // At most 100 % never overflows.
+        let got = apply_rate(m, BasisPoints(rate), r).unwrap();
         prop_assert_eq!(got.currency, m.currency);
         let exact = i128::from(m.minor) * i128::from(rate); // × 1/10000
         let diff = i128::from(got.minor) * 10_000 - exact;
@@ -227,13 +231,14 @@ proptest! {
         // (2h + 1) × 50 % is exactly h + 0.5: a tie.
         let odd = if neg { -(2 * half + 1) } else { 2 * half + 1 };
         let m = Money::new(odd, c);
-        let up = apply_rate(m, BasisPoints(5000), Rounding::HalfUp).minor;
-        let even = apply_rate(m, BasisPoints(5000), Rounding::HalfEven).minor;
+        let half_of = |r| apply_rate(m, BasisPoints(5000), r).unwrap().minor;
+        let up = half_of(Rounding::HalfUp);
+        let even = half_of(Rounding::HalfEven);
         prop_assert_eq!(up.abs(), half + 1, "half away from zero");
         prop_assert_eq!(even % 2, 0, "half to even");
         prop_assert!(even.abs() == half || even.abs() == half + 1);
-        prop_assert_eq!(apply_rate(m, BasisPoints(5000), Rounding::TowardZero).minor.abs(), half);
-        prop_assert_eq!(apply_rate(m, BasisPoints(5000), Rounding::AwayFromZero).minor.abs(), half + 1);
+        prop_assert_eq!(half_of(Rounding::TowardZero).abs(), half);
+        prop_assert_eq!(half_of(Rounding::AwayFromZero).abs(), half + 1);
     }
 
     #[test]

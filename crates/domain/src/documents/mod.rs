@@ -97,9 +97,9 @@ pub const REQUIRED_FOR: Codes = RequiredFor::TABLE;
 pub const TARGETS: Codes = Target::TABLE;
 
 /// The last day a document must be kept: its date plus the class's retention.
-/// Returns `None` when the period overflows the calendar (then it is kept).
+/// Returns `None` when the period overflows the calendar (then it is kept); any `i64` accepted.
 pub fn retention_until(document_date: Date, retention_years: i64) -> Option<Date> {
-    document_date.checked_add(jiff::Span::new().years(retention_years)).ok()
+    crate::dates::add_years(document_date, retention_years)
 }
 
 /// Whether a document may now be eliminated: its retention is over.
