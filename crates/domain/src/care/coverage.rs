@@ -185,7 +185,7 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     // Gaps: walk the compulsory periods in order, tracking the furthest covered day.
     let mut covered_to: Option<Date> = None;
     let mut open_ended = false;
-    for s in sorted.iter().filter(|s| s.role == "obligatoire") {
+    for s in sorted.iter().filter(|s| s.role == CoverageRole::Obligatoire.code()) {
         if let Some(end) = covered_to
             && !open_ended
                 && let Ok(next) = end.tomorrow()

@@ -138,13 +138,13 @@ pub fn missing(reqs: &[Requirement], s: &Subject, on_file: &OnFile) -> Vec<Strin
     let has = |kind: &str, id: i64, class: i64| on_file.contains(&(kind.to_string(), id, class));
     let mut out = Vec::new();
     for r in reqs {
-        let lacking = match r.required_for.as_str() {
-            "patient" => s.stay_id.is_some() && !has("patient", s.patient_id, r.class_id),
-            "sejour" => s.stay_id.is_some_and(|id| !has("sejour", id, r.class_id)),
-            "droit_obligatoire" => s.compulsory.iter().any(|id| !has("droit", *id, r.class_id)),
-            "droit_complementaire" => s.complementary.iter().any(|id| !has("droit", *id, r.class_id)),
-            "pec_accordee" => s.agreed_pecs.iter().any(|id| !has("pec", *id, r.class_id)),
-            _ => false,
+        let lacking = match RequiredFor::from_code(&r.required_for) {
+            Some(RequiredFor::Patient) => s.stay_id.is_some() && !has(Target::Patient.code(), s.patient_id, r.class_id),
+            Some(RequiredFor::Sejour) => s.stay_id.is_some_and(|id| !has(Target::Sejour.code(), id, r.class_id)),
+            Some(RequiredFor::DroitObligatoire) => s.compulsory.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::DroitComplementaire) => s.complementary.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::PecAccordee) => s.agreed_pecs.iter().any(|id| !has(Target::Pec.code(), *id, r.class_id)),
+            Some(RequiredFor::Jamais) | None => false,
         };
         if lacking && !out.contains(&r.label) {
             out.push(r.label.clone());
