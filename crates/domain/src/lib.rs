@@ -16,4 +16,4 @@ pub mod pec;
 pub mod readiness;
 pub mod shared;
 
-pub use shared::{codes, fr, legal_ids, money, numbering, validation};
+pub use shared::{codes, dates, fr, legal_ids, money, numbering, validation};

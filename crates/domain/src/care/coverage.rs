@@ -169,7 +169,8 @@ impl Flag {
 }
 
 /// Overlaps (same role), gaps between compulsory periods, expired periods and periods
-/// expiring within `horizon_days` of `today`. Deterministic order.
+/// expiring within `horizon_days` of `today` (any `i32`: a horizon past the calendar's end
+/// flags every later expiry, a negative one none). Deterministic order; never panics.
 pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     let mut out = Vec::new();
     let mut sorted: Vec<&Span> = spans.iter().collect();
@@ -184,7 +185,7 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     // Gaps: walk the compulsory periods in order, tracking the furthest covered day.
     let mut covered_to: Option<Date> = None;
     let mut open_ended = false;
-    for s in sorted.iter().filter(|s| s.role == "obligatoire") {
+    for s in sorted.iter().filter(|s| s.role == CoverageRole::Obligatoire.code()) {
         if let Some(end) = covered_to
             && !open_ended
                 && let Ok(next) = end.tomorrow()
@@ -197,12 +198,11 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
             Some(t) => covered_to = Some(covered_to.map_or(t, |c| c.max(t))),
         }
     }
-    let horizon = today.checked_add(jiff::Span::new().days(horizon_days as i64)).unwrap_or(today);
     for s in &sorted {
         if let Some(t) = s.to {
             if t < today {
                 out.push(Flag::Expired { id: s.id, on: t });
-            } else if t <= horizon {
+            } else if crate::dates::days_between(today, t) <= i64::from(horizon_days) {
                 out.push(Flag::ExpiresSoon { id: s.id, on: t });
             }
         }
@@ -210,17 +210,20 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     out
 }
 
-/// Whether some period of `role` covers every day of `from..=to`.
+/// Whether some period of `role` covers every day of `from..=to` (`true` when `to < from`
+/// and `from` is covered). Jumps from period end to period end: at most one step per period,
+/// whatever the length of the range.
 pub fn covered_throughout(spans: &[Span], role: &str, from: Date, to: Date) -> bool {
     let mut day = from;
     loop {
-        if !spans.iter().any(|s| s.role == role && s.covers(day)) {
+        // The furthest end among the periods covering `day`.
+        let Some(end) = spans.iter().filter(|s| s.role == role && s.covers(day)).map(|s| s.to.unwrap_or(Date::MAX)).max() else {
             return false;
-        }
-        if day >= to {
+        };
+        if end >= to {
             return true;
         }
-        match day.tomorrow() {
+        match end.tomorrow() {
             Ok(d) => day = d,
             Err(_) => return true,
         }

@@ -97,9 +97,9 @@ pub const REQUIRED_FOR: Codes = RequiredFor::TABLE;
 pub const TARGETS: Codes = Target::TABLE;
 
 /// The last day a document must be kept: its date plus the class's retention.
-/// Returns `None` when the period overflows the calendar (then it is kept).
+/// Returns `None` when the period overflows the calendar (then it is kept); any `i64` accepted.
 pub fn retention_until(document_date: Date, retention_years: i64) -> Option<Date> {
-    document_date.checked_add(jiff::Span::new().years(retention_years)).ok()
+    crate::dates::add_years(document_date, retention_years)
 }
 
 /// Whether a document may now be eliminated: its retention is over.
@@ -138,13 +138,13 @@ pub fn missing(reqs: &[Requirement], s: &Subject, on_file: &OnFile) -> Vec<Strin
     let has = |kind: &str, id: i64, class: i64| on_file.contains(&(kind.to_string(), id, class));
     let mut out = Vec::new();
     for r in reqs {
-        let lacking = match r.required_for.as_str() {
-            "patient" => s.stay_id.is_some() && !has("patient", s.patient_id, r.class_id),
-            "sejour" => s.stay_id.is_some_and(|id| !has("sejour", id, r.class_id)),
-            "droit_obligatoire" => s.compulsory.iter().any(|id| !has("droit", *id, r.class_id)),
-            "droit_complementaire" => s.complementary.iter().any(|id| !has("droit", *id, r.class_id)),
-            "pec_accordee" => s.agreed_pecs.iter().any(|id| !has("pec", *id, r.class_id)),
-            _ => false,
+        let lacking = match RequiredFor::from_code(&r.required_for) {
+            Some(RequiredFor::Patient) => s.stay_id.is_some() && !has(Target::Patient.code(), s.patient_id, r.class_id),
+            Some(RequiredFor::Sejour) => s.stay_id.is_some_and(|id| !has(Target::Sejour.code(), id, r.class_id)),
+            Some(RequiredFor::DroitObligatoire) => s.compulsory.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::DroitComplementaire) => s.complementary.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::PecAccordee) => s.agreed_pecs.iter().any(|id| !has(Target::Pec.code(), *id, r.class_id)),
+            Some(RequiredFor::Jamais) | None => false,
         };
         if lacking && !out.contains(&r.label) {
             out.push(r.label.clone());

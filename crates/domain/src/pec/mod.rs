@@ -60,9 +60,10 @@ crate::code_enum! {
 
 pub const ITEMS: crate::shared::codes::Codes = Item::TABLE;
 
-/// A request sent `sent_on` still without answer after `days` days at `today`.
+/// A request sent `sent_on` still without answer after `days` days at `today` (more than
+/// `days` days have passed; any `i64` accepted, never panics).
 pub fn overdue(status: Status, sent_on: Option<Date>, today: Date, days: i64) -> bool {
-    status == Status::Envoyee && sent_on.is_some_and(|s| s.checked_add(jiff::Span::new().days(days)).is_ok_and(|limit| today > limit))
+    status == Status::Envoyee && sent_on.is_some_and(|s| crate::dates::days_between(s, today) > days)
 }
 
 /// An agreement whose validity ends before the last day of the stay.

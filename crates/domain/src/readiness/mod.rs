@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 
-use crate::care::coverage::{Span, covered_throughout};
+use crate::care::coverage::{CoverageRole, Span, covered_throughout};
 use crate::identity::IdentityStatus;
 
 /// The configurable rules of an establishment (stored as data; defaults below).
@@ -126,7 +126,7 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
         });
     }
     if let Some((from, to)) = f.service {
-        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, "obligatoire", from, to) {
+        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, CoverageRole::Obligatoire.code(), from, to) {
             out.push(Failure {
                 code: Control::DroitsObligatoires.code(),
                 message: format!(
@@ -138,8 +138,8 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
             });
         }
         let needs_amc = f.care_mode.as_ref().is_some_and(|m| rules.complementary_for_care_modes.contains(m));
-        let amc = covered_throughout(&f.coverages, "complementaire", from, to);
-        if needs_amc && !amc && !covered_throughout(&f.coverages, "aide", from, to) {
+        let amc = covered_throughout(&f.coverages, CoverageRole::Complementaire.code(), from, to);
+        if needs_amc && !amc && !covered_throughout(&f.coverages, CoverageRole::Aide.code(), from, to) {
             out.push(Failure {
                 code: Control::DroitsComplementaires.code(),
                 message: "Pas de complémentaire (ni d'aide) valide sur tout le séjour : vérifiez-la ou orientez la part vers le patient.".into(),

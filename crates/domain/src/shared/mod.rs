@@ -2,6 +2,7 @@
 //! numbering masks and field errors. Re-exported at the crate root (`quittance_domain::money`, …).
 
 pub mod codes;
+pub mod dates;
 pub mod fr;
 pub mod legal_ids;
 pub mod money;
