@@ -110,10 +110,10 @@ pub async fn documents_past_retention(State(s): State<AppState>, Extension(a): E
 }
 
 /// Open stays missing a document the classification plan requires.
-#[utoipa::path(get, path = "/documents/missing", params(EstablishmentParam), responses((status = 200, body = Vec<readiness::Pending>)))]
+#[utoipa::path(get, path = "/documents/missing", params(EstablishmentParam), responses((status = 200, body = Vec<crate::readiness::api::PendingDto>)))]
 pub async fn documents_missing(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
     let today = today_of(&s, &a, q.establishment_id).await;
-    reply(StatusCode::OK, readiness::missing_documents_report(&s.db, &a, q.establishment_id, today).await)
+    reply(StatusCode::OK, crate::readiness::api::dtos::<_, crate::readiness::api::PendingDto>(readiness::missing_documents_report(&s.db, &a, q.establishment_id, today).await))
 }
 
 /// The classification plan of an establishment.
