@@ -1,7 +1,7 @@
 //! Quittance domain: pure rules, no IO, no async.
 //!
-//! One folder per capability (`access`, `audit`, `care`, `documents`, `identity`, `patients`, `pec`,
-//! `readiness`); the vocabulary they share (money, French formats, legal identifiers, numbering, field
+//! One folder per capability (`access`, `audit`, `care`, `documents`, `establishments`, `identity`, `patients`, `pec`,
+//! `readiness`); the vocabulary they share (code lists, money, French formats, legal identifiers, numbering, field
 //! errors) is in `shared/` and re-exported here. Everything is deterministic and unit/property tested
 //! in milliseconds.
 
@@ -9,10 +9,11 @@ pub mod access;
 pub mod audit;
 pub mod care;
 pub mod documents;
+pub mod establishments;
 pub mod identity;
 pub mod patients;
 pub mod pec;
 pub mod readiness;
 pub mod shared;
 
-pub use shared::{fr, legal_ids, money, numbering, validation};
+pub use shared::{codes, dates, fr, legal_ids, money, numbering, validation};

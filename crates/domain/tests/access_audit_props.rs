@@ -159,3 +159,107 @@ mod coverage_props {
         }
     }
 }
+
+mod common;
+
+/// Extreme inputs: ids at the `i64` bounds, sequence numbers at the bounds, huge texts.
+mod extreme {
+    use super::common::{ext_i64, wild_string};
+    use super::{permission, role};
+    use proptest::prelude::*;
+    use quittance_domain::access::{Grant, Grants, Role, Scope};
+    use quittance_domain::audit::{AuditRecord, ChainBreak, ChainVerifier, GENESIS, hex};
+
+    fn grant() -> impl Strategy<Value = Grant> {
+        (role(), ext_i64(), prop::option::of(ext_i64())).prop_map(|(role, establishment_id, site_id)| Grant { role, establishment_id, site_id })
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        prop_oneof![
+            Just(Scope::Global),
+            ext_i64().prop_map(Scope::Establishment),
+            (ext_i64(), ext_i64()).prop_map(|(establishment_id, site_id)| Scope::Site { establishment_id, site_id }),
+        ]
+    }
+
+    fn record() -> impl Strategy<Value = AuditRecord> {
+        (ext_i64(), wild_string(), prop::option::of(ext_i64()), wild_string(), prop::option::of(wild_string()))
+            .prop_map(|(seq, text, id, actor, opt)| AuditRecord {
+                seq,
+                at: text.clone(),
+                user_id: id,
+                actor,
+                establishment_id: id,
+                site_id: id.map(|x| x.wrapping_neg()),
+                entity: text.clone(),
+                entity_id: opt.clone(),
+                action: text.clone(),
+                outcome: text,
+                changes: "{}".into(),
+                request_id: opt,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Grants with ids at the bounds: every query answers, and what a site-scoped query
+        /// allows, some grant of that establishment holds.
+        #[test]
+        fn grants_with_extreme_ids(gs in prop::collection::vec(grant(), 0..6), p in permission(), sc in scope(), e in ext_i64()) {
+            let g = Grants(gs);
+            let allowed = g.allows(p, sc);
+            if allowed && let Scope::Site { establishment_id, .. } | Scope::Establishment(establishment_id) = sc {
+                prop_assert!(g.0.iter().any(|x| x.establishment_id == establishment_id && x.role.allows(p)));
+            }
+            if allowed {
+                prop_assert!(g.allows_anywhere(p));
+            }
+            let ests = g.establishments();
+            prop_assert!(ests.windows(2).all(|w| w[0] < w[1]));
+            if let Some(sites) = g.sites_for(p, e) {
+                prop_assert!(sites.windows(2).all(|w| w[0] < w[1]));
+            }
+            prop_assert!(Role::ALL.iter().all(|r| Role::from_code(r.code()) == Some(*r)));
+        }
+
+        /// The verifier takes rows with any sequence numbers (the bounds included) and any
+        /// texts: it never panics, and accepts a row only as the next one of the chain.
+        #[test]
+        fn verifier_with_extreme_rows(rows in prop::collection::vec((record(), any::<bool>()), 1..5), head in ext_i64()) {
+            let mut v = ChainVerifier::default();
+            let mut prev = GENESIS.to_string();
+            let mut last = 0i64;
+            for (r, honest) in &rows {
+                let stored_prev = if *honest { prev.clone() } else { r.actor.clone() };
+                let h = r.chain_hash(&stored_prev);
+                prop_assert_eq!(h.len(), 64);
+                match v.push(r, &stored_prev, &h) {
+                    Ok(()) => {
+                        prop_assert_eq!(i128::from(r.seq), i128::from(last) + 1);
+                        prop_assert_eq!(&stored_prev, &prev);
+                        last = r.seq;
+                        prev = h;
+                    }
+                    Err(ChainBreak::Inserted { seq } | ChainBreak::Altered { seq }) => prop_assert_eq!(seq, r.seq),
+                    Err(ChainBreak::Removed { after_seq, next_seq }) => { prop_assert_eq!(after_seq, last); prop_assert_eq!(next_seq, r.seq); }
+                    Err(e) => prop_assert!(false, "unexpected {:?}", e),
+                }
+                let _ = e_to_string(v.finish(head, &prev));
+            }
+            prop_assert_eq!(v.finish(last, &prev), Ok(()));
+        }
+
+        /// `hex` is two lowercase hex digits per byte.
+        #[test]
+        fn hex_of_any_bytes(b in prop::collection::vec(any::<u8>(), 0..300)) {
+            let h = hex(&b);
+            prop_assert_eq!(h.len(), b.len() * 2);
+            prop_assert!(h.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        }
+    }
+
+    fn e_to_string(r: Result<(), ChainBreak>) -> String {
+        r.map_or_else(|e| e.to_string(), |()| String::new())
+    }
+}

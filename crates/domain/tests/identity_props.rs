@@ -275,3 +275,90 @@ fn status_matrix_is_exhaustive() {
         .collect();
     assert_eq!(allowed, [(true, true)]);
 }
+
+// --- extreme inputs --------------------------------------------------------------
+
+mod common;
+
+mod extreme {
+    use super::common::{ext_date, wild_string};
+    use proptest::prelude::*;
+    use quittance_domain::identity::{
+        self, BirthDate, DocumentType, IdentityAttribute, IdentityStatus, Sex, check_attributes, is_abroad, is_new_caledonia, nir_key, nir_sex,
+        normalize_birth_name, normalize_first_names, normalize_used_first_name, normalize_used_name, search_key, validate_birthplace,
+        validate_cafat, validate_nir, validate_postcode,
+    };
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Every text validator accepts any text without panicking; what it returns is
+        /// normalised (validating it again gives it back).
+        #[test]
+        fn validators_accept_any_text(s in wild_string(), country in prop_oneof![Just(String::new()), Just("Nouvelle-Calédonie".to_string()), wild_string()]) {
+            if let Ok(n) = validate_nir(&s) {
+                prop_assert_eq!(n.len(), 15);
+                prop_assert_eq!(validate_nir(&n), Ok(n.clone()));
+                prop_assert!(nir_sex(&n).is_some());
+            }
+            let _ = nir_key(&s);
+            let _ = nir_sex(&s);
+            if let Ok(c) = validate_cafat(&s) {
+                prop_assert_eq!(validate_cafat(&c), Ok(c.clone()));
+            }
+            if let Ok(c) = validate_birthplace(&s) {
+                prop_assert_eq!(c.len(), 5);
+                prop_assert_eq!(validate_birthplace(&c), Ok(c.clone()));
+            }
+            prop_assert!(!(is_abroad(&s) && is_new_caledonia(&s)));
+            if let Ok(p) = validate_postcode(&s, &country) {
+                prop_assert_eq!(validate_postcode(&p, &country), Ok(p.clone()));
+            }
+            for f in [normalize_birth_name, |x: &str| normalize_used_name(x).map(Option::unwrap_or_default), |x: &str| normalize_used_first_name(x).map(Option::unwrap_or_default)] {
+                if let Ok(n) = f(&s) {
+                    prop_assert!(n.len() <= identity::NAME_MAX_CHARS);
+                    prop_assert!(n.bytes().all(|b| b.is_ascii_uppercase() || b" -'".contains(&b)));
+                }
+            }
+            if let Ok(v) = normalize_first_names(&s) {
+                prop_assert!(!v.is_empty() && v.iter().all(|p| !p.is_empty() && p.len() <= identity::NAME_MAX_CHARS));
+            }
+            let k = search_key(&s);
+            prop_assert_eq!(search_key(&k), k.clone());
+            let _ = check_attributes(&[s.clone(), String::new(), s.to_uppercase()]);
+            for t in [Sex::from_code(&s).map(Sex::code), IdentityStatus::from_code(&s).map(IdentityStatus::code), DocumentType::from_code(&s).map(DocumentType::code), IdentityAttribute::from_code(&s).map(IdentityAttribute::code)].into_iter().flatten() {
+                prop_assert!(t.eq_ignore_ascii_case(s.trim()));
+            }
+        }
+
+        /// Birth dates: any text and any "today" (jiff's limits included), no panic; what is
+        /// accepted is not after today, not before 1880, and round-trips through storage.
+        #[test]
+        fn birth_dates_accept_any_text(s in prop_oneof![wild_string(), "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "[0-9]{4}-[0-9]{2}-[0-9]{2}"], today in ext_date()) {
+            if let Ok(b) = BirthDate::parse_fr(&s, today) {
+                prop_assert!(b.year >= identity::MIN_BIRTH_YEAR);
+                prop_assert_eq!(BirthDate::from_storage(&b.to_storage()), Some(b));
+                prop_assert!(b.date().is_none_or(|d| d <= today));
+                if let Some(age) = b.age_on(today) {
+                    prop_assert!(age >= 0);
+                }
+            }
+            let _ = BirthDate::from_storage(&s);
+        }
+
+        /// A `BirthDate` built by hand with any field values (a bad row): every method answers.
+        #[test]
+        fn birth_date_methods_accept_any_fields(year in any::<i16>(), month in prop::option::of(any::<u8>()), day in prop::option::of(any::<u8>()), on in ext_date()) {
+            let b = BirthDate { year, month, day };
+            let _ = (b.to_storage(), b.format_fr(), b.is_complete(), b.date());
+            if let Some(age) = b.age_on(on) {
+                prop_assert!(age >= 0);
+                prop_assert!(i32::from(age) <= i32::from(on.year()) - i32::from(year));
+            }
+            // `Some(0)` is stored as `00`, i.e. unknown: it reads back as `None`.
+            if let Some(back) = BirthDate::from_storage(&b.to_storage()) {
+                prop_assert_eq!(back, BirthDate { year, month: month.filter(|m| *m != 0), day: day.filter(|d| *d != 0) });
+            }
+        }
+    }
+}

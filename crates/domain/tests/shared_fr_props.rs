@@ -125,3 +125,62 @@ proptest! {
         }
     }
 }
+
+mod common;
+
+/// Extreme inputs: dates and instants at jiff's limits, any zone name, huge and odd texts.
+mod extreme {
+    use super::common::{ext_date, ext_i64, wild_string};
+    use jiff::Timestamp;
+    use proptest::prelude::*;
+    use quittance_domain::fr::{format_date_fr, format_datetime_fr, format_int_fr, normalize_search, parse_date_fr};
+
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        prop_oneof![
+            Just(Timestamp::MIN),
+            Just(Timestamp::MAX),
+            Just(Timestamp::UNIX_EPOCH),
+            (Timestamp::MIN.as_second()..=Timestamp::MAX.as_second()).prop_map(|s| Timestamp::from_second(s).unwrap()),
+        ]
+    }
+
+    fn zone() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec!["Europe/Paris", "Pacific/Noumea", "Pacific/Kiritimati", "Etc/GMT+12", "Etc/GMT-14", "UTC", ""]).prop_map(String::from),
+            wild_string(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any instant in any zone (unknown zones fall back to UTC): `JJ/MM/AAAA HH:MM`.
+        #[test]
+        fn datetimes_at_the_limits(ts in timestamp(), tz in zone()) {
+            let s = format_datetime_fr(ts, &tz);
+            prop_assert!(s.len() >= 16, "{}", s);
+        }
+
+        /// Dates at the limits format, and those of years 0 to 9999 parse back.
+        #[test]
+        fn dates_at_the_limits(d in ext_date()) {
+            let s = format_date_fr(d);
+            if d.year() >= 0 {
+                prop_assert_eq!(parse_date_fr(&s), Ok(d));
+            } else {
+                prop_assert!(parse_date_fr(&s).is_err());
+            }
+        }
+
+        /// Any text: a date or a French message; normalising is idempotent and never panics.
+        #[test]
+        fn any_text(s in wild_string(), n in ext_i64()) {
+            if let Err(m) = parse_date_fr(&s) {
+                prop_assert!(m.starts_with("Date invalide"));
+            }
+            let k = normalize_search(&s);
+            prop_assert_eq!(normalize_search(&k), k.clone());
+            prop_assert_eq!(format_int_fr(n).replace('\u{202F}', "").parse::<i64>(), Ok(n));
+        }
+    }
+}

@@ -135,3 +135,28 @@ proptest! {
         let _ = validate_ridet(&s);
     }
 }
+
+mod common;
+
+/// Extreme inputs: huge, control-character and non-Latin texts.
+mod extreme {
+    use super::common::wild_string;
+    use proptest::prelude::*;
+    use quittance_domain::legal_ids::{validate_finess, validate_ridet, validate_siren, validate_siret};
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Every validator answers any text; an accepted identifier is normalised (validating it
+        /// again gives it back) and ASCII.
+        #[test]
+        fn validators_accept_any_text(s in wild_string()) {
+            for f in [validate_siret, validate_siren, validate_finess, validate_ridet] {
+                if let Ok(n) = f(&s) {
+                    prop_assert!(n.is_ascii());
+                    prop_assert_eq!(f(&n), Ok(n.clone()));
+                }
+            }
+        }
+    }
+}

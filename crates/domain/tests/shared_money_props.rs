@@ -196,21 +196,25 @@ proptest! {
 
     #[test]
     fn apply_rate_full_and_zero(m in money(), r in rounding()) {
-        prop_assert_eq!(apply_rate(m, BasisPoints::FULL, r), m);
-        prop_assert_eq!(apply_rate(m, BasisPoints(0), r), Money::zero(m.currency));
+        prop_assert_eq!(apply_rate(m, BasisPoints::FULL, r), Ok(m));
+        prop_assert_eq!(apply_rate(m, BasisPoints(0), r), Ok(Money::zero(m.currency)));
     }
 
     #[test]
     fn apply_rate_is_monotonic(m in money(), a in 0u32..=20_000, b in 0u32..=20_000, r in rounding()) {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        let x = apply_rate(m, BasisPoints(lo), r).minor;
-        let y = apply_rate(m, BasisPoints(hi), r).minor;
-        if m.minor >= 0 { prop_assert!(x <= y); } else { prop_assert!(x >= y); }
+        match (apply_rate(m, BasisPoints(lo), r), apply_rate(m, BasisPoints(hi), r)) {
+            (Ok(x), Ok(y)) => if m.minor >= 0 { prop_assert!(x.minor <= y.minor); } else { prop_assert!(x.minor >= y.minor); },
+            // Above 100 % the larger rate may overflow (an error, never a clamped amount).
+            (Ok(_), Err(e)) => { prop_assert!(hi > 10_000); prop_assert_eq!(e, MoneyError::Overflow); }
+            (Err(_), y) => { prop_assert!(lo > 10_000); prop_assert!(y.is_err()); }
+        }
     }
 
     #[test]
     fn apply_rate_is_within_one_unit(m in money(), rate in 0u32..=10_000, r in rounding()) {
-        let got = apply_rate(m, BasisPoints(rate), r);
+        // At most 100 % never overflows.
+        let got = apply_rate(m, BasisPoints(rate), r).unwrap();
         prop_assert_eq!(got.currency, m.currency);
         let exact = i128::from(m.minor) * i128::from(rate); // × 1/10000
         let diff = i128::from(got.minor) * 10_000 - exact;
@@ -227,13 +231,14 @@ proptest! {
         // (2h + 1) × 50 % is exactly h + 0.5: a tie.
         let odd = if neg { -(2 * half + 1) } else { 2 * half + 1 };
         let m = Money::new(odd, c);
-        let up = apply_rate(m, BasisPoints(5000), Rounding::HalfUp).minor;
-        let even = apply_rate(m, BasisPoints(5000), Rounding::HalfEven).minor;
+        let half_of = |r| apply_rate(m, BasisPoints(5000), r).unwrap().minor;
+        let up = half_of(Rounding::HalfUp);
+        let even = half_of(Rounding::HalfEven);
         prop_assert_eq!(up.abs(), half + 1, "half away from zero");
         prop_assert_eq!(even % 2, 0, "half to even");
         prop_assert!(even.abs() == half || even.abs() == half + 1);
-        prop_assert_eq!(apply_rate(m, BasisPoints(5000), Rounding::TowardZero).minor.abs(), half);
-        prop_assert_eq!(apply_rate(m, BasisPoints(5000), Rounding::AwayFromZero).minor.abs(), half + 1);
+        prop_assert_eq!(half_of(Rounding::TowardZero).abs(), half);
+        prop_assert_eq!(half_of(Rounding::AwayFromZero).abs(), half + 1);
     }
 
     #[test]
@@ -246,5 +251,111 @@ proptest! {
     #[test]
     fn basis_points_reject_above_full(bp in 10_001u32..1_000_000) {
         prop_assert!(BasisPoints::parse_fr(&BasisPoints(bp).format_fr_plain()).is_err());
+    }
+}
+
+mod common;
+
+/// Extreme inputs: every operation at the `i64`/`u32` bounds is checked (an error, never a
+/// clamped or wrapped amount) and never panics.
+mod extreme {
+    use super::common::{ext_i64, wild_string};
+    use super::{currency, money, rounding};
+    use proptest::prelude::*;
+    use quittance_domain::money::{BasisPoints, Currency, Money, MoneyError, allocate, apply_rate, split_by_rates};
+
+    fn fits(x: i128) -> Option<i64> {
+        i64::try_from(x).ok()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Add, subtract, negate, multiply, sum: the exact result when it fits, `Overflow` otherwise.
+        #[test]
+        fn arithmetic_is_exact_or_overflow(a in ext_i64(), b in ext_i64(), c in currency()) {
+            let (x, y) = (Money::new(a, c), Money::new(b, c));
+            let exact = |r: i128| fits(r).map(|m| Money::new(m, c)).ok_or(MoneyError::Overflow);
+            prop_assert_eq!(x.checked_add(y), exact(i128::from(a) + i128::from(b)));
+            prop_assert_eq!(x.checked_sub(y), exact(i128::from(a) - i128::from(b)));
+            prop_assert_eq!(x.checked_neg(), exact(-i128::from(a)));
+            prop_assert_eq!(x.checked_mul(b), exact(i128::from(a) * i128::from(b)));
+            let sum = Money::checked_sum(c, [x, y, x]);
+            let partial = i128::from(a) + i128::from(b);
+            if fits(partial).is_some() {
+                prop_assert_eq!(sum, exact(partial + i128::from(a)));
+            } else {
+                prop_assert_eq!(sum, Err(MoneyError::Overflow));
+            }
+        }
+
+        /// `apply_rate` at any amount and any rate (the whole `u32` range): the rounded product
+        /// when it fits in `i64`, `Overflow` otherwise; never an error up to 100 %.
+        #[test]
+        fn apply_rate_is_exact_or_overflow(m in money(), rate in prop_oneof![any::<u32>(), Just(u32::MAX), 0u32..=10_000], r in rounding()) {
+            let exact = i128::from(m.minor) * i128::from(rate);
+            match apply_rate(m, BasisPoints(rate), r) {
+                Ok(got) => {
+                    prop_assert_eq!(got.currency, m.currency);
+                    prop_assert!((i128::from(got.minor) * 10_000 - exact).abs() < 10_000);
+                }
+                Err(e) => {
+                    prop_assert_eq!(e, MoneyError::Overflow);
+                    prop_assert!(rate > 10_000);
+                    // The true result is (within one unit) outside i64.
+                    prop_assert!(exact / 10_000 >= i128::from(i64::MAX) || exact / 10_000 <= i128::from(i64::MIN));
+                }
+            }
+        }
+
+        /// The case (`from_percent(50_000_000)`): whole percentages never overflow.
+        #[test]
+        fn percentages_never_overflow(p in any::<u32>(), q in any::<u16>()) {
+            prop_assert_eq!(BasisPoints::from_percent(q), BasisPoints(u32::from(q) * 100));
+            prop_assert_eq!(BasisPoints::checked_from_percent(p), p.checked_mul(100).map(BasisPoints));
+            let _ = (BasisPoints(p).format_fr(), BasisPoints(p).to_string());
+        }
+
+        /// Allocation and split with extreme totals and weights: exact sums.
+        #[test]
+        fn allocation_at_the_bounds(t in ext_i64(), c in currency(), w in prop::collection::vec(prop_oneof![Just(u64::MAX), Just(0u64), Just(1u64), any::<u64>()], 1..6), rates in prop::collection::vec(any::<u32>(), 0..4)) {
+            let total = Money::new(t, c);
+            match allocate(total, &w) {
+                Ok(shares) => {
+                    prop_assert_eq!(shares.iter().map(|s| i128::from(s.minor)).sum::<i128>(), i128::from(t));
+                }
+                Err(_) => prop_assert!(w.iter().all(|&x| x == 0)),
+            }
+            let rates: Vec<BasisPoints> = rates.into_iter().map(BasisPoints).collect();
+            let covered: u64 = rates.iter().map(|r| u64::from(r.0)).sum();
+            match split_by_rates(total, &rates) {
+                Ok(shares) => {
+                    prop_assert!(covered <= 10_000);
+                    prop_assert_eq!(shares.len(), rates.len() + 1);
+                    prop_assert_eq!(shares.iter().map(|s| i128::from(s.minor)).sum::<i128>(), i128::from(t));
+                }
+                Err(_) => prop_assert!(covered > 10_000),
+            }
+        }
+
+        /// Parsing any text (huge, unicode, digits by the thousand): a value or an error.
+        #[test]
+        fn parsing_any_text(s in prop_oneof![wild_string(), "[0-9]{15,60}", "-?[0-9 ]{1,40},[0-9]{0,3}"], c in currency()) {
+            if let Ok(m) = Money::parse_fr(&s, c) {
+                prop_assert_eq!(Money::parse_fr(&m.format_fr(), c), Ok(m));
+            }
+            if let Ok(b) = BasisPoints::parse_fr(&s) {
+                prop_assert!(b <= BasisPoints::FULL);
+            }
+            prop_assert_eq!(s.parse::<Currency>().ok(), Currency::from_code(&s));
+        }
+
+        /// Formatting any amount never panics and parses back.
+        #[test]
+        fn formatting_any_amount(m in ext_i64(), c in currency()) {
+            let x = Money::new(m, c);
+            prop_assert_eq!(Money::parse_fr(&x.format_fr_plain(), c), Ok(x));
+            prop_assert_eq!(x.to_string(), x.format_fr());
+        }
     }
 }

@@ -154,3 +154,49 @@ proptest! {
         prop_assert!(!is_gapless(&dup));
     }
 }
+
+mod common;
+
+/// Extreme inputs: any year, numbers at the bounds, any text.
+mod extreme {
+    use super::common::{ext_i32, ext_u64, wild_string};
+    use proptest::prelude::*;
+    use quittance_domain::numbering::{SeriesMask, is_gapless};
+
+    fn some_mask() -> impl Strategy<Value = SeriesMask> {
+        prop::sample::select(vec!["FAC-{YYYY}-{N:6}", "{N}", "R{YY}{N:12}", "{YYYY}{N:1}/x", "A.{N}-{YY}"]).prop_map(|m| SeriesMask::parse(m).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any text as a mask: a mask that displays as the text, or a French error.
+        #[test]
+        fn any_text_as_a_mask(s in wild_string()) {
+            match SeriesMask::parse(&s) {
+                Ok(m) => prop_assert_eq!(m.as_str(), s.as_str()),
+                Err(e) => prop_assert!(e.to_string().starts_with("Masque de numérotation invalide")),
+            }
+        }
+
+        /// Any year (negative, `i32` bounds) and any number: formatting never panics, and the
+        /// number is read back from what was formatted.
+        #[test]
+        fn any_year_any_number(m in some_mask(), year in ext_i32(), n in ext_u64(), junk in wild_string()) {
+            let s = m.format(year, n);
+            prop_assert_eq!(m.extract_number(&s, year), Some(n));
+            if let Some(x) = m.extract_number(&junk, year) {
+                prop_assert_eq!(m.format(year, x), junk);
+            }
+        }
+
+        /// Gapless with numbers at the bounds.
+        #[test]
+        fn gapless_at_the_bounds(v in prop::collection::vec(ext_u64(), 0..8)) {
+            let mut s = v.clone();
+            s.sort_unstable();
+            let expected = s.iter().enumerate().all(|(i, &x)| x == i as u64 + 1);
+            prop_assert_eq!(is_gapless(&v), expected);
+        }
+    }
+}

@@ -1,19 +1,30 @@
 //! The web service: French pages, the JSON API under `/api/v1`, health and metrics.
 
-pub mod api;
-pub mod audit_pages;
-pub mod auth;
-pub mod care_pages;
-pub mod documents_pages;
-pub mod metrics;
-pub mod pages;
-pub mod patients_pages;
-pub mod payers_pages;
-pub mod pec_pages;
-pub mod pending_pages;
-pub mod render;
-pub mod rules_pages;
-pub mod users_pages;
+pub mod access;
+pub mod audit;
+pub mod care;
+pub mod documents;
+pub mod establishments;
+pub mod home;
+pub mod patients;
+pub mod pec;
+pub mod readiness;
+pub mod shared;
+
+pub use shared::{api, extract, metrics, render, session};
+
+/// The navigation, in menu order; each capability declares its entries (shown when `visible`).
+pub const NAV: &[&[render::NavEntry]] = &[
+    home::NAV,
+    patients::NAV,
+    readiness::NAV,
+    documents::NAV,
+    care::NAV,
+    pec::NAV,
+    establishments::NAV,
+    access::NAV,
+    audit::NAV,
+];
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,7 +35,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use quittance_store::Db;
 
 /// Web settings.
@@ -60,90 +71,34 @@ impl AppState {
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
-/// The whole application.
+/// The whole application: each capability's page routes, the API (with its OpenAPI document), health,
+/// metrics and static files.
 pub fn router(state: AppState) -> Router {
+    let (api, _) = api::routes(&state);
     Router::new()
-        .route("/", get(pages::dashboard))
-        .route("/login", get(auth::login_page).post(auth::login_submit))
-        .route("/logout", post(auth::logout))
-        .route("/mot-de-passe", get(auth::password_page).post(auth::password_submit))
-        .route("/contexte", post(auth::switch_context))
-        .route("/admin/etablissements", get(pages::establishments))
-        .route("/admin/etablissements/nouveau", get(pages::establishment_new).post(pages::establishment_create))
-        .route("/admin/etablissements/{id}", get(pages::establishment_view))
-        .route("/admin/etablissements/{id}/modifier", get(pages::establishment_edit).post(pages::establishment_update))
-        .route("/admin/etablissements/{id}/sites/nouveau", get(pages::site_new).post(pages::site_create))
-        .route("/admin/etablissements/{id}/sites/{sid}/modifier", get(pages::site_edit).post(pages::site_update))
-        .route("/admin/etablissements/{id}/series", post(pages::series_save))
-        .route("/admin/etablissements.csv", get(pages::establishments_csv))
-        .route("/admin/utilisateurs", get(users_pages::users))
-        .route("/admin/utilisateurs.csv", get(users_pages::users_csv))
-        .route("/admin/utilisateurs/nouveau", get(users_pages::user_new).post(users_pages::user_create))
-        .route("/admin/utilisateurs/{id}", get(users_pages::user_view))
-        .route("/admin/utilisateurs/{id}/etat", post(users_pages::user_toggle))
-        .route("/admin/utilisateurs/{id}/reinitialiser", post(users_pages::user_reset))
-        .route("/admin/utilisateurs/{id}/roles", post(users_pages::role_add))
-        .route("/admin/utilisateurs/{id}/roles/retirer", post(users_pages::role_remove))
-        .route("/admin/utilisateurs/{id}/cles", post(users_pages::key_create))
-        .route("/admin/utilisateurs/{id}/cles/{kid}/revoquer", post(users_pages::key_revoke))
-        .route("/patients", get(patients_pages::search_page))
-        .route("/patients/resultats", get(patients_pages::results_fragment))
-        .route("/patients/export.csv", get(patients_pages::export_csv))
-        .route("/patients/export.xlsx", get(patients_pages::export_xlsx))
-        .route("/patients/nouveau", get(patients_pages::new_page).post(patients_pages::create))
-        .route("/patients/{id}", get(patients_pages::view))
-        .route("/patients/{id}/modifier", get(patients_pages::edit_page).post(patients_pages::update))
-        .route("/patients/{id}/identifiants", post(patients_pages::add_identifier))
-        .route("/patients/{id}/debiteurs/nouveau", get(patients_pages::debtor_new).post(patients_pages::debtor_create))
-        .route("/patients/{id}/debiteurs/{did}/modifier", get(patients_pages::debtor_edit).post(patients_pages::debtor_update))
-        .route("/patients/{id}/sejours/nouveau", get(care_pages::stay_new).post(care_pages::stay_create))
-        .route("/patients/{id}/sejours/{sid}/modifier", get(care_pages::stay_edit).post(care_pages::stay_update))
-        .route("/patients/{id}/droits/nouveau", get(care_pages::coverage_new).post(care_pages::coverage_create))
-        .route("/patients/{id}/droits/{cid}/modifier", get(care_pages::coverage_edit).post(care_pages::coverage_update))
-        .route("/dossiers-en-attente", get(pending_pages::page))
-        .route("/dossiers-en-attente.csv", get(pending_pages::csv))
-        .route("/dossiers-en-attente.xlsx", get(pending_pages::xlsx))
-        .route("/patients/{id}/pec/nouvelle", get(pec_pages::new_page).post(pec_pages::create))
-        .route("/patients/{id}/pec/{pid}", get(pec_pages::view))
-        .route("/patients/{id}/pec/{pid}/lettre.pdf", get(pec_pages::letter))
-        .route("/patients/{id}/pec/{pid}/envoyer", post(pec_pages::send))
-        .route("/patients/{id}/pec/{pid}/reponse", post(pec_pages::answer))
-        .route("/patients/{id}/pec/{pid}/expirer", post(pec_pages::expire))
-        .route("/patients/{id}/documents/nouveau", get(documents_pages::upload_page))
-        .route(
-            "/patients/{id}/documents",
-            post(documents_pages::upload).layer(axum::extract::DefaultBodyLimit::max(state.config.documents.max_bytes + 256 * 1024)),
-        )
-        .route("/documents", get(documents_pages::report))
-        .route("/documents/manquants.csv", get(documents_pages::missing_csv))
-        .route("/documents/manquants.xlsx", get(documents_pages::missing_xlsx))
-        .route("/documents/conservation-echue.csv", get(documents_pages::expired_csv))
-        .route("/documents/conservation-echue.xlsx", get(documents_pages::expired_xlsx))
-        .route("/documents/{id}", get(documents_pages::open))
-        .route("/documents/{id}/retirer", post(documents_pages::withdraw))
-        .route("/admin/etablissements/{id}/plan-de-classement", get(documents_pages::plan))
-        .route("/admin/etablissements/{id}/plan-de-classement/defaut", post(documents_pages::plan_default))
-        .route("/admin/etablissements/{id}/plan-de-classement/nouvelle", get(documents_pages::class_new).post(documents_pages::class_create))
-        .route("/admin/etablissements/{id}/plan-de-classement/{cid}", get(documents_pages::class_edit).post(documents_pages::class_update))
-        .route("/admin/etablissements/{id}/regles-facturation", get(rules_pages::page).post(rules_pages::save))
-        .route("/organismes", get(payers_pages::list))
-        .route("/organismes.csv", get(payers_pages::list_csv))
-        .route("/organismes/nouveau", get(payers_pages::new_page).post(payers_pages::create))
-        .route("/organismes/{id}", get(payers_pages::view))
-        .route("/organismes/{id}/modifier", get(payers_pages::edit_page).post(payers_pages::update))
-        .route("/organismes/{id}/taux", post(payers_pages::add_rate))
-        .route("/admin/audit", get(audit_pages::audit))
-        .route("/admin/audit.csv", get(audit_pages::audit_csv))
-        .route("/admin/audit.xlsx", get(audit_pages::audit_xlsx))
+        .merge(home::routes())
+        .merge(access::routes())
+        .merge(establishments::routes())
+        .merge(patients::routes())
+        .merge(care::routes())
+        .merge(readiness::routes())
+        .merge(pec::routes())
+        .merge(documents::routes(&state))
+        .merge(audit::routes())
+        .merge(api)
         .route("/static/app.css", get(static_css))
         .route("/static/app.js", get(static_js))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
-        .nest("/api/v1", api::router(state.clone()))
-        .fallback(pages::not_found)
+        .fallback(home::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), envelope))
         .with_state(state)
+}
+
+/// The OpenAPI document of the API, as served at `/api/v1/openapi.json`.
+pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
+    api::routes(state).1
 }
 
 /// Request id, security headers and metrics around every response.

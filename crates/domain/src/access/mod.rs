@@ -7,18 +7,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A role as the French public-health billing offices name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Role {
-    Administrateur,
-    TechnicienFacturation,
-    SecretaireMedicale,
-    RegisseurTitulaire,
-    RegisseurSuppleant,
-    Mandataire,
-    ControleurFinancier,
-    Comptable,
-    Auditeur,
+crate::code_enum! {
+    /// A role as the French public-health billing offices name them (serde: its code).
+    pub enum Role ("rôle") {
+        Administrateur = "administrateur", "Administrateur";
+        TechnicienFacturation = "technicien_facturation", "Technicien de facturation";
+        SecretaireMedicale = "secretaire_medicale", "Secrétaire médicale";
+        RegisseurTitulaire = "regisseur_titulaire", "Régisseur titulaire";
+        RegisseurSuppleant = "regisseur_suppleant", "Régisseur suppléant";
+        Mandataire = "mandataire", "Mandataire";
+        ControleurFinancier = "controleur_financier", "Contrôleur financier";
+        Comptable = "comptable", "Comptable";
+        Auditeur = "auditeur", "Auditeur";
+    }
 }
 
 /// A permission a use case asks for.
@@ -53,52 +54,6 @@ pub enum Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
-        Role::Administrateur,
-        Role::TechnicienFacturation,
-        Role::SecretaireMedicale,
-        Role::RegisseurTitulaire,
-        Role::RegisseurSuppleant,
-        Role::Mandataire,
-        Role::ControleurFinancier,
-        Role::Comptable,
-        Role::Auditeur,
-    ];
-
-    /// Stable code stored in the database and used by the CLI.
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Administrateur => "administrateur",
-            Role::TechnicienFacturation => "technicien_facturation",
-            Role::SecretaireMedicale => "secretaire_medicale",
-            Role::RegisseurTitulaire => "regisseur_titulaire",
-            Role::RegisseurSuppleant => "regisseur_suppleant",
-            Role::Mandataire => "mandataire",
-            Role::ControleurFinancier => "controleur_financier",
-            Role::Comptable => "comptable",
-            Role::Auditeur => "auditeur",
-        }
-    }
-
-    /// French label shown in the UI.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Administrateur => "Administrateur",
-            Role::TechnicienFacturation => "Technicien de facturation",
-            Role::SecretaireMedicale => "Secrétaire médicale",
-            Role::RegisseurTitulaire => "Régisseur titulaire",
-            Role::RegisseurSuppleant => "Régisseur suppléant",
-            Role::Mandataire => "Mandataire",
-            Role::ControleurFinancier => "Contrôleur financier",
-            Role::Comptable => "Comptable",
-            Role::Auditeur => "Auditeur",
-        }
-    }
-
-    pub fn from_code(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.code() == s)
-    }
-
     /// What the role may do. Read-only roles never get a write permission.
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
@@ -245,10 +200,11 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for r in Role::ALL {
+        for &r in Role::ALL {
             assert_eq!(Role::from_code(r.code()), Some(r));
         }
         assert_eq!(Role::from_code("root"), None);
+        crate::shared::codes::check::<Role>();
     }
 
     #[test]

@@ -149,8 +149,10 @@ impl ChainVerifier {
         if rec.chain_hash(stored_prev_hash) != stored_hash {
             return Err(ChainBreak::Altered { seq: rec.seq });
         }
-        if rec.seq != self.prev_seq + 1 {
-            if rec.seq > self.prev_seq + 1 && stored_prev_hash != self.prev_hash {
+        // i128: no overflow whatever the stored sequence numbers.
+        let expected = i128::from(self.prev_seq) + 1;
+        if i128::from(rec.seq) != expected {
+            if i128::from(rec.seq) > expected && stored_prev_hash != self.prev_hash {
                 return Err(ChainBreak::Removed { after_seq: self.prev_seq, next_seq: rec.seq });
             }
             return Err(ChainBreak::Inserted { seq: rec.seq });
@@ -169,7 +171,8 @@ impl ChainVerifier {
             return Err(ChainBreak::Truncated { last_seq: self.prev_seq, head_seq });
         }
         if head_seq < self.prev_seq {
-            return Err(ChainBreak::PastHead { seq: head_seq + 1, head_seq });
+            // head_seq < prev_seq, so head_seq + 1 cannot overflow.
+            return Err(ChainBreak::PastHead { seq: head_seq.saturating_add(1), head_seq });
         }
         if head_hash != self.prev_hash {
             return Err(ChainBreak::Altered { seq: self.prev_seq });

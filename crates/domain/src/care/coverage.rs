@@ -3,74 +3,126 @@
 
 use jiff::civil::Date;
 
-/// A code list: code stored in the database, French label shown.
-pub type Codes = &'static [(&'static str, &'static str)];
+pub use crate::shared::codes::{CodeEnum, Codes};
 
-pub const PAYER_KINDS: Codes = &[
-    ("obligatoire", "Assurance obligatoire (CPAM, MSA, CAFAT…)"),
-    ("complementaire", "Complémentaire (mutuelle, assureur)"),
-    ("aide_medicale", "Aide médicale (AME, C2S, aide médicale provinciale)"),
-    ("public", "Organisme public (province, centre 15)"),
-    ("autre", "Autre (employeur, ambassade…)"),
-];
+crate::code_enum! {
+    /// The kind of a payer.
+    pub enum PayerKind ("type d'organisme") {
+        Obligatoire = "obligatoire", "Assurance obligatoire (CPAM, MSA, CAFAT…)";
+        Complementaire = "complementaire", "Complémentaire (mutuelle, assureur)";
+        AideMedicale = "aide_medicale", "Aide médicale (AME, C2S, aide médicale provinciale)";
+        Public = "public", "Organisme public (province, centre 15)";
+        Autre = "autre", "Autre (employeur, ambassade…)";
+    }
+}
 
-pub const ROLES: Codes = &[("obligatoire", "Obligatoire"), ("complementaire", "Complémentaire"), ("aide", "Aide")];
+crate::code_enum! {
+    /// The rank of a coverage (« Rang »).
+    pub enum CoverageRole ("rang de droit") {
+        Obligatoire = "obligatoire", "Obligatoire";
+        Complementaire = "complementaire", "Complémentaire";
+        Aide = "aide", "Aide";
+    }
+}
 
-pub const CATEGORIES: Codes = &[
-    ("sejour", "Séjour"),
-    ("actes", "Actes"),
-    ("forfait_journalier", "Forfait journalier"),
-    ("chambre_particuliere", "Chambre particulière"),
-    ("prestations_annexes", "Prestations annexes"),
-];
+crate::code_enum! {
+    /// A category of charge a payer rate applies to.
+    pub enum Category ("catégorie de prestation") {
+        Sejour = "sejour", "Séjour";
+        Actes = "actes", "Actes";
+        ForfaitJournalier = "forfait_journalier", "Forfait journalier";
+        ChambreParticuliere = "chambre_particuliere", "Chambre particulière";
+        PrestationsAnnexes = "prestations_annexes", "Prestations annexes";
+    }
+}
 
-pub const EXEMPTIONS: Codes = &[
-    ("ald", "Affection de longue durée (ALD)"),
-    ("maternite", "Maternité"),
-    ("at_mp", "Accident du travail / maladie professionnelle"),
-    ("c2s", "Complémentaire santé solidaire (C2S)"),
-    ("ame", "Aide médicale de l'État (AME)"),
-    ("longue_maladie", "Longue maladie (CAFAT)"),
-    ("carte_a", "Aide médicale — carte A"),
-    ("carte_b", "Aide médicale — carte B"),
-    ("carte_m", "Aide médicale — carte M (maternité)"),
-    ("pension_militaire", "Pension militaire d'invalidité"),
-    ("nouveau_ne", "Nouveau-né de moins de 30 jours"),
-];
+crate::code_enum! {
+    /// A ground for exemption from the patient's share.
+    pub enum Exemption ("exonération") {
+        Ald = "ald", "Affection de longue durée (ALD)";
+        Maternite = "maternite", "Maternité";
+        AtMp = "at_mp", "Accident du travail / maladie professionnelle";
+        C2s = "c2s", "Complémentaire santé solidaire (C2S)";
+        Ame = "ame", "Aide médicale de l'État (AME)";
+        LongueMaladie = "longue_maladie", "Longue maladie (CAFAT)";
+        CarteA = "carte_a", "Aide médicale — carte A";
+        CarteB = "carte_b", "Aide médicale — carte B";
+        CarteM = "carte_m", "Aide médicale — carte M (maternité)";
+        PensionMilitaire = "pension_militaire", "Pension militaire d'invalidité";
+        NouveauNe = "nouveau_ne", "Nouveau-né de moins de 30 jours";
+    }
+}
 
-pub const BENEFICIARY: Codes = &[("assure", "Assuré"), ("ayant_droit", "Ayant droit")];
+crate::code_enum! {
+    /// Whether the patient is the insured person or a dependant (« Qualité »).
+    pub enum Beneficiary ("qualité du bénéficiaire") {
+        Assure = "assure", "Assuré";
+        AyantDroit = "ayant_droit", "Ayant droit";
+    }
+}
 
-pub const STATEMENT_PERIODS: Codes =
-    &[("aucun", "Pas d'état périodique"), ("hebdomadaire", "Hebdomadaire"), ("mensuel", "Mensuel"), ("trimestriel", "Trimestriel")];
+crate::code_enum! {
+    /// How often a payer receives third-party-payer statements.
+    pub enum StatementPeriod ("périodicité des états") {
+        Aucun = "aucun", "Pas d'état périodique";
+        Hebdomadaire = "hebdomadaire", "Hebdomadaire";
+        Mensuel = "mensuel", "Mensuel";
+        Trimestriel = "trimestriel", "Trimestriel";
+    }
+}
 
-pub const CHANNELS: Codes = &[
-    ("papier", "Papier"),
-    ("courriel", "Courriel"),
-    ("portail", "Portail de l'organisme"),
-    ("b2_noemie", "B2 / NOEMIE"),
-    ("edi", "Échange de données informatisé"),
-];
+crate::code_enum! {
+    /// How invoices and statements reach a payer.
+    pub enum Channel ("canal de transmission") {
+        Papier = "papier", "Papier";
+        Courriel = "courriel", "Courriel";
+        Portail = "portail", "Portail de l'organisme";
+        B2Noemie = "b2_noemie", "B2 / NOEMIE";
+        Edi = "edi", "Échange de données informatisé";
+    }
+}
 
+pub const PAYER_KINDS: Codes = PayerKind::TABLE;
+pub const ROLES: Codes = CoverageRole::TABLE;
+pub const CATEGORIES: Codes = Category::TABLE;
+pub const EXEMPTIONS: Codes = Exemption::TABLE;
+pub const BENEFICIARY: Codes = Beneficiary::TABLE;
+pub const STATEMENT_PERIODS: Codes = StatementPeriod::TABLE;
+pub const CHANNELS: Codes = Channel::TABLE;
+
+/// The label of a code in a table (prefer the enums' `label`).
 pub fn label(codes: Codes, code: &str) -> Option<&'static str> {
     codes.iter().find(|(c, _)| *c == code).map(|(_, l)| *l)
 }
 
+/// Whether a code is in a table (prefer the enums' `from_code`).
 pub fn is_code(codes: Codes, code: &str) -> bool {
     codes.iter().any(|(c, _)| *c == code)
 }
 
-/// Which coverage roles a payer of a kind may hold.
+impl PayerKind {
+    /// Which coverage roles a payer of this kind may hold.
+    pub fn allows_role(self, role: CoverageRole) -> bool {
+        use CoverageRole as R;
+        matches!(
+            (self, role),
+            (PayerKind::Obligatoire, R::Obligatoire)
+                | (PayerKind::Complementaire, R::Complementaire)
+                | (PayerKind::AideMedicale, R::Aide)
+                | (PayerKind::AideMedicale, R::Complementaire)
+                | (PayerKind::Public, R::Aide)
+                | (PayerKind::Autre, R::Complementaire)
+                | (PayerKind::Autre, R::Aide)
+        )
+    }
+}
+
+/// Which coverage roles a payer of a kind may hold (codes; unknown codes are never allowed).
 pub fn role_allowed(payer_kind: &str, role: &str) -> bool {
-    matches!(
-        (payer_kind, role),
-        ("obligatoire", "obligatoire")
-            | ("complementaire", "complementaire")
-            | ("aide_medicale", "aide")
-            | ("aide_medicale", "complementaire")
-            | ("public", "aide")
-            | ("autre", "complementaire")
-            | ("autre", "aide")
-    )
+    match (PayerKind::from_code(payer_kind), CoverageRole::from_code(role)) {
+        (Some(k), Some(r)) => k.allows_role(r),
+        _ => false,
+    }
 }
 
 /// One coverage period as the checks see it (`to` inclusive, `None` = open-ended).
@@ -117,7 +169,8 @@ impl Flag {
 }
 
 /// Overlaps (same role), gaps between compulsory periods, expired periods and periods
-/// expiring within `horizon_days` of `today`. Deterministic order.
+/// expiring within `horizon_days` of `today` (any `i32`: a horizon past the calendar's end
+/// flags every later expiry, a negative one none). Deterministic order; never panics.
 pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     let mut out = Vec::new();
     let mut sorted: Vec<&Span> = spans.iter().collect();
@@ -132,7 +185,7 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     // Gaps: walk the compulsory periods in order, tracking the furthest covered day.
     let mut covered_to: Option<Date> = None;
     let mut open_ended = false;
-    for s in sorted.iter().filter(|s| s.role == "obligatoire") {
+    for s in sorted.iter().filter(|s| s.role == CoverageRole::Obligatoire.code()) {
         if let Some(end) = covered_to
             && !open_ended
                 && let Ok(next) = end.tomorrow()
@@ -145,12 +198,11 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
             Some(t) => covered_to = Some(covered_to.map_or(t, |c| c.max(t))),
         }
     }
-    let horizon = today.checked_add(jiff::Span::new().days(horizon_days as i64)).unwrap_or(today);
     for s in &sorted {
         if let Some(t) = s.to {
             if t < today {
                 out.push(Flag::Expired { id: s.id, on: t });
-            } else if t <= horizon {
+            } else if crate::dates::days_between(today, t) <= i64::from(horizon_days) {
                 out.push(Flag::ExpiresSoon { id: s.id, on: t });
             }
         }
@@ -158,17 +210,20 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     out
 }
 
-/// Whether some period of `role` covers every day of `from..=to`.
+/// Whether some period of `role` covers every day of `from..=to` (`true` when `to < from`
+/// and `from` is covered). Jumps from period end to period end: at most one step per period,
+/// whatever the length of the range.
 pub fn covered_throughout(spans: &[Span], role: &str, from: Date, to: Date) -> bool {
     let mut day = from;
     loop {
-        if !spans.iter().any(|s| s.role == role && s.covers(day)) {
+        // The furthest end among the periods covering `day`.
+        let Some(end) = spans.iter().filter(|s| s.role == role && s.covers(day)).map(|s| s.to.unwrap_or(Date::MAX)).max() else {
             return false;
-        }
-        if day >= to {
+        };
+        if end >= to {
             return true;
         }
-        match day.tomorrow() {
+        match end.tomorrow() {
             Ok(d) => day = d,
             Err(_) => return true,
         }
@@ -221,7 +276,27 @@ mod tests {
     }
 
     #[test]
+    fn code_lists() {
+        use crate::shared::codes::check;
+        check::<PayerKind>();
+        check::<CoverageRole>();
+        check::<Category>();
+        check::<Exemption>();
+        check::<Beneficiary>();
+        check::<StatementPeriod>();
+        check::<Channel>();
+        assert_eq!(PAYER_KINDS[2], ("aide_medicale", "Aide médicale (AME, C2S, aide médicale provinciale)"));
+        assert_eq!(label(CHANNELS, "b2_noemie"), Some("B2 / NOEMIE"));
+        assert!(!is_code(EXEMPTIONS, "ALD"));
+        assert_eq!(serde_json::to_string(&Exemption::AtMp).unwrap(), "\"at_mp\"");
+    }
+
+    #[test]
     fn roles_by_payer_kind() {
+        assert!(!role_allowed("inconnu", "aide"));
+        assert!(!role_allowed("public", "obligatoire"));
+        let allowed: usize = PayerKind::ALL.iter().map(|k| CoverageRole::ALL.iter().filter(|r| k.allows_role(**r)).count()).sum();
+        assert_eq!(allowed, 7);
         assert!(role_allowed("obligatoire", "obligatoire"));
         assert!(!role_allowed("complementaire", "obligatoire"));
         assert!(role_allowed("aide_medicale", "aide"));

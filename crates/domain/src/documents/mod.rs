@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use crate::care::coverage::Codes;
+use crate::shared::codes::Codes;
 
 /// The accepted file types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,34 +57,49 @@ pub fn sniff(bytes: &[u8]) -> Option<Kind> {
 /// The French message for a refused upload.
 pub const WRONG_TYPE: &str = "Type de fichier refusé : le contenu n'est ni un PDF, ni une image JPEG ou PNG (l'extension du nom ne compte pas).";
 
+crate::code_enum! {
+    /// Confidentiality level of a document.
+    pub enum Confidentiality ("confidentialité") {
+        Normal = "normal", "Normal — tout agent autorisé sur le dossier";
+        Confidentiel = "confidentiel", "Confidentiel — agents habilités aux documents confidentiels";
+    }
+}
+
+crate::code_enum! {
+    /// What a class of documents is required for (the empty code: never required).
+    pub enum RequiredFor ("exigence de document") {
+        Jamais = "", "Jamais exigé";
+        Patient = "patient", "Chaque dossier ayant un séjour (ex. pièce d'identité)";
+        Sejour = "sejour", "Chaque séjour (ex. bulletin d'admission)";
+        DroitObligatoire = "droit_obligatoire", "Chaque droit obligatoire utilisé (ex. attestation de droits)";
+        DroitComplementaire = "droit_complementaire", "Chaque complémentaire utilisée (ex. carte de mutuelle)";
+        PecAccordee = "pec_accordee", "Chaque prise en charge accordée (réponse de l'organisme)";
+    }
+}
+
+crate::code_enum! {
+    /// What a document is attached to.
+    pub enum Target ("rattachement du document") {
+        Patient = "patient", "Dossier patient";
+        Droit = "droit", "Droit (couverture)";
+        Pec = "pec", "Prise en charge";
+        Sejour = "sejour", "Séjour";
+    }
+}
+
 /// Confidentiality levels of a document.
-pub const CONFIDENTIALITY: Codes = &[
-    ("normal", "Normal — tout agent autorisé sur le dossier"),
-    ("confidentiel", "Confidentiel — agents habilités aux documents confidentiels"),
-];
+pub const CONFIDENTIALITY: Codes = Confidentiality::TABLE;
 
 /// What a class of documents is required for, when it is required.
-pub const REQUIRED_FOR: Codes = &[
-    ("", "Jamais exigé"),
-    ("patient", "Chaque dossier ayant un séjour (ex. pièce d'identité)"),
-    ("sejour", "Chaque séjour (ex. bulletin d'admission)"),
-    ("droit_obligatoire", "Chaque droit obligatoire utilisé (ex. attestation de droits)"),
-    ("droit_complementaire", "Chaque complémentaire utilisée (ex. carte de mutuelle)"),
-    ("pec_accordee", "Chaque prise en charge accordée (réponse de l'organisme)"),
-];
+pub const REQUIRED_FOR: Codes = RequiredFor::TABLE;
 
 /// What a document is attached to.
-pub const TARGETS: Codes = &[
-    ("patient", "Dossier patient"),
-    ("droit", "Droit (couverture)"),
-    ("pec", "Prise en charge"),
-    ("sejour", "Séjour"),
-];
+pub const TARGETS: Codes = Target::TABLE;
 
 /// The last day a document must be kept: its date plus the class's retention.
-/// Returns `None` when the period overflows the calendar (then it is kept).
+/// Returns `None` when the period overflows the calendar (then it is kept); any `i64` accepted.
 pub fn retention_until(document_date: Date, retention_years: i64) -> Option<Date> {
-    document_date.checked_add(jiff::Span::new().years(retention_years)).ok()
+    crate::dates::add_years(document_date, retention_years)
 }
 
 /// Whether a document may now be eliminated: its retention is over.
@@ -123,13 +138,13 @@ pub fn missing(reqs: &[Requirement], s: &Subject, on_file: &OnFile) -> Vec<Strin
     let has = |kind: &str, id: i64, class: i64| on_file.contains(&(kind.to_string(), id, class));
     let mut out = Vec::new();
     for r in reqs {
-        let lacking = match r.required_for.as_str() {
-            "patient" => s.stay_id.is_some() && !has("patient", s.patient_id, r.class_id),
-            "sejour" => s.stay_id.is_some_and(|id| !has("sejour", id, r.class_id)),
-            "droit_obligatoire" => s.compulsory.iter().any(|id| !has("droit", *id, r.class_id)),
-            "droit_complementaire" => s.complementary.iter().any(|id| !has("droit", *id, r.class_id)),
-            "pec_accordee" => s.agreed_pecs.iter().any(|id| !has("pec", *id, r.class_id)),
-            _ => false,
+        let lacking = match RequiredFor::from_code(&r.required_for) {
+            Some(RequiredFor::Patient) => s.stay_id.is_some() && !has(Target::Patient.code(), s.patient_id, r.class_id),
+            Some(RequiredFor::Sejour) => s.stay_id.is_some_and(|id| !has(Target::Sejour.code(), id, r.class_id)),
+            Some(RequiredFor::DroitObligatoire) => s.compulsory.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::DroitComplementaire) => s.complementary.iter().any(|id| !has(Target::Droit.code(), *id, r.class_id)),
+            Some(RequiredFor::PecAccordee) => s.agreed_pecs.iter().any(|id| !has(Target::Pec.code(), *id, r.class_id)),
+            Some(RequiredFor::Jamais) | None => false,
         };
         if lacking && !out.contains(&r.label) {
             out.push(r.label.clone());
@@ -172,6 +187,15 @@ mod tests {
         0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53,
         0xDE,
     ];
+
+    #[test]
+    fn code_lists() {
+        crate::shared::codes::check::<Confidentiality>();
+        crate::shared::codes::check::<RequiredFor>();
+        crate::shared::codes::check::<Target>();
+        assert_eq!(RequiredFor::from_code(""), Some(RequiredFor::Jamais));
+        assert_eq!(CONFIDENTIALITY[1].0, "confidentiel");
+    }
 
     #[test]
     fn recognises_the_three_types_from_content() {

@@ -15,7 +15,7 @@ use crate::fr::normalize_search;
 // ---------------------------------------------------------------------------
 
 /// Sex as an INS trait (`F`, `M`, `I` for indeterminate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sex {
     Female,
     Male,
@@ -57,9 +57,7 @@ impl Sex {
 // ---------------------------------------------------------------------------
 
 /// The four RNIV identity statuses, in increasing order of confidence.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdentityStatus {
     Provisoire,
     Recuperee,
@@ -153,7 +151,7 @@ pub fn check_status(
 // ---------------------------------------------------------------------------
 
 /// Identity document presented to check an identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocumentType {
     Passeport,
     CarteIdentite,
@@ -224,17 +222,44 @@ impl DocumentType {
 // Identity attributes (RNIV)
 // ---------------------------------------------------------------------------
 
+macro_rules! code_enum_by_hand {
+    ($name:ident, $what:literal) => {
+        impl crate::shared::codes::CodeEnum for $name {
+            const ALL: &'static [$name] = &$name::ALL;
+            const WHAT: &'static str = $what;
+            fn code(self) -> &'static str {
+                $name::code(self)
+            }
+            fn label(self) -> &'static str {
+                $name::label(self)
+            }
+            fn from_code(code: &str) -> Option<$name> {
+                $name::from_code(code)
+            }
+        }
+        crate::code_enum_impls!($name);
+    };
+}
+code_enum_by_hand!(Sex, "sexe");
+code_enum_by_hand!(IdentityStatus, "statut d'identité");
+code_enum_by_hand!(DocumentType, "pièce d'identité");
+
+crate::code_enum! {
+    /// RNIV identity attributes, sorted by code.
+    pub enum IdentityAttribute ("attribut d'identité") {
+        CollisionAveree = "collision_averee", "Collision avérée";
+        CollisionPotentielle = "collision_potentielle", "Collision potentielle";
+        DoublonAvere = "doublon_avere", "Doublon avéré";
+        DoublonPotentiel = "doublon_potentiel", "Doublon potentiel";
+        Douteuse = "douteuse", "Identité douteuse";
+        Fictive = "fictive", "Identité fictive";
+        Homonyme = "homonyme", "Homonyme";
+        Usurpation = "usurpation", "Usurpation suspectée";
+    }
+}
+
 /// RNIV identity attributes: `(code, French label)`, sorted by code.
-pub const ATTRIBUTES: &[(&str, &str)] = &[
-    ("collision_averee", "Collision avérée"),
-    ("collision_potentielle", "Collision potentielle"),
-    ("doublon_avere", "Doublon avéré"),
-    ("doublon_potentiel", "Doublon potentiel"),
-    ("douteuse", "Identité douteuse"),
-    ("fictive", "Identité fictive"),
-    ("homonyme", "Homonyme"),
-    ("usurpation", "Usurpation suspectée"),
-];
+pub const ATTRIBUTES: &[(&str, &str)] = IdentityAttribute::TABLE;
 
 /// Checks a list of attribute codes: trimmed, ASCII case-insensitive, blank
 /// entries ignored; returns the codes deduplicated and sorted.
@@ -896,6 +921,17 @@ mod tests {
         assert_eq!(Sex::from_code("X"), None);
         assert_eq!(Sex::from_code(""), None);
         assert_eq!(Sex::from_code("FM"), None);
+    }
+
+    #[test]
+    fn code_lists() {
+        use crate::shared::codes::check;
+        check::<Sex>();
+        check::<IdentityStatus>();
+        check::<DocumentType>();
+        check::<IdentityAttribute>();
+        assert_eq!(ATTRIBUTES[0], ("collision_averee", "Collision avérée"));
+        assert!(ATTRIBUTES.windows(2).all(|w| w[0].0 < w[1].0), "sorted by code");
     }
 
     #[test]

@@ -1,3 +1,4 @@
-//! The patient administrative file: search keys (identity rules live in `identity`).
+//! The patient administrative file: search keys and debtors (identity rules live in `identity`).
 
+pub mod debtors;
 pub mod search;

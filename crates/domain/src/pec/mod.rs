@@ -5,45 +5,19 @@
 
 use jiff::civil::Date;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Brouillon,
-    Envoyee,
-    Acceptee,
-    Partielle,
-    Refusee,
-    Expiree,
+crate::code_enum! {
+    /// Where a request stands.
+    pub enum Status ("statut de prise en charge") {
+        Brouillon = "brouillon", "Brouillon";
+        Envoyee = "envoyee", "Envoyée";
+        Acceptee = "acceptee", "Acceptée";
+        Partielle = "partielle", "Acceptée partiellement";
+        Refusee = "refusee", "Refusée";
+        Expiree = "expiree", "Expirée";
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [Status::Brouillon, Status::Envoyee, Status::Acceptee, Status::Partielle, Status::Refusee, Status::Expiree];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Status::Brouillon => "brouillon",
-            Status::Envoyee => "envoyee",
-            Status::Acceptee => "acceptee",
-            Status::Partielle => "partielle",
-            Status::Refusee => "refusee",
-            Status::Expiree => "expiree",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Brouillon => "Brouillon",
-            Status::Envoyee => "Envoyée",
-            Status::Acceptee => "Acceptée",
-            Status::Partielle => "Acceptée partiellement",
-            Status::Refusee => "Refusée",
-            Status::Expiree => "Expirée",
-        }
-    }
-
-    pub fn from_code(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|x| x.code() == s)
-    }
-
     /// An agreement the billing can rely on.
     pub fn is_agreement(self) -> bool {
         matches!(self, Status::Acceptee | Status::Partielle)
@@ -74,16 +48,22 @@ pub fn transition(from: Status, event: Event) -> Result<Status, String> {
     }
 }
 
-pub const ITEMS: &[(&str, &str)] = &[
-    ("forfait_journalier", "Forfait journalier"),
-    ("chambre_particuliere", "Chambre particulière"),
-    ("ticket_moderateur", "Ticket modérateur"),
-    ("prestations_annexes", "Prestations annexes"),
-];
+crate::code_enum! {
+    /// What a request asks the payer to cover.
+    pub enum Item ("élément de prise en charge") {
+        ForfaitJournalier = "forfait_journalier", "Forfait journalier";
+        ChambreParticuliere = "chambre_particuliere", "Chambre particulière";
+        TicketModerateur = "ticket_moderateur", "Ticket modérateur";
+        PrestationsAnnexes = "prestations_annexes", "Prestations annexes";
+    }
+}
 
-/// A request sent `sent_on` still without answer after `days` days at `today`.
+pub const ITEMS: crate::shared::codes::Codes = Item::TABLE;
+
+/// A request sent `sent_on` still without answer after `days` days at `today` (more than
+/// `days` days have passed; any `i64` accepted, never panics).
 pub fn overdue(status: Status, sent_on: Option<Date>, today: Date, days: i64) -> bool {
-    status == Status::Envoyee && sent_on.is_some_and(|s| s.checked_add(jiff::Span::new().days(days)).is_ok_and(|limit| today > limit))
+    status == Status::Envoyee && sent_on.is_some_and(|s| crate::dates::days_between(s, today) > days)
 }
 
 /// An agreement whose validity ends before the last day of the stay.
@@ -130,11 +110,18 @@ mod tests {
             (Status::Acceptee, Event::Expire),
             (Status::Partielle, Event::Expire),
         ];
-        for s in Status::ALL {
+        for &s in Status::ALL {
             for e in events {
                 assert_eq!(transition(s, e).is_ok(), allowed.contains(&(s, e)), "{s:?} {e:?}");
             }
         }
+    }
+
+    #[test]
+    fn code_lists() {
+        crate::shared::codes::check::<Status>();
+        crate::shared::codes::check::<Item>();
+        assert_eq!(ITEMS[2], ("ticket_moderateur", "Ticket modérateur"));
     }
 
     #[test]

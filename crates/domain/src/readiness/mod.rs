@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 
-use crate::care::coverage::{Span, covered_throughout};
+use crate::care::coverage::{CoverageRole, Span, covered_throughout};
 use crate::identity::IdentityStatus;
 
 /// The configurable rules of an establishment (stored as data; defaults below).
@@ -78,17 +78,29 @@ pub struct Failure {
     pub fix: Fix,
 }
 
+crate::code_enum! {
+    /// A readiness control (why a file is not ready to bill).
+    pub enum Control ("contrôle de facturabilité") {
+        Identite = "identite", "Identité insuffisamment vérifiée";
+        LieuNaissance = "lieu_naissance", "Lieu de naissance inconnu";
+        Debiteur = "debiteur", "Aucun débiteur";
+        AdresseDebiteur = "adresse_debiteur", "Adresse du débiteur incomplète";
+        DroitsObligatoires = "droits_obligatoires", "Droits obligatoires absents ou incomplets";
+        DroitsComplementaires = "droits_complementaires", "Complémentaire absente";
+        Pec = "pec", "Prise en charge complémentaire non accordée";
+        Justificatifs = "justificatifs", "Justificatif manquant";
+    }
+}
+
 /// The codes and French labels of the controls, for queues and filters.
-pub const CONTROLS: &[(&str, &str)] = &[
-    ("identite", "Identité insuffisamment vérifiée"),
-    ("lieu_naissance", "Lieu de naissance inconnu"),
-    ("debiteur", "Aucun débiteur"),
-    ("adresse_debiteur", "Adresse du débiteur incomplète"),
-    ("droits_obligatoires", "Droits obligatoires absents ou incomplets"),
-    ("droits_complementaires", "Complémentaire absente"),
-    ("pec", "Prise en charge complémentaire non accordée"),
-    ("justificatifs", "Justificatif manquant"),
-];
+pub const CONTROLS: &[(&str, &str)] = Control::TABLE;
+
+impl Failure {
+    /// The control that failed.
+    pub fn control(&self) -> Option<Control> {
+        Control::from_code(self.code)
+    }
+}
 
 /// The failing controls; an empty list means the file is ready to bill.
 pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
@@ -96,27 +108,27 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
     if let Some(min) = rules.min_identity_status
         && f.identity_status.rank() < min.rank() {
             out.push(Failure {
-                code: "identite",
+                code: Control::Identite.code(),
                 message: format!("Statut d'identité « {} » : au moins « {} » est requis.", f.identity_status.label(), min.label()),
                 fix: Fix::Identity,
             });
         }
     if rules.birth_place_required && !f.birth_place_known {
-        out.push(Failure { code: "lieu_naissance", message: "Le lieu de naissance n'est pas renseigné.".into(), fix: Fix::Identity });
+        out.push(Failure { code: Control::LieuNaissance.code(), message: "Le lieu de naissance n'est pas renseigné.".into(), fix: Fix::Identity });
     }
     if rules.debtor_required && !f.has_debtor {
-        out.push(Failure { code: "debiteur", message: "Aucun débiteur pour la part du patient.".into(), fix: Fix::Debtors });
+        out.push(Failure { code: Control::Debiteur.code(), message: "Aucun débiteur pour la part du patient.".into(), fix: Fix::Debtors });
     } else if rules.debtor_address_required && f.has_debtor && !f.debtor_address_complete {
         out.push(Failure {
-            code: "adresse_debiteur",
+            code: Control::AdresseDebiteur.code(),
             message: "L'adresse du débiteur par défaut est incomplète (voie, code postal, commune).".into(),
             fix: Fix::Debtors,
         });
     }
     if let Some((from, to)) = f.service {
-        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, "obligatoire", from, to) {
+        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, CoverageRole::Obligatoire.code(), from, to) {
             out.push(Failure {
-                code: "droits_obligatoires",
+                code: Control::DroitsObligatoires.code(),
                 message: format!(
                     "Pas de droit obligatoire valide sur chaque jour du {} au {}.",
                     crate::fr::format_date_fr(from),
@@ -126,17 +138,17 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
             });
         }
         let needs_amc = f.care_mode.as_ref().is_some_and(|m| rules.complementary_for_care_modes.contains(m));
-        let amc = covered_throughout(&f.coverages, "complementaire", from, to);
-        if needs_amc && !amc && !covered_throughout(&f.coverages, "aide", from, to) {
+        let amc = covered_throughout(&f.coverages, CoverageRole::Complementaire.code(), from, to);
+        if needs_amc && !amc && !covered_throughout(&f.coverages, CoverageRole::Aide.code(), from, to) {
             out.push(Failure {
-                code: "droits_complementaires",
+                code: Control::DroitsComplementaires.code(),
                 message: "Pas de complémentaire (ni d'aide) valide sur tout le séjour : vérifiez-la ou orientez la part vers le patient.".into(),
                 fix: Fix::Coverage,
             });
         }
         if needs_amc && amc && rules.pec_required && !f.pec_agreed {
             out.push(Failure {
-                code: "pec",
+                code: Control::Pec.code(),
                 message: "Aucune prise en charge accordée par la complémentaire sur tout le séjour : demandez-la ou enregistrez sa réponse.".into(),
                 fix: Fix::Pec,
             });
@@ -144,7 +156,7 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
     }
     if rules.documents_required && !f.missing_documents.is_empty() {
         out.push(Failure {
-            code: "justificatifs",
+            code: Control::Justificatifs.code(),
             message: format!("Justificatif manquant : {}.", f.missing_documents.join(", ")),
             fix: Fix::Documents,
         });
@@ -176,6 +188,12 @@ mod tests {
 
     fn codes(f: &Facts) -> Vec<&'static str> {
         check(&Rules::default(), f).iter().map(|x| x.code).collect()
+    }
+
+    #[test]
+    fn code_lists() {
+        crate::shared::codes::check::<Control>();
+        assert_eq!(CONTROLS.len(), 8);
     }
 
     #[test]

@@ -77,6 +77,24 @@ impl Currency {
     }
 }
 
+impl TryFrom<String> for Currency {
+    type Error = String;
+    /// For store rows (`#[sqlx(try_from = "String")]`): the ISO code, as [`Currency::from_code`].
+    fn try_from(s: String) -> Result<Currency, String> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Currency, String> {
+        Currency::from_code(s).ok_or_else(|| {
+            let shown: String = s.chars().take(40).collect();
+            format!("Devise inconnue : « {shown} » (EUR ou XPF).")
+        })
+    }
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -160,6 +178,23 @@ impl Money {
             .checked_sub(other.minor)
             .ok_or(MoneyError::Overflow)?;
         Ok(Money::new(minor, self.currency))
+    }
+
+    /// Opposite amount; errors on overflow (`i64::MIN` has no opposite).
+    pub fn checked_neg(self) -> Result<Money, MoneyError> {
+        let minor = self.minor.checked_neg().ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency))
+    }
+
+    /// Amount times a whole quantity (e.g. days × daily rate); errors on overflow.
+    pub fn checked_mul(self, quantity: i64) -> Result<Money, MoneyError> {
+        let minor = self.minor.checked_mul(quantity).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency))
+    }
+
+    /// Sum of amounts in `currency` (zero when empty); errors on currency mismatch or overflow.
+    pub fn checked_sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money, MoneyError> {
+        items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
     }
 
     /// True when strictly below zero.
@@ -374,9 +409,18 @@ impl BasisPoints {
     /// 0 %.
     pub const ZERO: BasisPoints = BasisPoints(0);
 
-    /// Whole percentage: `from_percent(80)` is 80 %.
-    pub const fn from_percent(p: u32) -> BasisPoints {
-        BasisPoints(p * 100)
+    /// Whole percentage: `from_percent(80)` is 80 %. Takes a `u16` so that it cannot
+    /// overflow (655 35 % at most); see [`BasisPoints::checked_from_percent`] for a `u32`.
+    pub const fn from_percent(p: u16) -> BasisPoints {
+        BasisPoints(p as u32 * 100)
+    }
+
+    /// Whole percentage, `None` when `p × 100` does not fit (above 42 949 672 %).
+    pub const fn checked_from_percent(p: u32) -> Option<BasisPoints> {
+        match p.checked_mul(100) {
+            Some(bp) => Some(BasisPoints(bp)),
+            None => None,
+        }
     }
 
     /// French display with U+00A0 before `%`: `80 %`, `12,5 %`, `12,34 %`.
@@ -487,12 +531,14 @@ fn div_round(n: i128, d: i128, mode: Rounding) -> i128 {
 
 /// `amount × rate / 10000`, rounded to the minor unit with `rounding`.
 ///
-/// Saturates at the `i64` bounds (only reachable with rates far above 100 %).
-pub fn apply_rate(amount: Money, rate: BasisPoints, rounding: Rounding) -> Money {
+/// Checked: [`MoneyError::Overflow`] when the result does not fit in `i64` (only reachable
+/// with rates above 100 %); never clamps. At most 100 % it always succeeds.
+pub fn apply_rate(amount: Money, rate: BasisPoints, rounding: Rounding) -> Result<Money, MoneyError> {
+    // |minor| ≤ 2^63 and rate < 2^32: the product fits in i128.
     let exact = i128::from(amount.minor) * i128::from(rate.0);
     let rounded = div_round(exact, 10_000, rounding);
-    let minor = i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX });
-    Money::new(minor, amount.currency)
+    let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
+    Ok(Money::new(minor, amount.currency))
 }
 
 /// Splits `total` proportionally to `weights` (largest-remainder method).
@@ -524,21 +570,20 @@ pub fn allocate(total: Money, weights: &[u64]) -> Result<Vec<Money>, MoneyError>
         remainders.push((product % sum, i));
     }
     let allocated: i128 = shares.iter().sum();
-    let leftover =
-        usize::try_from(magnitude - allocated).expect("leftover is below the number of weights");
+    // The leftover is below the number of weights; a failed conversion cannot happen and is
+    // reported rather than unwrapped.
+    let leftover = usize::try_from(magnitude - allocated).map_err(|_| MoneyError::Overflow)?;
     // Largest remainder first, lower index on ties.
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for &(_, i) in remainders.iter().take(leftover) {
         shares[i] += 1;
     }
     let sign = i128::from(total.minor.signum());
-    Ok(shares
+    // Each share is bounded by the total, so the conversion succeeds.
+    shares
         .into_iter()
-        .map(|s| {
-            let minor = i64::try_from(s * sign).expect("share is bounded by the total");
-            Money::new(minor, total.currency)
-        })
-        .collect())
+        .map(|s| i64::try_from(s * sign).map(|minor| Money::new(minor, total.currency)).map_err(|_| MoneyError::Overflow))
+        .collect()
 }
 
 /// Splits `total` by coverage rates (sum ≤ 100 %): one share per rate plus
@@ -598,6 +643,17 @@ mod tests {
         assert!(eur(-1).is_negative());
         assert!(!eur(0).is_negative());
         assert!(Money::zero(Currency::Xpf).is_zero());
+        assert_eq!(eur(5).checked_neg(), Ok(eur(-5)));
+        assert_eq!(eur(i64::MIN).checked_neg(), Err(MoneyError::Overflow));
+        assert_eq!(eur(1250).checked_mul(3), Ok(eur(3750)));
+        assert_eq!(eur(i64::MAX).checked_mul(2), Err(MoneyError::Overflow));
+        assert_eq!(eur(-1).checked_mul(i64::MIN), Err(MoneyError::Overflow));
+        assert_eq!(Money::checked_sum(Currency::Eur, [eur(1), eur(2)]), Ok(eur(3)));
+        assert_eq!(Money::checked_sum(Currency::Eur, []), Ok(eur(0)));
+        assert_eq!(Money::checked_sum(Currency::Eur, [xpf(1)]), Err(MoneyError::CurrencyMismatch));
+        assert_eq!(Money::checked_sum(Currency::Xpf, [xpf(i64::MAX), xpf(1)]), Err(MoneyError::Overflow));
+        assert_eq!(Currency::try_from("xpf".to_string()), Ok(Currency::Xpf));
+        assert!(Currency::try_from("USD".to_string()).unwrap_err().contains("USD"));
     }
 
     #[test]
@@ -730,6 +786,10 @@ mod tests {
         assert_eq!(BasisPoints(5).format_fr_plain(), "0,05 %");
         assert_eq!(BasisPoints::FULL.format_fr_plain(), "100 %");
         assert_eq!(BasisPoints::from_percent(80), BasisPoints(8000));
+        assert_eq!(BasisPoints::from_percent(u16::MAX), BasisPoints(6_553_500));
+        assert_eq!(BasisPoints::checked_from_percent(80), Some(BasisPoints(8000)));
+        assert_eq!(BasisPoints::checked_from_percent(42_949_672), Some(BasisPoints(4_294_967_200)));
+        assert_eq!(BasisPoints::checked_from_percent(50_000_000), None);
         let ok =
             |s: &str, bp: u32| assert_eq!(BasisPoints::parse_fr(s), Ok(BasisPoints(bp)), "{s:?}");
         ok("80", 8000);
@@ -786,40 +846,48 @@ mod tests {
         // 80 % of 12,34 € = 9,872 €.
         assert_eq!(
             apply_rate(eur(1234), BasisPoints(8000), Rounding::HalfUp),
-            eur(987)
+            Ok(eur(987))
         );
         assert_eq!(
             apply_rate(eur(1234), BasisPoints(8000), Rounding::AwayFromZero),
-            eur(988)
+            Ok(eur(988))
         );
         // 35 % of 0,10 € = 0,035 €.
         assert_eq!(
             apply_rate(eur(10), BasisPoints(3500), Rounding::HalfUp),
-            eur(4)
+            Ok(eur(4))
         );
         assert_eq!(
             apply_rate(eur(10), BasisPoints(3500), Rounding::HalfEven),
-            eur(4)
+            Ok(eur(4))
         );
         assert_eq!(
             apply_rate(eur(-10), BasisPoints(2500), Rounding::HalfEven),
-            eur(-2)
+            Ok(eur(-2))
         );
         assert_eq!(
             apply_rate(eur(-10), BasisPoints(2500), Rounding::HalfUp),
-            eur(-3)
+            Ok(eur(-3))
         );
         assert_eq!(
             apply_rate(xpf(1001), BasisPoints(5000), Rounding::TowardZero),
-            xpf(500)
+            Ok(xpf(500))
         );
         assert_eq!(
             apply_rate(xpf(i64::MAX), BasisPoints(u32::MAX), Rounding::HalfUp),
-            xpf(i64::MAX)
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            apply_rate(xpf(i64::MIN), BasisPoints(10_001), Rounding::HalfUp),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            apply_rate(xpf(i64::MAX), BasisPoints::FULL, Rounding::AwayFromZero),
+            Ok(xpf(i64::MAX))
         );
         assert_eq!(
             apply_rate(xpf(i64::MIN), BasisPoints::FULL, Rounding::HalfUp),
-            xpf(i64::MIN)
+            Ok(xpf(i64::MIN))
         );
     }
 

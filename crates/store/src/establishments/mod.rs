@@ -13,15 +13,7 @@ use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 
-pub const KINDS: &[(&str, &str)] = &[
-    ("hopital", "Établissement de santé"),
-    ("direction_sante", "Direction de la santé (CMS)"),
-];
-pub const SITE_KINDS: &[(&str, &str)] = &[
-    ("service", "Service hospitalier"),
-    ("cms", "Centre médico-social"),
-    ("administration", "Administration"),
-];
+pub use quittance_domain::establishments::{KINDS, SITE_KINDS};
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Establishment {

@@ -125,7 +125,7 @@ struct CovRow {
 }
 
 /// A file (and stay) that is not ready to bill.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Pending {
     pub patient_id: i64,
     pub ipp: String,
@@ -345,7 +345,7 @@ pub async fn queue(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::c
 }
 
 /// The checklist of one file: for each of its stays (newest first), or for the file alone.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Checklist {
     pub stay_id: Option<i64>,
     pub admission_at: Option<String>,

@@ -1,0 +1,188 @@
+//! Stays and coverage rights, from the patient page.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use quittance_domain::care::coverage::{BENEFICIARY, EXEMPTIONS, ROLES};
+use quittance_domain::validation::FieldErrors;
+use quittance_store::Error;
+use quittance_store::care::coverages::{self, CoverageInput};
+use quittance_store::care::stays::{self, CARE_MODES, DISCHARGE_MODES, StayInput};
+use quittance_store::{establishments as est, patients, care::payers};
+use serde::Deserialize;
+
+use crate::session::{Ctx, CsrfForm};
+use crate::render::{Field, FormPage, Opt, PageError, PageResult, see_other, with_errors};
+
+async fn site_opts(ctx: &Ctx, establishment_id: i64, selected: &str) -> Vec<Opt> {
+    let a = ctx.actor();
+    let allowed = a.grants.sites_for(quittance_domain::access::Permission::WritePatients, establishment_id);
+    est::list_sites(&ctx.state.db, a, establishment_id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| a.system || allowed.as_ref().is_none_or(|l| l.contains(&s.id)))
+        .map(|s| Opt { selected: selected == s.id.to_string(), value: s.id.to_string(), label: s.name })
+        .collect()
+}
+
+fn status(errors: &FieldErrors) -> StatusCode {
+    if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
+}
+
+// ---------------------------------------------------------------- stays
+
+async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &StayInput, errors: &FieldErrors) -> Result<Response, Error> {
+    let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let mut fields = vec![
+        Field::text("site_id", "Service / site", &i.site_id).required().select_opts(site_opts(ctx, p.establishment_id, &i.site_id).await),
+        Field::text("care_mode", "Mode de prise en charge", &i.care_mode).required().select(CARE_MODES),
+        Field::text("admission_date", "Date d'admission", &i.admission_date).required().hint("JJ/MM/AAAA"),
+        Field::text("admission_time", "Heure d'admission", &i.admission_time).hint("HH:MM"),
+        Field::text("planned_discharge_date", "Sortie prévue le", &i.planned_discharge_date).hint("JJ/MM/AAAA"),
+        Field::text("discharge_date", "Date de sortie", &i.discharge_date).section("Sortie").hint("Vide tant que le patient est présent."),
+        Field::text("discharge_time", "Heure de sortie", &i.discharge_time).hint("HH:MM"),
+        Field::text("discharge_mode", "Mode de sortie", &i.discharge_mode).select(&[("", "— non sorti —"), ("domicile", DISCHARGE_MODES[0].1), ("transfert", DISCHARGE_MODES[1].1), ("mutation", DISCHARGE_MODES[2].1), ("deces", DISCHARGE_MODES[3].1), ("contre_avis", DISCHARGE_MODES[4].1)]),
+    ];
+    let (heading, action) = match stay {
+        Some((sid, version)) => {
+            fields.insert(0, Field::hidden("version", &version.to_string()));
+            ("Modifier le séjour".to_string(), format!("/patients/{patient_id}/sejours/{sid}/modifier"))
+        }
+        None => ("Nouveau séjour".to_string(), format!("/patients/{patient_id}/sejours/nouveau")),
+    };
+    Ok(FormPage {
+        chrome: ctx.chrome(&heading).await,
+        heading: format!("{heading} — {} {}", p.birth_name, p.first_name),
+        intro: None,
+        action,
+        fields: with_errors(fields, errors),
+        submit: "Enregistrer le séjour".into(),
+        cancel: Some(format!("/patients/{patient_id}")),
+        error_count: errors.0.len(),
+    }
+    .response(status(errors)))
+}
+
+/// Today in the time zone of the file's establishment (Nouméa is eleven hours ahead of Paris).
+async fn today_of_file(ctx: &Ctx, patient_id: i64) -> Result<jiff::civil::Date, Error> {
+    let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let e = quittance_store::establishments::get(&ctx.state.db, ctx.actor(), p.establishment_id).await?;
+    Ok(patients::today_in(&e.timezone))
+}
+
+pub async fn stay_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
+    let today = quittance_domain::fr::format_date_fr(today_of_file(&ctx, id).await?);
+    let i = StayInput { admission_date: today, care_mode: "hospitalisation_complete".into(), site_id: ctx.actor().site_id.map(|s| s.to_string()).unwrap_or_default(), ..Default::default() };
+    Ok(stay_form(&ctx, id, None, &i, &FieldErrors::new()).await?)
+}
+
+#[derive(Deserialize)]
+pub struct StayForm {
+    #[serde(flatten)]
+    input: StayInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn stay_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
+    match stays::save(&ctx.state.db, ctx.actor(), id, None, 0, &f.input).await {
+        Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
+        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, None, &f.input, &e).await?),
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub async fn stay_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
+    let s = stays::get(&ctx.state.db, ctx.actor(), sid).await?;
+    if s.patient_id != id {
+        return Err(PageError(Error::NotFound("Séjour")));
+    }
+    Ok(stay_form(&ctx, id, Some((sid, s.version)), &StayInput::from_stay(&s), &FieldErrors::new()).await?)
+}
+
+pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
+    let version = f.version.parse().unwrap_or(0);
+    match stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &f.input).await {
+        Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
+        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, Some((sid, version)), &f.input, &e).await?),
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+// ---------------------------------------------------------------- coverages
+
+async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<i64>, i: &CoverageInput, errors: &FieldErrors) -> Result<Response, Error> {
+    let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let payer_opts: Vec<Opt> = std::iter::once(Opt { value: String::new(), label: "— choisir —".into(), selected: i.payer_id.is_empty() })
+        .chain(payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await?.into_iter().filter(|x| x.active).map(|x| Opt {
+            selected: i.payer_id == x.id.to_string(),
+            value: x.id.to_string(),
+            label: x.name,
+        }))
+        .collect();
+    let fields = vec![
+        Field::text("payer_id", "Organisme", &i.payer_id).required().select_opts(payer_opts),
+        Field::text("role", "Rang", &i.role).required().select(ROLES),
+        Field::text("member_number", "N° d'adhérent / d'immatriculation", &i.member_number),
+        Field::text("beneficiary", "Qualité", &i.beneficiary).select(BENEFICIARY),
+        Field::text("insured_name", "Assuré ouvrant droit (pour un ayant droit)", &i.insured_name),
+        Field::text("insured_patient_id", "N° de dossier de l'assuré (s'il est connu)", &i.insured_patient_id),
+        Field::text("valid_from", "Droits ouverts du", &i.valid_from).required().section("Période et taux").hint("JJ/MM/AAAA"),
+        Field::text("valid_to", "au", &i.valid_to).hint("JJ/MM/AAAA ; vide = sans fin connue"),
+        Field::text("rate_sejour", "Taux séjour", &i.rate_sejour).hint("Vide : taux de l'organisme en vigueur au début des droits."),
+        Field::text("rate_actes", "Taux actes", &i.rate_actes),
+        Field::text("rate_fj", "Taux forfait journalier", &i.rate_fj),
+        Field::text("rate_cp", "Taux chambre particulière", &i.rate_cp),
+        Field::text("rate_annexes", "Taux prestations annexes", &i.rate_annexes),
+        Field::text("exemptions", "Exonérations", &i.exemptions).checkboxes(EXEMPTIONS),
+        Field::text("priority", "Priorité", &i.priority).hint("1 = premier organisme sollicité ; vide = après les autres."),
+    ];
+    let action = match cid {
+        Some(c) => format!("/patients/{patient_id}/droits/{c}/modifier"),
+        None => format!("/patients/{patient_id}/droits/nouveau"),
+    };
+    Ok(FormPage {
+        chrome: ctx.chrome("Droits").await,
+        heading: format!("{} — {} {}", if cid.is_some() { "Modifier un droit" } else { "Ajouter un droit" }, p.birth_name, p.first_name),
+        intro: None,
+        action,
+        fields: with_errors(fields, errors),
+        submit: "Enregistrer le droit".into(),
+        cancel: Some(format!("/patients/{patient_id}")),
+        error_count: errors.0.len(),
+    }
+    .response(status(errors)))
+}
+
+pub async fn coverage_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
+    let i = CoverageInput { role: "obligatoire".into(), beneficiary: "assure".into(), ..Default::default() };
+    Ok(coverage_form(&ctx, id, None, &i, &FieldErrors::new()).await?)
+}
+
+pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, i): CsrfForm<CoverageInput>) -> PageResult {
+    match coverages::save(&ctx.state.db, ctx.actor(), id, None, &i).await {
+        Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
+        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, None, &i, &e).await?),
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub async fn coverage_edit(ctx: Ctx, Path((id, cid)): Path<(i64, i64)>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
+    let today = today_of_file(&ctx, id).await?;
+    let list = coverages::list(&ctx.state.db, ctx.actor(), id, today).await?;
+    let c = list.lines.iter().find(|l| l.coverage.id == cid).ok_or(Error::NotFound("Droit"))?;
+    Ok(coverage_form(&ctx, id, Some(cid), &CoverageInput::from_coverage(&c.coverage), &FieldErrors::new()).await?)
+}
+
+pub async fn coverage_update(Path((id, cid)): Path<(i64, i64)>, CsrfForm(ctx, i): CsrfForm<CoverageInput>) -> PageResult {
+    match coverages::save(&ctx.state.db, ctx.actor(), id, Some(cid), &i).await {
+        Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
+        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, Some(cid), &i, &e).await?),
+        Err(e) => Err(PageError(e)),
+    }
+}
