@@ -31,14 +31,6 @@ async fn targets(ctx: &Ctx, patient_id: i64) -> Result<Vec<(String, String)>, Er
     Ok(target_list(s, c, p))
 }
 
-/// [`targets`] of a file already checked and viewed in this request.
-async fn targets_checked(ctx: &Ctx, file: &patients::Checked) -> Result<Vec<(String, String)>, Error> {
-    let db = &ctx.state.db;
-    let today = patients::today_in(&ctx.establishment().await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into()));
-    let (s, c, p) = (stays::list_checked(db, file).await?, quittance_store::care::coverages::list_checked(db, file, today).await?, pec::list_checked(db, file).await?);
-    Ok(target_list(s, c, p))
-}
-
 fn target_list(stays: Vec<stays::Stay>, coverages: quittance_store::care::coverages::CoverageSummary, pecs: Vec<pec::Pec>) -> Vec<(String, String)> {
     let mut out = vec![("patient".to_string(), "Dossier du patient".to_string())];
     for s in stays {
@@ -283,13 +275,20 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
     Ok(doc_rows(list, &all))
 }
 
-/// [`rows`] of a file already checked and viewed in this request (the patient page).
-pub async fn rows_checked(ctx: &Ctx, file: &patients::Checked) -> Result<Vec<DocRow>, Error> {
+/// [`rows`] of a file already checked and viewed in this request (the patient page), whose
+/// stays, coverages and requests the page has read already.
+pub async fn rows_of(
+    ctx: &Ctx,
+    file: &patients::Checked,
+    stays: &[stays::Stay],
+    coverages: &quittance_store::care::coverages::CoverageSummary,
+    pecs: &[pec::Pec],
+) -> Result<Vec<DocRow>, Error> {
     let list = docs::list_checked(&ctx.state.db, ctx.actor(), file).await?;
     if list.is_empty() {
         return Ok(Vec::new());
     }
-    let all = targets_checked(ctx, file).await?;
+    let all = target_list(stays.to_vec(), coverages.clone(), pecs.to_vec());
     Ok(doc_rows(list, &all))
 }
 
