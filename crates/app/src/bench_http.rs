@@ -69,6 +69,7 @@ pub async fn run(a: HttpArgs) -> Result<(), String> {
 enum Kind {
     Health,
     FileView,
+    ApiView,
     Search,
     Worklist,
 }
@@ -77,7 +78,8 @@ impl Kind {
     fn label(self) -> &'static str {
         match self {
             Kind::Health => "/healthz (référence)",
-            Kind::FileView => "dossier patient (audité)",
+            Kind::FileView => "page dossier (auditée)",
+            Kind::ApiView => "API dossier (audité)",
             Kind::Search => "recherche",
             Kind::Worklist => "dossiers en attente",
         }
@@ -93,6 +95,8 @@ async fn bench(db: &Db, backend: &str, a: &HttpArgs) -> Result<(), String> {
     demo::seed(db).await.map_err(e)?;
     // The technician sees every file of the hospital: the file views go round them.
     let s = quittance_store::access::login(db, "technicien", demo::DEMO_PASSWORD, "127.0.0.1", None).await.map_err(e)?;
+    let tech = quittance_store::access::find_user(db, "technicien").await.map_err(e)?.ok_or("compte de démonstration absent")?;
+    let (_, api_key) = quittance_store::access::create_api_key(db, &quittance_store::Actor::system("bench"), tech.id, "bench http").await.map_err(e)?;
     let ids: Vec<i64> = {
         let mut tx = db.read().await.map_err(e)?;
         let v: Vec<(i64,)> = tx
@@ -113,13 +117,14 @@ async fn bench(db: &Db, backend: &str, a: &HttpArgs) -> Result<(), String> {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
     let cookie = format!("quittance_session={}", s.token);
+    let bearer = format!("Bearer {api_key}");
 
     println!("{:<26} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}", "requête", "req/s", "moy. ms", "p50 ms", "p99 ms", "max ms", "erreurs");
     let mut file_views_ok = 0u64;
-    for kind in [Kind::Health, Kind::FileView, Kind::Search, Kind::Worklist] {
-        let r = load(addr, &cookie, &ids, kind, a.clients, Duration::from_secs(a.seconds)).await;
-        if kind == Kind::FileView {
-            file_views_ok = r.ok;
+    for kind in [Kind::Health, Kind::FileView, Kind::ApiView, Kind::Search, Kind::Worklist] {
+        let r = load(addr, &cookie, &bearer, &ids, kind, a.clients, Duration::from_secs(a.seconds)).await;
+        if matches!(kind, Kind::FileView | Kind::ApiView) {
+            file_views_ok += r.ok;
         }
         r.print(kind.label());
     }
@@ -128,7 +133,7 @@ async fn bench(db: &Db, backend: &str, a: &HttpArgs) -> Result<(), String> {
     let views = count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'view'").await? - views_before;
     let v = quittance_store::audit::verify(db).await.map_err(e)?;
     println!(
-        "Piste d'audit : {views} ligne(s) « view » pour {file_views_ok} dossier(s) servi(s) ; chaînage {} ({} lignes).",
+        "Piste d'audit : {views} ligne(s) « view » pour {file_views_ok} dossier(s) servi(s) (pages et API) ; chaînage {} ({} lignes).",
         if v.first_break.is_none() { "intègre" } else { "ROMPU" },
         v.checked
     );
@@ -173,12 +178,14 @@ impl Figures {
     }
 }
 
-async fn load(addr: SocketAddr, cookie: &str, ids: &[i64], kind: Kind, clients: usize, duration: Duration) -> Figures {
+#[allow(clippy::too_many_arguments)]
+async fn load(addr: SocketAddr, cookie: &str, bearer: &str, ids: &[i64], kind: Kind, clients: usize, duration: Duration) -> Figures {
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for c in 0..clients {
         let cookie = cookie.to_string();
+        let bearer = bearer.to_string();
         let ids = ids.to_vec();
         tasks.push(tokio::spawn(async move {
             // One connection per client (a pool of one, kept alive).
@@ -191,11 +198,14 @@ async fn load(addr: SocketAddr, cookie: &str, ids: &[i64], kind: Kind, clients: 
                 let path = match kind {
                     Kind::Health => "/healthz".to_string(),
                     Kind::FileView => format!("/patients/{}", ids[i % ids.len().max(1)]),
+                    Kind::ApiView => format!("/api/v1/patients/{}", ids[i % ids.len().max(1)]),
                     Kind::Search => format!("/patients/resultats?q={}", SEARCHES[i % SEARCHES.len()]),
                     Kind::Worklist => "/dossiers-en-attente".to_string(),
                 };
                 i += clients;
-                let req = Request::get(format!("http://{addr}{path}")).header(header::COOKIE, &cookie).body(Empty::new());
+                let req = Request::get(format!("http://{addr}{path}"));
+                let req = if kind == Kind::ApiView { req.header(header::AUTHORIZATION, &bearer) } else { req.header(header::COOKIE, &cookie) };
+                let req = req.body(Empty::new());
                 let Ok(req) = req else {
                     f.errors += 1;
                     continue;
