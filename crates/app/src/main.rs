@@ -276,7 +276,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             if let Some(b) = r.first_break {
                 return Err(format!("piste d'audit altérée : {b} ({} ligne(s) intègres avant)", r.checked));
             }
-            println!("Chaînage intègre : {} ligne(s) vérifiée(s), tête n° {}.", r.checked, r.head_seq);
+            println!("Piste d'audit intègre : {} ligne(s) vérifiée(s), tête n° {}.", r.checked, r.head_seq);
             let Some(dir) = anchors.or_else(|| s.audit_anchors.clone()) else {
                 println!("Sans ancres (--anchors ou audit_anchors), une piste rechaînée par un administrateur de la base ne se voit pas.");
                 return Ok(());

@@ -93,7 +93,7 @@ async fn anchors_detect_a_rechained_trail() {
     // The plain check still passes: this is the attack the anchors are for.
     let (ok, out, err) = quittance(&["--database", d, "audit", "verify"], None);
     assert!(ok, "{err}");
-    assert!(out.contains("Chaînage intègre : 9 ligne(s)"), "{out}");
+    assert!(out.contains("Piste d'audit intègre : 9 ligne(s)"), "{out}");
     let (ok, _, err) = quittance(&["--database", d, "audit", "verify", "--anchors", a], Some(KEY));
     assert!(!ok, "re-chained trail accepted");
     assert!(err.contains(&file) && err.contains("réécrite"), "{err}");
