@@ -17,6 +17,13 @@ pub struct FileConfig {
     pub documents_folder: Option<std::path::PathBuf>,
     /// Largest accepted upload, in Mio (default 10).
     pub documents_max_mib: Option<u64>,
+    /// Key of the audit anchors' HMAC (at least 32 characters; never stored in the database).
+    /// Prefer `QUITTANCE_AUDIT_KEY`, or keep this file readable by the service only.
+    pub audit_key: Option<String>,
+    /// Folder the audit chain's head is anchored to (outside the database's reach).
+    pub audit_anchors: Option<std::path::PathBuf>,
+    /// Minutes between two anchors written by a running server (default 15).
+    pub audit_anchor_minutes: Option<u64>,
 }
 
 impl FileConfig {
@@ -29,7 +36,7 @@ impl FileConfig {
             if msg.contains("unknown field") {
                 let key = msg.split('`').nth(1).unwrap_or("?");
                 format!(
-                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib)",
+                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib, audit_key, audit_anchors, audit_anchor_minutes)",
                     path.display()
                 )
             } else {

@@ -1,6 +1,7 @@
 //! `quittance`: the web service and the command line, one binary.
 
 mod bench;
+mod bench_http;
 mod bench_patients;
 mod bench_readiness;
 mod config;
@@ -21,7 +22,8 @@ use crate::config::FileConfig;
 #[derive(Parser)]
 #[command(name = "quittance", version, about = "Quittance — facturation et recettes des établissements de santé")]
 struct Cli {
-    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib).
+    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib,
+    /// audit_key, audit_anchors, audit_anchor_minutes).
     #[arg(long, global = true, env = "QUITTANCE_CONFIG")]
     config: Option<PathBuf>,
     /// Database: a SQLite file path (default ./quittance.db) or a postgres:// URL.
@@ -65,7 +67,16 @@ enum Command {
     Import(import::ImportCmd),
     /// Benchmarks that print figures beside a baseline measured in the same run.
     #[command(subcommand)]
-    Bench(bench::BenchCmd),
+    Bench(BenchCmds),
+}
+
+#[derive(Subcommand)]
+enum BenchCmds {
+    /// The HTTP server under 32 concurrent clients: audited file views, searches and
+    /// worklist pages per second (mean, p50, p99, max), beside `/healthz` in the same run.
+    Http(bench_http::HttpArgs),
+    #[command(flatten)]
+    Other(bench::BenchCmd),
 }
 
 #[derive(Args)]
@@ -131,8 +142,19 @@ enum ApiKeyCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Check the hash chain; reports the first altered, removed or inserted row.
-    Verify,
+    /// Check the hash chain; reports the first altered, removed or inserted row. With
+    /// `--anchors`, also checks the trail against the anchors (needs the audit key).
+    Verify {
+        /// Folder of anchors (default: `audit_anchors` / QUITTANCE_AUDIT_ANCHORS when set).
+        #[arg(long)]
+        anchors: Option<PathBuf>,
+    },
+    /// Write the chain's head, signed with the audit key, to the anchors folder.
+    Anchor {
+        /// Folder of anchors (default: `audit_anchors` / QUITTANCE_AUDIT_ANCHORS).
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
 }
 
 fn operator() -> Actor {
@@ -142,6 +164,10 @@ fn operator() -> Actor {
 struct Settings {
     database: String,
     file: FileConfig,
+    /// `QUITTANCE_AUDIT_KEY`, else `audit_key`.
+    audit_key: Option<String>,
+    /// `QUITTANCE_AUDIT_ANCHORS`, else `audit_anchors`.
+    audit_anchors: Option<PathBuf>,
     documents_folder: Option<PathBuf>,
     documents_max_mib: Option<u64>,
 }
@@ -180,7 +206,9 @@ async fn main() -> ExitCode {
         .try_init();
     let default_db = if matches!(cli.command, Command::Demo(_)) { "./quittance-demo.db" } else { "./quittance.db" };
     let database = cli.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| default_db.to_string());
-    let settings = Settings { database, file, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib };
+    let audit_key = std::env::var("QUITTANCE_AUDIT_KEY").ok().filter(|k| !k.is_empty()).or_else(|| file.audit_key.clone());
+    let audit_anchors = std::env::var_os("QUITTANCE_AUDIT_ANCHORS").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| file.audit_anchors.clone());
+    let settings = Settings { database, file, audit_key, audit_anchors, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib };
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(m) => {
@@ -196,7 +224,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             let bind = a.bind.or_else(|| s.file.bind.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let insecure = a.insecure_cookies.or(s.file.insecure_cookies).unwrap_or(false);
             let db = open_migrated(&s).await?;
-            serve(db, &bind, web_config(&s, !insecure)?, None).await
+            serve(db, &bind, web_config(&s, !insecure)?, None, anchoring(&s)?).await
         }
         Command::Migrate => {
             let db = open(&s).await?;
@@ -223,7 +251,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             for l in demo::logins() {
                 banner.push_str(&format!("{:<28} {:<12} {:<16} {}\n", l.role, l.username, l.password, l.scope));
             }
-            serve(db, &bind, web_config(&s, true)?, Some(banner)).await
+            serve(db, &bind, web_config(&s, true)?, Some(banner), anchoring(&s)?).await
         }
         Command::User(cmd) => user_cmd(cmd, &s).await,
         Command::Apikey(cmd) => {
@@ -242,16 +270,39 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Audit(AuditCmd::Verify) => {
+        Command::Audit(AuditCmd::Verify { anchors }) => {
             let db = open(&s).await?;
             let r = quittance_store::audit::verify(&db).await.map_err(|e| e.to_string())?;
-            match r.first_break {
+            if let Some(b) = r.first_break {
+                return Err(format!("piste d'audit altérée : {b} ({} ligne(s) intègres avant)", r.checked));
+            }
+            println!("Piste d'audit intègre : {} ligne(s) vérifiée(s), tête n° {}.", r.checked, r.head_seq);
+            let Some(dir) = anchors.or_else(|| s.audit_anchors.clone()) else {
+                println!("Sans ancres (--anchors ou audit_anchors), une piste rechaînée par un administrateur de la base ne se voit pas.");
+                return Ok(());
+            };
+            let key = audit_key(&s, "vérifier les ancres")?;
+            let a = quittance_store::audit::anchor::verify(&db, &key, &dir).await.map_err(|e| e.to_string())?;
+            match a.failure {
                 None => {
-                    println!("Piste d'audit intègre : {} ligne(s) vérifiée(s), tête n° {}.", r.checked, r.head_seq);
+                    println!(
+                        "Ancres concordantes : {} ancre(s) de « {} », jusqu'à la ligne {}.",
+                        a.checked,
+                        dir.display(),
+                        a.last_seq.unwrap_or(0)
+                    );
                     Ok(())
                 }
-                Some(b) => Err(format!("piste d'audit altérée : {b} ({} ligne(s) intègres avant)", r.checked)),
+                Some(f) => Err(format!("piste d'audit altérée : {f} ({} ancre(s) concordantes avant)", a.checked)),
             }
+        }
+        Command::Audit(AuditCmd::Anchor { to }) => {
+            let db = open(&s).await?;
+            let dir = to.or_else(|| s.audit_anchors.clone()).ok_or("dossier des ancres absent : --to, audit_anchors ou QUITTANCE_AUDIT_ANCHORS")?;
+            let key = audit_key(&s, "écrire une ancre")?;
+            let (path, a) = quittance_store::audit::anchor::write(&db, &key, &dir).await.map_err(|e| e.to_string())?;
+            println!("Ancre écrite : {} (ligne {}, empreinte {}…).", path.display(), a.seq, &a.head_hash[..a.head_hash.len().min(16)]);
+            Ok(())
         }
         Command::Backup { to } => {
             let db = open(&s).await?;
@@ -259,11 +310,41 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             println!("Sauvegarde écrite dans {}.", to.display());
             Ok(())
         }
-        Command::Bench(cmd) => bench::run(cmd, &s.database).await,
+        Command::Bench(BenchCmds::Http(a)) => bench_http::run(a).await,
+        Command::Bench(BenchCmds::Other(cmd)) => bench::run(cmd, &s.database).await,
         Command::Import(cmd) => {
             let db = open_migrated(&s).await?;
             import::run(cmd, &db, &operator()).await
         }
+    }
+}
+
+fn audit_key(s: &Settings, to: &str) -> Result<quittance_store::audit::anchor::AuditKey, String> {
+    let k = s.audit_key.as_deref().ok_or(format!("clé d'audit absente (audit_key ou QUITTANCE_AUDIT_KEY) : impossible de {to}"))?;
+    quittance_store::audit::anchor::AuditKey::new(k).map_err(|e| e.to_string())
+}
+
+/// With a key and a folder, a running server anchors the head at start, every
+/// `audit_anchor_minutes` (when it moved) and at shutdown.
+fn anchoring(s: &Settings) -> Result<Option<(quittance_store::audit::anchor::AuditKey, PathBuf, u64)>, String> {
+    match (&s.audit_key, &s.audit_anchors) {
+        (Some(_), Some(dir)) => {
+            let minutes = std::env::var("QUITTANCE_AUDIT_ANCHOR_MINUTES").ok().and_then(|m| m.parse().ok()).or(s.file.audit_anchor_minutes).unwrap_or(15);
+            if minutes == 0 {
+                return Err("audit_anchor_minutes = 0 : choisir au moins 1 minute".into());
+            }
+            Ok(Some((audit_key(s, "ancrer la piste d'audit")?, dir.clone(), minutes)))
+        }
+        (None, Some(_)) => Err("audit_anchors est configuré sans clé d'audit (audit_key ou QUITTANCE_AUDIT_KEY)".into()),
+        _ => Ok(None),
+    }
+}
+
+async fn anchor_now(db: &Db, key: &quittance_store::audit::anchor::AuditKey, dir: &std::path::Path) {
+    match quittance_store::audit::anchor::write_if_moved(db, key, dir).await {
+        Ok(Some((path, a))) => tracing::info!(seq = a.seq, file = %path.display(), "piste d'audit ancrée"),
+        Ok(None) => {}
+        Err(e) => tracing::error!("ancrage de la piste d'audit impossible : {e}"),
     }
 }
 
@@ -371,7 +452,9 @@ fn web_config(s: &Settings, secure_cookies: bool) -> Result<WebConfig, String> {
     Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize } })
 }
 
-async fn serve(db: Db, bind: &str, config: WebConfig, banner: Option<String>) -> Result<(), String> {
+type Anchoring = Option<(quittance_store::audit::anchor::AuditKey, PathBuf, u64)>;
+
+async fn serve(db: Db, bind: &str, config: WebConfig, banner: Option<String>, anchoring: Anchoring) -> Result<(), String> {
     let addr: SocketAddr = bind.parse().map_err(|_| format!("adresse d'écoute invalide « {bind} » (attendu ex. 127.0.0.1:8080)"))?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("impossible d'écouter sur {addr} : {e}"))?;
     let app = quittance_web::router(AppState::new(db.clone(), config));
@@ -379,10 +462,24 @@ async fn serve(db: Db, bind: &str, config: WebConfig, banner: Option<String>) ->
         println!("{b}");
     }
     tracing::info!(%addr, "quittance à l'écoute");
+    let anchorer = anchoring.clone().map(|(key, dir, minutes)| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(minutes * 60));
+            loop {
+                every.tick().await;
+                anchor_now(&db, &key, &dir).await;
+            }
+        })
+    });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(|e| format!("serveur arrêté : {e}"))?;
+    if let (Some(task), Some((key, dir, _))) = (anchorer, anchoring) {
+        task.abort();
+        anchor_now(&db, &key, &dir).await;
+    }
     db.close().await;
     Ok(())
 }

@@ -787,9 +787,9 @@ async fn stay_version_conflict(t: TestDb) {
         Err(Error::Conflict(m)) => assert!(m.contains("modifié par quelqu'un d'autre"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
+    assert_eq!(audit_head(db).await, head, "a refused save is not audited");
     let now = stays::get(db, &op(), s1.id).await.unwrap();
     assert_eq!((now.version, now.care_mode.as_str(), now.planned_discharge_date.as_deref()), (2, "hospitalisation_complete", Some("2026-11-15")));
-    assert_eq!(audit_head(db).await, head, "a refused save is not audited");
     // With the current version it goes through.
     let s3 = stays::save(db, &op(), p.id, Some(s1.id), 2, &stale).await.unwrap();
     assert_eq!((s3.version, s3.care_mode.as_str()), (3, "hospitalisation_jour"));

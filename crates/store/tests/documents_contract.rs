@@ -932,9 +932,9 @@ async fn withdrawal_needs_a_reason_and_the_current_version(t: TestDb) {
     assert!(matches!(docs::withdraw(db, &op(), d.id, d.version + 1, "Mauvais dossier").await, Err(Error::Conflict(_))));
     assert!(matches!(docs::withdraw(db, &op(), d.id, 0, "Mauvais dossier").await, Err(Error::Conflict(_))));
     assert!(matches!(docs::withdraw(db, &op(), 999_999, 1, "Mauvais dossier").await, Err(Error::NotFound(_))));
+    assert_eq!(audit_head(db).await, head, "nothing audited");
     let still = docs::get(db, &op(), d.id).await.unwrap();
     assert_eq!((still.version, still.withdrawn_at.clone(), still.withdrawn_reason.clone()), (1, None, None), "unchanged");
-    assert_eq!(audit_head(db).await, head, "nothing audited");
 
     // Withdrawn: still listed with its reason, content kept.
     let w = docs::withdraw(db, &op(), d.id, d.version, "  Classé dans le mauvais dossier ").await.unwrap();

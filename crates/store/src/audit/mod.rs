@@ -1,5 +1,6 @@
-//! The audit trail: one hash-chained row per change, refusal and view, written in
-//! the same transaction as what it records.
+//! The audit trail: one hash-chained row per change, refusal and view. A change's rows are
+//! written in the same transaction as the change; a view's row is appended by [`append`]
+//! after the read transaction and committed before the data is returned.
 
 use quittance_domain::audit::{AuditRecord, ChainBreak, ChainVerifier};
 use serde::Serialize;
@@ -8,6 +9,8 @@ use crate::actor::Actor;
 use crate::args;
 use crate::db::{Backend, Db, Tx, V, now_text};
 use crate::error::Error;
+
+pub mod anchor;
 
 /// An event to record, built by the use case.
 #[derive(Debug, Clone)]
@@ -67,24 +70,114 @@ pub struct NewAudit {
 
 impl Tx {
     /// Records an event; it is written, chained, at commit.
-    pub fn audit(&mut self, actor: &Actor, mut event: AuditEvent) {
+    pub fn audit(&mut self, actor: &Actor, event: AuditEvent) {
+        self.pending_audit.push(NewAudit::of(actor, event));
+    }
+}
+
+impl NewAudit {
+    fn of(actor: &Actor, mut event: AuditEvent) -> NewAudit {
         if !event.at_set {
             event.establishment_id = actor.establishment_id;
             event.site_id = actor.site_id;
         }
-        self.pending_audit.push(NewAudit {
-            user_id: actor.user_id,
-            actor: actor.username.clone(),
-            request_id: actor.request_id.clone(),
-            event,
-        });
+        NewAudit { user_id: actor.user_id, actor: actor.username.clone(), request_id: actor.request_id.clone(), event }
+    }
+}
+
+// ---------------------------------------------------------------- audited reads
+
+/// Rows of audited reads waiting for the next short write transaction. One per pool
+/// ([`Db`] carries it): concurrent views share one commit instead of queueing for
+/// SQLite's write lock (or the chain head's row lock on PostgreSQL) one by one.
+#[derive(Clone, Debug, Default)]
+pub struct Appender(std::sync::Arc<AppenderInner>);
+
+#[derive(Debug, Default)]
+pub struct AppenderInner {
+    queue: std::sync::Mutex<Vec<Waiting>>,
+    /// Held by the one batch being written (its guard moves into the writing task).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    rows: Vec<NewAudit>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Appends the rows of an audited read (views, searches, reports, refusals) and returns once
+/// they are committed, chained after every earlier row: call it after the read transaction
+/// and before the data leaves. Rows arriving while a batch is being written go together in
+/// the next one (group commit); each batch is one short write transaction that locks the
+/// chain head as [`Tx::commit`] does, so chains from other processes never fork.
+pub async fn append(db: &Db, actor: &Actor, events: Vec<AuditEvent>) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = events.into_iter().map(|e| NewAudit::of(actor, e)).collect();
+    let inner = &db.appender().0;
+    let (done, mut rx) = tokio::sync::oneshot::channel();
+    inner.queue.lock().unwrap_or_else(|p| p.into_inner()).push(Waiting { rows, done });
+    let guard = inner.writer.clone().lock_owned().await;
+    use tokio::sync::oneshot::error::TryRecvError;
+    match rx.try_recv() {
+        // An earlier batch took (and wrote) these rows while this caller waited.
+        Ok(r) => return r.map_err(Error::Integrity),
+        Err(TryRecvError::Closed) => return Err(unconfirmed()),
+        Err(TryRecvError::Empty) => {}
+    }
+    let batch = std::mem::take(&mut *inner.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    let db = db.clone();
+    // The batch is written by its own task (holding the writer lock), so a caller that goes
+    // away mid-write (client disconnected) does not abandon the others' rows.
+    tokio::spawn(async move {
+        let _guard = guard;
+        let mut rows = Vec::new();
+        let mut waiting = Vec::with_capacity(batch.len());
+        for w in batch {
+            rows.extend(w.rows);
+            waiting.push(w.done);
+        }
+        let r = write_batch(&db, rows).await.map_err(|e| format!("écriture de la piste d'audit impossible : {e}"));
+        for w in waiting {
+            let _ = w.send(r.clone());
+        }
+    });
+    match rx.await {
+        Ok(r) => r.map_err(Error::Integrity),
+        Err(_) => Err(unconfirmed()),
+    }
+}
+
+fn unconfirmed() -> Error {
+    Error::Integrity("la ligne de la piste d'audit n'a pas été confirmée : les données ne sont pas envoyées".into())
+}
+
+async fn write_batch(db: &Db, rows: Vec<NewAudit>) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    tx.pending_audit = rows;
+    tx.commit().await
+}
+
+/// Records a refused access to one record (`entity_id` names it) and returns `Forbidden`
+/// (or the database error if even that failed).
+pub async fn refused(db: &Db, actor: &Actor, p: quittance_domain::access::Permission, establishment_id: i64, entity: &str, entity_id: impl ToString, action: &str) -> Error {
+    let ev = AuditEvent::new(entity, action)
+        .id(entity_id)
+        .outcome("refused")
+        .at(Some(establishment_id), None)
+        .changes(serde_json::json!({ "permission": p.code() }));
+    match append(db, actor, vec![ev]).await {
+        Ok(()) => Error::Forbidden,
+        Err(e) => e,
     }
 }
 
 #[derive(sqlx::FromRow)]
-struct Head {
-    seq: i64,
-    hash: String,
+pub(crate) struct Head {
+    pub(crate) seq: i64,
+    pub(crate) hash: String,
 }
 
 /// Appends the pending rows to the chain. The head row is locked (PostgreSQL:
@@ -270,7 +363,7 @@ pub async fn search(
         )
     };
     let (w, mut a) = where_clause(&filter)?;
-    let mut tx = db.begin().await?;
+    let mut tx = db.read().await?;
     let total = tx.int(&format!("SELECT COUNT(*) FROM audit_log {w}"), &a).await?;
     a.push(V::I(limit));
     a.push(V::I(offset));
@@ -278,16 +371,14 @@ pub async fn search(
     let rows = tx
         .all(&format!("SELECT {COLS} FROM audit_log {w} ORDER BY seq DESC LIMIT ${} OFFSET ${}", n - 1, n), &a)
         .await?;
-    tx.audit(
-        actor,
-        AuditEvent::new("audit", "search").changes(serde_json::json!({
-            "filtre": {
-                "acteur": filter.actor, "entite": filter.entity, "id": filter.entity_id,
-                "action": filter.action, "du": filter.from, "au": filter.to
-            }
-        })),
-    );
-    tx.commit().await?;
+    tx.rollback().await?;
+    let ev = AuditEvent::new("audit", "search").changes(serde_json::json!({
+        "filtre": {
+            "acteur": filter.actor, "entite": filter.entity, "id": filter.entity_id,
+            "action": filter.action, "du": filter.from, "au": filter.to
+        }
+    }));
+    append(db, actor, vec![ev]).await?;
     Ok((rows, total))
 }
 

@@ -131,17 +131,28 @@ pub fn spans(list: &[Coverage]) -> Vec<Span> {
 }
 
 /// Lists a patient's coverages with overlaps, gaps and expiries (30-day horizon).
+/// The view is audited (`view_coverages`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
-    patients::check_read(db, actor, patient_id).await?;
+    let file = patients::checked(db, actor, patient_id, "view_coverages").await?;
+    let v = list_checked(db, &file, today).await?;
+    patients::audit_view(db, actor, &file, "view_coverages", serde_json::json!({})).await?;
+    Ok(v)
+}
+
+/// [`list`] for a file already checked and viewed in this request (no second check, no row).
+pub async fn list_checked(db: &Db, file: &patients::Checked, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
     let mut tx = db.read().await?;
     let list: Vec<Coverage> =
-        tx.all(&format!("SELECT {COLS} FROM coverages WHERE patient_id = $1 ORDER BY active DESC, priority, valid_from"), &args![patient_id]).await?;
+        tx.all(&format!("SELECT {COLS} FROM coverages WHERE patient_id = $1 ORDER BY active DESC, priority, valid_from"), &args![file.id()]).await?;
+    // The payers of these coverages in one query (not one per coverage).
+    let names: Vec<(i64, String, String)> =
+        tx.all("SELECT id, name, kind FROM payers WHERE id IN (SELECT payer_id FROM coverages WHERE patient_id = $1)", &args![file.id()]).await?;
+    tx.rollback().await?;
     let mut lines = Vec::new();
     for c in &list {
-        let p = payers::load(&mut tx, c.payer_id).await?;
-        lines.push(CoverageLine { coverage: c.clone(), payer_name: p.name, payer_kind: p.kind });
+        let (_, name, kind) = names.iter().find(|p| p.0 == c.payer_id).cloned().ok_or(Error::NotFound("Organisme"))?;
+        lines.push(CoverageLine { coverage: c.clone(), payer_name: name, payer_kind: kind });
     }
-    tx.rollback().await?;
     let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
     Ok(CoverageSummary { lines, flags })
 }

@@ -120,20 +120,30 @@ fn json(s: &Stay) -> serde_json::Value {
     v
 }
 
+/// The stays of a file, newest first. The view is audited (`view_stays`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Stay>, Error> {
-    patients::check_read(db, actor, patient_id).await?;
+    let file = patients::checked(db, actor, patient_id, "view_stays").await?;
+    let v = list_checked(db, &file).await?;
+    patients::audit_view(db, actor, &file, "view_stays", serde_json::json!({})).await?;
+    Ok(v)
+}
+
+/// [`list`] for a file already checked and viewed in this request (no second check, no row).
+pub async fn list_checked(db: &Db, file: &patients::Checked) -> Result<Vec<Stay>, Error> {
     let mut tx = db.read().await?;
-    let v = tx.all(&format!("SELECT {COLS} FROM stays WHERE patient_id = $1 ORDER BY admission_at DESC"), &args![patient_id]).await?;
+    let v = tx.all(&format!("SELECT {COLS} FROM stays WHERE patient_id = $1 ORDER BY admission_at DESC"), &args![file.id()]).await?;
     tx.rollback().await?;
     Ok(v)
 }
 
+/// One stay. The view is audited (`view_stay`).
 pub async fn get(db: &Db, actor: &Actor, stay_id: i64) -> Result<Stay, Error> {
     let mut tx = db.read().await?;
     let s: Option<Stay> = tx.opt(&format!("SELECT {COLS} FROM stays WHERE id = $1"), &args![stay_id]).await?;
     tx.rollback().await?;
     let s = s.ok_or(Error::NotFound("Séjour"))?;
-    patients::check_read(db, actor, s.patient_id).await?;
+    let file = patients::checked(db, actor, s.patient_id, "view_stay").await?;
+    patients::audit_view(db, actor, &file, "view_stay", serde_json::json!({ "sejour": stay_id })).await?;
     Ok(s)
 }
 

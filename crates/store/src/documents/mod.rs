@@ -510,12 +510,20 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Document, Error> {
 
 /// The documents of a patient's file, newest first (withdrawn ones included, marked).
 /// Titles of confidential documents are masked for actors who may not open them.
+/// The view is audited (`view_documents`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Document>, Error> {
-    let (_, sites) = patients::read_access(db, actor, patient_id).await?;
+    let file = patients::checked(db, actor, patient_id, "view_documents").await?;
+    let v = list_checked(db, actor, &file).await?;
+    patients::audit_view(db, actor, &file, "view_documents", serde_json::json!({})).await?;
+    Ok(v)
+}
+
+/// [`list`] for a file already checked and viewed in this request (no second check, no row).
+pub async fn list_checked(db: &Db, actor: &Actor, file: &patients::Checked) -> Result<Vec<Document>, Error> {
     let mut tx = db.read().await?;
-    let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![patient_id]).await?;
+    let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![file.id()]).await?;
     tx.rollback().await?;
-    Ok(v.into_iter().map(|d| mask(actor, d, &sites)).collect())
+    Ok(v.into_iter().map(|d| mask(actor, d, file.sites())).collect())
 }
 
 fn mask(actor: &Actor, mut d: Document, file_sites: &[i64]) -> Document {
@@ -527,14 +535,15 @@ fn mask(actor: &Actor, mut d: Document, file_sites: &[i64]) -> Document {
     d
 }
 
-/// One document's metadata.
+/// One document's metadata. The view is audited (`view_document`, the document in `changes`).
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Document, Error> {
     let mut tx = db.read().await?;
     let d = load(&mut tx, id).await;
     tx.rollback().await?;
     let d = d?;
-    let (_, sites) = patients::read_access(db, actor, d.patient_id).await?;
-    Ok(mask(actor, d, &sites))
+    let file = patients::checked(db, actor, d.patient_id, "view_document").await?;
+    patients::audit_view(db, actor, &file, "view_document", serde_json::json!({ "document": id })).await?;
+    Ok(mask(actor, d, file.sites()))
 }
 
 /// The content of a document, checked against its checksum. Every opening is audited;
@@ -569,9 +578,8 @@ pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Resu
     if sha256_hex(&bytes) != d.sha256 {
         return Err(Error::Integrity(format!("le contenu du document {id} ne correspond plus à son empreinte SHA-256")));
     }
-    let mut tx = db.begin().await?;
-    tx.audit(actor, AuditEvent::new("patient", "document_view").id(d.patient_id).at(Some(d.establishment_id), None).changes(serde_json::json!({ "document": id })));
-    tx.commit().await?;
+    let ev = AuditEvent::new("patient", "document_view").id(d.patient_id).at(Some(d.establishment_id), None).changes(serde_json::json!({ "document": id }));
+    crate::audit::append(db, actor, vec![ev]).await?;
     Ok((d, bytes))
 }
 
@@ -621,7 +629,7 @@ pub struct Expired {
 pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Expired>, Error> {
     actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "document", "retention_report").await?;
     let filter = patients::visible_clause(actor, establishment_id, "d.patient_id");
-    let mut tx = db.begin().await?;
+    let mut tx = db.read().await?;
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -647,8 +655,9 @@ pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today
             file_sites.entry(p).or_default().push(site);
         }
     }
-    tx.audit(actor, AuditEvent::new("document", "retention_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "documents": rows.len() })));
-    tx.commit().await?;
+    tx.rollback().await?;
+    let ev = AuditEvent::new("document", "retention_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "documents": rows.len() }));
+    crate::audit::append(db, actor, vec![ev]).await?;
     let none = Vec::new();
     Ok(rows
         .into_iter()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::actor::Actor;
 use crate::args;
-use crate::audit::{AuditEvent, AuditRow, diff};
+use crate::audit::{self, AuditEvent, AuditRow, diff};
 use crate::db::{Db, Tx, V, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
@@ -536,20 +536,24 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Patient, Error> {
     tx.opt(&format!("SELECT {COLS} FROM patients WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Dossier patient"))
 }
 
-/// Loads a file the actor may see with `permission`; a refusal is audited. A file
-/// under non-disclosure is "not found" for those who may not see it.
-async fn load_visible(db: &Db, actor: &Actor, id: i64, permission: Permission, action: &str) -> Result<(Patient, Vec<i64>), Error> {
-    let mut tx = db.read().await?;
-    let p = load(&mut tx, id).await;
-    let p = match p {
+/// What an access check found.
+enum Seen {
+    Visible(Patient, Vec<i64>),
+    Missing,
+    /// Not on the actor's sites (or not in their establishments).
+    Refused(Permission, i64),
+    /// Under non-disclosure, and the actor may not see those: "not found" to them.
+    Hidden(i64),
+}
+
+/// Loads the file and decides, inside the caller's (read) transaction; writes nothing.
+async fn see(tx: &mut Tx, actor: &Actor, id: i64, permission: Permission) -> Result<Seen, Error> {
+    let p = match load(tx, id).await {
         Ok(p) => p,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
+        Err(Error::NotFound(_)) => return Ok(Seen::Missing),
+        Err(e) => return Err(e),
     };
-    let sites = patient_sites(&mut tx, id).await?;
-    tx.rollback().await?;
+    let sites = patient_sites(tx, id).await?;
     let est = p.establishment_id;
     let allowed_sites = if actor.system { None } else { actor.grants.sites_for(permission, est) };
     let site_ok = match &allowed_sites {
@@ -557,13 +561,80 @@ async fn load_visible(db: &Db, actor: &Actor, id: i64, permission: Permission, a
         Some(list) => sites.iter().any(|s| list.contains(s)),
     };
     if !site_ok {
-        return Err(actor.deny(db, permission, Scope::Establishment(est), "patient", action).await);
+        return Ok(Seen::Refused(permission, est));
     }
     if p.non_disclosure && !visibility(actor, est).confidential {
-        let _ = actor.deny(db, Permission::ReadConfidentialPatients, Scope::Establishment(est), "patient", action).await;
-        return Err(Error::NotFound("Dossier patient"));
+        return Ok(Seen::Hidden(est));
     }
-    Ok((p, sites))
+    Ok(Seen::Visible(p, sites))
+}
+
+/// The file, or the error for the refusal, which is audited with the file's id (after the
+/// read transaction is over).
+async fn seen(db: &Db, actor: &Actor, id: i64, seen: Seen, action: &str) -> Result<(Patient, Vec<i64>), Error> {
+    match seen {
+        Seen::Visible(p, sites) => Ok((p, sites)),
+        Seen::Missing => Err(Error::NotFound("Dossier patient")),
+        Seen::Refused(permission, est) => Err(audit::refused(db, actor, permission, est, "patient", id, action).await),
+        Seen::Hidden(est) => {
+            let e = audit::refused(db, actor, Permission::ReadConfidentialPatients, est, "patient", id, action).await;
+            Err(if matches!(e, Error::Forbidden) { Error::NotFound("Dossier patient") } else { e })
+        }
+    }
+}
+
+/// Loads a file the actor may see with `permission`; a refusal is audited (naming the file).
+/// A file under non-disclosure is "not found" for those who may not see it.
+async fn load_visible(db: &Db, actor: &Actor, id: i64, permission: Permission, action: &str) -> Result<(Patient, Vec<i64>), Error> {
+    let mut tx = db.read().await?;
+    let s = see(&mut tx, actor, id, permission).await?;
+    tx.rollback().await?;
+    seen(db, actor, id, s, action).await
+}
+
+/// A file the actor was allowed to read, checked once in this request, whose view is
+/// audited. Pass it to the section readers (`stays::list_checked`, `coverages::list_checked`,
+/// `pec::list_checked`, `documents::list_checked`, `readiness::checklist_checked`,
+/// [`history_checked`]) instead of having each re-check the access. Only audited readers
+/// ([`view`]) hand one out.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    patient: Patient,
+    sites: Vec<i64>,
+}
+
+impl Checked {
+    pub fn patient(&self) -> &Patient {
+        &self.patient
+    }
+    pub fn id(&self) -> i64 {
+        self.patient.id
+    }
+    pub fn establishment_id(&self) -> i64 {
+        self.patient.establishment_id
+    }
+    /// The sites the file is attached to.
+    pub fn sites(&self) -> &[i64] {
+        &self.sites
+    }
+}
+
+/// Checks that the actor may read the file (a refusal is audited, naming it) for a section
+/// reader, which then reads and commits its view row with [`audit_view`]. Not public: a
+/// `Checked` from here has no view row yet.
+pub(crate) async fn checked(db: &Db, actor: &Actor, id: i64, action: &str) -> Result<Checked, Error> {
+    let (patient, sites) = load_visible(db, actor, id, Permission::ReadPatients, action).await?;
+    Ok(Checked { patient, sites })
+}
+
+/// Commits the view row of a section of the file (`entity` patient, `entity_id` the file,
+/// `action` e.g. `view_stays`) before the section is returned.
+pub(crate) async fn audit_view(db: &Db, actor: &Actor, file: &Checked, action: &str, changes: serde_json::Value) -> Result<(), Error> {
+    let ev = AuditEvent::new("patient", action)
+        .id(file.id())
+        .at(Some(file.establishment_id()), actor.site_id.filter(|s| file.sites.contains(s)).or(file.sites.first().copied()))
+        .changes(changes);
+    audit::append(db, actor, vec![ev]).await
 }
 
 // ---------------------------------------------------------------- create / read / update
@@ -703,15 +774,30 @@ pub struct PatientFile {
 }
 
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<PatientFile, Error> {
-    let (patient, sites) = load_visible(db, actor, id, Permission::ReadPatients, "view").await?;
-    let mut tx = db.begin().await?;
+    view(db, actor, id).await.map(|(f, _)| f)
+}
+
+/// Opens a file: reads it in one read transaction, then commits its `view` row (shared
+/// with concurrent views, see [`audit::append`]) before returning it, with the checked
+/// access for the page's other sections.
+pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<(PatientFile, Checked), Error> {
+    let mut tx = db.read().await?;
+    let (patient, sites) = match see(&mut tx, actor, id, Permission::ReadPatients).await? {
+        Seen::Visible(p, sites) => (p, sites),
+        other => {
+            tx.rollback().await?;
+            return Err(seen(db, actor, id, other, "view").await.err().unwrap_or(Error::Forbidden));
+        }
+    };
     let identifiers = tx
         .all("SELECT id, patient_id, issuer, value FROM patient_identifiers WHERE patient_id = $1 ORDER BY issuer, value", &args![id])
         .await?;
     let debtors = tx.all(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE patient_id = $1 ORDER BY is_default DESC, id"), &args![id]).await?;
-    tx.audit(actor, AuditEvent::new("patient", "view").id(id).at(Some(patient.establishment_id), actor.site_id.or(sites.first().copied())));
-    tx.commit().await?;
-    Ok(PatientFile { patient, sites, identifiers, debtors })
+    tx.rollback().await?;
+    let ev = AuditEvent::new("patient", "view").id(id).at(Some(patient.establishment_id), actor.site_id.or(sites.first().copied()));
+    audit::append(db, actor, vec![ev]).await?;
+    let checked = Checked { patient: patient.clone(), sites: sites.clone() };
+    Ok((PatientFile { patient, sites, identifiers, debtors }, checked))
 }
 
 /// Changes a file. `version` must be the one read (a concurrent change is a conflict).
@@ -798,13 +884,20 @@ pub async fn write_access(db: &Db, actor: &Actor, id: i64) -> Result<(Patient, V
 
 /// The file's changes from the audit trail (views excluded), newest first.
 pub async fn history(db: &Db, actor: &Actor, id: i64) -> Result<Vec<AuditRow>, Error> {
-    load_visible(db, actor, id, Permission::ReadPatients, "history").await?;
+    let file = checked(db, actor, id, "history").await?;
+    let rows = history_checked(db, &file).await?;
+    audit_view(db, actor, &file, "view_history", serde_json::json!({})).await?;
+    Ok(rows)
+}
+
+/// [`history`] of a file already checked and viewed in this request (no second check, no row).
+pub async fn history_checked(db: &Db, file: &Checked) -> Result<Vec<AuditRow>, Error> {
     let mut tx = db.read().await?;
     let rows = tx
         .all(
             "SELECT seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash \
-             FROM audit_log WHERE entity = 'patient' AND entity_id = $1 AND action NOT IN ('view', 'document_view') AND outcome = 'ok' ORDER BY seq DESC LIMIT 200",
-            &args![id.to_string()],
+             FROM audit_log WHERE entity = 'patient' AND entity_id = $1 AND action NOT LIKE 'view%' AND action <> 'document_view' AND outcome = 'ok' ORDER BY seq DESC LIMIT 200",
+            &args![file.id().to_string()],
         )
         .await?;
     tx.rollback().await?;
@@ -1106,16 +1199,14 @@ pub async fn search(
         return Ok(SearchPage { items: vec![], more: false });
     }
     let vis = visibility(actor, establishment_id);
-    let mut tx = db.begin().await?;
+    let mut tx = db.read().await?;
     let rows = run_search(&mut tx, establishment_id, &vis, c, limit + 1, offset).await?;
-    tx.audit(
-        actor,
-        AuditEvent::new("patient", "search").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({
-            "nom": c.name_prefix, "prenom": c.first_name_prefix, "naissance": c.birth_date, "numero": c.number,
-            "resultats": rows.len().min(limit as usize)
-        })),
-    );
-    tx.commit().await?;
+    tx.rollback().await?;
+    let ev = AuditEvent::new("patient", "search").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({
+        "nom": c.name_prefix, "prenom": c.first_name_prefix, "naissance": c.birth_date, "numero": c.number,
+        "resultats": rows.len().min(limit as usize)
+    }));
+    audit::append(db, actor, vec![ev]).await?;
     let more = rows.len() as i64 > limit;
     Ok(SearchPage { items: rows.into_iter().take(limit as usize).collect(), more })
 }

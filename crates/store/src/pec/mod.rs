@@ -123,20 +123,30 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Pec, Error> {
 }
 
 /// The requests of a patient, newest first.
+/// The view is audited (`view_pecs`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Pec>, Error> {
-    patients::check_read(db, actor, patient_id).await?;
+    let file = patients::checked(db, actor, patient_id, "view_pecs").await?;
+    let v = list_checked(db, &file).await?;
+    patients::audit_view(db, actor, &file, "view_pecs", serde_json::json!({})).await?;
+    Ok(v)
+}
+
+/// [`list`] for a file already checked and viewed in this request (no second check, no row).
+pub async fn list_checked(db: &Db, file: &patients::Checked) -> Result<Vec<Pec>, Error> {
     let mut tx = db.read().await?;
-    let v = tx.all(&format!("SELECT {COLS} FROM cover_authorizations WHERE patient_id = $1 ORDER BY id DESC"), &args![patient_id]).await?;
+    let v = tx.all(&format!("SELECT {COLS} FROM cover_authorizations WHERE patient_id = $1 ORDER BY id DESC"), &args![file.id()]).await?;
     tx.rollback().await?;
     Ok(v)
 }
 
+/// One request. The view is audited (`view_pec`, the request's id in `changes`).
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Pec, Error> {
     let mut tx = db.read().await?;
     let p = load(&mut tx, id).await;
     tx.rollback().await?;
     let p = p?;
-    patients::check_read(db, actor, p.patient_id).await?;
+    let file = patients::checked(db, actor, p.patient_id, "view_pec").await?;
+    patients::audit_view(db, actor, &file, "view_pec", serde_json::json!({ "pec": id })).await?;
     Ok(p)
 }
 

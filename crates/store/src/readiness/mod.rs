@@ -325,10 +325,11 @@ pub async fn missing_documents_report(db: &Db, actor: &Actor, establishment_id: 
         pec_answer_days: 0,
         documents_required: true,
     };
-    let mut tx = db.begin().await?;
+    let mut tx = db.read().await?;
     let q = evaluate(&mut tx, establishment_id, sites.as_deref(), confidential, today, 60, &only_documents).await?;
-    tx.audit(actor, AuditEvent::new("document", "missing_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() })));
-    tx.commit().await?;
+    tx.rollback().await?;
+    let ev = AuditEvent::new("document", "missing_report").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() }));
+    crate::audit::append(db, actor, vec![ev]).await?;
     Ok(q)
 }
 
@@ -336,11 +337,12 @@ pub async fn missing_documents_report(db: &Db, actor: &Actor, establishment_id: 
 pub async fn queue(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::civil::Date) -> Result<Vec<Pending>, Error> {
     actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "readiness", "queue").await?;
     let sites = if actor.system { None } else { actor.grants.sites_for(Permission::ReadPatients, establishment_id) };
-    let mut tx = db.begin().await?;
+    let mut tx = db.read().await?;
     let confidential = crate::patients::visibility(actor, establishment_id).confidential;
     let q = queue_in(&mut tx, establishment_id, sites.as_deref(), confidential, today, 60).await?;
-    tx.audit(actor, AuditEvent::new("readiness", "queue").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() })));
-    tx.commit().await?;
+    tx.rollback().await?;
+    let ev = AuditEvent::new("readiness", "queue").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({ "dossiers": q.len() }));
+    crate::audit::append(db, actor, vec![ev]).await?;
     Ok(q)
 }
 
@@ -354,8 +356,18 @@ pub struct Checklist {
     pub failures: Vec<(String, String, String)>,
 }
 
+/// The view is audited (`view_readiness`).
 pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
-    let p = crate::patients::check_read(db, actor, patient_id).await?;
+    let file = crate::patients::checked(db, actor, patient_id, "view_readiness").await?;
+    let v = checklist_checked(db, &file, today).await?;
+    crate::patients::audit_view(db, actor, &file, "view_readiness", serde_json::json!({})).await?;
+    Ok(v)
+}
+
+/// [`checklist`] for a file already checked and viewed in this request (no second check, no row).
+pub async fn checklist_checked(db: &Db, file: &crate::patients::Checked, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
+    let p = file.patient();
+    let patient_id = p.id;
     let mut tx = db.read().await?;
     let rules = rules(&mut tx, p.establishment_id).await?;
     let mut cands: Vec<Candidate> = tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?;

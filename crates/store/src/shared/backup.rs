@@ -10,13 +10,13 @@ pub async fn backup(db: &Db, to: &std::path::Path) -> Result<(), Error> {
         return Err(Error::Config(format!("le fichier de sauvegarde « {} » existe déjà", to.display())));
     }
     match db {
-        Db::Sqlite(_) => {
-            if let Db::Sqlite(p) = db {
+        Db::Sqlite(..) => {
+            if let Db::Sqlite(p, _) = db {
                 sqlx::query("VACUUM INTO $1").bind(to.to_string_lossy().to_string()).execute(p).await?;
             }
             Ok(())
         }
-        Db::Postgres(_) => Err(Error::Config(
+        Db::Postgres(..) => Err(Error::Config(
             "sauvegarde PostgreSQL : utilisez pg_dump (voir le README, section Sauvegardes)".into(),
         )),
     }

@@ -114,10 +114,11 @@ macro_rules! bind_args {
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
 
+/// A pool, and the audit appender its audited reads share (see [`crate::audit::append`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(SqlitePool, crate::audit::Appender),
+    Postgres(PgPool, crate::audit::Appender),
 }
 
 /// Options for opening a database.
@@ -152,7 +153,7 @@ impl Db {
                 .connect_with(co)
                 .await
                 .map_err(|e| Error::Config(format!("base PostgreSQL injoignable ({url_safe}) : {e}", url_safe = redact(url))))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(pool, Default::default()))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             let co = SqliteConnectOptions::new()
@@ -171,57 +172,64 @@ impl Db {
                 .connect_with(co)
                 .await
                 .map_err(|e| Error::Config(format!("base SQLite « {path} » inaccessible : {e}")))?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Default::default()))
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Sqlite(..) => Backend::Sqlite,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
     /// A write transaction (`BEGIN IMMEDIATE` on SQLite, so read-then-write never hits `SQLITE_BUSY`).
     pub async fn begin(&self) -> Result<Tx, Error> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin().await?)),
+            Db::Sqlite(p, _) => Tx::new(TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(p, _) => Tx::new(TxInner::Postgres(p.begin().await?)),
         })
     }
 
     /// A read-only transaction (deferred on SQLite: never blocks writers).
     pub async fn read(&self) -> Result<Tx, Error> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::new(TxInner::Sqlite(p.begin().await?)),
-            Db::Postgres(p) => Tx::new(TxInner::Postgres(p.begin_with("BEGIN READ ONLY").await?)),
+            Db::Sqlite(p, _) => Tx::new(TxInner::Sqlite(p.begin().await?)),
+            Db::Postgres(p, _) => Tx::new(TxInner::Postgres(p.begin_with("BEGIN READ ONLY").await?)),
         })
     }
 
     /// Runs a multi-statement script outside any transaction.
     pub async fn raw(&self, sql: &str) -> Result<(), Error> {
         match self {
-            Db::Sqlite(p) => {
+            Db::Sqlite(p, _) => {
                 sqlx::raw_sql(sql).execute(p).await?;
             }
-            Db::Postgres(p) => {
+            Db::Postgres(p, _) => {
                 sqlx::raw_sql(sql).execute(p).await?;
             }
         }
         Ok(())
     }
 
+    /// The appender shared by this pool's audited reads.
+    pub(crate) fn appender(&self) -> &crate::audit::Appender {
+        match self {
+            Db::Sqlite(_, a) | Db::Postgres(_, a) => a,
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         match self {
-            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
-            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+            Db::Sqlite(p, _) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+            Db::Postgres(p, _) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
-            Db::Postgres(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
+            Db::Postgres(p, _) => p.close().await,
         }
     }
 }

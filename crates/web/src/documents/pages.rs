@@ -26,20 +26,25 @@ fn label(codes: quittance_domain::care::coverage::Codes, code: &str) -> String {
 /// The things of a file a document can be attached to: `(value, label)`.
 async fn targets(ctx: &Ctx, patient_id: i64) -> Result<Vec<(String, String)>, Error> {
     let db = &ctx.state.db;
+    let today = patients::today_in(&ctx.establishment().await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into()));
+    let (s, c, p) = (stays::list(db, ctx.actor(), patient_id).await?, quittance_store::care::coverages::list(db, ctx.actor(), patient_id, today).await?, pec::list(db, ctx.actor(), patient_id).await?);
+    Ok(target_list(s, c, p))
+}
+
+fn target_list(stays: Vec<stays::Stay>, coverages: quittance_store::care::coverages::CoverageSummary, pecs: Vec<pec::Pec>) -> Vec<(String, String)> {
     let mut out = vec![("patient".to_string(), "Dossier du patient".to_string())];
-    for s in stays::list(db, ctx.actor(), patient_id).await? {
+    for s in stays {
         out.push((format!("sejour:{}", s.id), format!("Séjour du {}", day(&s.admission_at))));
     }
-    let today = patients::today_in(&ctx.establishment().await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into()));
-    for l in quittance_store::care::coverages::list(db, ctx.actor(), patient_id, today).await?.lines {
+    for l in coverages.lines {
         let c = l.coverage;
         out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", label(quittance_domain::care::coverage::ROLES, &c.role).to_lowercase(), l.payer_name, day(&c.valid_from))));
     }
-    for p in pec::list(db, ctx.actor(), patient_id).await? {
+    for p in pecs {
         let status = quittance_domain::pec::Status::from_code(&p.status).map_or(p.status.clone(), |s| s.label().to_lowercase());
         out.push((format!("pec:{}", p.id), format!("Prise en charge {} ({status})", p.number)));
     }
-    Ok(out)
+    out
 }
 
 /// `(value, label)` of a target, for lists.
@@ -267,7 +272,28 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
         return Ok(Vec::new());
     }
     let all = targets(ctx, patient_id).await?;
-    Ok(list
+    Ok(doc_rows(list, &all))
+}
+
+/// [`rows`] of a file already checked and viewed in this request (the patient page), whose
+/// stays, coverages and requests the page has read already.
+pub async fn rows_of(
+    ctx: &Ctx,
+    file: &patients::Checked,
+    stays: &[stays::Stay],
+    coverages: &quittance_store::care::coverages::CoverageSummary,
+    pecs: &[pec::Pec],
+) -> Result<Vec<DocRow>, Error> {
+    let list = docs::list_checked(&ctx.state.db, ctx.actor(), file).await?;
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = target_list(stays.to_vec(), coverages.clone(), pecs.to_vec());
+    Ok(doc_rows(list, &all))
+}
+
+fn doc_rows(list: Vec<Document>, all: &[(String, String)]) -> Vec<DocRow> {
+    list
         .into_iter()
         .map(|d| DocRow {
             id: d.id,
@@ -275,7 +301,7 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
             date: day(&d.document_date),
             class: d.class_label.clone(),
             title: d.title.clone(),
-            target: target_label(&all, &d),
+            target: target_label(all, &d),
             target_key: if d.target_kind == "patient" { "patient".into() } else { format!("{}:{}", d.target_kind, d.target_id) },
             size: size_fr(d.size_bytes),
             confidential: d.confidentiality == "confidentiel",
@@ -283,7 +309,7 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
             withdrawn: d.withdrawn_at.as_ref().map(|w| format!("Retiré le {} : {}", day(w), d.withdrawn_reason.clone().unwrap_or_default())),
             retention: d.retention_until.as_deref().map(day).unwrap_or_else(|| "—".into()),
         })
-        .collect())
+        .collect()
 }
 
 // ------------------------------------------------------------------ reports

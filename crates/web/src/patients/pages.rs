@@ -383,14 +383,18 @@ fn local_fr(t: &str) -> String {
     if h.is_empty() || h == "00:00" { d } else { format!("{d} {h}") }
 }
 
-async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
+async fn care_rows(
+    ctx: &Ctx,
+    p: &patients::Patient,
+    stays: Vec<quittance_store::care::stays::Stay>,
+    summary: quittance_store::care::coverages::CoverageSummary,
+) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
     use quittance_domain::care::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
     use quittance_store::care::stays::{CARE_MODES, DISCHARGE_MODES};
     let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
     let sites: std::collections::HashMap<i64, String> =
         est::list_sites(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|s| (s.id, s.name)).collect();
-    let stays = quittance_store::care::stays::list(&ctx.state.db, ctx.actor(), p.id)
-        .await?
+    let stays = stays
         .into_iter()
         .map(|s| StayRow {
             id: s.id,
@@ -404,7 +408,6 @@ async fn care_rows(ctx: &Ctx, p: &patients::Patient, today: jiff::civil::Date) -
             },
         })
         .collect();
-    let summary = quittance_store::care::coverages::list(&ctx.state.db, ctx.actor(), p.id, today).await?;
     let bp = |x: i64| quittance_domain::money::BasisPoints(x as u32).format_fr();
     let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
     let coverages = summary
@@ -476,8 +479,9 @@ fn action_fr(a: &str) -> &str {
 }
 
 pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
-    let history = patients::history(&ctx.state.db, ctx.actor(), id).await?;
+    // One access check and one audited view for the whole page; the sections read the checked file.
+    let (file, checked) = patients::view(&ctx.state.db, ctx.actor(), id).await?;
+    let history = patients::history_checked(&ctx.state.db, &checked).await?;
     let p = file.patient;
     let tz = est::get(&ctx.state.db, ctx.actor(), p.establishment_id).await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into());
     let status = IdentityStatus::from_code(&p.identity_status);
@@ -487,8 +491,12 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             Some(l) => file.sites.iter().any(|s| l.contains(s)),
         };
     let today = patients::today_in(&tz);
-    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p, today).await?;
-    let checklist = quittance_store::readiness::checklist(&ctx.state.db, ctx.actor(), p.id, today)
+    let stay_list = quittance_store::care::stays::list_checked(&ctx.state.db, &checked).await?;
+    let coverage_list = quittance_store::care::coverages::list_checked(&ctx.state.db, &checked, today).await?;
+    let pec_list = quittance_store::pec::list_checked(&ctx.state.db, &checked).await?;
+    let documents = crate::documents::pages::rows_of(&ctx, &checked, &stay_list, &coverage_list, &pec_list).await?;
+    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p, stay_list, coverage_list).await?;
+    let checklist = quittance_store::readiness::checklist_checked(&ctx.state.db, &checked, today)
         .await?
         .into_iter()
         .map(|c| {
@@ -515,8 +523,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         .collect();
     let payer_names: std::collections::HashMap<i64, String> =
         quittance_store::care::payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|x| (x.id, x.name)).collect();
-    let pecs = quittance_store::pec::list(&ctx.state.db, ctx.actor(), p.id)
-        .await?
+    let pecs = pec_list
         .into_iter()
         .map(|x| {
             let d = |v: &Option<String>| v.as_deref().map(local_fr).unwrap_or_default();
@@ -530,7 +537,6 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             )
         })
         .collect();
-    let documents = crate::documents::pages::rows(&ctx, p.id).await?;
     let mut coverages = coverages;
     for c in &mut coverages {
         let key = format!("droit:{}", c.id);
