@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub documents_folder: Option<std::path::PathBuf>,
     /// Largest accepted upload, in Mio (default 10).
     pub documents_max_mib: Option<u64>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs.
+    pub trusted_proxies: Option<String>,
 }
 
 impl FileConfig {
@@ -29,7 +31,7 @@ impl FileConfig {
             if msg.contains("unknown field") {
                 let key = msg.split('`').nth(1).unwrap_or("?");
                 format!(
-                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib)",
+                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib, trusted_proxies)",
                     path.display()
                 )
             } else {

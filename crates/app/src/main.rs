@@ -21,7 +21,7 @@ use crate::config::FileConfig;
 #[derive(Parser)]
 #[command(name = "quittance", version, about = "Quittance — facturation et recettes des établissements de santé")]
 struct Cli {
-    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib).
+    /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib, trusted_proxies).
     #[arg(long, global = true, env = "QUITTANCE_CONFIG")]
     config: Option<PathBuf>,
     /// Database: a SQLite file path (default ./quittance.db) or a postgres:// URL.
@@ -33,6 +33,10 @@ struct Cli {
     /// Largest accepted upload, in Mio (default 10).
     #[arg(long, global = true, env = "QUITTANCE_DOCUMENTS_MAX_MIB")]
     documents_max_mib: Option<u64>,
+    /// Reverse proxies whose X-Forwarded-For is believed for the client address (comma-separated IPs or
+    /// CIDRs, e.g. 127.0.0.1,10.0.0.0/8); default none: the socket peer is the client.
+    #[arg(long, global = true, env = "QUITTANCE_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -144,6 +148,7 @@ struct Settings {
     file: FileConfig,
     documents_folder: Option<PathBuf>,
     documents_max_mib: Option<u64>,
+    trusted_proxies: Option<String>,
 }
 
 async fn open(s: &Settings) -> Result<Db, String> {
@@ -180,7 +185,7 @@ async fn main() -> ExitCode {
         .try_init();
     let default_db = if matches!(cli.command, Command::Demo(_)) { "./quittance-demo.db" } else { "./quittance.db" };
     let database = cli.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| default_db.to_string());
-    let settings = Settings { database, file, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib };
+    let settings = Settings { database, file, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib, trusted_proxies: cli.trusted_proxies.clone() };
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(m) => {
@@ -368,7 +373,10 @@ fn web_config(s: &Settings, secure_cookies: bool) -> Result<WebConfig, String> {
             StorageMode::Folder(dir)
         }
     };
-    Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize } })
+    let proxies = s.trusted_proxies.clone().or_else(|| s.file.trusted_proxies.clone()).unwrap_or_default();
+    let trusted_proxies =
+        quittance_web::session::IpNet::parse_list(&proxies).map_err(|m| format!("trusted_proxies : {m}"))?;
+    Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize }, trusted_proxies })
 }
 
 async fn serve(db: Db, bind: &str, config: WebConfig, banner: Option<String>) -> Result<(), String> {
