@@ -109,7 +109,7 @@ async fn bench(db: &Db, backend: &str, a: &HttpArgs) -> Result<(), String> {
     let views_before = count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'view'").await?;
     println!("\n{backend} : base prête en {:.1} s ({} dossiers de l'hôpital).", t0.elapsed().as_secs_f64(), ids.len());
 
-    let config = WebConfig { secure_cookies: false, documents: Storage { mode: StorageMode::Database, max_bytes: 10 * 1024 * 1024 } };
+    let config = WebConfig { secure_cookies: false, documents: Storage { mode: StorageMode::Database, max_bytes: 10 * 1024 * 1024 }, ..WebConfig::default() };
     let app = quittance_web::router(AppState::new(db.clone(), config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -24,6 +24,8 @@ pub struct FileConfig {
     pub audit_anchors: Option<std::path::PathBuf>,
     /// Minutes between two anchors written by a running server (default 15).
     pub audit_anchor_minutes: Option<u64>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs.
+    pub trusted_proxies: Option<String>,
 }
 
 impl FileConfig {
@@ -36,7 +38,7 @@ impl FileConfig {
             if msg.contains("unknown field") {
                 let key = msg.split('`').nth(1).unwrap_or("?");
                 format!(
-                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib, audit_key, audit_anchors, audit_anchor_minutes)",
+                    "clé inconnue « {key} » dans « {} » (clés permises : database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib, trusted_proxies, audit_key, audit_anchors, audit_anchor_minutes)",
                     path.display()
                 )
             } else {

@@ -23,7 +23,7 @@ use crate::config::FileConfig;
 #[command(name = "quittance", version, about = "Quittance — facturation et recettes des établissements de santé")]
 struct Cli {
     /// TOML configuration file (keys: database, bind, insecure_cookies, log, max_connections, documents_folder, documents_max_mib,
-    /// audit_key, audit_anchors, audit_anchor_minutes).
+    /// trusted_proxies, audit_key, audit_anchors, audit_anchor_minutes).
     #[arg(long, global = true, env = "QUITTANCE_CONFIG")]
     config: Option<PathBuf>,
     /// Database: a SQLite file path (default ./quittance.db) or a postgres:// URL.
@@ -35,6 +35,10 @@ struct Cli {
     /// Largest accepted upload, in Mio (default 10).
     #[arg(long, global = true, env = "QUITTANCE_DOCUMENTS_MAX_MIB")]
     documents_max_mib: Option<u64>,
+    /// Reverse proxies whose X-Forwarded-For is believed for the client address (comma-separated IPs or
+    /// CIDRs, e.g. 127.0.0.1,10.0.0.0/8); default none: the socket peer is the client.
+    #[arg(long, global = true, env = "QUITTANCE_TRUSTED_PROXIES")]
+    trusted_proxies: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -170,6 +174,7 @@ struct Settings {
     audit_anchors: Option<PathBuf>,
     documents_folder: Option<PathBuf>,
     documents_max_mib: Option<u64>,
+    trusted_proxies: Option<String>,
 }
 
 async fn open(s: &Settings) -> Result<Db, String> {
@@ -208,7 +213,15 @@ async fn main() -> ExitCode {
     let database = cli.database.clone().or_else(|| file.database.clone()).unwrap_or_else(|| default_db.to_string());
     let audit_key = std::env::var("QUITTANCE_AUDIT_KEY").ok().filter(|k| !k.is_empty()).or_else(|| file.audit_key.clone());
     let audit_anchors = std::env::var_os("QUITTANCE_AUDIT_ANCHORS").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| file.audit_anchors.clone());
-    let settings = Settings { database, file, audit_key, audit_anchors, documents_folder: cli.documents_folder.clone(), documents_max_mib: cli.documents_max_mib };
+    let settings = Settings {
+        database,
+        file,
+        audit_key,
+        audit_anchors,
+        documents_folder: cli.documents_folder.clone(),
+        documents_max_mib: cli.documents_max_mib,
+        trusted_proxies: cli.trusted_proxies.clone(),
+    };
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(m) => {
@@ -449,7 +462,10 @@ fn web_config(s: &Settings, secure_cookies: bool) -> Result<WebConfig, String> {
             StorageMode::Folder(dir)
         }
     };
-    Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize } })
+    let proxies = s.trusted_proxies.clone().or_else(|| s.file.trusted_proxies.clone()).unwrap_or_default();
+    let trusted_proxies =
+        quittance_web::session::IpNet::parse_list(&proxies).map_err(|m| format!("trusted_proxies : {m}"))?;
+    Ok(WebConfig { secure_cookies, documents: Storage { mode, max_bytes: (mib * 1024 * 1024) as usize }, trusted_proxies })
 }
 
 type Anchoring = Option<(quittance_store::audit::anchor::AuditKey, PathBuf, u64)>;

@@ -137,3 +137,20 @@ fn document_settings_are_checked_before_serving() {
     assert!(!ok);
     assert!(err.contains("clé inconnue « bogus »") && err.contains("documents_folder, documents_max_mib"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_are_checked_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.db");
+    let d = db.to_str().unwrap();
+    // A bad entry, from the flag or from the file, stops start-up naming it, before listening.
+    let (ok, _, err) = quittance(&["--database", d, "--trusted-proxies", "10.0.0.0/8,proxy", "serve", "--bind", "127.0.0.1:1"]);
+    assert!(!ok);
+    assert!(err.contains("trusted_proxies") && err.contains("« proxy »"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let cfg = dir.path().join("q.toml");
+    std::fs::write(&cfg, "trusted_proxies = \"10.0.0.0/40\"\n").unwrap();
+    let (ok, _, err) = quittance(&["--config", cfg.to_str().unwrap(), "--database", d, "serve", "--bind", "127.0.0.1:1"]);
+    assert!(!ok);
+    assert!(err.contains("« 10.0.0.0/40 »"), "{err}");
+}

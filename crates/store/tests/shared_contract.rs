@@ -336,6 +336,10 @@ async fn api_keys(t: TestDb) {
     let n = tx.int("SELECT COUNT(*) FROM api_keys WHERE key_hash = $1", &args![secret.clone()]).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(n, 0, "the secret itself is never stored");
+    // A key whose user must still change a temporary password is refused until they do.
+    let (_, secret) = auth::create_api_key(db, &op(), u.id, "avant changement").await.unwrap();
+    auth::reset_password(db, &op(), u.id, None).await.unwrap();
+    assert!(matches!(auth::api_actor(db, &secret).await, Err(Error::PasswordChangeRequired)));
 }
 
 async fn refusals_are_audited(t: TestDb) {

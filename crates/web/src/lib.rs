@@ -11,7 +11,7 @@ pub mod pec;
 pub mod readiness;
 pub mod shared;
 
-pub use shared::{api, extract, metrics, render, session};
+pub use shared::{api, export, extract, form, metrics, render, session};
 
 /// The navigation, in menu order; each capability declares its entries (shown when `visible`).
 pub const NAV: &[&[render::NavEntry]] = &[
@@ -46,11 +46,14 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where filed documents go, and the largest accepted upload.
     pub documents: quittance_store::documents::Storage,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (login throttling by client address);
+    /// empty: the socket peer is the client.
+    pub trusted_proxies: Vec<session::IpNet>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { secure_cookies: true, documents: quittance_store::documents::Storage::default() }
+        WebConfig { secure_cookies: true, documents: quittance_store::documents::Storage::default(), trusted_proxies: Vec::new() }
     }
 }
 

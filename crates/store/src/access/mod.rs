@@ -693,6 +693,10 @@ pub async fn api_actor(db: &Db, secret: &str) -> Result<Actor, Error> {
     if user.disabled {
         return Err(Error::Unauthenticated);
     }
+    // A temporary password (new user, reset) must be changed at a login first: until then the key is refused.
+    if user.must_change_password {
+        return Err(Error::PasswordChangeRequired);
+    }
     let stale = k.last_used_at.as_deref().and_then(parse_ts).is_none_or(|t| (jiff::Timestamp::now() - t).get_seconds() > 60);
     if stale {
         let mut tx = db.begin().await?;

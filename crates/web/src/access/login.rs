@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::access::{self as store_auth};
@@ -42,8 +42,7 @@ fn login_response(state: &AppState, status: StatusCode, username: &str, next: &s
     let csrf = store_auth::random_hex(16);
     let page = LoginPage { csrf: csrf.clone(), username: username.into(), next: next.into(), error };
     let mut res = html(status, page.render());
-    let attrs = if state.config.secure_cookies { "; Secure" } else { "" };
-    if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{attrs}")) {
+    if let Some(v) = login_csrf_set_cookie(state, &csrf) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -70,12 +69,12 @@ pub const LOGIN_FAILED: &str = "Identifiant ou mot de passe incorrect, ou compte
 
 pub async fn login_submit(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let ip = client_ip(&parts);
+    let ip = client_ip(&parts, &state);
     let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return error_page(StatusCode::PAYLOAD_TOO_LARGE, "Formulaire trop volumineux", "");
     };
-    let form: LoginForm = match serde_urlencoded::from_bytes(&bytes) {
+    let form: LoginForm = match crate::form::decode(&bytes) {
         Ok(f) => f,
         Err(_) => return login_response(&state, StatusCode::BAD_REQUEST, "", "/", Some(LOGIN_FAILED.into())),
     };
@@ -95,11 +94,10 @@ pub async fn login_submit(State(state): State<AppState>, req: Request) -> Respon
             state.metrics.logins_ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let to = if s.must_change_password { "/mot-de-passe".to_string() } else { next };
             let mut res = Redirect::to(&to).into_response();
-            let c = format!("{}={}; {}", session_cookie_name(&state), s.token, cookie_attrs(&state));
-            if let Ok(v) = HeaderValue::from_str(&c) {
+            if let Some(v) = session_set_cookie(&state, &s.token) {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
-            if let Ok(v) = HeaderValue::from_str(&format!("{LOGIN_CSRF_COOKIE}=; Path=/login; Max-Age=0")) {
+            if let Some(v) = login_csrf_set_cookie(&state, "") {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
             res
@@ -118,8 +116,7 @@ pub async fn logout(CsrfForm(ctx, _): CsrfForm<Empty>) -> Response {
         return PageError(e).into_response();
     }
     let mut res = Redirect::to("/login").into_response();
-    let c = format!("{}=; {}; Max-Age=0", session_cookie_name(&ctx.state), cookie_attrs(&ctx.state));
-    if let Ok(v) = HeaderValue::from_str(&c) {
+    if let Some(v) = session_set_cookie(&ctx.state, "") {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res

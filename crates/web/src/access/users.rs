@@ -1,7 +1,7 @@
 //! Administration of users, their roles and their API keys.
 
 use askama::Template;
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::{Grant, Permission, Role, Scope};

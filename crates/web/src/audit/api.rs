@@ -66,11 +66,12 @@ pub async fn audit_search(State(s): State<AppState>, Extension(a): Extension<Act
     if !(1..=1000).contains(&limit) {
         errs.add("limit", "Entre 1 et 1000.");
     }
+    let offset = crate::extract::api_offset(p.offset, &mut errs);
     if !errs.is_empty() {
         return problem_from(Error::Invalid(errs));
     }
     let f = AuditFilter { actor: p.actor, entity: p.entity, entity_id: p.entity_id, action: p.action, outcome: p.outcome, from: p.from, to: p.to, ..Default::default() };
-    let r = audit::search(&s.db, &a, &f, limit, p.offset.unwrap_or(0).max(0)).await.map(|(rows, total)| AuditPage {
+    let r = audit::search(&s.db, &a, &f, limit, offset).await.map(|(rows, total)| AuditPage {
         total,
         items: rows
             .into_iter()

@@ -1,7 +1,7 @@
 //! The audit trail page, with filters and CSV/XLSX export.
 
 use askama::Template;
-use axum::extract::Query;
+use crate::extract::PageQuery as Query;
 use axum::http::StatusCode;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use serde::Deserialize;
@@ -115,12 +115,12 @@ fn entity_text(r: &AuditRow) -> String {
 const TZ: &str = "Europe/Paris";
 
 pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, offset) = crate::extract::page_offset(q.page, PAGE_SIZE);
     let (filter, filter_error) = match q.filter() {
         Ok(f) => (f, None),
         Err(m) => (AuditFilter::default(), Some(m)),
     };
-    let (rows, total) = audit::search(&ctx.state.db, ctx.actor(), &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (rows, total) = audit::search(&ctx.state.db, ctx.actor(), &filter, PAGE_SIZE, offset).await?;
     let rows = rows
         .into_iter()
         .map(|r| Row {
@@ -143,7 +143,7 @@ pub async fn audit(ctx: Ctx, Query(q): Query<AuditQuery>) -> PageResult {
         rows,
         total: quittance_domain::fr::format_int_fr(total),
         page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).clamp(1, crate::extract::MAX_OFFSET / PAGE_SIZE + 1),
     };
     Ok(html(StatusCode::OK, page_view.render()))
 }

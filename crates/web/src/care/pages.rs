@@ -1,6 +1,6 @@
 //! Stays and coverage rights, from the patient page.
 
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::care::coverage::{BENEFICIARY, EXEMPTIONS, ROLES};

@@ -1,7 +1,7 @@
 //! Payers (organismes) of the current establishment: list, create, edit, dated rates.
 
 use askama::Template;
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::{Permission, Scope};

@@ -3,7 +3,8 @@
 //! classification plan of an establishment.
 
 use askama::Template;
-use axum::extract::{Multipart, Path, Query};
+use axum::extract::Multipart;
+use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quittance_domain::documents::{CONFIDENTIALITY, REQUIRED_FOR, TARGETS};

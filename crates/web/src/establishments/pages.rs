@@ -1,7 +1,7 @@
 //! Dashboard and the administration of establishments, sites and numbering series.
 
 use askama::Template;
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::Permission;

@@ -1,6 +1,6 @@
 //! The billing-readiness rules of an establishment (administrators).
 
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::IdentityStatus;

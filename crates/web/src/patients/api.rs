@@ -35,6 +35,7 @@ pub async fn search_patients(State(s): State<AppState>, Extension(a): Extension<
     if !(1..=500).contains(&limit) {
         errs.add("limit", "Entre 1 et 500.");
     }
+    let offset = crate::extract::api_offset(p.offset, &mut errs);
     let c = match quittance_domain::patients::search::parse(p.q.as_deref().unwrap_or(""), p.birth_date.as_deref().unwrap_or("")) {
         Ok(c) if c.is_empty() => {
             errs.add("q", "Donnez au moins un critère (nom, date de naissance, IPP, NIR ou n° CAFAT).");
@@ -49,7 +50,7 @@ pub async fn search_patients(State(s): State<AppState>, Extension(a): Extension<
     if !errs.is_empty() {
         return problem_from(Error::Invalid(errs));
     }
-    reply(StatusCode::OK, patients::search(&s.db, &a, p.establishment_id, &c, limit, p.offset.unwrap_or(0).max(0)).await)
+    reply(StatusCode::OK, patients::search(&s.db, &a, p.establishment_id, &c, limit, offset).await)
 }
 
 /// Opens a patient file; the IPP is allocated.

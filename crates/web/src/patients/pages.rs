@@ -2,7 +2,7 @@
 //! identifiers, debtors, exports.
 
 use askama::Template;
-use axum::extract::{Path, Query};
+use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use quittance_domain::access::{Permission, Scope};
@@ -115,13 +115,14 @@ struct Found {
 
 async fn run(ctx: &Ctx, q: &SearchQuery, limit: i64) -> Result<Found, Error> {
     let e = current_establishment(ctx).await?;
-    let page = q.page.unwrap_or(1).max(1);
+    let (page, offset) = crate::extract::page_offset(q.page, limit);
     match patient_search::parse(&q.q, &q.naissance) {
         Err(m) => Ok(Found { searched: true, error: Some(m), rows: vec![], more: false, page }),
         Ok(c) if c.is_empty() => Ok(Found { searched: false, error: None, rows: vec![], more: false, page }),
         Ok(c) => {
-            let r = patients::search(&ctx.state.db, ctx.actor(), e.id, &c, limit, (page - 1) * limit).await?;
-            Ok(Found { searched: true, error: None, rows: r.items, more: r.more, page })
+            let r = patients::search(&ctx.state.db, ctx.actor(), e.id, &c, limit, offset).await?;
+            // No « next » link past the deepest page (`extract::MAX_OFFSET`).
+            Ok(Found { searched: true, error: None, rows: r.items, more: r.more && offset + limit <= crate::extract::MAX_OFFSET, page })
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Prises en charge: request form, request page with send / answer / expire, and the PDF letter.
 
 use askama::Template;
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quittance_domain::fr::format_date_fr;

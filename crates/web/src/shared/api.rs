@@ -156,7 +156,14 @@ pub fn problem_from(e: Error) -> Response {
         ),
         Error::Forbidden => problem(StatusCode::FORBIDDEN, "forbidden", "Accès refusé", "Les rôles de cette clé ne permettent pas cette action.", vec![]),
         Error::NotFound(what) => problem(StatusCode::NOT_FOUND, "not-found", "Introuvable", &format!("{what} introuvable."), vec![]),
-        Error::Unauthenticated | Error::PasswordChangeRequired => unauthorized(),
+        Error::Unauthenticated => unauthorized(),
+        Error::PasswordChangeRequired => problem(
+            StatusCode::FORBIDDEN,
+            "password-change-required",
+            "Mot de passe provisoire",
+            "L'utilisateur de cette clé doit d'abord changer son mot de passe provisoire en se connectant à l'application ; la clé est refusée jusque-là.",
+            vec![],
+        ),
         Error::Conflict(m) => problem(StatusCode::CONFLICT, "conflict", "Conflit", &m, vec![]),
         Error::Throttled => problem(StatusCode::TOO_MANY_REQUESTS, "throttled", "Trop de requêtes", "Réessayez plus tard.", vec![]),
         e => {

@@ -49,7 +49,7 @@ impl<S: Send + Sync> FromRequest<S> for Multipart {
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
 /// French sentence for a serde error message, and whether it is about one field.
-fn french(msg: &str) -> String {
+pub(crate) fn french(msg: &str) -> String {
     if msg.starts_with("missing field") {
         "Ce champ est obligatoire.".into()
     } else if msg.starts_with("unknown field") {
@@ -78,7 +78,7 @@ fn french(msg: &str) -> String {
 }
 
 /// The field a serde error is about: the path, or the name quoted in « missing field `x` ».
-fn field_of(path: &str, msg: &str) -> String {
+pub(crate) fn field_of(path: &str, msg: &str) -> String {
     let quoted = msg.split('`').nth(1).filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"));
     match (path, quoted) {
         ("." | "", Some(q)) => q.to_string(),
@@ -194,6 +194,76 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+// ---------------------------------------------------------------- pages
+
+/// Path parameters of a page: a malformed one (`/patients/abc`) answers the French « Page introuvable »
+/// page (404) instead of axum's English text. Page handlers import it as `Path`.
+pub struct PagePath<T>(pub T);
+
+/// Query parameters of a page: a malformed one (`?page=abc`) answers a French 400 page naming it.
+/// Page handlers import it as `Query`.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, s).await {
+            Ok(axum::extract::Path(v)) => Ok(PagePath(v)),
+            Err(_) => Err(crate::render::error_page(
+                StatusCode::NOT_FOUND,
+                "Page introuvable",
+                "L'adresse demandée n'existe pas : un numéro y est attendu. Revenez à la page précédente ou à l'accueil.",
+            )),
+        }
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(v) => Ok(PageQuery(v)),
+            Err(e) => {
+                let field = field_of(&e.path().to_string(), &e.inner().to_string());
+                let what = if field.is_empty() { "Un paramètre de l'adresse".to_string() } else { format!("Le paramètre « {field} »") };
+                Err(crate::render::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Adresse invalide",
+                    &format!("{what} est mal formé ou hors limites. Revenez à la page précédente et recommencez."),
+                ))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- pagination
+
+/// The largest offset a list accepts (pages and API): deeper pages are refused or capped, so that no
+/// page number overflows and no query skips millions of rows.
+pub const MAX_OFFSET: i64 = 100_000;
+
+/// The page number (1 and up, capped so that its offset stays within [`MAX_OFFSET`]) and its offset.
+pub fn page_offset(page: Option<i64>, size: i64) -> (i64, i64) {
+    let size = size.max(1);
+    let last = MAX_OFFSET / size + 1;
+    let page = page.unwrap_or(1).clamp(1, last);
+    (page, (page - 1) * size)
+}
+
+/// An API `offset`: absent is 0; negative or above [`MAX_OFFSET`] is a field error.
+pub fn api_offset(offset: Option<i64>, errs: &mut quittance_domain::validation::FieldErrors) -> i64 {
+    let o = offset.unwrap_or(0);
+    if !(0..=MAX_OFFSET).contains(&o) {
+        errs.add("offset", "Entre 0 et 100 000 ; affinez la recherche pour aller plus loin.");
+        return 0;
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +274,21 @@ mod tests {
         assert_eq!(field_of("stay_id", "invalid type: string \"x\", expected i64"), "stay_id");
         assert_eq!(french("invalid type: string \"x\", expected i64"), "Valeur attendue : un nombre entier.");
         assert_eq!(french("missing field `x`"), "Ce champ est obligatoire.");
+    }
+
+    #[test]
+    fn pages_and_offsets_cannot_overflow() {
+        assert_eq!(page_offset(None, 25), (1, 0));
+        assert_eq!(page_offset(Some(-5), 25), (1, 0));
+        assert_eq!(page_offset(Some(3), 25), (3, 50));
+        assert_eq!(page_offset(Some(i64::MAX), 25), (4001, 100_000));
+        assert_eq!(page_offset(Some(i64::MAX), 0), (100_001, 100_000));
+        let mut e = quittance_domain::validation::FieldErrors::new();
+        assert_eq!(api_offset(Some(100_000), &mut e), 100_000);
+        assert!(e.is_empty());
+        api_offset(Some(100_001), &mut e);
+        api_offset(Some(-1), &mut e);
+        assert_eq!(e.0.len(), 2);
+        assert!(e.get("offset").is_some());
     }
 }

@@ -2,12 +2,13 @@
 
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use quittance_store::access::{self as store_auth, Session};
 use quittance_store::{Actor, Error};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::net::IpAddr;
 
 use crate::render::{Chrome, PageError, error_page, flash_text};
 use crate::{AppState, RequestId};
@@ -18,32 +19,135 @@ pub(crate) fn session_cookie_name(state: &AppState) -> &'static str {
     if state.config.secure_cookies { "__Host-quittance_session" } else { "quittance_session" }
 }
 
-pub(crate) fn cookie_attrs(state: &AppState) -> &'static str {
-    if state.config.secure_cookies { "Path=/; Secure; HttpOnly; SameSite=Strict" } else { "Path=/; HttpOnly; SameSite=Strict" }
+/// A `Set-Cookie` value for the session cookie (`Secure` and the `__Host-` prefix unless turned off);
+/// an empty `value` clears it.
+pub(crate) fn session_set_cookie(state: &AppState, value: &str) -> Option<HeaderValue> {
+    let mut c = cookie::Cookie::build((session_cookie_name(state), value.to_string()))
+        .path("/")
+        .secure(state.config.secure_cookies)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .build();
+    if value.is_empty() {
+        c.set_max_age(cookie::time::Duration::ZERO);
+    }
+    HeaderValue::from_str(&c.to_string()).ok()
 }
 
+/// A `Set-Cookie` value for the login form's CSRF cookie (path `/login`); an empty `value` clears it.
+pub(crate) fn login_csrf_set_cookie(state: &AppState, value: &str) -> Option<HeaderValue> {
+    let mut c = cookie::Cookie::build((LOGIN_CSRF_COOKIE, value.to_string()))
+        .path("/login")
+        .secure(state.config.secure_cookies)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .build();
+    if value.is_empty() {
+        c.set_max_age(cookie::time::Duration::ZERO);
+    }
+    HeaderValue::from_str(&c.to_string()).ok()
+}
+
+/// The value of the request cookie `name` (parsed by the `cookie` crate).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
-pub(crate) fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "inconnue".into())
+/// An address or a network (`10.0.0.0/8`, `::1`, `2001:db8::/32`): a trusted reverse proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
 }
 
-/// Constant-time comparison of two tokens.
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// A comma-separated list (`--trusted-proxies`); the error names the bad entry in French.
+    pub fn parse_list(s: &str) -> Result<Vec<IpNet>, String> {
+        s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::parse).collect()
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<IpNet, String> {
+        let bad = || format!("« {s} » n'est ni une adresse IP ni un réseau (ex. 10.0.0.0/8, 192.168.1.10, ::1)");
+        let (a, p) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = a.trim().parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+/// The client's address: the socket peer, unless the peer is a trusted proxy; then the rightmost address
+/// of `X-Forwarded-For` that is not a trusted proxy (each proxy appends the address it received from).
+pub(crate) fn client_addr(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = peer?;
+    if !is_trusted(client) {
+        return Some(client);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.into_iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            // An unreadable entry was written by whoever the last trusted hop received it from.
+            Err(_) => break,
+        }
+    }
+    Some(client)
+}
+
+/// The client address used for login throttling (see `client_addr`), « inconnue » without a socket.
+pub(crate) fn client_ip(parts: &Parts, state: &AppState) -> String {
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    client_addr(peer, &parts.headers, &state.config.trusted_proxies).map_or_else(|| "inconnue".into(), |ip| ip.to_string())
+}
+
+/// Constant-time comparison of two tokens (`subtle`).
 pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// An authenticated page request.
@@ -115,16 +219,13 @@ struct FlashQuery {
     msg: Option<String>,
 }
 
+/// Characters kept as they are in a query value (paths keep their `/`).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// Percent-encodes a query-string value (`percent-encoding`).
 pub fn url_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// Checks a form's `_csrf` value against the session's token; a mismatch is
@@ -164,23 +265,12 @@ where
         let bytes = axum::body::to_bytes(body, 1024 * 1024)
             .await
             .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "Formulaire trop volumineux", "Le formulaire dépasse 1 Mio."))?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        // Linear in the body's size, at most `form::MAX_FIELDS` fields, strict UTF-8.
+        let pairs = crate::form::pairs(&bytes).map_err(|e| e.page())?;
         let sent = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         check_csrf(&ctx, sent).await?;
         // Several checkboxes share one name: their values are joined with commas.
-        let mut merged: Vec<(String, String)> = Vec::new();
-        for (k, v) in pairs {
-            match merged.iter_mut().find(|(mk, _)| *mk == k) {
-                Some((_, mv)) => {
-                    mv.push(',');
-                    mv.push_str(&v);
-                }
-                None => merged.push((k, v)),
-            }
-        }
-        let encoded = serde_urlencoded::to_string(&merged).unwrap_or_default();
-        let value: T = serde_urlencoded::from_str(&encoded)
-            .map_err(|e| error_page(StatusCode::BAD_REQUEST, "Formulaire invalide", &format!("Champ manquant ou mal formé : {e}")))?;
+        let value: T = crate::form::into_value(&crate::form::merge(pairs)).map_err(|e| e.page())?;
         Ok(CsrfForm(ctx, value))
     }
 }
@@ -189,3 +279,60 @@ where
 /// A form with no field but its CSRF token (a button).
 #[derive(Deserialize)]
 pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for x in v {
+            h.append("x-forwarded-for", HeaderValue::from_str(x).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn networks_parse_and_match() {
+        let n: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert!(n.contains("10.200.3.4".parse().unwrap()));
+        assert!(n.contains("::ffff:10.1.1.1".parse().unwrap()));
+        assert!(!n.contains("11.0.0.1".parse().unwrap()));
+        let one: IpNet = "192.168.1.10".parse().unwrap();
+        assert!(one.contains("192.168.1.10".parse().unwrap()) && !one.contains("192.168.1.11".parse().unwrap()));
+        let v6: IpNet = "2001:db8::/32".parse().unwrap();
+        assert!(v6.contains("2001:db8:1::5".parse().unwrap()) && !v6.contains("2001:db9::1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err() && "proxy".parse::<IpNet>().is_err());
+        assert_eq!(IpNet::parse_list(" 10.0.0.0/8, ::1 ,").unwrap().len(), 2);
+        assert!(IpNet::parse_list("10.0.0.0/8,x").unwrap_err().contains("« x »"));
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_behind_a_trusted_proxy() {
+        let trusted = IpNet::parse_list("10.0.0.0/8").unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let h = xff(&["198.51.100.9, 203.0.113.7", "10.0.0.4"]);
+        // Untrusted peer: the header is ignored.
+        assert_eq!(client_addr(Some(ip("192.0.2.1")), &h, &trusted), Some(ip("192.0.2.1")));
+        // No trusted proxy configured: the header is ignored.
+        assert_eq!(client_addr(Some(ip("10.0.0.5")), &h, &[]), Some(ip("10.0.0.5")));
+        // Trusted peer: the rightmost untrusted hop (the spoofable left part is skipped).
+        assert_eq!(client_addr(Some(ip("10.0.0.5")), &h, &trusted), Some(ip("203.0.113.7")));
+        // Only trusted hops: the leftmost of them.
+        assert_eq!(client_addr(Some(ip("10.0.0.5")), &xff(&["10.9.9.9"]), &trusted), Some(ip("10.9.9.9")));
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(client_addr(Some(ip("10.0.0.5")), &xff(&["203.0.113.7, nonsense"]), &trusted), Some(ip("10.0.0.5")));
+    }
+
+    #[test]
+    fn cookies_tokens_and_url_encoding() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; quittance_session=abc; b=2"));
+        h.append(header::COOKIE, HeaderValue::from_static("c=3"));
+        assert_eq!(cookie(&h, "quittance_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "c").as_deref(), Some("3"));
+        assert_eq!(cookie(&h, "session"), None);
+        assert!(same_token("abcd", "abcd") && !same_token("abcd", "abce") && !same_token("abc", "abcd"));
+        assert_eq!(url_encode("/patients?q=é t&x"), "/patients%3Fq%3D%C3%A9%20t%26x");
+    }
+}
