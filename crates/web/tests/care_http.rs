@@ -351,9 +351,9 @@ async fn patient_page_shows_stays_coverages_flags_and_the_checklist() {
     assert!(plain(section(&html, "h-droits")).contains("Aucun droit enregistré."));
 
     // Coverages: an expired one, a gap, a current one, a complementary expiring soon.
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.cpam, "obligatoire", days(-400), Some(days(-30)))).await.unwrap();
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.cpam, "obligatoire", days(-20), None)).await.unwrap();
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.mgen, "complementaire", days(-365), Some(days(10)))).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.cpam, "obligatoire", days(-400), Some(days(-30)))).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.cpam, "obligatoire", days(-20), None)).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.mgen, "complementaire", days(-365), Some(days(10)))).await.unwrap();
     let html = app.get(&format!("/patients/{}", p.id), Some(&cookie)).await.text();
     let droits = section(&html, "h-droits");
     let flags: Vec<String> = droits.split("<p class=\"badge warn\" role=\"status\">").skip(1).map(|s| html_unescape(&s[..s.find("</p>").unwrap()])).collect();

@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_documents.sql"),
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
+    Migration {
+        version: 7,
+        name: "versions_care",
+        sqlite: include_str!("../../migrations/sqlite/0007_versions_care.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_versions_care.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.
