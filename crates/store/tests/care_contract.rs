@@ -85,11 +85,11 @@ async fn place(db: &Db, code: &str) -> Place {
     }
     let cpam = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create CPAM");
     for (cat, rate) in [("sejour", "80"), ("actes", "70")] {
-        payers::add_rate(db, &op(), cpam.id, cat, rate, "01/01/2020").await.expect("CPAM rate");
+        payers::add_rate(db, &op(), cpam.id, pv(db, cpam.id).await, cat, rate, "01/01/2020").await.expect("CPAM rate");
     }
     let mgen = payers::create(db, &op(), e.id, &payer("MGEN", "complementaire", "MGEN")).await.expect("create MGEN");
     for (cat, rate) in [("sejour", "20"), ("actes", "30"), ("forfait_journalier", "100")] {
-        payers::add_rate(db, &op(), mgen.id, cat, rate, "01/01/2020").await.expect("MGEN rate");
+        payers::add_rate(db, &op(), mgen.id, pv(db, mgen.id).await, cat, rate, "01/01/2020").await.expect("MGEN rate");
     }
     without_pec(db, e.id).await;
     Place { est: e.id, urg: sites[0], cons: sites[1], cpam: cpam.id, mgen: mgen.id }
@@ -186,6 +186,11 @@ fn stay_input(site: i64, admission: &str) -> StayInput {
 
 fn coverage(payer: i64, role: &str, from: &str, to: &str) -> CoverageInput {
     CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: from.into(), valid_to: to.into(), ..Default::default() }
+}
+
+/// The payer's current version (what its page or edit form carries).
+async fn pv(db: &Db, payer_id: i64) -> i64 {
+    payers::get(db, &op(), payer_id).await.expect("payer").version
 }
 
 async fn count(db: &Db, sql: &str) -> i64 {
@@ -335,12 +340,12 @@ async fn payer_code_is_unique_per_establishment(t: TestDb) {
     let mgen = payers::get(db, &op(), a.mgen).await.unwrap();
     let mut i = PayerInput::from_payer(&mgen);
     i.code = "CPAM".into();
-    assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, &i).await)), set(&["code"]));
+    assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await)), set(&["code"]));
     assert_eq!(payers::get(db, &op(), a.mgen).await.unwrap().code, "MGEN", "unchanged");
     // Keeping its own code is fine.
     i.code = "MGEN".into();
     i.name = "MGEN Rhône".into();
-    assert_eq!(payers::update(db, &op(), a.mgen, &i).await.unwrap().name, "MGEN Rhône");
+    assert_eq!(payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await.unwrap().name, "MGEN Rhône");
 }
 
 async fn payer_update_is_audited(t: TestDb) {
@@ -353,7 +358,7 @@ async fn payer_update_is_audited(t: TestDb) {
     i.channel = "courriel".into();
     i.email = "tiers-payant@mgen.fr".into();
     i.active = "false".into();
-    let u = payers::update(db, &op(), a.mgen, &i).await.unwrap();
+    let u = payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await.unwrap();
     let got = payers::get(db, &op(), a.mgen).await.unwrap();
     assert_eq!((got.name.as_str(), got.payment_terms_days, got.channel.as_str()), ("MGEN Lyon", 45, "courriel"));
     assert_eq!(got.email.as_deref(), Some("tiers-payant@mgen.fr"));
@@ -368,20 +373,20 @@ async fn payer_update_is_audited(t: TestDb) {
     assert!(ch.get("code").is_none() && ch.get("kind").is_none(), "only what changed: {ch}");
     // An invalid update changes nothing.
     i.kind = "inconnu".into();
-    assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, &i).await)), set(&["kind"]));
+    assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await)), set(&["kind"]));
     assert_eq!(payers::get(db, &op(), a.mgen).await.unwrap().kind, "complementaire");
     // An unknown payer.
-    assert!(matches!(payers::update(db, &op(), 999_999, &i).await, Err(Error::NotFound(_))));
+    assert!(matches!(payers::update(db, &op(), 999_999, 1, &i).await, Err(Error::NotFound(_))));
 }
 
 async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb) {
     let db = &t.db;
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
     let p = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire", "CPAM")).await.unwrap();
-    let r1 = payers::add_rate(db, &op(), p.id, "sejour", "80 %", "01/01/2024").await.unwrap();
+    let r1 = payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "80 %", "01/01/2024").await.unwrap();
     assert_eq!((r1.rate_bp, r1.valid_from.as_str(), r1.valid_to.as_deref()), (8000, "2024-01-01", None));
-    payers::add_rate(db, &op(), p.id, "actes", "70", "01/01/2024").await.unwrap();
-    let r2 = payers::add_rate(db, &op(), p.id, "sejour", "85,5 %", "01/07/2025").await.unwrap();
+    payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "actes", "70", "01/01/2024").await.unwrap();
+    let r2 = payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "85,5 %", "01/07/2025").await.unwrap();
     assert_eq!(r2.rate_bp, 8550);
 
     let list = payers::rates(db, &op(), p.id).await.unwrap();
@@ -396,11 +401,11 @@ async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb)
     // A start at or before an existing start of the category is refused, writing nothing.
     let head = audit_head(db).await;
     for day in ["01/07/2025", "30/06/2025", "01/01/2024", "31/12/2019"] {
-        let errs = invalid(payers::add_rate(db, &op(), p.id, "sejour", "90", day).await);
+        let errs = invalid(payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "90", day).await);
         assert_eq!(fields(&errs), set(&["valid_from"]), "{day}: {errs:?}");
     }
     // Bad category, rate or date are refused on their fields.
-    let errs = invalid(payers::add_rate(db, &op(), p.id, "pharmacie", "120 %", "31/02/2026").await);
+    let errs = invalid(payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "pharmacie", "120 %", "31/02/2026").await);
     assert_eq!(fields(&errs), set(&["category", "rate", "valid_from"]), "{errs:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM payer_rates").await, 3);
     assert_eq!(payers::rates(db, &op(), p.id).await.unwrap().iter().filter(|r| r.valid_to.is_none()).count(), 2);
@@ -425,7 +430,7 @@ async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb)
     assert_eq!(on(date(2030, 1, 1)).await, vec![s("actes", 7000), s("sejour", 8550)]);
 
     // A later start is accepted and closes the open rate.
-    payers::add_rate(db, &op(), p.id, "sejour", "90", "01/01/2026").await.unwrap();
+    payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "90", "01/01/2026").await.unwrap();
     assert_eq!(on(date(2025, 12, 31)).await, vec![s("actes", 7000), s("sejour", 8550)]);
     assert_eq!(on(date(2026, 1, 1)).await, vec![s("actes", 7000), s("sejour", 9000)]);
     let rows = audit_rows(db, rows_of("payer", p.id, "add_rate")).await;
@@ -490,15 +495,15 @@ async fn payer_permissions_by_role(t: TestDb) {
     forbidden(payers::create(db, &compta, d.hsm, &payer("CPTA", "autre", "Employeur")).await);
     let mut i = PayerInput::from_payer(&payers::get(db, &compta, cpam).await.unwrap());
     i.name = "Changé par le comptable".into();
-    forbidden(payers::update(db, &compta, cpam, &i).await);
-    forbidden(payers::add_rate(db, &compta, cpam, "sejour", "50", "01/01/2030").await);
+    forbidden(payers::update(db, &compta, cpam, pv(db, cpam).await, &i).await);
+    forbidden(payers::add_rate(db, &compta, cpam, pv(db, cpam).await, "sejour", "50", "01/01/2030").await);
     forbidden(payers::import(db, &compta, d.hsm, vec![(2, payer("IMP", "autre", "Importé"))], false).await);
     let refused = audit_rows(db, AuditFilter { actor: Some("comptable".into()), entity: Some("payer".into()), outcome: Some("refused".into()), ..Default::default() }).await;
     let actions: BTreeSet<String> = refused.iter().map(|r| r.action.clone()).collect();
     assert_eq!(actions, set(&["create", "update", "add_rate", "import"]), "every refusal is audited: {refused:?}");
     assert!(refused.iter().all(|r| r.establishment_id == Some(d.hsm)), "{refused:?}");
     // Auditor and secretary neither; the secretary has no grant at the HSM at all.
-    forbidden(payers::update(db, &aud, cpam, &i).await);
+    forbidden(payers::update(db, &aud, cpam, pv(db, cpam).await, &i).await);
     forbidden(payers::create(db, &sec, d.dpass, &payer("SEC", "autre", "Employeur")).await);
     forbidden(payers::list(db, &sec, d.hsm).await);
     assert_eq!(count(db, "SELECT COUNT(*) FROM payers").await, n);
@@ -507,9 +512,9 @@ async fn payer_permissions_by_role(t: TestDb) {
 
     // The technicien manages the HSM payers, not those of the DPASS.
     let p = payers::create(db, &tech, d.hsm, &payer("EMPL", "autre", "Employeur")).await.unwrap();
-    payers::add_rate(db, &tech, p.id, "sejour", "100", "01/01/2026").await.unwrap();
+    payers::add_rate(db, &tech, p.id, pv(db, p.id).await, "sejour", "100", "01/01/2026").await.unwrap();
     i.name = "CPAM du Rhône (Lyon)".into();
-    assert_eq!(payers::update(db, &tech, cpam, &i).await.unwrap().name, "CPAM du Rhône (Lyon)");
+    assert_eq!(payers::update(db, &tech, cpam, pv(db, cpam).await, &i).await.unwrap().name, "CPAM du Rhône (Lyon)");
     forbidden(payers::create(db, &tech, d.dpass, &payer("EMPL", "autre", "Employeur")).await);
     // The administrator too.
     payers::create(db, &admin, d.dpass, &payer("AMB", "autre", "Ambassade")).await.unwrap();
@@ -523,16 +528,16 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     let db = &t.db;
     let a = place(db, "HSM").await;
     // The CPAM's séjour rate becomes 90 % on 01/01/2026.
-    payers::add_rate(db, &op(), a.cpam, "sejour", "90", "01/01/2026").await.unwrap();
+    payers::add_rate(db, &op(), a.cpam, pv(db, a.cpam).await, "sejour", "90", "01/01/2026").await.unwrap();
     let p = create(db, a.est, person("Durand", "Paul", "01/02/1960", "M")).await;
 
-    let old = coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "15/06/2025", "31/12/2025")).await.unwrap();
+    let old = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "15/06/2025", "31/12/2025")).await.unwrap();
     assert_eq!(
         [old.rate_sejour_bp, old.rate_actes_bp, old.rate_fj_bp, old.rate_cp_bp, old.rate_annexes_bp],
         [8000, 7000, 0, 0, 0],
         "rates valid on 15/06/2025; categories without a default are 0"
     );
-    let new = coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "01/01/2026", "")).await.unwrap();
+    let new = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "")).await.unwrap();
     assert_eq!([new.rate_sejour_bp, new.rate_actes_bp], [9000, 7000], "rates valid on 01/01/2026");
     assert_eq!((new.valid_from.as_str(), new.valid_to.as_deref()), ("2026-01-01", None));
 
@@ -542,7 +547,7 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     c.rate_actes = "12.34%".into();
     c.rate_cp = "100".into();
     c.exemptions = "maternite, ald,ald".into();
-    let m = coverages::save(db, &op(), p.id, None, &c).await.unwrap();
+    let m = coverages::save(db, &op(), p.id, None, 0, &c).await.unwrap();
     assert_eq!([m.rate_sejour_bp, m.rate_actes_bp, m.rate_fj_bp, m.rate_cp_bp, m.rate_annexes_bp], [1250, 1234, 10000, 10000, 0]);
     assert_eq!(m.exemptions, "ald,maternite", "sorted, deduplicated");
     // Priorities follow in order when left blank.
@@ -555,13 +560,13 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     let back = CoverageInput::from_coverage(&stored.coverage);
     assert_eq!(back.rate_sejour, "12,5 %");
     assert_eq!(back.valid_from, "01/01/2026");
-    let again = coverages::save(db, &op(), p.id, Some(m.id), &back).await.unwrap();
+    let again = coverages::save(db, &op(), p.id, Some(m.id), m.version, &back).await.unwrap();
     assert_eq!([again.rate_sejour_bp, again.rate_actes_bp, again.rate_cp_bp], [1250, 1234, 10000]);
     // Bad rates are refused on their field.
     let mut bad = coverage(a.mgen, "complementaire", "01/01/2026", "");
     bad.rate_actes = "cent".into();
     bad.rate_fj = "101 %".into();
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &bad).await)), set(&["rate_actes", "rate_fj"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &bad).await)), set(&["rate_actes", "rate_fj"]));
 }
 
 async fn coverage_refusals_write_nothing(t: TestDb) {
@@ -574,52 +579,52 @@ async fn coverage_refusals_write_nothing(t: TestDb) {
     let head = audit_head(db).await;
 
     // A complementary role on a compulsory payer, and the reverse.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "complementaire", "01/01/2026", "")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "complementaire", "01/01/2026", "")).await);
     assert_eq!(fields(&errs), set(&["role"]));
     assert!(errs.get("role").unwrap().contains("Assurance obligatoire"), "{errs:?}");
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &coverage(a.mgen, "obligatoire", "01/01/2026", "")).await)), set(&["role"]));
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "aide", "01/01/2026", "")).await)), set(&["role"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "obligatoire", "01/01/2026", "")).await)), set(&["role"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "aide", "01/01/2026", "")).await)), set(&["role"]));
     // A payer of another establishment, or none.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, &coverage(b.cpam, "obligatoire", "01/01/2026", "")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(b.cpam, "obligatoire", "01/01/2026", "")).await);
     assert_eq!(fields(&errs), set(&["payer_id"]));
     assert_eq!(errs.get("payer_id"), Some("Organisme inconnu dans cet établissement."));
     let mut none = coverage(a.cpam, "obligatoire", "01/01/2026", "");
     none.payer_id.clear();
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &none).await)), set(&["payer_id"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &none).await)), set(&["payer_id"]));
     // Dates.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "01/06/2026", "31/05/2026")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/06/2026", "31/05/2026")).await);
     assert_eq!(fields(&errs), set(&["valid_to"]));
     assert_eq!(errs.get("valid_to"), Some("La fin des droits précède leur début."));
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "", "")).await)), set(&["valid_from"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "", "")).await)), set(&["valid_from"]));
     // A dependant needs the insured member (name or file of this establishment).
     let mut dep = coverage(a.cpam, "obligatoire", "01/01/2026", "");
     dep.beneficiary = "ayant_droit".into();
-    let errs = invalid(coverages::save(db, &op(), p.id, None, &dep).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &dep).await);
     assert_eq!(fields(&errs), set(&["insured_name"]));
     assert_eq!(errs.get("insured_name"), Some("Indiquez l'assuré ouvrant droit (nom ou dossier)."));
     dep.insured_name = "Martin Jean".into();
     dep.insured_patient_id = p.id.to_string();
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &dep).await)), set(&["insured_patient_id"]), "not her own insured");
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &dep).await)), set(&["insured_patient_id"]), "not her own insured");
     dep.insured_patient_id = elsewhere.id.to_string();
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &dep).await)), set(&["insured_patient_id"]), "file of another establishment");
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &dep).await)), set(&["insured_patient_id"]), "file of another establishment");
     // Unknown codes.
     let mut odd = coverage(a.cpam, "obligatoire", "01/01/2026", "");
     odd.exemptions = "ald,vip".into();
     odd.priority = "10".into();
     odd.beneficiary = "conjoint".into();
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, &odd).await)), set(&["exemptions", "priority", "beneficiary"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &odd).await)), set(&["exemptions", "priority", "beneficiary"]));
     assert_eq!(count(db, "SELECT COUNT(*) FROM coverages").await, n, "nothing written");
     assert_eq!(audit_head(db).await, head, "nothing audited");
 
     // The dependant with the insured member's name is accepted.
     dep.insured_patient_id.clear();
-    let c = coverages::save(db, &op(), p.id, None, &dep).await.unwrap();
+    let c = coverages::save(db, &op(), p.id, None, 0, &dep).await.unwrap();
     assert_eq!((c.beneficiary.as_str(), c.insured_name.as_deref()), ("ayant_droit", Some("Martin Jean")));
     // Changing a coverage through another patient's file: not found, nothing changed.
     let other = create(db, a.est, person("Martin", "Luc", "05/05/1985", "M")).await;
     let mut moved = dep.clone();
     moved.member_number = "999".into();
-    assert!(matches!(coverages::save(db, &op(), other.id, Some(c.id), &moved).await, Err(Error::NotFound(_))));
+    assert!(matches!(coverages::save(db, &op(), other.id, Some(c.id), c.version, &moved).await, Err(Error::NotFound(_))));
     assert_eq!(count(db, "SELECT COUNT(*) FROM coverages WHERE member_number = '999'").await, 0);
 }
 
@@ -627,9 +632,9 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     let db = &t.db;
     let a = place(db, "HSM").await;
     let p = create(db, a.est, person("Bernard", "Anne", "06/06/1966", "F")).await;
-    coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
-    coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", "10/04/2026", "")).await.unwrap();
-    coverages::save(db, &op(), p.id, None, &coverage(a.mgen, "complementaire", "01/01/2026", "10/12/2026")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "10/04/2026", "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/01/2026", "10/12/2026")).await.unwrap();
     let flags = |today: Date| {
         let db = db.clone();
         async move { coverages::list(&db, &op(), p.id, today).await.unwrap().flags }
@@ -643,7 +648,7 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     assert_eq!(flags(date(2026, 11, 10)).await, [GAP, "Droit expiré le 31/03/2026.", "Droit expirant le 10/12/2026."]);
 
     // An overlapping complementary coverage.
-    coverages::save(db, &op(), p.id, None, &coverage(a.mgen, "complementaire", "01/12/2026", "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/12/2026", "")).await.unwrap();
     let f = flags(TODAY).await;
     assert_eq!(
         f,
@@ -654,8 +659,8 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     // A file without coverage, or with one continuous coverage, has no flag.
     let q = create(db, a.est, person("Bernard", "Paul", "07/07/1967", "M")).await;
     assert!(coverages::list(db, &op(), q.id, TODAY).await.unwrap().flags.is_empty());
-    coverages::save(db, &op(), q.id, None, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
-    coverages::save(db, &op(), q.id, None, &coverage(a.cpam, "obligatoire", "01/04/2026", "")).await.unwrap();
+    coverages::save(db, &op(), q.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
+    coverages::save(db, &op(), q.id, None, 0, &coverage(a.cpam, "obligatoire", "01/04/2026", "")).await.unwrap();
     assert_eq!(coverages::list(db, &op(), q.id, date(2026, 1, 1)).await.unwrap().flags, Vec::<String>::new(), "adjacent periods: no gap");
 }
 
@@ -665,7 +670,7 @@ async fn coverage_add_and_update_are_audited_with_before_after(t: TestDb) {
     let p = create(db, a.est, at_site(person("Petit", "Louis", "08/08/1978", "M"), a.urg)).await;
     let mut c = coverage(a.cpam, "obligatoire", "01/01/2026", "");
     c.member_number = "123456789".into();
-    let saved = coverages::save(db, &op(), p.id, None, &c).await.unwrap();
+    let saved = coverages::save(db, &op(), p.id, None, 0, &c).await.unwrap();
 
     let added = audit_rows(db, rows_of("patient", p.id, "add_coverage")).await;
     assert_eq!(added.len(), 1, "{added:?}");
@@ -680,7 +685,7 @@ async fn coverage_add_and_update_are_audited_with_before_after(t: TestDb) {
     let mut u = CoverageInput::from_coverage(&saved);
     u.valid_to = "31/12/2026".into();
     u.member_number = "987654321".into();
-    let updated = coverages::save(db, &op(), p.id, Some(saved.id), &u).await.unwrap();
+    let updated = coverages::save(db, &op(), p.id, Some(saved.id), saved.version, &u).await.unwrap();
     assert_eq!(updated.id, saved.id);
     let rows = audit_rows(db, rows_of("patient", p.id, "update_coverage")).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -870,9 +875,9 @@ async fn file(db: &Db, a: &Place, site: i64, first: &str, b: Break) -> File {
     s.planned_discharge_date = "30/11/2026".into();
     let stay = stays::save(db, &op(), p.id, None, 0, &s).await.unwrap().id;
     let from = if b == Break::Compulsory { "05/11/2026" } else { "01/01/2026" };
-    coverages::save(db, &op(), p.id, None, &coverage(a.cpam, "obligatoire", from, "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", from, "")).await.unwrap();
     if b != Break::Complementary {
-        coverages::save(db, &op(), p.id, None, &coverage(a.mgen, "complementaire", "01/01/2026", "31/12/2026")).await.unwrap();
+        coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/01/2026", "31/12/2026")).await.unwrap();
     }
     File { patient: p.id, stay, debtor }
 }
@@ -894,10 +899,10 @@ async fn fix(db: &Db, a: &Place, f: &File, b: Break) {
             patients::save_debtor(db, &op(), f.patient, f.debtor, &full_debtor()).await.unwrap();
         }
         Break::Compulsory => {
-            coverages::save(db, &op(), f.patient, None, &coverage(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();
+            coverages::save(db, &op(), f.patient, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();
         }
         Break::Complementary => {
-            coverages::save(db, &op(), f.patient, None, &coverage(a.mgen, "complementaire", "01/10/2026", "")).await.unwrap();
+            coverages::save(db, &op(), f.patient, None, 0, &coverage(a.mgen, "complementaire", "01/10/2026", "")).await.unwrap();
         }
     }
 }

@@ -138,8 +138,8 @@ async fn ready_file(db: &Db, pl: &Place, site: i64, first: &str) -> Ready {
     };
     let stay = stays::save(db, &op(), p, None, 0, &s).await.expect("stay").id;
     let cov = |payer: i64, role: &str, to: &str| CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: "01/01/2026".into(), valid_to: to.into(), ..Default::default() };
-    let compulsory = coverages::save(db, &op(), p, None, &cov(pl.cpam, "obligatoire", "")).await.expect("compulsory").id;
-    let complementary = coverages::save(db, &op(), p, None, &cov(pl.mgen, "complementaire", "31/12/2026")).await.expect("complementary").id;
+    let compulsory = coverages::save(db, &op(), p, None, 0, &cov(pl.cpam, "obligatoire", "")).await.expect("compulsory").id;
+    let complementary = coverages::save(db, &op(), p, None, 0, &cov(pl.mgen, "complementaire", "31/12/2026")).await.expect("complementary").id;
     let pec = pec_request(db, pl, p, stay).await;
     let sent = pec::send(db, &op(), pec.id, pec.version).await.expect("send PEC");
     let answer = AnswerInput {

@@ -63,7 +63,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     let cpam = list.iter().find(|x| x.code == "CPAM69").unwrap().id;
     let mgen = list.iter().find(|x| x.code == "MGEN").unwrap().id;
     for (payer, role) in [(cpam, "obligatoire"), (mgen, "complementaire")] {
-        coverages::save(db, &op(), p.id, None, &CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: "01/01/2026".into(), ..Default::default() })
+        coverages::save(db, &op(), p.id, None, 0, &CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: "01/01/2026".into(), ..Default::default() })
             .await
             .unwrap();
     }

@@ -188,15 +188,17 @@ async fn payer_pages_for_the_technicien() {
 
     // A new séjour rate closes the previous one the day before.
     let csrf = csrf_from_html(&html).unwrap();
+    let v = payers::get(&app.db, &op(), ids.cpam).await.unwrap().version.to_string();
     let r = app
-        .post_form(&format!("/organismes/{}/taux", ids.cpam), Some(&cookie), &[("_csrf", &csrf), ("category", "sejour"), ("rate", "82,5 %"), ("valid_from", "01/01/2027")])
+        .post_form(&format!("/organismes/{}/taux", ids.cpam), Some(&cookie), &[("_csrf", &csrf), ("version", &v), ("category", "sejour"), ("rate", "82,5 %"), ("valid_from", "01/01/2027")])
         .await;
     assert!(r.is_redirect_to(&format!("/organismes/{}", ids.cpam)), "{} {:?}", r.status, r.location());
     let page = plain(&app.get(&format!("/organismes/{}", ids.cpam), Some(&cookie)).await.text());
     assert!(page.contains("Séjour 80 % 01/01/2020 31/12/2026") && page.contains("Séjour 82,5 % 01/01/2027 —"), "{page}");
     // An earlier start is refused with the French message on the page (422).
+    let v = payers::get(&app.db, &op(), ids.cpam).await.unwrap().version.to_string();
     let r = app
-        .post_form(&format!("/organismes/{}/taux", ids.cpam), Some(&cookie), &[("_csrf", &csrf), ("category", "sejour"), ("rate", "90"), ("valid_from", "01/06/2026")])
+        .post_form(&format!("/organismes/{}/taux", ids.cpam), Some(&cookie), &[("_csrf", &csrf), ("version", &v), ("category", "sejour"), ("rate", "90"), ("valid_from", "01/06/2026")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html_unescape(&r.text()).contains("Un taux de cette catégorie commence déjà à cette date ou après."), "{}", r.text());
@@ -351,9 +353,9 @@ async fn patient_page_shows_stays_coverages_flags_and_the_checklist() {
     assert!(plain(section(&html, "h-droits")).contains("Aucun droit enregistré."));
 
     // Coverages: an expired one, a gap, a current one, a complementary expiring soon.
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.cpam, "obligatoire", days(-400), Some(days(-30)))).await.unwrap();
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.cpam, "obligatoire", days(-20), None)).await.unwrap();
-    coverages::save(&app.db, &op(), p.id, None, &coverage(ids.mgen, "complementaire", days(-365), Some(days(10)))).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.cpam, "obligatoire", days(-400), Some(days(-30)))).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.cpam, "obligatoire", days(-20), None)).await.unwrap();
+    coverages::save(&app.db, &op(), p.id, None, 0, &coverage(ids.mgen, "complementaire", days(-365), Some(days(10)))).await.unwrap();
     let html = app.get(&format!("/patients/{}", p.id), Some(&cookie)).await.text();
     let droits = section(&html, "h-droits");
     let flags: Vec<String> = droits.split("<p class=\"badge warn\" role=\"status\">").skip(1).map(|s| html_unescape(&s[..s.find("</p>").unwrap()])).collect();
@@ -745,12 +747,12 @@ async fn api_payers_list_create_get_update() {
     let mut changed = good.clone();
     changed["name"] = json!("Mutuelle API Rhône");
     changed["payment_terms_days"] = json!("60");
-    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}"), Some(&key), Some(&changed)).await;
+    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}?version=1"), Some(&key), Some(&changed)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!((r.json()["name"].as_str(), r.json()["payment_terms_days"].as_i64()), (Some("Mutuelle API Rhône"), Some(60)));
     assert_eq!(payers::get(&app.db, &op(), id).await.unwrap().name, "Mutuelle API Rhône");
     changed["accounting_account"] = json!("compte");
-    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}"), Some(&key), Some(&changed)).await;
+    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}?version=2"), Some(&key), Some(&changed)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.content_type().starts_with("application/problem+json"));
     assert_eq!(r.json()["errors"][0]["field"], "accounting_account");
@@ -764,7 +766,7 @@ async fn api_payers_list_create_get_update() {
     let r = app.post_json(&list, Some(&compta), &json!({ "code": "CPTA", "kind": "autre", "name": "Compta" })).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.content_type().starts_with("application/problem+json"));
-    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}"), Some(&compta), Some(&good)).await;
+    let r = app.send_json(Method::PUT, &format!("/api/v1/payers/{id}?version=2"), Some(&compta), Some(&good)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get_api(&format!("/api/v1/payers?establishment_id={}", ids.dpass), &key).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&list, None).await.status, StatusCode::UNAUTHORIZED);
@@ -852,6 +854,8 @@ async fn openapi_lists_the_payer_coverage_and_stay_endpoints() {
         ("/api/v1/payers/{id}", &["get", "put"][..]),
         ("/api/v1/patients/{id}/coverages", &["get", "post"][..]),
         ("/api/v1/patients/{id}/stays", &["get", "post"][..]),
+        ("/api/v1/patients/{id}/coverages/{cid}", &["put"][..]),
+        ("/api/v1/patients/{id}/stays/{sid}", &["put"][..]),
     ] {
         for m in methods {
             assert!(paths[path][m].is_object(), "{m} {path} documented");
@@ -860,13 +864,17 @@ async fn openapi_lists_the_payer_coverage_and_stay_endpoints() {
     let params: Vec<&str> = paths["/api/v1/payers"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(params.contains(&"establishment_id"), "{params:?}");
     assert!(paths["/api/v1/payers"]["post"]["responses"]["422"].is_object(), "the 422 answer is documented");
-    for s in ["Payer", "PayerInput", "Coverage", "CoverageInput", "CoverageSummary", "CoverageLine", "Stay", "StayInput"] {
+    let put: Vec<(&str, &str)> =
+        paths["/api/v1/payers/{id}"]["put"]["parameters"].as_array().unwrap().iter().map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap())).collect();
+    assert!(put.contains(&("version", "query")), "an update names the version it read: {put:?}");
+    assert!(paths["/api/v1/payers/{id}"]["put"]["responses"]["409"].is_object(), "the 409 answer is documented");
+    for s in ["PayerDto", "PayerBody", "CoverageDto", "CoverageBody", "CoverageSummaryDto", "CoverageLineDto", "StayDto", "StayBody"] {
         assert!(j["components"]["schemas"][s].is_object(), "schema {s}");
     }
     for f in ["code", "kind", "payment_terms_days", "statement_period", "channel", "accounting_account"] {
-        assert!(j["components"]["schemas"]["PayerInput"]["properties"][f].is_object(), "PayerInput.{f}");
+        assert!(j["components"]["schemas"]["PayerBody"]["properties"][f].is_object(), "PayerBody.{f}");
     }
     for f in ["payer_id", "role", "valid_from", "rate_sejour", "exemptions", "priority"] {
-        assert!(j["components"]["schemas"]["CoverageInput"]["properties"][f].is_object(), "CoverageInput.{f}");
+        assert!(j["components"]["schemas"]["CoverageBody"]["properties"][f].is_object(), "CoverageBody.{f}");
     }
 }

@@ -62,7 +62,7 @@ async fn setup(db: &Db) -> Setup {
     };
     patients::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
     let cpam = CoverageInput { payer_id: payer("CPAM69").to_string(), role: "obligatoire".into(), member_number: "2790769123045".into(), valid_from: "01/01/2026".into(), ..Default::default() };
-    coverages::save(db, &op, p.id, None, &cpam).await.expect("compulsory coverage");
+    coverages::save(db, &op, p.id, None, 0, &cpam).await.expect("compulsory coverage");
     let today = jiff::Zoned::now().date();
     let stay = StayInput {
         site_id: med.to_string(),

@@ -440,7 +440,7 @@ async fn coverage_rows_show_their_proof_and_link_to_file_it() {
         valid_from: "01/01/2026".into(),
         ..Default::default()
     };
-    let cov = quittance_store::care::coverages::save(&app.db, &op(), pid, None, &input).await.expect("coverage");
+    let cov = quittance_store::care::coverages::save(&app.db, &op(), pid, None, 0, &input).await.expect("coverage");
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
     let link = format!("/patients/{pid}/documents/nouveau?cible=droit:{}&amp;classe=attestation_droits", cov.id);

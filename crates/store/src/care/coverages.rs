@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::patients;
 use crate::care::payers;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Coverage {
     pub id: i64,
     pub patient_id: i64,
@@ -34,13 +34,15 @@ pub struct Coverage {
     pub exemptions: String,
     pub priority: i64,
     pub active: bool,
+    /// Bumped by every change; a write names the version it read (stale → 409).
+    pub version: i64,
 }
 
 const COLS: &str = "id, patient_id, payer_id, role, member_number, beneficiary, insured_patient_id, insured_name, valid_from, valid_to, \
-    rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, active";
+    rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, active, version";
 
 /// What a form or the API sends. Blank rates take the payer's default rate valid on `valid_from`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CoverageInput {
     pub payer_id: String,
@@ -70,7 +72,7 @@ pub struct CoverageInput {
 
 impl CoverageInput {
     pub fn from_coverage(c: &Coverage) -> CoverageInput {
-        let r = |bp: i64| BasisPoints(bp as u32).format_fr_plain();
+        let r = |bp: i64| u32::try_from(bp).map(|b| BasisPoints(b).format_fr_plain()).unwrap_or_else(|_| bp.to_string());
         let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
         CoverageInput {
             payer_id: c.payer_id.to_string(),
@@ -96,12 +98,13 @@ fn json(c: &Coverage) -> serde_json::Value {
     let mut v = serde_json::to_value(c).unwrap_or_default();
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
+        o.remove("version");
     }
     v
 }
 
 /// A coverage with its payer's name, for display.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CoverageLine {
     pub coverage: Coverage,
     pub payer_name: String,
@@ -109,7 +112,7 @@ pub struct CoverageLine {
 }
 
 /// The patient's coverages (by priority) and the flags on their periods.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CoverageSummary {
     pub lines: Vec<CoverageLine>,
     /// French messages: overlaps, gaps, expiries.
@@ -157,8 +160,32 @@ pub async fn list_checked(db: &Db, file: &patients::Checked, today: jiff::civil:
     Ok(CoverageSummary { lines, flags })
 }
 
-/// Adds (`coverage_id = None`) or changes a coverage.
-pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i64>, input: &CoverageInput) -> Result<Coverage, Error> {
+/// One coverage of the file (e.g. to re-show an edit form with its current version).
+pub async fn get(db: &Db, actor: &Actor, patient_id: i64, coverage_id: i64) -> Result<Coverage, Error> {
+    patients::check_read(db, actor, patient_id).await?;
+    let mut tx = db.read().await?;
+    let c: Option<Coverage> =
+        tx.opt(&format!("SELECT {COLS} FROM coverages WHERE id = $1 AND patient_id = $2"), &args![coverage_id, patient_id]).await?;
+    tx.rollback().await?;
+    c.ok_or(Error::NotFound("Droit"))
+}
+
+/// Today in the time zone of the file's establishment: the date the coverage flags
+/// (expired, expiring, gaps) are computed on, whoever looks (Nouméa is a day ahead of
+/// Paris in the evening). Needs only the right to read the file.
+pub async fn today_of_patient(db: &Db, actor: &Actor, patient_id: i64) -> Result<jiff::civil::Date, Error> {
+    let p = patients::check_read(db, actor, patient_id).await?;
+    let mut tx = db.read().await?;
+    let tz: Option<(String,)> = tx.opt("SELECT timezone FROM establishments WHERE id = $1", &args![p.establishment_id]).await?;
+    tx.rollback().await?;
+    let tz = tz.ok_or(Error::NotFound("Établissement"))?.0;
+    Ok(patients::today_in(&tz))
+}
+
+/// Adds (`coverage_id = None`) or changes a coverage. A change names the `version` the
+/// client read: the row is locked and checked in the write transaction, and a stale
+/// version is a [`Error::Conflict`] (nothing written).
+pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i64>, version: i64, input: &CoverageInput) -> Result<Coverage, Error> {
     let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
     let mut e = FieldErrors::new();
     let payer_id = input.payer_id.trim().parse::<i64>().ok();
@@ -229,6 +256,20 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
         }
     };
     let mut tx = db.begin().await?;
+    // The row this use case changes, locked until commit, checked against the version read.
+    let before = match coverage_id {
+        None => None,
+        Some(cid) => {
+            let b: Coverage = tx
+                .lock(&format!("SELECT {COLS} FROM coverages WHERE id = $1 AND patient_id = $2"), &args![cid, patient_id])
+                .await?
+                .ok_or(Error::NotFound("Droit"))?;
+            if b.version != version {
+                return Err(crate::care::stale("Ce droit"));
+            }
+            Some(b)
+        }
+    };
     let payer = match payer_id {
         None => {
             e.add("payer_id", "Choisissez l'organisme.");
@@ -277,9 +318,10 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
         tx.rollback().await?;
         return Err(Error::Invalid(errs));
     }
-    let priority = match priority {
-        Some(p) => p,
-        None => tx.int("SELECT COALESCE(MAX(priority), 0) + 1 FROM coverages WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?.min(9),
+    let priority = match (priority, &before) {
+        (Some(p), _) => p,
+        (None, Some(b)) => b.priority,
+        (None, None) => tx.int("SELECT COALESCE(MAX(priority), 0) + 1 FROM coverages WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?.min(9),
     };
     let mut c = Coverage {
         id: coverage_id.unwrap_or(0),
@@ -299,7 +341,8 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
         rate_annexes_bp: rates[4],
         exemptions: exemptions.join(","),
         priority,
-        active: true,
+        active: before.as_ref().is_none_or(|b| b.active),
+        version: before.as_ref().map_or(1, |b| b.version + 1),
     };
     let now = now_text();
     let values = args![
@@ -307,35 +350,33 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
         c.valid_from.clone(), c.valid_to.clone(), c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp,
         c.exemptions.clone(), c.priority, now
     ];
-    let (action, before) = match coverage_id {
+    let (action, before) = match &before {
         None => {
             let mut v = values;
             v.push(crate::V::I(patient_id));
             c.id = tx
                 .int(
                     "INSERT INTO coverages (payer_id, role, member_number, beneficiary, insured_patient_id, insured_name, valid_from, valid_to, \
-                     rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, created_at, updated_at, patient_id, active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, TRUE) RETURNING id",
+                     rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, created_at, updated_at, patient_id, active, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, TRUE, 1) RETURNING id",
                     &v,
                 )
                 .await?;
             ("add_coverage", serde_json::json!({}))
         }
-        Some(cid) => {
-            let before: Coverage = tx
-                .opt(&format!("SELECT {COLS} FROM coverages WHERE id = $1 AND patient_id = $2"), &args![cid, patient_id])
-                .await?
-                .ok_or(Error::NotFound("Droit"))?;
+        Some(b) => {
             let mut v = values;
-            v.push(crate::V::I(cid));
-            tx.exec(
+            v.push(crate::V::I(b.id));
+            v.push(crate::V::I(version));
+            tx.exec_one(
                 "UPDATE coverages SET payer_id = $1, role = $2, member_number = $3, beneficiary = $4, insured_patient_id = $5, insured_name = $6, \
                  valid_from = $7, valid_to = $8, rate_sejour_bp = $9, rate_actes_bp = $10, rate_fj_bp = $11, rate_cp_bp = $12, rate_annexes_bp = $13, \
-                 exemptions = $14, priority = $15, updated_at = $16 WHERE id = $17",
+                 exemptions = $14, priority = $15, updated_at = $16, version = version + 1 WHERE id = $17 AND version = $18",
                 &v,
+                &crate::care::stale("Ce droit").to_string(),
             )
             .await?;
-            ("update_coverage", json(&before))
+            ("update_coverage", json(b))
         }
     };
     tx.audit(

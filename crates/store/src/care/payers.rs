@@ -13,7 +13,7 @@ use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Payer {
     pub id: i64,
     pub establishment_id: i64,
@@ -35,13 +35,26 @@ pub struct Payer {
     pub channel: String,
     pub accounting_account: Option<String>,
     pub active: bool,
+    /// Bumped by every change of the payer and by every dated rate added (the rates are
+    /// append-only rows versioned through their payer); a write names the version it read.
+    pub version: i64,
 }
 
 const COLS: &str = "id, establishment_id, code, kind, name, identifier, address_line1, address_line2, postcode, city, country, phone, email, \
-    contact_name, payment_terms_days, statement_period, statement_deadline_days, channel, accounting_account, active";
+    contact_name, payment_terms_days, statement_period, statement_deadline_days, channel, accounting_account, active, version";
+
+/// The unique constraint on `payers (establishment_id, code)`, by its PostgreSQL name
+/// (SQLite's is derived to the same name by [`Error::constraint`]).
+const CODE_KEY: &str = "payers_establishment_id_code_key";
+const CODE_TAKEN: &str = "Ce code d'organisme existe déjà.";
+
+/// A duplicate code as the field error of `code`; other errors unchanged.
+fn code_taken(e: Error) -> Error {
+    if e.constraint().as_deref() == Some(CODE_KEY) { Error::invalid("code", CODE_TAKEN) } else { e }
+}
 
 /// What a form, the API or a CSV row sends.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PayerInput {
     pub code: String,
@@ -158,6 +171,7 @@ impl PayerInput {
             channel,
             accounting_account,
             active,
+            version: 1,
         })
     }
 
@@ -191,6 +205,7 @@ fn json(p: &Payer) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
         o.remove("establishment_id");
+        o.remove("version");
     }
     v
 }
@@ -216,16 +231,17 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Payer, Error> {
     Ok(p)
 }
 
+/// Inserts a payer; a duplicate code is the field error of `code`, refused by the unique
+/// constraint (no COUNT beforehand) inside a savepoint, so that an import's transaction
+/// goes on with the next row (PostgreSQL aborts a transaction on the first error otherwise).
 async fn insert(tx: &mut Tx, actor: &Actor, mut p: Payer) -> Result<Payer, Error> {
-    if tx.int("SELECT COUNT(*) FROM payers WHERE establishment_id = $1 AND code = $2", &args![p.establishment_id, p.code.clone()]).await? > 0 {
-        return Err(Error::invalid("code", "Ce code d'organisme existe déjà."));
-    }
     let now = now_text();
-    p.id = tx
+    tx.exec("SAVEPOINT payer_insert", &[]).await?;
+    let id = tx
         .int(
             "INSERT INTO payers (establishment_id, code, kind, name, identifier, address_line1, address_line2, postcode, city, country, phone, email, \
-             contact_name, payment_terms_days, statement_period, statement_deadline_days, channel, accounting_account, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id",
+             contact_name, payment_terms_days, statement_period, statement_deadline_days, channel, accounting_account, active, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, 1) RETURNING id",
             &args![
                 p.establishment_id, p.code.clone(), p.kind.clone(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(),
                 p.address_line2.clone(), p.postcode.clone(), p.city.clone(), p.country.clone(), p.phone.clone(), p.email.clone(),
@@ -233,7 +249,19 @@ async fn insert(tx: &mut Tx, actor: &Actor, mut p: Payer) -> Result<Payer, Error
                 p.accounting_account.clone(), p.active, now
             ],
         )
-        .await?;
+        .await;
+    p.id = match id {
+        Ok(id) => {
+            tx.exec("RELEASE SAVEPOINT payer_insert", &[]).await?;
+            id
+        }
+        Err(e) => {
+            tx.exec("ROLLBACK TO SAVEPOINT payer_insert", &[]).await?;
+            tx.exec("RELEASE SAVEPOINT payer_insert", &[]).await?;
+            return Err(code_taken(e));
+        }
+    };
+    p.version = 1;
     tx.audit(actor, AuditEvent::new("payer", "create").id(p.id).at(Some(p.establishment_id), None).changes(diff(&serde_json::json!({}), &json(&p))));
     Ok(p)
 }
@@ -256,31 +284,34 @@ async fn require_manage(db: &Db, actor: &Actor, establishment_id: i64, action: &
     Err(actor.deny(db, Permission::Bill, scope, "payer", action).await)
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PayerInput) -> Result<Payer, Error> {
-    let before = get(db, actor, id).await?;
-    require_manage(db, actor, before.establishment_id, "update").await?;
-    let mut p = input.parse(before.establishment_id)?;
+/// Changes a payer. `version` is the one the client read: the row is locked and checked in
+/// the write transaction, a stale version is a [`Error::Conflict`] (nothing written).
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PayerInput) -> Result<Payer, Error> {
+    // Permission: decided on the payer's establishment (read access first: unknown = 404).
+    let current = get(db, actor, id).await?;
+    require_manage(db, actor, current.establishment_id, "update").await?;
+    let mut p = input.parse(current.establishment_id)?;
     p.id = id;
     let mut tx = db.begin().await?;
-    if tx
-        .int("SELECT COUNT(*) FROM payers WHERE establishment_id = $1 AND code = $2 AND id <> $3", &args![p.establishment_id, p.code.clone(), id])
-        .await?
-        > 0
-    {
-        return Err(Error::invalid("code", "Ce code d'organisme existe déjà."));
+    let before: Payer = tx.lock(&format!("SELECT {COLS} FROM payers WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Organisme"))?;
+    if before.version != version || before.establishment_id != current.establishment_id {
+        return Err(crate::care::stale("Cet organisme"));
     }
-    tx.exec(
+    tx.exec_one(
         "UPDATE payers SET code = $1, kind = $2, name = $3, identifier = $4, address_line1 = $5, address_line2 = $6, postcode = $7, city = $8, \
          country = $9, phone = $10, email = $11, contact_name = $12, payment_terms_days = $13, statement_period = $14, statement_deadline_days = $15, \
-         channel = $16, accounting_account = $17, active = $18, updated_at = $19 WHERE id = $20",
+         channel = $16, accounting_account = $17, active = $18, updated_at = $19, version = version + 1 WHERE id = $20 AND version = $21",
         &args![
             p.code.clone(), p.kind.clone(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(), p.address_line2.clone(),
             p.postcode.clone(), p.city.clone(), p.country.clone(), p.phone.clone(), p.email.clone(), p.contact_name.clone(),
             p.payment_terms_days, p.statement_period.clone(), p.statement_deadline_days, p.channel.clone(), p.accounting_account.clone(),
-            p.active, now_text(), id
+            p.active, now_text(), id, version
         ],
+        &crate::care::stale("Cet organisme").to_string(),
     )
-    .await?;
+    .await
+    .map_err(code_taken)?;
+    p.version = version + 1;
     tx.audit(actor, AuditEvent::new("payer", "update").id(id).at(Some(p.establishment_id), None).changes(diff(&json(&before), &json(&p))));
     tx.commit().await?;
     Ok(p)
@@ -288,7 +319,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &PayerInput) -> Resu
 
 // ---------------------------------------------------------------- dated rates
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct PayerRate {
     pub id: i64,
     pub payer_id: i64,
@@ -299,7 +330,9 @@ pub struct PayerRate {
 }
 
 /// Adds a dated default rate; the previous open rate of the category is closed the day before.
-pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, category: &str, rate: &str, valid_from: &str) -> Result<PayerRate, Error> {
+/// Rates are append-only dated rows, versioned through their payer: `version` is the payer's
+/// version the client read (its page), and adding a rate bumps it.
+pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, version: i64, category: &str, rate: &str, valid_from: &str) -> Result<PayerRate, Error> {
     let p = get(db, actor, payer_id).await?;
     require_manage(db, actor, p.establishment_id, "add_rate").await?;
     let mut e = FieldErrors::new();
@@ -320,16 +353,23 @@ pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, category: &str, rat
             None
         }
     };
-    e.into_result()?;
-    let (rate, from) = (rate.expect("checked"), from.expect("checked"));
+    let (rate, from) = match (e.into_result(), rate, from) {
+        (Ok(()), Some(r), Some(f)) => (r, f),
+        (Err(errs), _, _) => return Err(Error::Invalid(errs)),
+        _ => return Err(Error::invalid("rate", "Taux vide")),
+    };
     let mut tx = db.begin().await?;
+    let locked: Payer = tx.lock(&format!("SELECT {COLS} FROM payers WHERE id = $1"), &args![payer_id]).await?.ok_or(Error::NotFound("Organisme"))?;
+    if locked.version != version {
+        return Err(crate::care::stale("Cet organisme"));
+    }
     let later = tx
         .int("SELECT COUNT(*) FROM payer_rates WHERE payer_id = $1 AND category = $2 AND valid_from >= $3", &args![payer_id, category, from.to_string()])
         .await?;
     if later > 0 {
         return Err(Error::invalid("valid_from", "Un taux de cette catégorie commence déjà à cette date ou après."));
     }
-    let eve = from.yesterday().map(|d| d.to_string()).unwrap_or_default();
+    let eve = from.yesterday().map(|d| d.to_string()).map_err(|_| Error::invalid("valid_from", "Date hors limites."))?;
     tx.exec(
         "UPDATE payer_rates SET valid_to = $1 WHERE payer_id = $2 AND category = $3 AND valid_to IS NULL",
         &args![eve, payer_id, category],
@@ -338,9 +378,15 @@ pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, category: &str, rat
     let id = tx
         .int(
             "INSERT INTO payer_rates (payer_id, category, rate_bp, valid_from, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &args![payer_id, category, rate.0 as i64, from.to_string(), now_text()],
+            &args![payer_id, category, i64::from(rate.0), from.to_string(), now_text()],
         )
         .await?;
+    tx.exec_one(
+        "UPDATE payers SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3",
+        &args![now_text(), payer_id, version],
+        &crate::care::stale("Cet organisme").to_string(),
+    )
+    .await?;
     tx.audit(
         actor,
         AuditEvent::new("payer", "add_rate")
@@ -349,7 +395,7 @@ pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, category: &str, rat
             .changes(serde_json::json!({ "taux": [null, format!("{category} {} au {}", rate.format_fr_plain(), quittance_domain::fr::format_date_fr(from))] })),
     );
     tx.commit().await?;
-    Ok(PayerRate { id, payer_id, category: category.into(), rate_bp: rate.0 as i64, valid_from: from.to_string(), valid_to: None })
+    Ok(PayerRate { id, payer_id, category: category.into(), rate_bp: i64::from(rate.0), valid_from: from.to_string(), valid_to: None })
 }
 
 pub async fn rates(db: &Db, actor: &Actor, payer_id: i64) -> Result<Vec<PayerRate>, Error> {

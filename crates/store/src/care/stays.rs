@@ -29,7 +29,7 @@ pub const DISCHARGE_MODES: &[(&str, &str)] = &[
     ("contre_avis", "Sortie contre avis médical"),
 ];
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Stay {
     pub id: i64,
     pub patient_id: i64,
@@ -46,7 +46,7 @@ pub struct Stay {
 
 const COLS: &str = "id, patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, version";
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StayInput {
     pub site_id: String,
@@ -196,28 +196,47 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
             e.add("planned_discharge_date", "La sortie prévue précède l'admission.");
         }
     let mut tx = db.begin().await?;
+    // The row this use case changes, locked until commit, checked against the version read.
+    let before = match stay_id {
+        None => None,
+        Some(sid) => {
+            let b: Stay = tx
+                .lock(&format!("SELECT {COLS} FROM stays WHERE id = $1 AND patient_id = $2"), &args![sid, patient_id])
+                .await?
+                .ok_or(Error::NotFound("Séjour"))?;
+            if b.version != version {
+                return Err(crate::care::stale("Ce séjour"));
+            }
+            Some(b)
+        }
+    };
     if let Some(s) = site_id
         && tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, est]).await? == 0 {
             e.add("site_id", "Ce site n'appartient pas à l'établissement.");
         }
-    if let Err(errs) = e.into_result() {
-        tx.rollback().await?;
-        return Err(Error::Invalid(errs));
-    }
+    let (site_id, admission_at) = match (e.into_result(), site_id, admission_at) {
+        (Ok(()), Some(site), Some(at)) => (site, at),
+        (Err(errs), _, _) => {
+            tx.rollback().await?;
+            return Err(Error::Invalid(errs));
+        }
+        // Unreachable: a missing site or admission is a field error above.
+        _ => return Err(Error::invalid("admission_date", "La date d'admission est obligatoire.")),
+    };
     let mut s = Stay {
         id: stay_id.unwrap_or(0),
         patient_id,
         establishment_id: est,
-        site_id: site_id.expect("checked"),
-        admission_at: admission_at.expect("checked"),
+        site_id,
+        admission_at,
         planned_discharge_date: planned.map(|d| d.to_string()),
         discharge_at,
         discharge_mode,
         care_mode,
-        version: 1,
+        version: before.as_ref().map_or(1, |b| b.version + 1),
     };
     let now = now_text();
-    let (action, before) = match stay_id {
+    let (action, before) = match &before {
         None => {
             s.id = tx
                 .int(
@@ -232,23 +251,15 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
             }
             ("add_stay", serde_json::json!({}))
         }
-        Some(sid) => {
-            let before: Stay = tx
-                .opt(&format!("SELECT {COLS} FROM stays WHERE id = $1 AND patient_id = $2"), &args![sid, patient_id])
-                .await?
-                .ok_or(Error::NotFound("Séjour"))?;
-            let n = tx
-                .exec(
-                    "UPDATE stays SET site_id = $1, admission_at = $2, planned_discharge_date = $3, discharge_at = $4, discharge_mode = $5, care_mode = $6, \
-                     updated_at = $7, version = version + 1 WHERE id = $8 AND version = $9",
-                    &args![s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.clone(), s.care_mode.clone(), now, sid, version],
-                )
-                .await?;
-            if n == 0 {
-                return Err(Error::Conflict("Ce séjour a été modifié par quelqu'un d'autre : rechargez-le.".into()));
-            }
-            s.version = before.version + 1;
-            ("update_stay", json(&before))
+        Some(b) => {
+            tx.exec_one(
+                "UPDATE stays SET site_id = $1, admission_at = $2, planned_discharge_date = $3, discharge_at = $4, discharge_mode = $5, care_mode = $6, \
+                 updated_at = $7, version = version + 1 WHERE id = $8 AND version = $9",
+                &args![s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.clone(), s.care_mode.clone(), now, b.id, version],
+                &crate::care::stale("Ce séjour").to_string(),
+            )
+            .await?;
+            ("update_stay", json(b))
         }
     };
     tx.audit(actor, AuditEvent::new("patient", action).id(patient_id).at(Some(est), Some(s.site_id)).changes(diff(&before, &json(&s))));

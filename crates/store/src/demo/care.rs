@@ -121,7 +121,8 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
         for (input, rates) in list {
             let p = payers::create(db, &op, est, &input).await?;
             for (cat, rate) in rates {
-                payers::add_rate(db, &op, p.id, cat, rate, "01/01/2020").await?;
+                let v = payers::get(db, &op, p.id).await?.version;
+                payers::add_rate(db, &op, p.id, v, cat, rate, "01/01/2020").await?;
             }
             ids.push((p.code.clone(), p.id));
         }
@@ -148,7 +149,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                 if k % 17 == 5 {
                     c.exemptions = "ald".into();
                 }
-                coverages::save(db, &op, *pid, None, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &c).await?;
             }
             if k % 2 == 0 {
                 let code = if nc { ["MDF", "MDC", "MDN"][k % 3] } else { ["MGEN", "HARMONIE", "MNH"][k % 3] };
@@ -160,7 +161,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     valid_to: if k % 8 == 2 { "15/12/2026".into() } else { "31/12/2026".into() },
                     ..Default::default()
                 };
-                coverages::save(db, &op, *pid, None, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &c).await?;
             }
             if nc && k % 11 == 3 {
                 let c = CoverageInput {
@@ -170,7 +171,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     exemptions: "carte_b".into(),
                     ..Default::default()
                 };
-                coverages::save(db, &op, *pid, None, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &c).await?;
             }
             // Current and past stays for the hospital.
             if !nc && k < 30 {

@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
     Migration {
+        version: 7,
+        name: "versions_care",
+        sqlite: include_str!("../../migrations/sqlite/0007_versions_care.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_versions_care.sql"),
+    },
+    Migration {
         version: 8,
         name: "backends_imports",
         sqlite: include_str!("../../migrations/sqlite/0008_backends_imports.sql"),

@@ -1,84 +1,444 @@
-//! API: coverage rights, stays, payers.
+//! API: coverage rights, stays, payers. Responses and request bodies are this module's
+//! DTOs (not the store's rows); updates take `?version=N` and answer 409 when stale.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use quittance_store::Actor;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Json, Path, Query};
-use crate::api::{EstablishmentParam, Problem, problem_from, reply, today_of};
-use quittance_store::patients;
+use crate::api::{EstablishmentParam, Problem, VersionParam, reply};
 use quittance_store::care::{coverages, payers, stays};
 
-/// The patient's coverage rights with their flags (overlaps, gaps, expiries).
-#[utoipa::path(get, path = "/patients/{id}/coverages", params(("id" = i64, Path)), responses((status = 200, body = coverages::CoverageSummary)))]
+// ---------------------------------------------------------------- DTOs
+
+/// A coverage right of a patient.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageDto {
+    pub id: i64,
+    pub patient_id: i64,
+    pub payer_id: i64,
+    /// obligatoire, complementaire, aide.
+    pub role: String,
+    pub member_number: Option<String>,
+    /// assure, ayant_droit.
+    pub beneficiary: String,
+    pub insured_patient_id: Option<i64>,
+    pub insured_name: Option<String>,
+    /// YYYY-MM-DD
+    pub valid_from: String,
+    /// YYYY-MM-DD, absent = open-ended.
+    pub valid_to: Option<String>,
+    /// Rates in basis points (8000 = 80 %).
+    pub rate_sejour_bp: i64,
+    pub rate_actes_bp: i64,
+    pub rate_fj_bp: i64,
+    pub rate_cp_bp: i64,
+    pub rate_annexes_bp: i64,
+    /// Comma-separated exemption codes.
+    pub exemptions: String,
+    pub priority: i64,
+    pub active: bool,
+    /// Send it back as `?version=` to change the coverage.
+    pub version: i64,
+}
+
+impl From<&coverages::Coverage> for CoverageDto {
+    fn from(c: &coverages::Coverage) -> Self {
+        CoverageDto {
+            id: c.id,
+            patient_id: c.patient_id,
+            payer_id: c.payer_id,
+            role: c.role.clone(),
+            member_number: c.member_number.clone(),
+            beneficiary: c.beneficiary.clone(),
+            insured_patient_id: c.insured_patient_id,
+            insured_name: c.insured_name.clone(),
+            valid_from: c.valid_from.clone(),
+            valid_to: c.valid_to.clone(),
+            rate_sejour_bp: c.rate_sejour_bp,
+            rate_actes_bp: c.rate_actes_bp,
+            rate_fj_bp: c.rate_fj_bp,
+            rate_cp_bp: c.rate_cp_bp,
+            rate_annexes_bp: c.rate_annexes_bp,
+            exemptions: c.exemptions.clone(),
+            priority: c.priority,
+            active: c.active,
+            version: c.version,
+        }
+    }
+}
+
+/// A coverage with its payer's name, for display.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageLineDto {
+    pub coverage: CoverageDto,
+    pub payer_name: String,
+    pub payer_kind: String,
+}
+
+/// The patient's coverages (by priority) and the flags on their periods.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageSummaryDto {
+    pub lines: Vec<CoverageLineDto>,
+    /// French messages: overlaps, gaps, expiries (on the establishment's date).
+    pub flags: Vec<String>,
+}
+
+impl From<&coverages::CoverageSummary> for CoverageSummaryDto {
+    fn from(s: &coverages::CoverageSummary) -> Self {
+        CoverageSummaryDto {
+            lines: s
+                .lines
+                .iter()
+                .map(|l| CoverageLineDto { coverage: (&l.coverage).into(), payer_name: l.payer_name.clone(), payer_kind: l.payer_kind.clone() })
+                .collect(),
+            flags: s.flags.clone(),
+        }
+    }
+}
+
+/// A coverage as a client sends it (all fields text, French formats). Blank rates take the
+/// payer's default rate valid on `valid_from`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct CoverageBody {
+    pub payer_id: String,
+    /// obligatoire, complementaire, aide.
+    pub role: String,
+    pub member_number: String,
+    /// assure, ayant_droit.
+    pub beneficiary: String,
+    /// The insured member's file, when known (for a dependant).
+    pub insured_patient_id: String,
+    pub insured_name: String,
+    /// JJ/MM/AAAA
+    pub valid_from: String,
+    /// JJ/MM/AAAA, blank = open-ended.
+    pub valid_to: String,
+    /// Rates as « 80 % », « 80 » or « 12,5 % ».
+    pub rate_sejour: String,
+    pub rate_actes: String,
+    pub rate_fj: String,
+    pub rate_cp: String,
+    pub rate_annexes: String,
+    /// Comma-separated: ald, maternite, at_mp, c2s, ame, longue_maladie, carte_a, carte_b, carte_m…
+    pub exemptions: String,
+    /// 1 = first payer asked; blank = after the others.
+    pub priority: String,
+}
+
+impl From<CoverageBody> for coverages::CoverageInput {
+    fn from(b: CoverageBody) -> Self {
+        coverages::CoverageInput {
+            payer_id: b.payer_id,
+            role: b.role,
+            member_number: b.member_number,
+            beneficiary: b.beneficiary,
+            insured_patient_id: b.insured_patient_id,
+            insured_name: b.insured_name,
+            valid_from: b.valid_from,
+            valid_to: b.valid_to,
+            rate_sejour: b.rate_sejour,
+            rate_actes: b.rate_actes,
+            rate_fj: b.rate_fj,
+            rate_cp: b.rate_cp,
+            rate_annexes: b.rate_annexes,
+            exemptions: b.exemptions,
+            priority: b.priority,
+        }
+    }
+}
+
+/// A stay of a patient.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StayDto {
+    pub id: i64,
+    pub patient_id: i64,
+    pub establishment_id: i64,
+    pub site_id: i64,
+    /// Local date and time `YYYY-MM-DDTHH:MM` in the establishment's zone.
+    pub admission_at: String,
+    pub planned_discharge_date: Option<String>,
+    pub discharge_at: Option<String>,
+    pub discharge_mode: Option<String>,
+    pub care_mode: String,
+    /// Send it back as `?version=` to change the stay.
+    pub version: i64,
+}
+
+impl From<&stays::Stay> for StayDto {
+    fn from(s: &stays::Stay) -> Self {
+        StayDto {
+            id: s.id,
+            patient_id: s.patient_id,
+            establishment_id: s.establishment_id,
+            site_id: s.site_id,
+            admission_at: s.admission_at.clone(),
+            planned_discharge_date: s.planned_discharge_date.clone(),
+            discharge_at: s.discharge_at.clone(),
+            discharge_mode: s.discharge_mode.clone(),
+            care_mode: s.care_mode.clone(),
+            version: s.version,
+        }
+    }
+}
+
+/// A stay as a client sends it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct StayBody {
+    pub site_id: String,
+    /// JJ/MM/AAAA
+    pub admission_date: String,
+    /// HH:MM
+    pub admission_time: String,
+    pub planned_discharge_date: String,
+    pub discharge_date: String,
+    pub discharge_time: String,
+    pub discharge_mode: String,
+    pub care_mode: String,
+}
+
+impl From<StayBody> for stays::StayInput {
+    fn from(b: StayBody) -> Self {
+        stays::StayInput {
+            site_id: b.site_id,
+            admission_date: b.admission_date,
+            admission_time: b.admission_time,
+            planned_discharge_date: b.planned_discharge_date,
+            discharge_date: b.discharge_date,
+            discharge_time: b.discharge_time,
+            discharge_mode: b.discharge_mode,
+            care_mode: b.care_mode,
+        }
+    }
+}
+
+/// A payer (organisme payeur) of an establishment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PayerDto {
+    pub id: i64,
+    pub establishment_id: i64,
+    pub code: String,
+    pub kind: String,
+    pub name: String,
+    pub identifier: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact_name: Option<String>,
+    pub payment_terms_days: i64,
+    pub statement_period: String,
+    pub statement_deadline_days: i64,
+    pub channel: String,
+    pub accounting_account: Option<String>,
+    pub active: bool,
+    /// Send it back as `?version=` to change the payer.
+    pub version: i64,
+}
+
+impl From<&payers::Payer> for PayerDto {
+    fn from(p: &payers::Payer) -> Self {
+        PayerDto {
+            id: p.id,
+            establishment_id: p.establishment_id,
+            code: p.code.clone(),
+            kind: p.kind.clone(),
+            name: p.name.clone(),
+            identifier: p.identifier.clone(),
+            address_line1: p.address_line1.clone(),
+            address_line2: p.address_line2.clone(),
+            postcode: p.postcode.clone(),
+            city: p.city.clone(),
+            country: p.country.clone(),
+            phone: p.phone.clone(),
+            email: p.email.clone(),
+            contact_name: p.contact_name.clone(),
+            payment_terms_days: p.payment_terms_days,
+            statement_period: p.statement_period.clone(),
+            statement_deadline_days: p.statement_deadline_days,
+            channel: p.channel.clone(),
+            accounting_account: p.accounting_account.clone(),
+            active: p.active,
+            version: p.version,
+        }
+    }
+}
+
+/// A payer as a client sends it (also the columns of `quittance import payers`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
+pub struct PayerBody {
+    pub code: String,
+    /// obligatoire, complementaire, aide_medicale, public, autre.
+    pub kind: String,
+    pub name: String,
+    /// Identifying code (organisme code, AMC number, RIDET…).
+    pub identifier: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+    pub email: String,
+    pub contact_name: String,
+    /// Days allowed to pay.
+    pub payment_terms_days: String,
+    /// aucun, hebdomadaire, mensuel, trimestriel.
+    pub statement_period: String,
+    /// Days after the period end to send the statement.
+    pub statement_deadline_days: String,
+    /// papier, courriel, portail, b2_noemie, edi.
+    pub channel: String,
+    pub accounting_account: String,
+    /// `true`/`false` (default true).
+    pub active: String,
+}
+
+impl From<PayerBody> for payers::PayerInput {
+    fn from(b: PayerBody) -> Self {
+        payers::PayerInput {
+            code: b.code,
+            kind: b.kind,
+            name: b.name,
+            identifier: b.identifier,
+            address_line1: b.address_line1,
+            address_line2: b.address_line2,
+            postcode: b.postcode,
+            city: b.city,
+            country: b.country,
+            phone: b.phone,
+            email: b.email,
+            contact_name: b.contact_name,
+            payment_terms_days: b.payment_terms_days,
+            statement_period: b.statement_period,
+            statement_deadline_days: b.statement_deadline_days,
+            channel: b.channel,
+            accounting_account: b.accounting_account,
+            active: b.active,
+        }
+    }
+}
+
+fn map<T, D>(r: Result<T, quittance_store::Error>, f: impl FnOnce(&T) -> D) -> Result<D, quittance_store::Error> {
+    r.map(|v| f(&v))
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// The patient's coverage rights with their flags (overlaps, gaps, expiries on the
+/// establishment's date).
+#[utoipa::path(get, path = "/patients/{id}/coverages", params(("id" = i64, Path)), responses((status = 200, body = CoverageSummaryDto)))]
 pub async fn list_coverages(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
-    let today = match patients::check_read(&s.db, &a, id).await {
-        Ok(p) => today_of(&s, &a, p.establishment_id).await,
-        Err(e) => return problem_from(e),
+    let r = match coverages::today_of_patient(&s.db, &a, id).await {
+        Ok(today) => coverages::list(&s.db, &a, id, today).await,
+        Err(e) => Err(e),
     };
-    reply(StatusCode::OK, coverages::list(&s.db, &a, id, today).await)
+    reply(StatusCode::OK, map(r, |x| CoverageSummaryDto::from(x)))
 }
 
 /// Adds a coverage right (blank rates take the payer's dated defaults).
-#[utoipa::path(post, path = "/patients/{id}/coverages", params(("id" = i64, Path)), request_body = coverages::CoverageInput,
-    responses((status = 201, body = coverages::Coverage), (status = 422, body = Problem)))]
-pub async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<coverages::CoverageInput>) -> Response {
-    let i = body;
-    reply(StatusCode::CREATED, coverages::save(&s.db, &a, id, None, &i).await)
+#[utoipa::path(post, path = "/patients/{id}/coverages", params(("id" = i64, Path)), request_body = CoverageBody,
+    responses((status = 201, body = CoverageDto), (status = 422, body = Problem)))]
+pub async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<CoverageBody>) -> Response {
+    let i = coverages::CoverageInput::from(body);
+    reply(StatusCode::CREATED, map(coverages::save(&s.db, &a, id, None, 0, &i).await, |x| CoverageDto::from(x)))
+}
+
+/// Changes a coverage right; `version` is the one read (a concurrent change answers 409).
+#[utoipa::path(put, path = "/patients/{id}/coverages/{cid}", params(("id" = i64, Path), ("cid" = i64, Path), VersionParam), request_body = CoverageBody,
+    responses((status = 200, body = CoverageDto), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_coverage(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path((id, cid)): Path<(i64, i64)>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<CoverageBody>,
+) -> Response {
+    let i = coverages::CoverageInput::from(body);
+    reply(StatusCode::OK, map(coverages::save(&s.db, &a, id, Some(cid), v.version, &i).await, |x| CoverageDto::from(x)))
 }
 
 /// The patient's stays, newest first.
-#[utoipa::path(get, path = "/patients/{id}/stays", params(("id" = i64, Path)), responses((status = 200, body = Vec<stays::Stay>)))]
+#[utoipa::path(get, path = "/patients/{id}/stays", params(("id" = i64, Path)), responses((status = 200, body = Vec<StayDto>)))]
 pub async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
-    reply(StatusCode::OK, stays::list(&s.db, &a, id).await)
+    reply(StatusCode::OK, map(stays::list(&s.db, &a, id).await, |v| v.iter().map(StayDto::from).collect::<Vec<_>>()))
 }
 
 /// Opens a stay.
-#[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = stays::StayInput,
-    responses((status = 201, body = stays::Stay), (status = 422, body = Problem)))]
-pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<stays::StayInput>) -> Response {
-    let i = body;
-    reply(StatusCode::CREATED, stays::save(&s.db, &a, id, None, 0, &i).await)
+#[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = StayBody,
+    responses((status = 201, body = StayDto), (status = 422, body = Problem)))]
+pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<StayBody>) -> Response {
+    let i = stays::StayInput::from(body);
+    reply(StatusCode::CREATED, map(stays::save(&s.db, &a, id, None, 0, &i).await, |x| StayDto::from(x)))
+}
+
+/// Changes a stay; `version` is the one read (a concurrent change answers 409).
+#[utoipa::path(put, path = "/patients/{id}/stays/{sid}", params(("id" = i64, Path), ("sid" = i64, Path), VersionParam), request_body = StayBody,
+    responses((status = 200, body = StayDto), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_stay(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path((id, sid)): Path<(i64, i64)>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<StayBody>,
+) -> Response {
+    let i = stays::StayInput::from(body);
+    reply(StatusCode::OK, map(stays::save(&s.db, &a, id, Some(sid), v.version, &i).await, |x| StayDto::from(x)))
 }
 
 /// Payers of an establishment.
-#[utoipa::path(get, path = "/payers", params(EstablishmentParam), responses((status = 200, body = Vec<payers::Payer>)))]
+#[utoipa::path(get, path = "/payers", params(EstablishmentParam), responses((status = 200, body = Vec<PayerDto>)))]
 pub async fn list_payers(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>) -> Response {
-    reply(StatusCode::OK, payers::list(&s.db, &a, q.establishment_id).await)
+    reply(StatusCode::OK, map(payers::list(&s.db, &a, q.establishment_id).await, |v| v.iter().map(PayerDto::from).collect::<Vec<_>>()))
 }
 
 /// Creates a payer.
-#[utoipa::path(post, path = "/payers", params(EstablishmentParam), request_body = payers::PayerInput,
-    responses((status = 201, body = payers::Payer), (status = 422, body = Problem), (status = 403, body = Problem)))]
-pub async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<payers::PayerInput>) -> Response {
-    let i = body;
-    reply(StatusCode::CREATED, payers::create(&s.db, &a, q.establishment_id, &i).await)
+#[utoipa::path(post, path = "/payers", params(EstablishmentParam), request_body = PayerBody,
+    responses((status = 201, body = PayerDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
+pub async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<PayerBody>) -> Response {
+    let i = payers::PayerInput::from(body);
+    reply(StatusCode::CREATED, map(payers::create(&s.db, &a, q.establishment_id, &i).await, |x| PayerDto::from(x)))
 }
 
 /// One payer.
-#[utoipa::path(get, path = "/payers/{id}", params(("id" = i64, Path)), responses((status = 200, body = payers::Payer), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/payers/{id}", params(("id" = i64, Path)), responses((status = 200, body = PayerDto), (status = 404, body = Problem)))]
 pub async fn get_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
-    reply(StatusCode::OK, payers::get(&s.db, &a, id).await)
+    reply(StatusCode::OK, map(payers::get(&s.db, &a, id).await, |x| PayerDto::from(x)))
 }
 
-/// Changes a payer.
-#[utoipa::path(put, path = "/payers/{id}", params(("id" = i64, Path)), request_body = payers::PayerInput,
-    responses((status = 200, body = payers::Payer), (status = 422, body = Problem)))]
-pub async fn update_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<payers::PayerInput>) -> Response {
-    let i = body;
-    reply(StatusCode::OK, payers::update(&s.db, &a, id, &i).await)
+/// Changes a payer; `version` is the one read (a concurrent change answers 409).
+#[utoipa::path(put, path = "/payers/{id}", params(("id" = i64, Path), VersionParam), request_body = PayerBody,
+    responses((status = 200, body = PayerDto), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_payer(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path(id): Path<i64>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<PayerBody>,
+) -> Response {
+    let i = payers::PayerInput::from(body);
+    reply(StatusCode::OK, map(payers::update(&s.db, &a, id, v.version, &i).await, |x| PayerDto::from(x)))
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_coverages, add_coverage))
+        .routes(routes!(update_coverage))
         .routes(routes!(list_stays, add_stay))
+        .routes(routes!(update_stay))
         .routes(routes!(list_payers, create_payer))
         .routes(routes!(get_payer, update_payer))
 }

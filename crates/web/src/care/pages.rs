@@ -26,13 +26,29 @@ async fn site_opts(ctx: &Ctx, establishment_id: i64, selected: &str) -> Vec<Opt>
         .collect()
 }
 
-fn status(errors: &FieldErrors) -> StatusCode {
-    if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
+fn status(errors: &FieldErrors, stale: &Option<String>) -> StatusCode {
+    if stale.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The message at the top of a form re-shown after a stale write: what was typed is kept, the
+/// hidden version is now the current one, so saving again replaces the other agent's change
+/// knowingly (cancel shows the current record).
+pub(crate) fn stale_notice(what: &str) -> String {
+    format!(
+        "{what} a été modifié par quelqu'un d'autre pendant que vous le modifiiez : votre saisie n'a pas été enregistrée. \
+         Elle est conservée ci-dessous ; vérifiez-la puis enregistrez à nouveau pour remplacer l'autre modification, ou annulez pour voir la version actuelle."
+    )
 }
 
 // ---------------------------------------------------------------- stays
 
-async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &StayInput, errors: &FieldErrors) -> Result<Response, Error> {
+async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &StayInput, errors: &FieldErrors, stale: Option<String>) -> Result<Response, Error> {
     let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
     let mut fields = vec![
         Field::text("site_id", "Service / site", &i.site_id).required().select_opts(site_opts(ctx, p.establishment_id, &i.site_id).await),
@@ -54,28 +70,21 @@ async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &Sta
     Ok(FormPage {
         chrome: ctx.chrome(&heading).await,
         heading: format!("{heading} — {} {}", p.birth_name, p.first_name),
-        intro: None,
+        intro: stale.clone(),
         action,
         fields: with_errors(fields, errors),
         submit: "Enregistrer le séjour".into(),
         cancel: Some(format!("/patients/{patient_id}")),
         error_count: errors.0.len(),
     }
-    .response(status(errors)))
-}
-
-/// Today in the time zone of the file's establishment (Nouméa is eleven hours ahead of Paris).
-async fn today_of_file(ctx: &Ctx, patient_id: i64) -> Result<jiff::civil::Date, Error> {
-    let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
-    let e = quittance_store::establishments::get(&ctx.state.db, ctx.actor(), p.establishment_id).await?;
-    Ok(patients::today_in(&e.timezone))
+    .response(status(errors, &stale)))
 }
 
 pub async fn stay_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let today = quittance_domain::fr::format_date_fr(today_of_file(&ctx, id).await?);
+    let today = quittance_domain::fr::format_date_fr(coverages::today_of_patient(&ctx.state.db, ctx.actor(), id).await?);
     let i = StayInput { admission_date: today, care_mode: "hospitalisation_complete".into(), site_id: ctx.actor().site_id.map(|s| s.to_string()).unwrap_or_default(), ..Default::default() };
-    Ok(stay_form(&ctx, id, None, &i, &FieldErrors::new()).await?)
+    Ok(stay_form(&ctx, id, None, &i, &FieldErrors::new(), None).await?)
 }
 
 #[derive(Deserialize)]
@@ -89,7 +98,7 @@ pub struct StayForm {
 pub async fn stay_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
     match stays::save(&ctx.state.db, ctx.actor(), id, None, 0, &f.input).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
-        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, None, &f.input, &e).await?),
+        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, None, &f.input, &e, None).await?),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -100,21 +109,25 @@ pub async fn stay_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResul
     if s.patient_id != id {
         return Err(PageError(Error::NotFound("Séjour")));
     }
-    Ok(stay_form(&ctx, id, Some((sid, s.version)), &StayInput::from_stay(&s), &FieldErrors::new()).await?)
+    Ok(stay_form(&ctx, id, Some((sid, s.version)), &StayInput::from_stay(&s), &FieldErrors::new(), None).await?)
 }
 
 pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
-    let version = f.version.parse().unwrap_or(0);
+    let version = f.version.trim().parse().unwrap_or(0);
     match stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &f.input).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
-        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, Some((sid, version)), &f.input, &e).await?),
+        Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, Some((sid, version)), &f.input, &e, None).await?),
+        Err(Error::Conflict(_)) => {
+            let now = stays::get(&ctx.state.db, ctx.actor(), sid).await?;
+            Ok(stay_form(&ctx, id, Some((sid, now.version)), &f.input, &FieldErrors::new(), Some(stale_notice("Ce séjour"))).await?)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
 
 // ---------------------------------------------------------------- coverages
 
-async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<i64>, i: &CoverageInput, errors: &FieldErrors) -> Result<Response, Error> {
+async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<(i64, i64)>, i: &CoverageInput, errors: &FieldErrors, stale: Option<String>) -> Result<Response, Error> {
     let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
     let payer_opts: Vec<Opt> = std::iter::once(Opt { value: String::new(), label: "— choisir —".into(), selected: i.payer_id.is_empty() })
         .chain(payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await?.into_iter().filter(|x| x.active).map(|x| Opt {
@@ -123,7 +136,7 @@ async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<i64>, i: &Coverag
             label: x.name,
         }))
         .collect();
-    let fields = vec![
+    let mut fields = vec![
         Field::text("payer_id", "Organisme", &i.payer_id).required().select_opts(payer_opts),
         Field::text("role", "Rang", &i.role).required().select(ROLES),
         Field::text("member_number", "N° d'adhérent / d'immatriculation", &i.member_number),
@@ -141,48 +154,63 @@ async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<i64>, i: &Coverag
         Field::text("priority", "Priorité", &i.priority).hint("1 = premier organisme sollicité ; vide = après les autres."),
     ];
     let action = match cid {
-        Some(c) => format!("/patients/{patient_id}/droits/{c}/modifier"),
+        Some((c, version)) => {
+            fields.insert(0, Field::hidden("version", &version.to_string()));
+            format!("/patients/{patient_id}/droits/{c}/modifier")
+        }
         None => format!("/patients/{patient_id}/droits/nouveau"),
     };
     Ok(FormPage {
         chrome: ctx.chrome("Droits").await,
         heading: format!("{} — {} {}", if cid.is_some() { "Modifier un droit" } else { "Ajouter un droit" }, p.birth_name, p.first_name),
-        intro: None,
+        intro: stale.clone(),
         action,
         fields: with_errors(fields, errors),
         submit: "Enregistrer le droit".into(),
         cancel: Some(format!("/patients/{patient_id}")),
         error_count: errors.0.len(),
     }
-    .response(status(errors)))
+    .response(status(errors, &stale)))
 }
 
 pub async fn coverage_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let i = CoverageInput { role: "obligatoire".into(), beneficiary: "assure".into(), ..Default::default() };
-    Ok(coverage_form(&ctx, id, None, &i, &FieldErrors::new()).await?)
+    Ok(coverage_form(&ctx, id, None, &i, &FieldErrors::new(), None).await?)
 }
 
-pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, i): CsrfForm<CoverageInput>) -> PageResult {
-    match coverages::save(&ctx.state.db, ctx.actor(), id, None, &i).await {
+#[derive(Deserialize)]
+pub struct CoverageForm {
+    #[serde(flatten)]
+    input: CoverageInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<CoverageForm>) -> PageResult {
+    let i = f.input;
+    match coverages::save(&ctx.state.db, ctx.actor(), id, None, 0, &i).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
-        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, None, &i, &e).await?),
+        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, None, &i, &e, None).await?),
         Err(e) => Err(PageError(e)),
     }
 }
 
 pub async fn coverage_edit(ctx: Ctx, Path((id, cid)): Path<(i64, i64)>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let today = today_of_file(&ctx, id).await?;
-    let list = coverages::list(&ctx.state.db, ctx.actor(), id, today).await?;
-    let c = list.lines.iter().find(|l| l.coverage.id == cid).ok_or(Error::NotFound("Droit"))?;
-    Ok(coverage_form(&ctx, id, Some(cid), &CoverageInput::from_coverage(&c.coverage), &FieldErrors::new()).await?)
+    let c = coverages::get(&ctx.state.db, ctx.actor(), id, cid).await?;
+    Ok(coverage_form(&ctx, id, Some((cid, c.version)), &CoverageInput::from_coverage(&c), &FieldErrors::new(), None).await?)
 }
 
-pub async fn coverage_update(Path((id, cid)): Path<(i64, i64)>, CsrfForm(ctx, i): CsrfForm<CoverageInput>) -> PageResult {
-    match coverages::save(&ctx.state.db, ctx.actor(), id, Some(cid), &i).await {
+pub async fn coverage_update(Path((id, cid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<CoverageForm>) -> PageResult {
+    let (i, version) = (f.input, f.version.trim().parse().unwrap_or(0));
+    match coverages::save(&ctx.state.db, ctx.actor(), id, Some(cid), version, &i).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
-        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, Some(cid), &i, &e).await?),
+        Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, Some((cid, version)), &i, &e, None).await?),
+        Err(Error::Conflict(_)) => {
+            let now = coverages::get(&ctx.state.db, ctx.actor(), id, cid).await?;
+            Ok(coverage_form(&ctx, id, Some((cid, now.version)), &i, &FieldErrors::new(), Some(stale_notice("Ce droit"))).await?)
+        }
         Err(e) => Err(PageError(e)),
     }
 }

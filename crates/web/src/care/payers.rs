@@ -120,17 +120,33 @@ fn fields(i: &PayerInput) -> Vec<Field> {
 }
 
 async fn form(ctx: &Ctx, heading: &str, action: String, cancel: String, i: &PayerInput, errors: &FieldErrors) -> Response {
+    edit_form(ctx, heading, action, cancel, i, None, errors, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn edit_form(ctx: &Ctx, heading: &str, action: String, cancel: String, i: &PayerInput, version: Option<i64>, errors: &FieldErrors, stale: Option<String>) -> Response {
+    let mut fields = fields(i);
+    if let Some(v) = version {
+        fields.insert(0, Field::hidden("version", &v.to_string()));
+    }
+    let status = if stale.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     FormPage {
         chrome: ctx.chrome(heading).await,
         heading: heading.into(),
-        intro: None,
+        intro: stale,
         action,
-        fields: with_errors(fields(i), errors),
+        fields: with_errors(fields, errors),
         submit: "Enregistrer".into(),
         cancel: Some(cancel),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY })
+    .response(status)
 }
 
 pub async fn new_page(ctx: Ctx) -> PageResult {
@@ -161,14 +177,35 @@ struct PayerPage {
     rates: Vec<(String, String, String, String)>,
     categories: Vec<(&'static str, &'static str)>,
     can_write: bool,
-    rate_error: Option<String>,
+    version: i64,
+    /// The rate form as typed (re-shown after an error).
+    rate_form: RateForm,
+    /// `(field, label, message)` of the rate form.
+    rate_errors: Vec<(String, &'static str, String)>,
+    /// A stale submit: the payer changed since the page was shown.
+    rate_notice: Option<String>,
+}
+
+impl PayerPage {
+    fn rate_error(&self, field: &str) -> Option<&str> {
+        self.rate_errors.iter().find(|e| e.0 == field).map(|e| e.2.as_str())
+    }
+}
+
+fn rate_label(field: &str) -> &'static str {
+    match field {
+        "category" => "Catégorie",
+        "rate" => "Taux",
+        "valid_from" => "À partir du",
+        _ => "Taux",
+    }
 }
 
 fn day_fr(d: &str) -> String {
     d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default()
 }
 
-async fn payer_page(ctx: &Ctx, p: Payer, rate_error: Option<String>) -> PageResult {
+async fn payer_page(ctx: &Ctx, p: Payer, rate_form: RateForm, errors: &FieldErrors, rate_notice: Option<String>) -> PageResult {
     let rates = payers::rates(&ctx.state.db, ctx.actor(), p.id)
         .await?
         .into_iter()
@@ -194,14 +231,24 @@ async fn payer_page(ctx: &Ctx, p: Payer, rate_error: Option<String>) -> PageResu
         facts,
         rates,
         categories: CATEGORIES.to_vec(),
-        rate_error,
+        version: p.version,
+        rate_form,
+        rate_errors: errors.0.iter().map(|e| (e.field.clone(), rate_label(&e.field), e.message.clone())).collect(),
+        rate_notice,
     };
-    Ok(html(if page.rate_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK }, page.render()))
+    let status = if page.rate_notice.is_some() {
+        StatusCode::CONFLICT
+    } else if page.rate_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(html(status, page.render()))
 }
 
 pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let p = payers::get(&ctx.state.db, ctx.actor(), id).await?;
-    payer_page(&ctx, p, None).await
+    payer_page(&ctx, p, RateForm::default(), &FieldErrors::new(), None).await
 }
 
 pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
@@ -209,18 +256,34 @@ pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     if !can_write(&ctx, p.establishment_id) {
         return Err(PageError(ctx.actor().deny(&ctx.state.db, Permission::Bill, Scope::Establishment(p.establishment_id), "payer", "update").await));
     }
-    Ok(form(&ctx, &format!("Modifier {}", p.name), format!("/organismes/{id}/modifier"), format!("/organismes/{id}"), &PayerInput::from_payer(&p), &FieldErrors::new()).await)
+    let heading = format!("Modifier {}", p.name);
+    Ok(edit_form(&ctx, &heading, format!("/organismes/{id}/modifier"), format!("/organismes/{id}"), &PayerInput::from_payer(&p), Some(p.version), &FieldErrors::new(), None).await)
 }
 
-pub async fn update(Path(id): Path<i64>, CsrfForm(ctx, i): CsrfForm<PayerInput>) -> PageResult {
-    match payers::update(&ctx.state.db, ctx.actor(), id, &i).await {
+#[derive(Deserialize)]
+pub struct PayerForm {
+    #[serde(flatten)]
+    input: PayerInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<PayerForm>) -> PageResult {
+    let (i, version) = (f.input, f.version.trim().parse().unwrap_or(0));
+    let (action, cancel) = (format!("/organismes/{id}/modifier"), format!("/organismes/{id}"));
+    match payers::update(&ctx.state.db, ctx.actor(), id, version, &i).await {
         Ok(_) => Ok(see_other(&format!("/organismes/{id}"), "modifie")),
-        Err(Error::Invalid(errs)) => Ok(form(&ctx, "Modifier l'organisme", format!("/organismes/{id}/modifier"), format!("/organismes/{id}"), &i, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(edit_form(&ctx, "Modifier l'organisme", action, cancel, &i, Some(version), &errs, None).await),
+        Err(Error::Conflict(_)) => {
+            let now = payers::get(&ctx.state.db, ctx.actor(), id).await?;
+            let notice = crate::care::pages::stale_notice("Cet organisme");
+            Ok(edit_form(&ctx, "Modifier l'organisme", action, cancel, &i, Some(now.version), &FieldErrors::new(), Some(notice)).await)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct RateForm {
     #[serde(default)]
     category: String,
@@ -228,14 +291,23 @@ pub struct RateForm {
     rate: String,
     #[serde(default)]
     valid_from: String,
+    #[serde(default)]
+    version: String,
 }
 
 pub async fn add_rate(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RateForm>) -> PageResult {
-    match payers::add_rate(&ctx.state.db, ctx.actor(), id, &f.category, &f.rate, &f.valid_from).await {
+    let version = f.version.trim().parse().unwrap_or(0);
+    match payers::add_rate(&ctx.state.db, ctx.actor(), id, version, &f.category, &f.rate, &f.valid_from).await {
         Ok(_) => Ok(see_other(&format!("/organismes/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => {
             let p = payers::get(&ctx.state.db, ctx.actor(), id).await?;
-            payer_page(&ctx, p, Some(errs.to_string())).await
+            payer_page(&ctx, p, f, &errs, None).await
+        }
+        Err(Error::Conflict(_)) => {
+            let p = payers::get(&ctx.state.db, ctx.actor(), id).await?;
+            let notice = "Cet organisme a été modifié par quelqu'un d'autre depuis l'ouverture de la page (nouveau taux ou fiche modifiée) : \
+                le taux n'a pas été ajouté. Votre saisie est conservée ; vérifiez les taux ci-dessus puis ajoutez-le à nouveau.";
+            payer_page(&ctx, p, f, &FieldErrors::new(), Some(notice.into())).await
         }
         Err(e) => Err(PageError(e)),
     }
