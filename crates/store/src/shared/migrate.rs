@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_documents.sql"),
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
+    Migration {
+        version: 8,
+        name: "versions_patients_admin",
+        sqlite: include_str!("../../migrations/sqlite/0008_versions_patients_admin.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_versions_patients_admin.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.
