@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Json, Path};
-use crate::api::{Problem, reply};
+use crate::api::{Problem, VersionParam, reply};
+use crate::extract::Query;
 use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, Site, SiteInput};
 
 /// Establishments the key's roles reach.
@@ -33,12 +34,18 @@ pub async fn get_establishment(State(s): State<AppState>, Extension(a): Extensio
     reply(StatusCode::OK, est::get(&s.db, &a, id).await)
 }
 
-/// Changes an establishment (its currency never changes).
-#[utoipa::path(put, path = "/establishments/{id}", params(("id" = i64, Path)), request_body = EstablishmentInput,
-    responses((status = 200, body = Establishment), (status = 422, body = Problem)))]
-pub async fn update_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<EstablishmentInput>) -> Response {
-    let i = body;
-    reply(StatusCode::OK, est::update(&s.db, &a, id, &i).await)
+/// Changes an establishment (its currency never changes); `version` is the one read
+/// (a concurrent change answers 409).
+#[utoipa::path(put, path = "/establishments/{id}", params(("id" = i64, Path), VersionParam), request_body = EstablishmentInput,
+    responses((status = 200, body = Establishment), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_establishment(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path(id): Path<i64>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<EstablishmentInput>,
+) -> Response {
+    reply(StatusCode::OK, est::update(&s.db, &a, id, v.version, &body).await)
 }
 
 /// Sites of an establishment.
@@ -55,10 +62,24 @@ pub async fn create_site(State(s): State<AppState>, Extension(a): Extension<Acto
     reply(StatusCode::CREATED, est::create_site(&s.db, &a, id, &i).await)
 }
 
+/// Changes a site; `version` is the one read (a concurrent change answers 409).
+#[utoipa::path(put, path = "/establishments/{id}/sites/{site_id}", params(("id" = i64, Path), ("site_id" = i64, Path), VersionParam),
+    request_body = SiteInput, responses((status = 200, body = Site), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_site(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path((id, site_id)): Path<(i64, i64)>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<SiteInput>,
+) -> Response {
+    reply(StatusCode::OK, est::update_site(&s.db, &a, id, site_id, v.version, &body).await)
+}
+
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_establishments, create_establishment))
         .routes(routes!(get_establishment, update_establishment))
         .routes(routes!(list_sites, create_site))
+        .routes(routes!(update_site))
 }
