@@ -15,7 +15,7 @@ use crate::error::Error;
 
 pub use quittance_domain::establishments::{KINDS, SITE_KINDS};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Establishment {
     pub id: i64,
     pub code: String,
@@ -39,7 +39,7 @@ pub struct Establishment {
 }
 
 /// What a form or an API call sends; every field is text, parsed here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EstablishmentInput {
     pub code: String,
@@ -314,7 +314,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Estab
 
 // ---------------------------------------------------------------- sites
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Site {
     pub id: i64,
     pub establishment_id: i64,
@@ -329,7 +329,7 @@ pub struct Site {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SiteInput {
     pub code: String,
@@ -487,7 +487,7 @@ pub async fn update_site(
 
 // ---------------------------------------------------------------- numbering series
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Series {
     pub id: i64,
     pub establishment_id: i64,
