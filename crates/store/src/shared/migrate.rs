@@ -43,10 +43,10 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
     Migration {
-        version: 8,
+        version: 9,
         name: "versions_patients_admin",
-        sqlite: include_str!("../../migrations/sqlite/0008_versions_patients_admin.sql"),
-        postgres: include_str!("../../migrations/postgres/0008_versions_patients_admin.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0009_versions_patients_admin.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_versions_patients_admin.sql"),
     },
 ];
 
