@@ -147,7 +147,7 @@ async fn numbering_bench(db: &Db, backend: &str, count: u64, concurrency: u64) -
     )
     .await
     .map_err(e)?;
-    establishments::save_series(db, &op, est.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.map_err(e)?;
+    establishments::save_series(db, &op, est.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.map_err(e)?;
     db.raw("CREATE TABLE bench_plain (n BIGINT NOT NULL, label TEXT NOT NULL); CREATE TABLE bench_docs (number TEXT NOT NULL UNIQUE, n BIGINT NOT NULL)")
         .await
         .map_err(e)?;

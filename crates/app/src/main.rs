@@ -431,17 +431,17 @@ async fn user_cmd(cmd: UserCmd, s: &Settings) -> Result<(), String> {
         }
         UserCmd::Disable { username } => {
             let u = find(username).await?;
-            auth::set_disabled(&db, &op, u.id, true).await.map_err(|e| e.to_string())?;
+            auth::set_disabled(&db, &op, u.id, u.version, true).await.map_err(|e| e.to_string())?;
             println!("Compte {} désactivé.", u.username);
         }
         UserCmd::Enable { username } => {
             let u = find(username).await?;
-            auth::set_disabled(&db, &op, u.id, false).await.map_err(|e| e.to_string())?;
+            auth::set_disabled(&db, &op, u.id, u.version, false).await.map_err(|e| e.to_string())?;
             println!("Compte {} réactivé.", u.username);
         }
         UserCmd::ResetPassword { username } => {
             let u = find(username).await?;
-            let p = auth::reset_password(&db, &op, u.id, None).await.map_err(|e| e.to_string())?;
+            let p = auth::reset_password(&db, &op, u.id, u.version, None).await.map_err(|e| e.to_string())?;
             println!("Nouveau mot de passe provisoire de {} (à changer à la connexion) : {p}", u.username);
         }
     }

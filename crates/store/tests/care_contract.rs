@@ -896,7 +896,9 @@ async fn fix(db: &Db, a: &Place, f: &File, b: Break) {
             patients::save_debtor(db, &op(), f.patient, None, &full_debtor()).await.unwrap();
         }
         Break::DebtorAddress => {
-            patients::save_debtor(db, &op(), f.patient, f.debtor, &full_debtor()).await.unwrap();
+            let debtors = patients::get(db, &op(), f.patient).await.unwrap().debtors;
+            let edit = f.debtor.and_then(|id| debtors.iter().find(|d| d.id == id)).map(|d| patients::DebtorEdit { id: d.id, version: d.version });
+            patients::save_debtor(db, &op(), f.patient, edit, &full_debtor()).await.unwrap();
         }
         Break::Compulsory => {
             coverages::save(db, &op(), f.patient, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();

@@ -95,7 +95,7 @@ async fn establishment_lifecycle(t: TestDb) {
 
     let mut change = EstablishmentInput::from_establishment(&got);
     change.name = "Hôpital Sainte-Marie".into();
-    est::update(db, &op(), e.id, &change).await.unwrap();
+    est::update(db, &op(), e.id, got.version, &change).await.unwrap();
     assert_eq!(est::get(db, &op(), e.id).await.unwrap().name, "Hôpital Sainte-Marie");
 
     // The currency of an establishment never changes.
@@ -104,7 +104,7 @@ async fn establishment_lifecycle(t: TestDb) {
     cur.postcode = "98800".into();
     cur.siret.clear();
     cur.ridet = "1234567.001".into();
-    match est::update(db, &op(), e.id, &cur).await {
+    match est::update(db, &op(), e.id, got.version + 1, &cur).await {
         Err(Error::Invalid(f)) => assert!(f.get("currency").is_some(), "{f:?}"),
         other => panic!("currency change accepted: {other:?}"),
     }
@@ -156,7 +156,7 @@ async fn invalid_input_writes_nothing(t: TestDb) {
     assert_eq!(count(db, "SELECT COUNT(*) FROM establishments").await, before_est);
     assert_eq!(count(db, "SELECT seq FROM audit_head").await, before_audit);
 
-    match est::save_series(db, &op(), 1, "FAC", "Factures", "FAC-{N:6}-{N:2}").await {
+    match est::save_series(db, &op(), 1, None, "FAC", "Factures", "FAC-{N:6}-{N:2}").await {
         Err(Error::Invalid(f)) => assert!(f.get("mask").is_some()),
         other => panic!("bad mask accepted: {other:?}"),
     }
@@ -187,7 +187,7 @@ async fn site_scoped_roles(t: TestDb) {
 async fn numbering_sequence_and_rollback(t: TestDb) {
     let db = &t.db;
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    est::save_series(db, &op(), e.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
+    est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     let mut tx = db.begin().await.unwrap();
     assert_eq!(numbering::allocate(&mut tx, e.id, "FAC", 2026).await.unwrap(), (1, "FAC-2026-000001".into()));
     assert_eq!(numbering::allocate(&mut tx, e.id, "FAC", 2026).await.unwrap(), (2, "FAC-2026-000002".into()));
@@ -211,7 +211,7 @@ async fn numbering_sequence_and_rollback(t: TestDb) {
 async fn numbering_concurrent_writers(t: TestDb) {
     let db = &t.db;
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    est::save_series(db, &op(), e.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
+    est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     db.raw("CREATE TABLE docs (n BIGINT NOT NULL, number TEXT NOT NULL)").await.unwrap();
     let writers = 8u64;
     let per = 1250u64;
@@ -289,7 +289,8 @@ async fn login_sessions_and_throttling(t: TestDb) {
 
     // Disabling ends sessions and blocks login.
     let s3 = auth::login(db, "regisseur", demo::DEMO_PASSWORD, "10.0.0.14", None).await.unwrap();
-    auth::set_disabled(db, &op(), s3.user_id, true).await.unwrap();
+    let v = auth::get_user(db, &op(), s3.user_id).await.unwrap().0.version;
+    auth::set_disabled(db, &op(), s3.user_id, v, true).await.unwrap();
     assert!(auth::session(db, &s3.token).await.is_err());
     assert!(matches!(auth::login(db, "regisseur", demo::DEMO_PASSWORD, "10.0.0.14", None).await, Err(Error::Unauthenticated)));
 
@@ -303,7 +304,7 @@ async fn password_reset_and_change(t: TestDb) {
     let db = &t.db;
     demo::seed(db).await.unwrap();
     let u = auth::find_user(db, "technicien").await.unwrap().unwrap();
-    let temp = auth::reset_password(db, &op(), u.id, None).await.unwrap();
+    let temp = auth::reset_password(db, &op(), u.id, u.version, None).await.unwrap();
     let s = auth::login(db, "technicien", &temp, "10.1.0.1", None).await.unwrap();
     assert!(s.must_change_password);
     let actor = auth::session(db, &s.token).await.unwrap().actor;
@@ -481,7 +482,7 @@ async fn numbering_two_processes_postgres() {
     let Some(t) = common::postgres().await else { return };
     let db = &t.db;
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    est::save_series(db, &op(), e.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
+    est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     db.raw("CREATE TABLE docs (n BIGINT NOT NULL, number TEXT NOT NULL, pid BIGINT NOT NULL)").await.unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut children = Vec::new();
@@ -560,8 +561,8 @@ fn numbering_property_any_commit_rollback_sequence() {
     let t = rt.block_on(common::sqlite());
     let e = rt.block_on(async {
         let e = est::create(&t.db, &op(), &hospital("HSM")).await.unwrap();
-        est::save_series(&t.db, &op(), e.id, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
-        est::save_series(&t.db, &op(), e.id, "REC", "Reçus", "REC{YY}{N:5}").await.unwrap();
+        est::save_series(&t.db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
+        est::save_series(&t.db, &op(), e.id, None, "REC", "Reçus", "REC{YY}{N:5}").await.unwrap();
         t.db.raw("CREATE TABLE docs (series TEXT NOT NULL, year BIGINT NOT NULL, n BIGINT NOT NULL)").await.unwrap();
         e
     });

@@ -240,7 +240,8 @@ async fn wrong_password_and_unknown_user_get_the_same_generic_refusal() {
 
     // A disabled account gets the same answer, even with the right password.
     let tech = app.user_id("technicien").await;
-    store_auth::set_disabled(&app.db, &Actor::system("test"), tech, true).await.expect("disable");
+    let v = store_auth::get_user(&app.db, &Actor::system("test"), tech).await.expect("user").0.version;
+    store_auth::set_disabled(&app.db, &Actor::system("test"), tech, v, true).await.expect("disable");
     let disabled = app.login_attempt("technicien", PASSWORD).await;
     assert_eq!(disabled.status, StatusCode::UNAUTHORIZED);
     assert_eq!(login_error(&disabled.text()).as_deref(), Some(LOGIN_FAILED));

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
-use crate::db::{Db, Tx, now_text, parse_ts, ts_text};
+use crate::db::{Db, Tx, V, now_text, parse_ts, ts_text};
 use crate::error::Error;
 
 /// Session idle timeout.
@@ -91,6 +91,9 @@ pub struct User {
     pub must_change_password: bool,
     pub disabled: bool,
     pub created_at: String,
+    /// Changes with every change an administrator makes (state, password reset, roles, name);
+    /// their forms send the version they read.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -100,7 +103,7 @@ struct RoleRow {
     site_id: Option<i64>,
 }
 
-const USER_COLS: &str = "id, username, display_name, email, password_hash, must_change_password, disabled, created_at";
+const USER_COLS: &str = "id, username, display_name, email, password_hash, must_change_password, disabled, created_at, version";
 
 pub async fn grants_of(tx: &mut Tx, user_id: i64) -> Result<Grants, Error> {
     let rows: Vec<RoleRow> = tx
@@ -161,17 +164,19 @@ pub async fn create_user(db: &Db, actor: &Actor, new: &NewUser) -> Result<(i64, 
     e.into_result()?;
     let hash = hash_password(&password).await?;
     let mut tx = db.begin().await?;
-    if tx.int("SELECT COUNT(*) FROM users WHERE username = $1", &args![username.clone()]).await? > 0 {
-        return Err(Error::invalid("username", "Cet identifiant est déjà pris."));
-    }
     let now = now_text();
     let id = tx
         .int(
-            "INSERT INTO users (username, display_name, email, password_hash, must_change_password, disabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            "INSERT INTO users (username, display_name, email, password_hash, must_change_password, disabled, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1) RETURNING id",
             &args![username.clone(), display_name.clone(), email.clone(), hash, new.must_change_password, false, now],
         )
-        .await?;
+        .await
+        .map_err(|e| match e.constraint().as_deref() {
+            // By constraint name, the same on both backends (no COUNT beforehand: it races).
+            Some("users_username_key") => Error::invalid("username", "Cet identifiant est déjà pris."),
+            _ => e,
+        })?;
     for g in &new.grants {
         insert_grant(&mut tx, id, g).await?;
     }
@@ -270,14 +275,41 @@ pub async fn get_user(db: &Db, actor: &Actor, user_id: i64) -> Result<(User, Gra
     Ok((u, g))
 }
 
-pub async fn set_disabled(db: &Db, actor: &Actor, user_id: i64, disabled: bool) -> Result<(), Error> {
+/// Loads the user an administrator changes, locked until the transaction ends, and checks
+/// the version the page or the request read.
+async fn lock_user(tx: &mut Tx, id: i64, version: i64) -> Result<User, Error> {
+    let u: User =
+        tx.lock(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Utilisateur"))?;
+    if u.version != version {
+        return Err(Error::stale("Ce compte"));
+    }
+    Ok(u)
+}
+
+/// Bumps the user's version (every administrator change does, so a stale page is a 409).
+async fn bump_user(tx: &mut Tx, id: i64, version: i64, sets: &str, mut values: Vec<V>) -> Result<(), Error> {
+    let n = values.len();
+    values.push(V::T(now_text()));
+    values.push(V::I(id));
+    values.push(V::I(version));
+    let sets = if sets.is_empty() { String::new() } else { format!("{sets}, ") };
+    tx.exec_one(
+        &format!("UPDATE users SET {sets}updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}", n + 1, n + 2, n + 3),
+        &values,
+        &Error::stale("Ce compte").to_string(),
+    )
+    .await
+}
+
+/// Disables or enables an account (`version`: the one read; a concurrent change is a 409).
+pub async fn set_disabled(db: &Db, actor: &Actor, user_id: i64, version: i64, disabled: bool) -> Result<(), Error> {
     require_manage(db, actor, user_id, if disabled { "disable" } else { "enable" }).await?;
     if actor.user_id == Some(user_id) && disabled {
         return Err(Error::Conflict("Vous ne pouvez pas désactiver votre propre compte.".into()));
     }
     let mut tx = db.begin().await?;
-    let u = load_user(&mut tx, user_id).await?;
-    tx.exec("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3", &args![disabled, now_text(), user_id]).await?;
+    let u = lock_user(&mut tx, user_id, version).await?;
+    bump_user(&mut tx, user_id, version, "disabled = $1", args![disabled]).await?;
     if disabled {
         tx.exec("DELETE FROM sessions WHERE user_id = $1", &args![user_id]).await?;
     }
@@ -292,7 +324,8 @@ pub async fn set_disabled(db: &Db, actor: &Actor, user_id: i64, disabled: bool) 
 }
 
 /// Sets a new temporary password that must be changed at next login; ends the user's sessions.
-pub async fn reset_password(db: &Db, actor: &Actor, user_id: i64, password: Option<String>) -> Result<String, Error> {
+/// `version`: the one read (a concurrent change is a 409).
+pub async fn reset_password(db: &Db, actor: &Actor, user_id: i64, version: i64, password: Option<String>) -> Result<String, Error> {
     require_manage(db, actor, user_id, "reset_password").await?;
     let mut tx = db.read().await?;
     let u = load_user(&mut tx, user_id).await?;
@@ -304,13 +337,11 @@ pub async fn reset_password(db: &Db, actor: &Actor, user_id: i64, password: Opti
         }
         None => generate_password(),
     };
+    // Hashing is slow: done before the write transaction (the username never changes).
     let hash = hash_password(&password).await?;
     let mut tx = db.begin().await?;
-    tx.exec(
-        "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4",
-        &args![hash, true, now_text(), user_id],
-    )
-    .await?;
+    lock_user(&mut tx, user_id, version).await?;
+    bump_user(&mut tx, user_id, version, "password_hash = $1, must_change_password = $2", args![hash, true]).await?;
     tx.exec("DELETE FROM sessions WHERE user_id = $1", &args![user_id]).await?;
     tx.audit(actor, AuditEvent::new("user", "reset_password").id(user_id));
     tx.commit().await?;
@@ -349,11 +380,13 @@ pub async fn change_password(db: &Db, actor: &Actor, current: &str, new: &str, c
     Ok(())
 }
 
-pub async fn grant_role(db: &Db, actor: &Actor, user_id: i64, g: &Grant) -> Result<(), Error> {
+/// Gives a role (`version`: the user's version read; a concurrent change is a 409).
+pub async fn grant_role(db: &Db, actor: &Actor, user_id: i64, version: i64, g: &Grant) -> Result<(), Error> {
     actor.require(db, Permission::ManageUsers, Scope::Establishment(g.establishment_id), "user", "grant_role").await?;
     let mut tx = db.begin().await?;
-    load_user(&mut tx, user_id).await?;
+    lock_user(&mut tx, user_id, version).await?;
     insert_grant(&mut tx, user_id, g).await?;
+    bump_user(&mut tx, user_id, version, "", vec![]).await?;
     tx.audit(
         actor,
         AuditEvent::new("user", "grant_role")
@@ -365,9 +398,11 @@ pub async fn grant_role(db: &Db, actor: &Actor, user_id: i64, g: &Grant) -> Resu
     Ok(())
 }
 
-pub async fn revoke_role(db: &Db, actor: &Actor, user_id: i64, g: &Grant) -> Result<(), Error> {
+/// Removes a role (`version`: the user's version read; a concurrent change is a 409).
+pub async fn revoke_role(db: &Db, actor: &Actor, user_id: i64, version: i64, g: &Grant) -> Result<(), Error> {
     actor.require(db, Permission::ManageUsers, Scope::Establishment(g.establishment_id), "user", "revoke_role").await?;
     let mut tx = db.begin().await?;
+    lock_user(&mut tx, user_id, version).await?;
     let n = tx
         .exec(
             "DELETE FROM user_roles WHERE user_id = $1 AND role = $2 AND establishment_id = $3 AND COALESCE(site_id, 0) = $4",
@@ -377,6 +412,7 @@ pub async fn revoke_role(db: &Db, actor: &Actor, user_id: i64, g: &Grant) -> Res
     if n == 0 {
         return Err(Error::NotFound("Rôle"));
     }
+    bump_user(&mut tx, user_id, version, "", vec![]).await?;
     tx.audit(
         actor,
         AuditEvent::new("user", "revoke_role")
@@ -388,19 +424,16 @@ pub async fn revoke_role(db: &Db, actor: &Actor, user_id: i64, g: &Grant) -> Res
     Ok(())
 }
 
-pub async fn update_user(db: &Db, actor: &Actor, user_id: i64, display_name: &str, email: &str) -> Result<(), Error> {
+/// Changes the name and address of an account (`version`: the one read; a concurrent change is a 409).
+pub async fn update_user(db: &Db, actor: &Actor, user_id: i64, version: i64, display_name: &str, email: &str) -> Result<(), Error> {
     require_manage(db, actor, user_id, "update").await?;
     let mut e = FieldErrors::new();
     let display_name = e.required("display_name", display_name, 100);
     let email = e.optional("email", email, 200);
     e.into_result()?;
     let mut tx = db.begin().await?;
-    let u = load_user(&mut tx, user_id).await?;
-    tx.exec(
-        "UPDATE users SET display_name = $1, email = $2, updated_at = $3 WHERE id = $4",
-        &args![display_name.clone(), email.clone(), now_text(), user_id],
-    )
-    .await?;
+    let u = lock_user(&mut tx, user_id, version).await?;
+    bump_user(&mut tx, user_id, version, "display_name = $1, email = $2", args![display_name.clone(), email.clone()]).await?;
     tx.audit(
         actor,
         AuditEvent::new("user", "update").id(user_id).changes(diff(

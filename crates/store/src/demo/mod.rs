@@ -79,9 +79,9 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
     let bo = establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")).await?;
 
     for e in [hsm.id, dpass.id] {
-        establishments::save_series(db, &op, e, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await?;
-        establishments::save_series(db, &op, e, "AV", "Avoirs", "AV-{YYYY}-{N:6}").await?;
-        establishments::save_series(db, &op, e, "REC", "Reçus", "REC-{YYYY}-{N:6}").await?;
+        establishments::save_series(db, &op, e, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await?;
+        establishments::save_series(db, &op, e, None, "AV", "Avoirs", "AV-{YYYY}-{N:6}").await?;
+        establishments::save_series(db, &op, e, None, "REC", "Reçus", "REC-{YYYY}-{N:6}").await?;
     }
 
     crate::demo::patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;

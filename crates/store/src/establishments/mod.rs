@@ -15,7 +15,7 @@ use crate::error::Error;
 
 pub use quittance_domain::establishments::{KINDS, SITE_KINDS};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Establishment {
     pub id: i64,
     pub code: String,
@@ -34,10 +34,12 @@ pub struct Establishment {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub active: bool,
+    /// Changes with every write; an edit sends the version it read.
+    pub version: i64,
 }
 
 /// What a form or an API call sends; every field is text, parsed here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EstablishmentInput {
     pub code: String,
@@ -163,18 +165,39 @@ impl EstablishmentInput {
             phone,
             email,
             active: true,
+            version: 0,
         })
     }
 }
 
-const EST_COLS: &str = "id, code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active";
+const EST_COLS: &str =
+    "id, code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, version";
 
 fn est_json(e: &Establishment) -> serde_json::Value {
-    let mut v = serde_json::to_value(e).unwrap_or_default();
+    without(serde_json::to_value(e).unwrap_or_default(), &["id", "version"])
+}
+
+/// A JSON object without the keys the audit trail does not compare.
+fn without(mut v: serde_json::Value, keys: &[&str]) -> serde_json::Value {
     if let Some(o) = v.as_object_mut() {
-        o.remove("id");
+        for k in keys {
+            o.remove(*k);
+        }
     }
     v
+}
+
+/// A unique constraint the database refused, as the field error of the form field it is
+/// about (by constraint name, the same on both backends: no COUNT beforehand, which races).
+fn unique_field(e: Error) -> Error {
+    match e.constraint().as_deref() {
+        Some("establishments_code_key") => Error::invalid("code", "Ce code est déjà utilisé."),
+        Some("sites_establishment_id_code_key") => Error::invalid("code", "Ce code de site existe déjà dans l'établissement."),
+        Some("numbering_series_establishment_id_code_key") => {
+            Error::invalid("code", "Cette série existe déjà : choisissez « Modifier » sur sa ligne pour la changer.")
+        }
+        _ => e,
+    }
 }
 
 /// Establishments the actor holds any role in (all of them for the CLI).
@@ -206,21 +229,20 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
     actor.require(db, Permission::ManageEstablishments, Scope::Global, "establishment", "create").await?;
     let mut e = input.parse()?;
     let mut tx = db.begin().await?;
-    if tx.int("SELECT COUNT(*) FROM establishments WHERE code = $1", &args![e.code.clone()]).await? > 0 {
-        return Err(Error::invalid("code", "Ce code est déjà utilisé."));
-    }
     let now = now_text();
+    e.version = 1;
     e.id = tx
         .int(
-            "INSERT INTO establishments (code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+            "INSERT INTO establishments (code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1) RETURNING id",
             &args![
                 e.code.clone(), e.name.clone(), e.kind.clone(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
                 e.currency.clone(), e.timezone.clone(), e.address_line1.clone(), e.address_line2.clone(),
                 e.postcode.clone(), e.city.clone(), e.country.clone(), e.phone.clone(), e.email.clone(), true, now
             ],
         )
-        .await?;
+        .await
+        .map_err(unique_field)?;
     tx.audit(
         actor,
         AuditEvent::new("establishment", "create")
@@ -251,29 +273,37 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
     Ok(e)
 }
 
-pub async fn update(db: &Db, actor: &Actor, id: i64, input: &EstablishmentInput) -> Result<Establishment, Error> {
+/// Changes an establishment. `version` must be the one read (a concurrent change is a 409).
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &EstablishmentInput) -> Result<Establishment, Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Establishment(id), "establishment", "update").await?;
     let mut e = input.parse()?;
     let mut tx = db.begin().await?;
-    let before = load(&mut tx, id).await?;
+    let before: Establishment = tx
+        .lock(&format!("SELECT {EST_COLS} FROM establishments WHERE id = $1"), &args![id])
+        .await?
+        .ok_or(Error::NotFound("Établissement"))?;
+    if before.version != version {
+        return Err(Error::stale("Cet établissement"));
+    }
     if before.currency != e.currency {
         return Err(Error::invalid("currency", "La devise d'un établissement ne change pas."));
     }
-    if tx.int("SELECT COUNT(*) FROM establishments WHERE code = $1 AND id <> $2", &args![e.code.clone(), id]).await? > 0 {
-        return Err(Error::invalid("code", "Ce code est déjà utilisé."));
-    }
     e.id = id;
     e.active = before.active;
-    tx.exec(
+    e.version = version + 1;
+    tx.exec_one(
         "UPDATE establishments SET code = $1, name = $2, kind = $3, siret = $4, finess = $5, ridet = $6, timezone = $7, \
-         address_line1 = $8, address_line2 = $9, postcode = $10, city = $11, country = $12, phone = $13, email = $14, updated_at = $15 WHERE id = $16",
+         address_line1 = $8, address_line2 = $9, postcode = $10, city = $11, country = $12, phone = $13, email = $14, updated_at = $15, \
+         version = version + 1 WHERE id = $16 AND version = $17",
         &args![
             e.code.clone(), e.name.clone(), e.kind.clone(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
             e.timezone.clone(), e.address_line1.clone(), e.address_line2.clone(), e.postcode.clone(), e.city.clone(),
-            e.country.clone(), e.phone.clone(), e.email.clone(), now_text(), id
+            e.country.clone(), e.phone.clone(), e.email.clone(), now_text(), id, version
         ],
+        &Error::stale("Cet établissement").to_string(),
     )
-    .await?;
+    .await
+    .map_err(unique_field)?;
     tx.audit(
         actor,
         AuditEvent::new("establishment", "update").id(id).at(Some(id), None).changes(diff(&est_json(&before), &est_json(&e))),
@@ -284,7 +314,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, input: &EstablishmentInput)
 
 // ---------------------------------------------------------------- sites
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Site {
     pub id: i64,
     pub establishment_id: i64,
@@ -295,9 +325,11 @@ pub struct Site {
     pub postcode: Option<String>,
     pub city: Option<String>,
     pub active: bool,
+    /// Changes with every write; an edit sends the version it read.
+    pub version: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SiteInput {
     pub code: String,
@@ -351,11 +383,12 @@ impl SiteInput {
             postcode,
             city,
             active: self.active.unwrap_or(true),
+            version: 0,
         })
     }
 }
 
-const SITE_COLS: &str = "id, establishment_id, code, name, kind, address_line1, postcode, city, active";
+const SITE_COLS: &str = "id, establishment_id, code, name, kind, address_line1, postcode, city, active, version";
 
 pub async fn list_sites(db: &Db, actor: &Actor, establishment_id: i64) -> Result<Vec<Site>, Error> {
     actor
@@ -388,64 +421,65 @@ pub async fn create_site(db: &Db, actor: &Actor, establishment_id: i64, input: &
     let mut s = input.parse(establishment_id)?;
     let mut tx = db.begin().await?;
     load(&mut tx, establishment_id).await?;
-    if tx
-        .int("SELECT COUNT(*) FROM sites WHERE establishment_id = $1 AND code = $2", &args![establishment_id, s.code.clone()])
-        .await?
-        > 0
-    {
-        return Err(Error::invalid("code", "Ce code de site existe déjà dans l'établissement."));
-    }
     let now = now_text();
+    s.version = 1;
     s.id = tx
         .int(
-            "INSERT INTO sites (establishment_id, code, name, kind, address_line1, postcode, city, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO sites (establishment_id, code, name, kind, address_line1, postcode, city, active, created_at, updated_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) RETURNING id",
             &args![establishment_id, s.code.clone(), s.name.clone(), s.kind.clone(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now],
         )
-        .await?;
+        .await
+        .map_err(unique_field)?;
     tx.audit(
         actor,
         AuditEvent::new("site", "create")
             .id(s.id)
             .at(Some(establishment_id), Some(s.id))
-            .changes(diff(&serde_json::json!({}), &serde_json::to_value(&s).unwrap_or_default())),
+            .changes(diff(&serde_json::json!({}), &site_json(&s))),
     );
     tx.commit().await?;
     Ok(s)
 }
 
-pub async fn update_site(db: &Db, actor: &Actor, establishment_id: i64, site_id: i64, input: &SiteInput) -> Result<Site, Error> {
+fn site_json(s: &Site) -> serde_json::Value {
+    without(serde_json::to_value(s).unwrap_or_default(), &["version"])
+}
+
+/// Changes a site. `version` must be the one read (a concurrent change is a 409).
+pub async fn update_site(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    site_id: i64,
+    version: i64,
+    input: &SiteInput,
+) -> Result<Site, Error> {
     actor
         .require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "site", "update")
         .await?;
     let mut s = input.parse(establishment_id)?;
     let mut tx = db.begin().await?;
     let before: Site = tx
-        .opt(&format!("SELECT {SITE_COLS} FROM sites WHERE establishment_id = $1 AND id = $2"), &args![establishment_id, site_id])
+        .lock(&format!("SELECT {SITE_COLS} FROM sites WHERE establishment_id = $1 AND id = $2"), &args![establishment_id, site_id])
         .await?
         .ok_or(Error::NotFound("Site"))?;
-    if tx
-        .int(
-            "SELECT COUNT(*) FROM sites WHERE establishment_id = $1 AND code = $2 AND id <> $3",
-            &args![establishment_id, s.code.clone(), site_id],
-        )
-        .await?
-        > 0
-    {
-        return Err(Error::invalid("code", "Ce code de site existe déjà dans l'établissement."));
+    if before.version != version {
+        return Err(Error::stale("Ce site"));
     }
     s.id = site_id;
-    tx.exec(
-        "UPDATE sites SET code = $1, name = $2, kind = $3, address_line1 = $4, postcode = $5, city = $6, active = $7, updated_at = $8 WHERE id = $9",
-        &args![s.code.clone(), s.name.clone(), s.kind.clone(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now_text(), site_id],
+    s.version = version + 1;
+    tx.exec_one(
+        "UPDATE sites SET code = $1, name = $2, kind = $3, address_line1 = $4, postcode = $5, city = $6, active = $7, updated_at = $8, \
+         version = version + 1 WHERE id = $9 AND version = $10",
+        &args![s.code.clone(), s.name.clone(), s.kind.clone(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now_text(), site_id, version],
+        &Error::stale("Ce site").to_string(),
     )
-    .await?;
+    .await
+    .map_err(unique_field)?;
     tx.audit(
         actor,
-        AuditEvent::new("site", "update").id(site_id).at(Some(establishment_id), Some(site_id)).changes(diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&s).unwrap_or_default(),
-        )),
+        AuditEvent::new("site", "update").id(site_id).at(Some(establishment_id), Some(site_id)).changes(diff(&site_json(&before), &site_json(&s))),
     );
     tx.commit().await?;
     Ok(s)
@@ -453,13 +487,21 @@ pub async fn update_site(db: &Db, actor: &Actor, establishment_id: i64, site_id:
 
 // ---------------------------------------------------------------- numbering series
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Series {
     pub id: i64,
     pub establishment_id: i64,
     pub code: String,
     pub label: String,
     pub mask: String,
+    /// Changes with every write; an edit sends the version it read.
+    pub version: i64,
+}
+
+const SERIES_COLS: &str = "id, establishment_id, code, label, mask, version";
+
+fn series_json(s: &Series) -> serde_json::Value {
+    without(serde_json::to_value(s).unwrap_or_default(), &["version"])
 }
 
 pub async fn list_series(db: &Db, actor: &Actor, establishment_id: i64) -> Result<Vec<Series>, Error> {
@@ -469,7 +511,7 @@ pub async fn list_series(db: &Db, actor: &Actor, establishment_id: i64) -> Resul
     let mut tx = db.read().await?;
     let s = tx
         .all(
-            "SELECT id, establishment_id, code, label, mask FROM numbering_series WHERE establishment_id = $1 ORDER BY code",
+            &format!("SELECT {SERIES_COLS} FROM numbering_series WHERE establishment_id = $1 ORDER BY code"),
             &args![establishment_id],
         )
         .await?;
@@ -477,12 +519,15 @@ pub async fn list_series(db: &Db, actor: &Actor, establishment_id: i64) -> Resul
     Ok(s)
 }
 
-/// Creates or changes a series (code, label, mask). Changing a mask only affects
-/// numbers allocated afterwards; the counter goes on.
+/// Creates (`version = None`) or changes (`Some(version read)`) the series `code` (label, mask).
+/// A new series whose code exists is a field error on `code`; a change whose version is no
+/// longer current is a 409. Changing a mask only affects numbers allocated afterwards; the
+/// counter goes on.
 pub async fn save_series(
     db: &Db,
     actor: &Actor,
     establishment_id: i64,
+    version: Option<i64>,
     code: &str,
     label: &str,
     mask: &str,
@@ -504,40 +549,45 @@ pub async fn save_series(
     e.into_result()?;
     let mut tx = db.begin().await?;
     load(&mut tx, establishment_id).await?;
-    let before: Option<Series> = tx
-        .opt(
-            "SELECT id, establishment_id, code, label, mask FROM numbering_series WHERE establishment_id = $1 AND code = $2",
-            &args![establishment_id, code.clone()],
-        )
-        .await?;
     let now = now_text();
-    let id = match &before {
-        Some(b) => {
-            tx.exec(
-                "UPDATE numbering_series SET label = $1, mask = $2, updated_at = $3 WHERE id = $4",
-                &args![label.clone(), mask.clone(), now, b.id],
+    let (before, s) = match version {
+        Some(v) => {
+            let b: Series = tx
+                .lock(
+                    &format!("SELECT {SERIES_COLS} FROM numbering_series WHERE establishment_id = $1 AND code = $2"),
+                    &args![establishment_id, code.clone()],
+                )
+                .await?
+                .ok_or(Error::NotFound("Série de numérotation"))?;
+            if b.version != v {
+                return Err(Error::stale("Cette série"));
+            }
+            tx.exec_one(
+                "UPDATE numbering_series SET label = $1, mask = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5",
+                &args![label.clone(), mask.clone(), now, b.id, v],
+                &Error::stale("Cette série").to_string(),
             )
             .await?;
-            b.id
+            let s = Series { id: b.id, establishment_id, code, label, mask, version: v + 1 };
+            (Some(b), s)
         }
         None => {
-            tx.int(
-                "INSERT INTO numbering_series (establishment_id, code, label, mask, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                &args![establishment_id, code.clone(), label.clone(), mask.clone(), now],
-            )
-            .await?
+            let id = tx
+                .int(
+                    "INSERT INTO numbering_series (establishment_id, code, label, mask, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, 1) RETURNING id",
+                    &args![establishment_id, code.clone(), label.clone(), mask.clone(), now],
+                )
+                .await
+                .map_err(unique_field)?;
+            (None, Series { id, establishment_id, code, label, mask, version: 1 })
         }
     };
-    let s = Series { id, establishment_id, code, label, mask };
     tx.audit(
         actor,
         AuditEvent::new("series", if before.is_some() { "update" } else { "create" })
-            .id(id)
+            .id(s.id)
             .at(Some(establishment_id), None)
-            .changes(diff(
-                &before.map(|b| serde_json::to_value(b).unwrap_or_default()).unwrap_or_default(),
-                &serde_json::to_value(&s).unwrap_or_default(),
-            )),
+            .changes(diff(&before.as_ref().map(series_json).unwrap_or_default(), &series_json(&s))),
     );
     tx.commit().await?;
     Ok(s)

@@ -802,13 +802,27 @@ pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<(PatientFile, Check
 
 /// Changes a file. `version` must be the one read (a concurrent change is a conflict).
 /// Changing the identity status or a strict trait requires `input.reason`.
+///
+/// The write path: permission (refusal audited) → input parsed → one transaction that locks
+/// the row, checks the version and the actor's access on the locked row, compares, writes
+/// `WHERE version = $n` (0 rows → 409) and audits.
 pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PatientInput) -> Result<Patient, Error> {
-    let (before, sites) = load_visible(db, actor, id, Permission::WritePatients, "update").await?;
+    let (seen, _) = load_visible(db, actor, id, Permission::WritePatients, "update").await?;
+    let tz = {
+        let mut tx = db.read().await?;
+        let tz = establishment_tz(&mut tx, seen.establishment_id).await;
+        tx.rollback().await?;
+        tz?
+    };
+    let mut tx = db.begin().await?;
+    let before = lock(&mut tx, id).await?;
     if before.version != version {
         return Err(stale());
     }
-    let mut tx = db.begin().await?;
-    let tz = establishment_tz(&mut tx, before.establishment_id).await?;
+    let sites = patient_sites(&mut tx, id).await?;
+    if !may_write(actor, &before, &sites) {
+        return Err(Error::Forbidden);
+    }
     let d = input.parse(today_in(&tz))?;
     let after_json = d.json();
     let before_json = patient_json(&before);
@@ -832,21 +846,14 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
     values.push(V::T(now_text()));
     values.push(V::I(id));
     values.push(V::I(version));
-    let updated = tx
-        .exec(
-            &format!(
-                "UPDATE patients SET {}, updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}",
-                sets.join(", "),
-                n + 1,
-                n + 2,
-                n + 3
-            ),
-            &values,
-        )
-        .await?;
-    if updated == 0 {
-        return Err(stale());
-    }
+    let sql = format!(
+        "UPDATE patients SET {}, updated_at = ${}, version = version + 1 WHERE id = ${} AND version = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3
+    );
+    tx.exec_one(&sql, &values, STALE_FILE).await?;
     if !reason.is_empty()
         && let Some(o) = changes.as_object_mut() {
             o.insert("motif".into(), serde_json::json!(reason));
@@ -858,8 +865,29 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
     Ok(p)
 }
 
+/// Loads a file to change, locked until the transaction ends.
+async fn lock(tx: &mut Tx, id: i64) -> Result<Patient, Error> {
+    tx.lock(&format!("SELECT {COLS} FROM patients WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Dossier patient"))
+}
+
+/// Whether the actor may still change the file as locked (its sites, its non-disclosure):
+/// the decision [`load_visible`] took before the transaction, taken again on the locked row.
+fn may_write(actor: &Actor, p: &Patient, sites: &[i64]) -> bool {
+    if actor.system {
+        return true;
+    }
+    let est = p.establishment_id;
+    let site_ok = match actor.grants.sites_for(Permission::WritePatients, est) {
+        None => actor.allows(Permission::WritePatients, Scope::Establishment(est)),
+        Some(list) => sites.iter().any(|s| list.contains(s)),
+    };
+    site_ok && (!p.non_disclosure || visibility(actor, est).confidential)
+}
+
+const STALE_FILE: &str = "Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.";
+
 fn stale() -> Error {
-    Error::Conflict("Ce dossier a été modifié par quelqu'un d'autre depuis son ouverture : rechargez-le et refaites la modification.".into())
+    Error::Conflict(STALE_FILE.into())
 }
 
 /// Checks that the actor may read the file (no audit row: the caller shows part of a file already viewed).
@@ -906,6 +934,18 @@ pub async fn history_checked(db: &Db, file: &Checked) -> Result<Vec<AuditRow>, E
 
 // ---------------------------------------------------------------- identifiers
 
+/// A unique constraint the database refused, as the field error of the form field it is about
+/// (by constraint name: no COUNT beforehand, which races on PostgreSQL). Other errors pass.
+fn unique_field(e: Error) -> Error {
+    match e.constraint().as_deref() {
+        Some("patient_identifiers_patient_id_issuer_value_key") => {
+            Error::invalid("value", "Cet identifiant est déjà enregistré pour ce patient.")
+        }
+        Some("patients_establishment_id_ipp_key") => Error::invalid("ipp", "Cet IPP est déjà attribué dans l'établissement."),
+        _ => e,
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identifier {
     pub id: i64,
@@ -922,19 +962,13 @@ pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &st
     let value = e.required("value", value, 60);
     e.into_result()?;
     let mut tx = db.begin().await?;
-    if tx
-        .int("SELECT COUNT(*) FROM patient_identifiers WHERE patient_id = $1 AND issuer = $2 AND value = $3", &args![patient_id, issuer.clone(), value.clone()])
-        .await?
-        > 0
-    {
-        return Err(Error::invalid("value", "Cet identifiant est déjà enregistré pour ce patient."));
-    }
     let id = tx
         .int(
             "INSERT INTO patient_identifiers (patient_id, issuer, value, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
             &args![patient_id, issuer.clone(), value.clone(), now_text()],
         )
-        .await?;
+        .await
+        .map_err(unique_field)?;
     tx.audit(
         actor,
         AuditEvent::new("patient", "add_identifier")
@@ -983,10 +1017,19 @@ pub struct Debtor {
     pub guarantees: String,
     pub is_default: bool,
     pub active: bool,
+    /// Changes with every write; an edit sends the version it read.
+    pub version: i64,
 }
 
 const DEBTOR_COLS: &str =
-    "id, patient_id, kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, active";
+    "id, patient_id, kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, active, version";
+
+/// Which debtor an edit changes, and the version the form or the request read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DebtorEdit {
+    pub id: i64,
+    pub version: i64,
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
@@ -1067,6 +1110,7 @@ impl DebtorInput {
             guarantees: guarantees.join(","),
             is_default: self.is_default,
             active: true,
+            version: 0,
         })
     }
 
@@ -1089,68 +1133,110 @@ impl DebtorInput {
     }
 }
 
-/// Adds (`debtor_id = None`) or changes a debtor. The first debtor, or one marked
-/// default, becomes the default debtor (only one per patient).
-pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, debtor_id: Option<i64>, input: &DebtorInput) -> Result<Debtor, Error> {
-    let (p, sites) = load_visible(db, actor, patient_id, Permission::WritePatients, "save_debtor").await?;
-    let mut d = input.parse(&p)?;
+/// Adds (`edit = None`) or changes a debtor (`edit`: its id and the version read; a
+/// concurrent change is a 409). The first debtor, or one marked default, becomes the
+/// default debtor (only one per patient). The patient's row is locked, so two writers on
+/// the same patient's debtors take turns.
+pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<DebtorEdit>, input: &DebtorInput) -> Result<Debtor, Error> {
+    let (seen, _) = load_visible(db, actor, patient_id, Permission::WritePatients, "save_debtor").await?;
+    let mut d = input.parse(&seen)?;
     let mut tx = db.begin().await?;
+    let p = lock(&mut tx, patient_id).await?;
+    let sites = patient_sites(&mut tx, patient_id).await?;
+    if !may_write(actor, &p, &sites) {
+        return Err(Error::Forbidden);
+    }
+    let before = match edit {
+        None => None,
+        Some(e) => {
+            let b: Debtor = tx
+                .lock(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE id = $1 AND patient_id = $2"), &args![e.id, patient_id])
+                .await?
+                .ok_or(Error::NotFound("Débiteur"))?;
+            if b.version != e.version {
+                return Err(Error::stale("Ce débiteur"));
+            }
+            Some(b)
+        }
+    };
     let existing = tx.int("SELECT COUNT(*) FROM debtors WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?;
     if existing == 0 {
         d.is_default = true;
     }
+    let keep = edit.map_or(0, |e| e.id);
     if d.is_default {
-        tx.exec("UPDATE debtors SET is_default = $1 WHERE patient_id = $2", &args![false, patient_id]).await?;
+        tx.exec(
+            "UPDATE debtors SET is_default = $1, version = version + 1 WHERE patient_id = $2 AND is_default = $3 AND id <> $4",
+            &args![false, patient_id, true, keep],
+        )
+        .await?;
     }
     let now = now_text();
     let vals = args![
         d.kind.clone(), d.name.clone(), d.relationship.clone(), d.address_line1.clone(), d.address_line2.clone(), d.postcode.clone(),
         d.city.clone(), d.country.clone(), d.phone.clone(), d.email.clone(), d.guarantees.clone(), d.is_default, now
     ];
-    let (action, before) = match debtor_id {
-        None => {
+    let (action, before) = match (edit, before) {
+        (Some(e), Some(before)) => {
+            let mut v = vals.clone();
+            v.push(V::I(e.id));
+            v.push(V::I(e.version));
+            tx.exec_one(
+                "UPDATE debtors SET kind = $1, name = $2, relationship = $3, address_line1 = $4, address_line2 = $5, postcode = $6, city = $7, \
+                 country = $8, phone = $9, email = $10, guarantees = $11, is_default = $12, updated_at = $13, version = version + 1 \
+                 WHERE id = $14 AND version = $15",
+                &v,
+                &stale_message("Ce débiteur"),
+            )
+            .await?;
+            d.id = e.id;
+            d.active = before.active;
+            d.version = e.version + 1;
+            ("update_debtor", debtor_json(&before))
+        }
+        _ => {
             let mut v = vals.clone();
             v.push(V::I(patient_id));
             d.id = tx
                 .int(
-                    "INSERT INTO debtors (kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, created_at, updated_at, patient_id, active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, TRUE) RETURNING id",
+                    "INSERT INTO debtors (kind, name, relationship, address_line1, address_line2, postcode, city, country, phone, email, guarantees, is_default, created_at, updated_at, patient_id, active, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, TRUE, 1) RETURNING id",
                     &v,
                 )
                 .await?;
+            d.version = 1;
             ("add_debtor", serde_json::json!({}))
-        }
-        Some(did) => {
-            let before: Debtor = tx
-                .opt(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE id = $1 AND patient_id = $2"), &args![did, patient_id])
-                .await?
-                .ok_or(Error::NotFound("Débiteur"))?;
-            let mut v = vals.clone();
-            v.push(V::I(did));
-            tx.exec(
-                "UPDATE debtors SET kind = $1, name = $2, relationship = $3, address_line1 = $4, address_line2 = $5, postcode = $6, city = $7, \
-                 country = $8, phone = $9, email = $10, guarantees = $11, is_default = $12, updated_at = $13 WHERE id = $14",
-                &v,
-            )
-            .await?;
-            d.id = did;
-            ("update_debtor", serde_json::to_value(&before).unwrap_or_default())
         }
     };
     // A patient with debtors always has a default one.
     if tx.int("SELECT COUNT(*) FROM debtors WHERE patient_id = $1 AND active = $2 AND is_default = $2", &args![patient_id, true]).await? == 0 {
-        tx.exec("UPDATE debtors SET is_default = $1 WHERE id = $2", &args![true, d.id]).await?;
+        tx.exec("UPDATE debtors SET is_default = $1, version = version + 1 WHERE id = $2", &args![true, d.id]).await?;
         d.is_default = true;
+        d.version += 1;
     }
     tx.audit(
         actor,
         AuditEvent::new("patient", action)
             .id(patient_id)
             .at(Some(p.establishment_id), sites.first().copied())
-            .changes(diff(&before, &serde_json::to_value(&d).unwrap_or_default())),
+            .changes(diff(&before, &debtor_json(&d))),
     );
     tx.commit().await?;
     Ok(d)
+}
+
+/// A debtor as the audit trail shows it (without its version, which every write changes).
+fn debtor_json(d: &Debtor) -> serde_json::Value {
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("version");
+    }
+    v
+}
+
+/// The French message of a stale write on `what` (as [`Error::stale`]).
+fn stale_message(what: &str) -> String {
+    Error::stale(what).to_string()
 }
 
 // ---------------------------------------------------------------- search

@@ -54,6 +54,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0008_backends_imports.sql"),
         postgres: include_str!("../../migrations/postgres/0008_backends_imports.sql"),
     },
+    Migration {
+        version: 9,
+        name: "versions_patients_admin",
+        sqlite: include_str!("../../migrations/sqlite/0009_versions_patients_admin.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_versions_patients_admin.sql"),
+    },
 ];
 
 impl Migration {

@@ -224,9 +224,17 @@ struct UserPage {
     place_options: Vec<Opt>,
     shown_secret: Option<String>,
     secret_label: String,
+    /// A stale action (the account changed since the page was shown): what happened.
+    conflict: Option<String>,
 }
 
 async fn user_page(ctx: &Ctx, id: i64, secret: Option<(&str, String)>) -> PageResult {
+    user_page_with(ctx, id, secret, None).await
+}
+
+/// The user page, with the message of a stale action at the top (409): the page shows the
+/// account as it is now and its forms carry the current version, so the action can be redone.
+async fn user_page_with(ctx: &Ctx, id: i64, secret: Option<(&str, String)>, conflict: Option<String>) -> PageResult {
     let (u, g) = store_auth::get_user(&ctx.state.db, ctx.actor(), id).await?;
     let keys = store_auth::list_api_keys(&ctx.state.db, ctx.actor(), id).await?;
     let (e, s) = names(ctx).await;
@@ -265,31 +273,57 @@ async fn user_page(ctx: &Ctx, id: i64, secret: Option<(&str, String)>) -> PageRe
         place_options,
         secret_label: secret.as_ref().map(|s| s.0.to_string()).unwrap_or_default(),
         shown_secret: secret.map(|s| s.1),
+        conflict: conflict.map(|m| format!("{m} La page montre maintenant le compte tel qu'il est ; refaites l'action si elle reste utile.")),
     };
-    Ok(html(StatusCode::OK, page.render()))
+    Ok(html(if page.conflict.is_some() { StatusCode::CONFLICT } else { StatusCode::OK }, page.render()))
 }
 
 pub async fn user_view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     user_page(&ctx, id, None).await
 }
 
+/// The user's version a page form sent (0, never current, when missing: a conflict, not a blind write).
+fn sent_version(v: &str) -> i64 {
+    v.trim().parse().unwrap_or(0)
+}
+
+/// A stale action re-shows the page as it is now with the message; other errors pass.
+async fn on_conflict(ctx: &Ctx, id: i64, e: Error) -> PageResult {
+    match e {
+        Error::Conflict(m) => user_page_with(ctx, id, None, Some(m)).await,
+        e => Err(PageError(e)),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ToggleForm {
     disabled: String,
+    #[serde(default)]
+    version: String,
 }
 
 pub async fn user_toggle(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<ToggleForm>) -> PageResult {
     let disabled = f.disabled == "true";
-    store_auth::set_disabled(&ctx.state.db, ctx.actor(), id, disabled).await?;
-    Ok(see_other(&format!("/admin/utilisateurs/{id}"), if disabled { "desactive" } else { "active" }))
+    match store_auth::set_disabled(&ctx.state.db, ctx.actor(), id, sent_version(&f.version), disabled).await {
+        Ok(()) => Ok(see_other(&format!("/admin/utilisateurs/{id}"), if disabled { "desactive" } else { "active" })),
+        Err(e) => on_conflict(&ctx, id, e).await,
+    }
 }
 
 #[derive(Deserialize)]
 pub struct NoFields {}
 
-pub async fn user_reset(Path(id): Path<i64>, CsrfForm(ctx, _): CsrfForm<NoFields>) -> PageResult {
-    let password = store_auth::reset_password(&ctx.state.db, ctx.actor(), id, None).await?;
-    user_page(&ctx, id, Some(("Nouveau mot de passe provisoire", password))).await
+#[derive(Deserialize)]
+pub struct VersionForm {
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn user_reset(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<VersionForm>) -> PageResult {
+    match store_auth::reset_password(&ctx.state.db, ctx.actor(), id, sent_version(&f.version), None).await {
+        Ok(password) => user_page(&ctx, id, Some(("Nouveau mot de passe provisoire", password))).await,
+        Err(e) => on_conflict(&ctx, id, e).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -302,6 +336,8 @@ pub struct RoleForm {
     establishment_id: String,
     #[serde(default)]
     site_id: String,
+    #[serde(default)]
+    version: String,
 }
 
 pub async fn role_add(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RoleForm>) -> PageResult {
@@ -309,8 +345,10 @@ pub async fn role_add(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RoleForm>)
     let Some(g) = grant_from(&f.role, &f.place, &mut errors) else {
         return Err(PageError(Error::Invalid(errors)));
     };
-    store_auth::grant_role(&ctx.state.db, ctx.actor(), id, &g).await?;
-    Ok(see_other(&format!("/admin/utilisateurs/{id}"), "role"))
+    match store_auth::grant_role(&ctx.state.db, ctx.actor(), id, sent_version(&f.version), &g).await {
+        Ok(()) => Ok(see_other(&format!("/admin/utilisateurs/{id}"), "role")),
+        Err(e) => on_conflict(&ctx, id, e).await,
+    }
 }
 
 pub async fn role_remove(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RoleForm>) -> PageResult {
@@ -319,8 +357,10 @@ pub async fn role_remove(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RoleFor
     let Some(g) = grant_from(&f.role, &place, &mut errors) else {
         return Err(PageError(Error::Invalid(errors)));
     };
-    store_auth::revoke_role(&ctx.state.db, ctx.actor(), id, &g).await?;
-    Ok(see_other(&format!("/admin/utilisateurs/{id}"), "role"))
+    match store_auth::revoke_role(&ctx.state.db, ctx.actor(), id, sent_version(&f.version), &g).await {
+        Ok(()) => Ok(see_other(&format!("/admin/utilisateurs/{id}"), "role")),
+        Err(e) => on_conflict(&ctx, id, e).await,
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Dashboard and the administration of establishments, sites and numbering series.
 
 use askama::Template;
-use crate::extract::PagePath as Path;
+use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::Permission;
@@ -138,30 +138,68 @@ fn establishment_fields(i: &EstablishmentInput, editing: bool) -> Vec<Field> {
     ]
 }
 
-async fn establishment_form(ctx: &Ctx, heading: &str, action: String, cancel: String, input: &EstablishmentInput, errors: &FieldErrors, editing: bool) -> Response {
+/// The line above a form re-shown after a stale submit.
+fn stale_intro(message: &str) -> String {
+    format!("{message} Vos saisies sont conservées ci-dessous : vérifiez-les puis enregistrez à nouveau si elles restent justes.")
+}
+
+fn form_status(errors: &FieldErrors, conflict: Option<&str>) -> StatusCode {
+    if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The hidden `version` field of an edit form (`None` for a creation form).
+fn with_version(mut fields: Vec<Field>, version: Option<i64>) -> Vec<Field> {
+    if let Some(v) = version {
+        fields.insert(0, Field::hidden("version", &v.to_string()));
+    }
+    fields
+}
+
+/// The version a form sent (0, never current, when missing or garbled: a conflict, not a blind write).
+fn sent_version(v: &str) -> i64 {
+    v.trim().parse().unwrap_or(0)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn establishment_form(
+    ctx: &Ctx,
+    heading: &str,
+    action: String,
+    cancel: String,
+    input: &EstablishmentInput,
+    errors: &FieldErrors,
+    version: Option<i64>,
+    conflict: Option<&str>,
+) -> Response {
     FormPage {
         chrome: ctx.chrome(heading).await,
         heading: heading.into(),
-        intro: None,
+        intro: conflict.map(stale_intro),
         action,
-        fields: with_errors(establishment_fields(input, editing), errors),
+        fields: with_errors(with_version(establishment_fields(input, version.is_some()), version), errors),
         submit: "Enregistrer".into(),
         cancel: Some(cancel),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY })
+    .response(form_status(errors, conflict))
 }
 
 pub async fn establishment_new(ctx: Ctx) -> PageResult {
     ctx.actor().require_anywhere(&ctx.state.db, Permission::ManageEstablishments, "establishment", "create").await?;
     let input = EstablishmentInput { kind: "hopital".into(), currency: "EUR".into(), timezone: "Europe/Paris".into(), country: "France".into(), ..Default::default() };
-    Ok(establishment_form(&ctx, "Nouvel établissement", "/admin/etablissements/nouveau".into(), "/admin/etablissements".into(), &input, &FieldErrors::new(), false).await)
+    Ok(establishment_form(&ctx, "Nouvel établissement", "/admin/etablissements/nouveau".into(), "/admin/etablissements".into(), &input, &FieldErrors::new(), None, None).await)
 }
 
 pub async fn establishment_create(CsrfForm(ctx, input): CsrfForm<EstablishmentInput>) -> PageResult {
     match est::create(&ctx.state.db, ctx.actor(), &input).await {
         Ok(e) => Ok(see_other(&format!("/admin/etablissements/{}", e.id), "cree")),
-        Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Nouvel établissement", "/admin/etablissements/nouveau".into(), "/admin/etablissements".into(), &input, &errs, false).await),
+        Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Nouvel établissement", "/admin/etablissements/nouveau".into(), "/admin/etablissements".into(), &input, &errs, None, None).await),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -177,6 +215,10 @@ struct EstablishmentPage {
     series: Vec<(String, String, String, String)>,
     series_fields: Vec<Field>,
     series_error_count: usize,
+    /// A stale series submit: the message above the series form.
+    series_conflict: Option<String>,
+    /// The series being changed (its code), `None` for a new one.
+    series_editing: Option<String>,
 }
 
 struct SiteRow {
@@ -188,7 +230,17 @@ struct SiteRow {
     active: bool,
 }
 
-async fn establishment_page(ctx: &Ctx, id: i64, series_input: (&str, &str, &str), errors: &FieldErrors) -> PageResult {
+/// What the series form shows: code, label, mask, and the version of the series it changes
+/// (`None`: a new series).
+struct SeriesFormState<'a> {
+    code: &'a str,
+    label: &'a str,
+    mask: &'a str,
+    version: Option<i64>,
+    conflict: Option<String>,
+}
+
+async fn establishment_page(ctx: &Ctx, id: i64, form: SeriesFormState<'_>, errors: &FieldErrors) -> PageResult {
     let a = ctx.actor();
     a.require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "establishment", "read").await?;
     let e = est::get(&ctx.state.db, a, id).await?;
@@ -220,33 +272,67 @@ async fn establishment_page(ctx: &Ctx, id: i64, series_input: (&str, &str, &str)
         sites,
         series,
         series_fields: with_errors(
-            vec![
-                Field::text("code", "Code de série", series_input.0),
-                Field::text("label", "Libellé", series_input.1),
-                Field::text("mask", "Masque", series_input.2),
-            ],
+            with_version(
+                vec![
+                    Field::text("code", "Code de série", form.code),
+                    Field::text("label", "Libellé", form.label),
+                    Field::text("mask", "Masque", form.mask),
+                ],
+                form.version,
+            ),
             errors,
         ),
         series_error_count: errors.0.len(),
+        series_editing: form.version.map(|_| form.code.to_string()),
+        series_conflict: form.conflict.as_deref().map(stale_intro),
     };
-    Ok(html(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }, page.render()))
+    Ok(html(form_status(errors, form.conflict.as_deref()), page.render()))
 }
 
-pub async fn establishment_view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    establishment_page(&ctx, id, ("", "", "FAC-{YYYY}-{N:6}"), &FieldErrors::new()).await
+#[derive(Deserialize, Default)]
+pub struct SeriesQuery {
+    /// `?serie=FAC`: the series form is filled with that series, to change it.
+    #[serde(default)]
+    serie: String,
+}
+
+pub async fn establishment_view(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<SeriesQuery>) -> PageResult {
+    if !q.serie.is_empty() {
+        let list = est::list_series(&ctx.state.db, ctx.actor(), id).await?;
+        if let Some(s) = list.iter().find(|s| s.code == q.serie) {
+            let form = SeriesFormState { code: &s.code, label: &s.label, mask: &s.mask, version: Some(s.version), conflict: None };
+            return establishment_page(&ctx, id, form, &FieldErrors::new()).await;
+        }
+    }
+    let form = SeriesFormState { code: "", label: "", mask: "FAC-{YYYY}-{N:6}", version: None, conflict: None };
+    establishment_page(&ctx, id, form, &FieldErrors::new()).await
 }
 
 pub async fn establishment_edit(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "establishment", "update").await?;
     let e = est::get(&ctx.state.db, ctx.actor(), id).await?;
     let input = EstablishmentInput::from_establishment(&e);
-    Ok(establishment_form(&ctx, &format!("Modifier {}", e.name), format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"), &input, &FieldErrors::new(), true).await)
+    Ok(establishment_form(&ctx, &format!("Modifier {}", e.name), format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"), &input, &FieldErrors::new(), Some(e.version), None).await)
 }
 
-pub async fn establishment_update(Path(id): Path<i64>, CsrfForm(ctx, input): CsrfForm<EstablishmentInput>) -> PageResult {
-    match est::update(&ctx.state.db, ctx.actor(), id, &input).await {
-        Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "modifie")),
-        Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Modifier l'établissement", format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"), &input, &errs, true).await),
+#[derive(Deserialize)]
+pub struct EstablishmentEditForm {
+    #[serde(flatten)]
+    input: EstablishmentInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn establishment_update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<EstablishmentEditForm>) -> PageResult {
+    let version = sent_version(&f.version);
+    let (action, cancel) = (format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"));
+    match est::update(&ctx.state.db, ctx.actor(), id, version, &f.input).await {
+        Ok(_) => Ok(see_other(&cancel, "modifie")),
+        Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Modifier l'établissement", action, cancel, &f.input, &errs, Some(version), None).await),
+        Err(Error::Conflict(m)) => {
+            let current = est::get(&ctx.state.db, ctx.actor(), id).await?;
+            Ok(establishment_form(&ctx, "Modifier l'établissement", action, cancel, &f.input, &FieldErrors::new(), Some(current.version), Some(&m)).await)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
@@ -266,24 +352,34 @@ fn site_fields(i: &SiteInput) -> Vec<Field> {
     ]
 }
 
-async fn site_form(ctx: &Ctx, heading: &str, action: String, est_id: i64, input: &SiteInput, errors: &FieldErrors) -> Response {
+#[allow(clippy::too_many_arguments)]
+async fn site_form(
+    ctx: &Ctx,
+    heading: &str,
+    action: String,
+    est_id: i64,
+    input: &SiteInput,
+    errors: &FieldErrors,
+    version: Option<i64>,
+    conflict: Option<&str>,
+) -> Response {
     FormPage {
         chrome: ctx.chrome(heading).await,
         heading: heading.into(),
-        intro: None,
+        intro: conflict.map(stale_intro),
         action,
-        fields: with_errors(site_fields(input), errors),
+        fields: with_errors(with_version(site_fields(input), version), errors),
         submit: "Enregistrer".into(),
         cancel: Some(format!("/admin/etablissements/{est_id}")),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY })
+    .response(form_status(errors, conflict))
 }
 
 pub async fn site_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "site", "create").await?;
     let input = SiteInput { kind: "service".into(), ..Default::default() };
-    Ok(site_form(&ctx, "Nouveau site", format!("/admin/etablissements/{id}/sites/nouveau"), id, &input, &FieldErrors::new()).await)
+    Ok(site_form(&ctx, "Nouveau site", format!("/admin/etablissements/{id}/sites/nouveau"), id, &input, &FieldErrors::new(), None, None).await)
 }
 
 #[derive(Deserialize)]
@@ -302,6 +398,8 @@ pub struct SiteForm {
     city: String,
     #[serde(default)]
     active: String,
+    #[serde(default)]
+    version: String,
 }
 
 impl SiteForm {
@@ -322,7 +420,7 @@ pub async fn site_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SiteFor
     let input = f.input();
     match est::create_site(&ctx.state.db, ctx.actor(), id, &input).await {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "cree")),
-        Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Nouveau site", format!("/admin/etablissements/{id}/sites/nouveau"), id, &input, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Nouveau site", format!("/admin/etablissements/{id}/sites/nouveau"), id, &input, &errs, None, None).await),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -330,14 +428,20 @@ pub async fn site_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SiteFor
 pub async fn site_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "site", "update").await?;
     let s: Site = est::get_site(&ctx.state.db, ctx.actor(), id, sid).await?;
-    Ok(site_form(&ctx, &format!("Modifier {}", s.name), format!("/admin/etablissements/{id}/sites/{sid}/modifier"), id, &SiteInput::from_site(&s), &FieldErrors::new()).await)
+    Ok(site_form(&ctx, &format!("Modifier {}", s.name), format!("/admin/etablissements/{id}/sites/{sid}/modifier"), id, &SiteInput::from_site(&s), &FieldErrors::new(), Some(s.version), None).await)
 }
 
 pub async fn site_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<SiteForm>) -> PageResult {
     let input = f.input();
-    match est::update_site(&ctx.state.db, ctx.actor(), id, sid, &input).await {
+    let version = sent_version(&f.version);
+    let action = format!("/admin/etablissements/{id}/sites/{sid}/modifier");
+    match est::update_site(&ctx.state.db, ctx.actor(), id, sid, version, &input).await {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "modifie")),
-        Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Modifier le site", format!("/admin/etablissements/{id}/sites/{sid}/modifier"), id, &input, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Modifier le site", action, id, &input, &errs, Some(version), None).await),
+        Err(Error::Conflict(m)) => {
+            let current = est::get_site(&ctx.state.db, ctx.actor(), id, sid).await?;
+            Ok(site_form(&ctx, "Modifier le site", action, id, &input, &FieldErrors::new(), Some(current.version), Some(&m)).await)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
@@ -350,12 +454,22 @@ pub struct SeriesForm {
     label: String,
     #[serde(default)]
     mask: String,
+    /// Empty for a new series; the version read when changing one.
+    #[serde(default)]
+    version: String,
 }
 
 pub async fn series_save(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SeriesForm>) -> PageResult {
-    match est::save_series(&ctx.state.db, ctx.actor(), id, &f.code, &f.label, &f.mask).await {
+    let version = if f.version.trim().is_empty() { None } else { Some(sent_version(&f.version)) };
+    let form = |version, conflict| SeriesFormState { code: &f.code, label: &f.label, mask: &f.mask, version, conflict };
+    match est::save_series(&ctx.state.db, ctx.actor(), id, version, &f.code, &f.label, &f.mask).await {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "modifie")),
-        Err(Error::Invalid(errs)) => establishment_page(&ctx, id, (&f.code, &f.label, &f.mask), &errs).await,
+        Err(Error::Invalid(errs)) => establishment_page(&ctx, id, form(version, None), &errs).await,
+        Err(Error::Conflict(m)) => {
+            let list = est::list_series(&ctx.state.db, ctx.actor(), id).await?;
+            let current = list.iter().find(|s| s.code == f.code.trim().to_uppercase()).map(|s| s.version);
+            establishment_page(&ctx, id, form(current, Some(m)), &FieldErrors::new()).await
+        }
         Err(e) => Err(PageError(e)),
     }
 }

@@ -83,6 +83,21 @@ pub async fn add_debtor(State(s): State<AppState>, Extension(a): Extension<Actor
     reply(StatusCode::CREATED, patients::save_debtor(&s.db, &a, id, None, &i).await)
 }
 
+/// Changes a debtor; `version` is the debtor's version read (a concurrent change answers 409).
+#[utoipa::path(put, path = "/patients/{id}/debtors/{debtor_id}", params(("id" = i64, Path), ("debtor_id" = i64, Path), VersionParam),
+    request_body = patients::DebtorInput,
+    responses((status = 200, body = patients::Debtor), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_debtor(
+    State(s): State<AppState>,
+    Extension(a): Extension<Actor>,
+    Path((id, debtor_id)): Path<(i64, i64)>,
+    Query(v): Query<VersionParam>,
+    Json(body): Json<patients::DebtorInput>,
+) -> Response {
+    let edit = patients::DebtorEdit { id: debtor_id, version: v.version };
+    reply(StatusCode::OK, patients::save_debtor(&s.db, &a, id, Some(edit), &body).await)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct IdentifierInput {
     pub issuer: String,
@@ -103,5 +118,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(search_patients, create_patient))
         .routes(routes!(get_patient, update_patient))
         .routes(routes!(add_debtor))
+        .routes(routes!(update_debtor))
         .routes(routes!(add_identifier))
 }

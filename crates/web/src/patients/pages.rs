@@ -11,7 +11,7 @@ use quittance_domain::patients::search as patient_search;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::establishments as est;
-use quittance_store::patients::{self, DEBTOR_KINDS, DebtorInput, GUARANTEES, PatientInput, PatientSummary};
+use quittance_store::patients::{self, DEBTOR_KINDS, DebtorEdit, DebtorInput, GUARANTEES, PatientInput, PatientSummary};
 use serde::Deserialize;
 
 use crate::session::{Ctx, CsrfForm, url_encode};
@@ -618,27 +618,43 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
 
 // ---------------------------------------------------------------- edit
 
-async fn edit_form(ctx: &Ctx, id: i64, version: i64, i: &PatientInput, errors: &FieldErrors) -> Response {
+async fn edit_form(ctx: &Ctx, id: i64, version: i64, i: &PatientInput, errors: &FieldErrors, conflict: Option<&str>) -> Response {
     let mut fields = patient_fields(i, None, true);
     fields.insert(0, Field::hidden("version", &version.to_string()));
     FormPage {
         chrome: ctx.chrome("Modifier le dossier").await,
         heading: format!("Modifier le dossier de {} {}", i.birth_name, i.birth_first_names),
-        intro: Some("Tout changement est tracé dans l'historique du dossier.".into()),
+        intro: Some(conflict.map_or_else(|| "Tout changement est tracé dans l'historique du dossier.".into(), stale_intro)),
         action: format!("/patients/{id}/modifier"),
         fields: with_errors(fields, errors),
         submit: "Enregistrer".into(),
         cancel: Some(format!("/patients/{id}")),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY })
+    .response(form_status(errors, conflict))
+}
+
+/// The line above a form re-shown after a stale submit: what happened, and that what was
+/// typed is kept (the form now carries the current version, so saving again is a choice).
+pub(crate) fn stale_intro(message: &str) -> String {
+    format!("{message} Vos saisies sont conservées ci-dessous : comparez avec la fiche (lien Annuler) puis enregistrez à nouveau si elles restent justes.")
+}
+
+pub(crate) fn form_status(errors: &FieldErrors, conflict: Option<&str>) -> StatusCode {
+    if conflict.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
     let input = PatientInput::from_patient(&file.patient);
-    Ok(edit_form(&ctx, id, file.patient.version, &input, &FieldErrors::new()).await)
+    Ok(edit_form(&ctx, id, file.patient.version, &input, &FieldErrors::new(), None).await)
 }
 
 #[derive(Deserialize)]
@@ -653,7 +669,11 @@ pub async fn update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<EditForm>) -
     let version = f.version.parse::<i64>().unwrap_or(0);
     match patients::update(&ctx.state.db, ctx.actor(), id, version, &f.input).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
-        Err(Error::Invalid(errs)) => Ok(edit_form(&ctx, id, version, &f.input, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(edit_form(&ctx, id, version, &f.input, &errs, None).await),
+        Err(Error::Conflict(m)) => {
+            let (current, _) = patients::read_access(&ctx.state.db, ctx.actor(), id).await?;
+            Ok(edit_form(&ctx, id, current.version, &f.input, &FieldErrors::new(), Some(&m)).await)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
@@ -690,34 +710,38 @@ fn debtor_fields(i: &DebtorInput) -> Vec<Field> {
     ]
 }
 
-async fn debtor_form(ctx: &Ctx, id: i64, did: Option<i64>, i: &DebtorInput, errors: &FieldErrors) -> Response {
-    let action = match did {
-        Some(d) => format!("/patients/{id}/debiteurs/{d}/modifier"),
+async fn debtor_form(ctx: &Ctx, id: i64, edit: Option<DebtorEdit>, i: &DebtorInput, errors: &FieldErrors, conflict: Option<&str>) -> Response {
+    let mut fields = debtor_fields(i);
+    let action = match edit {
+        Some(d) => {
+            fields.insert(0, Field::hidden("version", &d.version.to_string()));
+            format!("/patients/{id}/debiteurs/{}/modifier", d.id)
+        }
         None => format!("/patients/{id}/debiteurs/nouveau"),
     };
     FormPage {
         chrome: ctx.chrome("Débiteur").await,
-        heading: if did.is_some() { "Modifier le débiteur".into() } else { "Ajouter un débiteur".into() },
-        intro: None,
+        heading: if edit.is_some() { "Modifier le débiteur".into() } else { "Ajouter un débiteur".into() },
+        intro: conflict.map(stale_intro),
         action,
-        fields: with_errors(debtor_fields(i), errors),
+        fields: with_errors(fields, errors),
         submit: "Enregistrer".into(),
         cancel: Some(format!("/patients/{id}")),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY })
+    .response(form_status(errors, conflict))
 }
 
 pub async fn debtor_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let input = DebtorInput { kind: "patient".into(), guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(), ..Default::default() };
-    Ok(debtor_form(&ctx, id, None, &input, &FieldErrors::new()).await)
+    Ok(debtor_form(&ctx, id, None, &input, &FieldErrors::new(), None).await)
 }
 
 pub async fn debtor_create(Path(id): Path<i64>, CsrfForm(ctx, input): CsrfForm<DebtorInput>) -> PageResult {
     match patients::save_debtor(&ctx.state.db, ctx.actor(), id, None, &input).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "debiteur")),
-        Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, None, &input, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, None, &input, &errs, None).await),
         Err(e) => Err(PageError(e)),
     }
 }
@@ -726,13 +750,29 @@ pub async fn debtor_edit(ctx: Ctx, Path((id, did)): Path<(i64, i64)>) -> PageRes
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
     let d = file.debtors.iter().find(|d| d.id == did).ok_or(Error::NotFound("Débiteur"))?;
-    Ok(debtor_form(&ctx, id, Some(did), &DebtorInput::from_debtor(d), &FieldErrors::new()).await)
+    let edit = DebtorEdit { id: did, version: d.version };
+    Ok(debtor_form(&ctx, id, Some(edit), &DebtorInput::from_debtor(d), &FieldErrors::new(), None).await)
 }
 
-pub async fn debtor_update(Path((id, did)): Path<(i64, i64)>, CsrfForm(ctx, input): CsrfForm<DebtorInput>) -> PageResult {
-    match patients::save_debtor(&ctx.state.db, ctx.actor(), id, Some(did), &input).await {
+#[derive(Deserialize)]
+pub struct DebtorEditForm {
+    #[serde(flatten)]
+    input: DebtorInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn debtor_update(Path((id, did)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<DebtorEditForm>) -> PageResult {
+    let edit = DebtorEdit { id: did, version: f.version.trim().parse::<i64>().unwrap_or(0) };
+    match patients::save_debtor(&ctx.state.db, ctx.actor(), id, Some(edit), &f.input).await {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "debiteur")),
-        Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, Some(did), &input, &errs).await),
+        Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, Some(edit), &f.input, &errs, None).await),
+        Err(Error::Conflict(m)) => {
+            let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
+            let d = file.debtors.iter().find(|d| d.id == did).ok_or(Error::NotFound("Débiteur"))?;
+            let current = DebtorEdit { id: did, version: d.version };
+            Ok(debtor_form(&ctx, id, Some(current), &f.input, &FieldErrors::new(), Some(&m)).await)
+        }
         Err(e) => Err(PageError(e)),
     }
 }
