@@ -139,7 +139,7 @@ async fn concurrent_views_keep_one_chain(t: TestDb) {
                 patients::view(&db, &tech, pid).await.map(|_| ())?;
                 if k % 5 == 0 && j == 0 {
                     // A change committed with its own rows, between the views.
-                    quittance_store::establishments::save_series(&db, &Actor::system("test"), hsm, &format!("S{}", (b'A' + (k / 5) as u8) as char), "Série", "S-{YYYY}-{N:6}").await?;
+                    quittance_store::establishments::save_series(&db, &Actor::system("test"), hsm, None, &format!("S{}", (b'A' + (k / 5) as u8) as char), "Série", "S-{YYYY}-{N:6}").await?;
                 }
                 stays::list(&db, &tech, pid).await.map(|_| ())
             }));

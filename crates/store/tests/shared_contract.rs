@@ -339,7 +339,8 @@ async fn api_keys(t: TestDb) {
     assert_eq!(n, 0, "the secret itself is never stored");
     // A key whose user must still change a temporary password is refused until they do.
     let (_, secret) = auth::create_api_key(db, &op(), u.id, "avant changement").await.unwrap();
-    auth::reset_password(db, &op(), u.id, None).await.unwrap();
+    let version = auth::find_user(db, &u.username).await.unwrap().expect("user").version;
+    auth::reset_password(db, &op(), u.id, version, None).await.unwrap();
     assert!(matches!(auth::api_actor(db, &secret).await, Err(Error::PasswordChangeRequired)));
 }
 

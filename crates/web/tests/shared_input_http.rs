@@ -194,7 +194,8 @@ async fn an_api_key_is_refused_while_its_user_must_change_a_temporary_password()
     let app = TestApp::new().await;
     let key = app.api_key("technicien").await;
     assert_eq!(app.get_api("/api/v1/me", &key).await.status, StatusCode::OK);
-    quittance_store::access::reset_password(&app.db, &Actor::system("t"), app.user_id("technicien").await, None).await.unwrap();
+    let u = quittance_store::access::find_user(&app.db, "technicien").await.unwrap().expect("technicien");
+    quittance_store::access::reset_password(&app.db, &Actor::system("t"), u.id, u.version, None).await.unwrap();
     let r = app.get_api("/api/v1/me", &key).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert!(r.content_type().starts_with("application/problem+json"), "{}", r.content_type());
