@@ -42,6 +42,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_documents.sql"),
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
+    Migration {
+        version: 6,
+        name: "versions_pec_documents",
+        sqlite: include_str!("../../migrations/sqlite/0006_versions_pec_documents.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_versions_pec_documents.sql"),
+    },
 ];
 
 /// Applies the migrations not yet applied; returns the versions applied now.
