@@ -150,14 +150,15 @@ async fn ready_file(db: &Db, pl: &Place, site: i64, first: &str) -> Ready {
         valid_to: "31/12/2026".into(),
         ..Default::default()
     };
-    let pec = pec::answer(db, &op(), pec.id, sent.version, &answer).await.expect("agree PEC").id;
+    let pec = pec::answer(db, &op(), pec.id, sent.version, &pec::parse_answer(db, pec.id, &answer).await.unwrap()).await.expect("agree PEC").id;
     Ready { patient: p, stay, compulsory, complementary, pec }
 }
 
 /// A PEC request (draft) to the complementary payer for the stay.
 async fn pec_request(db: &Db, pl: &Place, patient: i64, stay: i64) -> pec::Pec {
     let input = PecInput { payer_id: pl.mgen.to_string(), stay_id: stay.to_string(), requested_items: "forfait_journalier".into(), requested_days: "30".into(), ..Default::default() };
-    pec::create(db, &op(), patient, &input).await.expect("create PEC")
+    let new = pec::parse_new(db, patient, &input).await.expect("parse PEC");
+    pec::create(db, &op(), patient, &new).await.expect("create PEC")
 }
 
 /// A user holding `grants`, logged in.
@@ -1024,11 +1025,11 @@ async fn agreed_pec_needs_its_agreement_on_file(t: TestDb) {
         valid_to: "31/12/2026".into(),
         ..Default::default()
     };
-    pec::answer(db, &op(), pending.id, sent.version, &answer).await.unwrap();
+    pec::answer(db, &op(), pending.id, sent.version, &pec::parse_answer(db, pending.id, &answer).await.unwrap()).await.unwrap();
     assert_eq!(failing(db, r.patient, r.stay).await, Vec::<String>::new(), "the agreement filed on it before it was agreed counts");
     let third = pec_request(db, &pl, r.patient, r.stay).await;
     let sent = pec::send(db, &op(), third.id, third.version).await.unwrap();
-    pec::answer(db, &op(), third.id, sent.version, &AnswerInput { agreement_number: "ACC-3".into(), ..answer.clone() }).await.unwrap();
+    pec::answer(db, &op(), third.id, sent.version, &pec::parse_answer(db, third.id, &AnswerInput { agreement_number: "ACC-3".into(), ..answer.clone() }).await.unwrap()).await.unwrap();
     assert_eq!(failing(db, r.patient, r.stay).await, ["justificatifs"], "a third agreement without its document");
     assert_eq!(reported(db, &op(), pl.est, r.stay).await, Some(vec!["justificatifs".to_string()]));
 }

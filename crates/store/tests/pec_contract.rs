@@ -16,6 +16,18 @@ fn op() -> Actor {
     Actor::system("test")
 }
 
+/// Parses, then creates (as the pages and the API do).
+async fn create(db: &quittance_store::Db, actor: &Actor, patient: i64, raw: &PecInput) -> Result<pec::Pec, Error> {
+    let new = pec::parse_new(db, patient, raw).await?;
+    pec::create(db, actor, patient, &new).await
+}
+
+/// Parses, then records the answer.
+async fn answer_raw(db: &quittance_store::Db, actor: &Actor, id: i64, version: i64, raw: &AnswerInput) -> Result<pec::Pec, Error> {
+    let a = pec::parse_answer(db, id, raw).await?;
+    pec::answer(db, actor, id, version, &a).await
+}
+
 /// A validated patient with a debtor, a current stay, compulsory and complementary coverage.
 async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     demo::seed(db).await.unwrap();
@@ -91,11 +103,11 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
         estimate: "1 360,00".into(),
         ..Default::default()
     };
-    let p = pec::create(db, &op(), patient, &req).await.unwrap();
-    assert_eq!(p.status, "brouillon");
+    let p = create(db, &op(), patient, &req).await.unwrap();
+    assert_eq!(p.status.code(), "brouillon");
     assert!(p.number.starts_with(&format!("PEC-{}-", jiff::Zoned::now().year())), "{}", p.number);
-    assert_eq!(p.estimate_minor, 136_000);
-    let p2 = pec::create(db, &op(), patient, &req).await.unwrap();
+    assert_eq!(p.estimate.minor, 136_000);
+    let p2 = create(db, &op(), patient, &req).await.unwrap();
     let n1: u64 = p.number.rsplit('-').next().unwrap().parse().unwrap();
     let n2: u64 = p2.number.rsplit('-').next().unwrap().parse().unwrap();
     assert_eq!(n2, n1 + 1, "gapless numbering");
@@ -111,18 +123,18 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
         valid_to: "31/12/2026".into(),
         ..Default::default()
     };
-    assert!(matches!(pec::answer(db, &op(), p.id, p.version, &accept).await, Err(Error::Invalid(_))));
+    assert!(matches!(answer_raw(db, &op(), p.id, p.version, &accept).await, Err(Error::Invalid(_))));
     let sent = pec::send(db, &op(), p.id, p.version).await.unwrap();
-    assert_eq!(sent.status, "envoyee");
+    assert_eq!(sent.status.code(), "envoyee");
     assert!(sent.sent_at.is_some());
     assert!(matches!(pec::send(db, &op(), p.id, p.version).await, Err(Error::Conflict(_))));
     assert!(matches!(pec::send(db, &op(), p.id, sent.version).await, Err(Error::Invalid(_))), "only a draft is sent");
     assert_eq!(codes(db, patient).await, ["pec"], "a sent request is not an agreement");
 
     // Answered: the checklist turns complete.
-    let ok = pec::answer(db, &op(), p.id, sent.version, &accept).await.unwrap();
-    assert_eq!(ok.status, "acceptee");
-    assert_eq!(ok.cap_per_day_minor, Some(6_500));
+    let ok = answer_raw(db, &op(), p.id, sent.version, &accept).await.unwrap();
+    assert_eq!(ok.status.code(), "acceptee");
+    assert_eq!(ok.cap_per_day.map(|m| m.minor), Some(6_500));
     // The plan requires the payer's answer to be filed for an agreed PEC.
     assert_eq!(codes(db, patient).await, ["justificatifs"], "the agreement's answer is not filed yet");
     let class: (i64,) = {
@@ -142,7 +154,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     // An agreement ending during the stay raises an alert; expiring it brings the control back.
     let sent2 = pec::send(db, &op(), p2.id, p2.version).await.unwrap();
     let short = AnswerInput { valid_to: "25/11/2026".into(), agreement_number: "ACC-78".into(), ..accept.clone() };
-    pec::answer(db, &op(), p2.id, sent2.version, &short).await.unwrap();
+    answer_raw(db, &op(), p2.id, sent2.version, &short).await.unwrap();
     let answer2 = quittance_store::documents::UploadInput { target: format!("pec:{}", p2.id), class_id: class.0.to_string(), ..Default::default() };
     quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
         .await
@@ -150,7 +162,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let alerts = pec::alerts(db, &op(), est_id, today()).await.unwrap();
     assert!(alerts.iter().any(|a| a.pec_id == p2.id && a.message.contains("25/11/2026")), "{alerts:?}");
     let expired = pec::expire(db, &op(), ok.id, ok.version).await.unwrap();
-    assert_eq!(expired.status, "expiree");
+    assert_eq!(expired.status.code(), "expiree");
     // Service dates run to today while the patient is present: the short agreement
     // covers them until 25/11, not after.
     assert!(codes(db, patient).await.is_empty(), "covered up to today (22/11)");
@@ -158,7 +170,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     assert_eq!(on_27[0].failures.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["pec"], "not covered once the agreement has ended");
 
     // Overdue answers: a request sent today is not overdue, 16 days later it is.
-    let p3 = pec::create(db, &op(), patient, &req).await.unwrap();
+    let p3 = create(db, &op(), patient, &req).await.unwrap();
     pec::send(db, &op(), p3.id, p3.version).await.unwrap();
     let later = today().checked_add(jiff::Span::new().days(40)).unwrap();
     assert!(!pec::alerts(db, &op(), est_id, today()).await.unwrap().iter().any(|a| a.pec_id == p3.id && a.message.contains("Sans réponse")));
@@ -170,7 +182,7 @@ async fn pec_validation_and_refused_transitions(t: TestDb) {
     let (_, patient, stay, mgen) = ready_but_for_pec(db).await;
     let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
     let cpam = payers::list(db, &op(), hsm.id).await.unwrap().into_iter().find(|x| x.code == "CPAM69").unwrap().id;
-    match pec::create(db, &op(), patient, &PecInput { payer_id: cpam.to_string(), requested_days: "0".into(), estimate: "12,345".into(), ..Default::default() }).await {
+    match create(db, &op(), patient, &PecInput { payer_id: cpam.to_string(), requested_days: "0".into(), estimate: "12,345".into(), ..Default::default() }).await {
         Err(Error::Invalid(e)) => {
             for f in ["payer_id", "requested_items", "requested_days", "stay_id", "estimate"] {
                 assert!(e.get(f).is_some(), "{f}: {e:?}");
@@ -178,7 +190,7 @@ async fn pec_validation_and_refused_transitions(t: TestDb) {
         }
         other => panic!("{other:?}"),
     }
-    let p = pec::create(
+    let p = create(
         db,
         &op(),
         patient,
@@ -188,7 +200,7 @@ async fn pec_validation_and_refused_transitions(t: TestDb) {
     .unwrap();
     let sent = pec::send(db, &op(), p.id, p.version).await.unwrap();
     // An agreement needs its number and period; items must have been requested.
-    match pec::answer(db, &op(), p.id, sent.version, &AnswerInput { status: "acceptee".into(), agreed_items: "chambre_particuliere".into(), ..Default::default() }).await {
+    match answer_raw(db, &op(), p.id, sent.version, &AnswerInput { status: "acceptee".into(), agreed_items: "chambre_particuliere".into(), ..Default::default() }).await {
         Err(Error::Invalid(e)) => {
             for f in ["agreement_number", "agreed_items", "valid_to"] {
                 assert!(e.get(f).is_some(), "{f}: {e:?}");
@@ -197,11 +209,12 @@ async fn pec_validation_and_refused_transitions(t: TestDb) {
         other => panic!("{other:?}"),
     }
     // A refusal needs none of it, and cannot expire.
-    let refused = pec::answer(db, &op(), p.id, sent.version, &AnswerInput { status: "refusee".into(), note: "Hors garanties".into(), ..Default::default() }).await.unwrap();
-    assert_eq!(refused.status, "refusee");
+    let refused = answer_raw(db, &op(), p.id, sent.version, &AnswerInput { status: "refusee".into(), note: "Hors garanties".into(), ..Default::default() }).await.unwrap();
+    assert_eq!(refused.status.code(), "refusee");
     assert!(matches!(pec::expire(db, &op(), p.id, refused.version).await, Err(Error::Invalid(_))));
     // A comptable may not create requests (no access to patient files), and the refusal is audited.
     let s = quittance_store::access::login(db, "comptable", demo::DEMO_PASSWORD, "10.9.0.1", None).await.unwrap();
     let comptable = quittance_store::access::session(db, &s.token).await.unwrap().actor;
-    assert!(matches!(pec::create(db, &comptable, patient, &PecInput::default()).await, Err(Error::Forbidden)));
+    let valid = PecInput { payer_id: mgen.to_string(), stay_id: stay.to_string(), requested_items: "forfait_journalier".into(), requested_days: "5".into(), ..Default::default() };
+    assert!(matches!(create(db, &comptable, patient, &valid).await, Err(Error::Forbidden)));
 }

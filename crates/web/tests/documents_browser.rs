@@ -192,7 +192,7 @@ async fn technicien_files_the_mutuelle_answer_and_the_file_becomes_ready_to_bill
     let op = Actor::system("t");
     let pecs = pec::list(&db, &op, s.patient).await.expect("pecs");
     assert_eq!(pecs.len(), 1);
-    assert_eq!((pecs[0].status.as_str(), pecs[0].agreement_number.as_deref(), pecs[0].stay_id), ("acceptee", Some("MGEN-2026-55120"), Some(s.stay)));
+    assert_eq!((pecs[0].status.code(), pecs[0].agreement_number.as_deref(), pecs[0].stay_id), ("acceptee", Some("MGEN-2026-55120"), Some(s.stay)));
     let docs = documents::list(&db, &op, s.patient).await.expect("documents");
     assert_eq!(docs.len(), 2, "the letter filed when sent, and the answer: {docs:?}");
     let letter = docs.iter().find(|d| d.title.starts_with("Lettre de demande PEC-")).expect("the letter as sent");

@@ -96,6 +96,14 @@ pub const REQUIRED_FOR: Codes = RequiredFor::TABLE;
 /// What a document is attached to.
 pub const TARGETS: Codes = Target::TABLE;
 
+/// The reason of a withdrawal: required, 300 characters at most.
+pub fn parse_withdrawal_reason(raw: &str) -> Result<String, crate::validation::FieldErrors> {
+    let mut e = crate::validation::FieldErrors::new();
+    let reason = e.required("reason", raw, 300);
+    e.into_result()?;
+    Ok(reason)
+}
+
 /// The last day a document must be kept: its date plus the class's retention.
 /// Returns `None` when the period overflows the calendar (then it is kept); any `i64` accepted.
 pub fn retention_until(document_date: Date, retention_years: i64) -> Option<Date> {

@@ -5,6 +5,9 @@
 
 use jiff::civil::Date;
 
+pub mod input;
+pub use input::{Answer, AnswerInput, NewPec, PecInput};
+
 crate::code_enum! {
     /// Where a request stands.
     pub enum Status ("statut de prise en charge") {

@@ -207,7 +207,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                         estimate: "880,00".into(),
                         ..Default::default()
                     };
-                    let p = crate::pec::create(db, &op, *pid, &req).await?;
+                    let p = crate::pec::create(db, &op, *pid, &crate::pec::parse_new(db, *pid, &req).await?).await?;
                     if k % 8 != 4 {
                         let p = crate::pec::send(db, &op, p.id, p.version).await?;
                         let answer = crate::pec::AnswerInput {
@@ -220,7 +220,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                             valid_to: if k % 5 == 2 { "25/11/2026".into() } else { "31/12/2026".into() },
                             ..Default::default()
                         };
-                        let p = crate::pec::answer(db, &op, p.id, p.version, &answer).await?;
+                        let p = crate::pec::answer(db, &op, p.id, p.version, &crate::pec::parse_answer(db, p.id, &answer).await?).await?;
                         // The payer's answer is filed, except for one file (missing-document report).
                         if k % 10 != 6 {
                             attach_answer(db, &op, *pid, &p).await?;

@@ -586,28 +586,33 @@ pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Resu
 /// Withdraws a document filed by mistake (wrong patient, wrong class…): it no longer
 /// counts for the checks, stays listed with its reason, and its content is kept.
 pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &str) -> Result<Document, Error> {
-    let mut tx = db.read().await?;
-    let before = load(&mut tx, id).await;
-    tx.rollback().await?;
-    let before = before?;
-    let (_, sites) = patients::write_access(db, actor, before.patient_id).await?;
-    let mut e = FieldErrors::new();
-    let reason = e.required("reason", reason, 300);
-    if before.withdrawn_at.is_some() {
-        e.add("reason", "Ce document est déjà retiré.");
-    }
-    e.into_result().map_err(Error::Invalid)?;
-    let mut tx = db.begin().await?;
-    let n = tx
-        .exec(
-            "UPDATE documents SET withdrawn_at = $1, withdrawn_reason = $2, version = version + 1 WHERE id = $3 AND version = $4 AND withdrawn_at IS NULL",
-            &args![now_text(), reason, id, version],
-        )
-        .await?;
-    if n != 1 {
+    let reason = dd::parse_withdrawal_reason(reason)?;
+    // The file a document belongs to never changes: it decides the permission.
+    let patient_id = {
+        let mut tx = db.read().await?;
+        let r: Option<(i64,)> = tx.opt("SELECT patient_id FROM documents WHERE id = $1", &args![id]).await?;
         tx.rollback().await?;
-        return Err(Error::Conflict("Ce document a été modifié par quelqu'un d'autre : rechargez la page.".into()));
+        r.ok_or(Error::NotFound("Document"))?.0
+    };
+    let (_, sites) = patients::write_access(db, actor, patient_id).await?;
+    let mut tx = db.begin().await?;
+    let before: Document = tx
+        .lock(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.id = $1"), &args![id])
+        .await?
+        .ok_or(Error::NotFound("Document"))?;
+    // Already withdrawn says more than a stale version, whatever version was read.
+    if before.withdrawn_at.is_some() {
+        return Err(Error::invalid("reason", "Ce document est déjà retiré."));
     }
+    if before.version != version {
+        return Err(Error::stale(STALE_DOCUMENT));
+    }
+    tx.exec_one(
+        "UPDATE documents SET withdrawn_at = $1, withdrawn_reason = $2, version = version + 1 WHERE id = $3 AND version = $4 AND withdrawn_at IS NULL",
+        &args![now_text(), reason, id, version],
+        &Error::stale(STALE_DOCUMENT).to_string(),
+    )
+    .await?;
     let after = load(&mut tx, id).await?;
     tx.audit(
         actor,
@@ -616,6 +621,9 @@ pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &st
     tx.commit().await?;
     Ok(mask(actor, after, &sites))
 }
+
+/// The message of a stale write on a document.
+const STALE_DOCUMENT: &str = "Ce document";
 
 /// A document past its retention period, with its file.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

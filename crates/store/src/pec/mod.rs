@@ -1,10 +1,16 @@
 //! Prises en charge (PEC): requests to complementary payers for a stay or a planned
 //! stay, their answers, alerts, and the data of the request letter.
+//!
+//! Writes follow the write path: permission → parsed input ([`quittance_domain::pec::input`])
+//! → one transaction → the request locked → version checked → pure rules → writes that
+//! must touch exactly the locked row (0 rows → 409) → audit → commit.
 
 use quittance_domain::money::{Currency, Money};
-use quittance_domain::pec::{self, Event, ITEMS, Status};
+use quittance_domain::pec::input::{check_against_request, items_code, items_from_code};
+use quittance_domain::pec::{self, Event, Status};
 use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+
+pub use quittance_domain::pec::input::{Answer, AnswerInput, NewPec, PecInput};
 
 use crate::actor::Actor;
 use crate::args;
@@ -12,9 +18,9 @@ use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
-use crate::care::payers;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+/// A request as stored: status decoded as [`Status`], amounts as [`Money`] in the request's currency.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pec {
     pub id: i64,
     pub establishment_id: i64,
@@ -23,17 +29,16 @@ pub struct Pec {
     pub planned_admission_date: Option<String>,
     pub payer_id: i64,
     pub number: String,
-    pub status: String,
+    pub status: Status,
+    /// Item codes, sorted, comma-separated.
     pub requested_items: String,
     pub requested_days: i64,
-    /// Minor units of `currency`.
-    pub estimate_minor: i64,
-    pub currency: String,
+    pub estimate: Money,
     pub sent_at: Option<String>,
     pub answered_at: Option<String>,
     pub agreement_number: Option<String>,
     pub agreed_items: Option<String>,
-    pub cap_per_day_minor: Option<i64>,
+    pub cap_per_day: Option<Money>,
     pub max_days: Option<i64>,
     pub valid_from: Option<String>,
     pub valid_to: Option<String>,
@@ -41,77 +46,106 @@ pub struct Pec {
     pub version: i64,
 }
 
+impl Pec {
+    pub fn currency(&self) -> Currency {
+        self.estimate.currency
+    }
+}
+
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct PecRow {
+    id: i64,
+    establishment_id: i64,
+    patient_id: i64,
+    stay_id: Option<i64>,
+    planned_admission_date: Option<String>,
+    payer_id: i64,
+    number: String,
+    /// Decoded into [`Status`] by [`Pec`]'s `FromRow` (sqlx's `try_from` attribute needs a macro this build lacks).
+    status: String,
+    requested_items: String,
+    requested_days: i64,
+    estimate_minor: i64,
+    currency: String,
+    sent_at: Option<String>,
+    answered_at: Option<String>,
+    agreement_number: Option<String>,
+    agreed_items: Option<String>,
+    cap_per_day_minor: Option<i64>,
+    max_days: Option<i64>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    answer_note: Option<String>,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Pec
+where
+    PecRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = PecRow::from_row(row)?;
+        let currency = Currency::from_code(&r.currency)
+            .ok_or_else(|| sqlx::Error::Decode(format!("devise inconnue « {} »", r.currency).into()))?;
+        let status = Status::try_from(r.status).map_err(|m| sqlx::Error::Decode(m.into()))?;
+        Ok(Pec {
+            id: r.id,
+            establishment_id: r.establishment_id,
+            patient_id: r.patient_id,
+            stay_id: r.stay_id,
+            planned_admission_date: r.planned_admission_date,
+            payer_id: r.payer_id,
+            number: r.number,
+            status,
+            requested_items: r.requested_items,
+            requested_days: r.requested_days,
+            estimate: Money::new(r.estimate_minor, currency),
+            sent_at: r.sent_at,
+            answered_at: r.answered_at,
+            agreement_number: r.agreement_number,
+            agreed_items: r.agreed_items,
+            cap_per_day: r.cap_per_day_minor.map(|m| Money::new(m, currency)),
+            max_days: r.max_days,
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+            answer_note: r.answer_note,
+            version: r.version,
+        })
+    }
+}
+
 const COLS: &str = "id, establishment_id, patient_id, stay_id, planned_admission_date, payer_id, number, status, requested_items, requested_days, \
     estimate_minor, currency, sent_at, answered_at, agreement_number, agreed_items, cap_per_day_minor, max_days, valid_from, valid_to, answer_note, version";
 
-/// A new request (brouillon).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct PecInput {
-    pub payer_id: String,
-    /// The stay, or blank with a planned admission date.
-    pub stay_id: String,
-    /// JJ/MM/AAAA, for a planned stay.
-    pub planned_admission_date: String,
-    /// Comma-separated: forfait_journalier, chambre_particuliere, ticket_moderateur, prestations_annexes.
-    pub requested_items: String,
-    pub requested_days: String,
-    /// French amount (`880,00` EUR, `12 500` XPF).
-    pub estimate: String,
-}
-
-/// The payer's answer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct AnswerInput {
-    /// acceptee, partielle, refusee.
-    pub status: String,
-    pub agreement_number: String,
-    /// Comma-separated items agreed.
-    pub agreed_items: String,
-    /// French amount per day (blank = no cap).
-    pub cap_per_day: String,
-    pub max_days: String,
-    /// JJ/MM/AAAA
-    pub valid_from: String,
-    pub valid_to: String,
-    pub note: String,
-}
-
+/// What the audit trail records of a request (the stored names, codes as text).
 fn json(p: &Pec) -> serde_json::Value {
-    let mut v = serde_json::to_value(p).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-        o.remove("version");
-    }
-    v
+    serde_json::json!({
+        "establishment_id": p.establishment_id,
+        "patient_id": p.patient_id,
+        "stay_id": p.stay_id,
+        "planned_admission_date": p.planned_admission_date,
+        "payer_id": p.payer_id,
+        "number": p.number,
+        "status": p.status.code(),
+        "requested_items": p.requested_items,
+        "requested_days": p.requested_days,
+        "estimate_minor": p.estimate.minor,
+        "currency": p.currency().code(),
+        "sent_at": p.sent_at,
+        "answered_at": p.answered_at,
+        "agreement_number": p.agreement_number,
+        "agreed_items": p.agreed_items,
+        "cap_per_day_minor": p.cap_per_day.map(|m| m.minor),
+        "max_days": p.max_days,
+        "valid_from": p.valid_from,
+        "valid_to": p.valid_to,
+        "answer_note": p.answer_note,
+    })
 }
 
-fn items(e: &mut FieldErrors, field: &str, v: &str, required: bool) -> String {
-    let mut list: Vec<&str> = v.split(',').map(str::trim).filter(|x| !x.is_empty()).collect();
-    list.sort();
-    list.dedup();
-    if list.iter().any(|x| !ITEMS.iter().any(|(c, _)| c == x)) {
-        e.add(field, "Élément inconnu.");
-    }
-    if required && list.is_empty() {
-        e.add(field, "Cochez au moins un élément.");
-    }
-    list.join(",")
-}
-
-fn day(e: &mut FieldErrors, field: &str, v: &str) -> Option<jiff::civil::Date> {
-    if v.trim().is_empty() {
-        return None;
-    }
-    match quittance_domain::fr::parse_date_fr(v) {
-        Ok(d) => Some(d),
-        Err(m) => {
-            e.add(field, m);
-            None
-        }
-    }
-}
+/// The message of a stale write on a request.
+const STALE: &str = "Cette demande de prise en charge";
 
 async fn currency(tx: &mut Tx, establishment_id: i64) -> Result<Currency, Error> {
     let c: (String,) = tx.one("SELECT currency FROM establishments WHERE id = $1", &args![establishment_id]).await?;
@@ -120,6 +154,22 @@ async fn currency(tx: &mut Tx, establishment_id: i64) -> Result<Currency, Error>
 
 async fn load(tx: &mut Tx, id: i64) -> Result<Pec, Error> {
     tx.opt(&format!("SELECT {COLS} FROM cover_authorizations WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Prise en charge"))
+}
+
+/// The request, locked until the transaction ends.
+async fn lock(tx: &mut Tx, id: i64) -> Result<Pec, Error> {
+    tx.lock(&format!("SELECT {COLS} FROM cover_authorizations WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Prise en charge"))
+}
+
+/// Whether the actor may change the requests of a file attached to `file_sites` — decided
+/// purely, for what a page shows (the use cases still check and audit a refusal).
+pub fn may_change(actor: &Actor, establishment_id: i64, file_sites: &[i64]) -> bool {
+    use quittance_domain::access::{Permission, Scope};
+    actor.system
+        || match actor.grants.sites_for(Permission::WritePatients, establishment_id) {
+            None => actor.allows(Permission::WritePatients, Scope::Establishment(establishment_id)),
+            Some(list) => file_sites.iter().any(|s| list.contains(s)),
+        }
 }
 
 /// The requests of a patient, newest first.
@@ -150,54 +200,102 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Pec, Error> {
     Ok(p)
 }
 
-/// Creates a draft request, numbered `PEC-YYYY-NNNNNN` (gapless per establishment and year).
-pub async fn create(db: &Db, actor: &Actor, patient_id: i64, input: &PecInput) -> Result<Pec, Error> {
-    let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
-    let est = patient.establishment_id;
-    let mut e = FieldErrors::new();
-    let requested_items = items(&mut e, "requested_items", &input.requested_items, true);
-    let requested_days = match input.requested_days.trim().parse::<i64>() {
-        Ok(d) if (1..=365).contains(&d) => d,
-        _ => {
-            e.add("requested_days", "Nombre de jours entre 1 et 365.");
-            0
+
+/// The currency a new request of the patient is typed in (its establishment's): the fact
+/// [`parse_new`] needs before the use case runs.
+pub async fn patient_currency(db: &Db, patient_id: i64) -> Result<Currency, Error> {
+    let mut tx = db.read().await?;
+    let c: Option<(String,)> =
+        tx.opt("SELECT e.currency FROM patients p JOIN establishments e ON e.id = p.establishment_id WHERE p.id = $1", &args![patient_id]).await?;
+    tx.rollback().await?;
+    let c = c.ok_or(Error::NotFound("Dossier patient"))?;
+    Currency::from_code(&c.0).ok_or(Error::Integrity("devise inconnue".into()))
+}
+
+/// The currency of a request (what its answer is typed in).
+pub async fn request_currency(db: &Db, id: i64) -> Result<Currency, Error> {
+    let mut tx = db.read().await?;
+    let c: Option<(String,)> = tx.opt("SELECT currency FROM cover_authorizations WHERE id = $1", &args![id]).await?;
+    tx.rollback().await?;
+    let c = c.ok_or(Error::NotFound("Prise en charge"))?;
+    Currency::from_code(&c.0).ok_or(Error::Integrity("devise inconnue".into()))
+}
+
+/// Parses a new request in the currency of the patient's establishment. When the input
+/// does not parse, the facts the database knows (payer, stay) are checked too, so that
+/// every error comes back at once; [`create`] checks them again inside its transaction.
+pub async fn parse_new(db: &Db, patient_id: i64, raw: &PecInput) -> Result<NewPec, Error> {
+    let cur = patient_currency(db, patient_id).await?;
+    match pec::input::parse_new(raw, cur) {
+        Ok(n) => Ok(n),
+        Err(mut e) => {
+            let mut tx = db.read().await?;
+            let est = tx.int("SELECT establishment_id FROM patients WHERE id = $1", &args![patient_id]).await?;
+            let (payer, stay) = (raw.payer_id.trim().parse::<i64>().ok(), raw.stay_id.trim().parse::<i64>().ok());
+            let mut facts = FieldErrors::new();
+            fact_errors(&mut tx, est, patient_id, payer, stay, &mut facts).await?;
+            tx.rollback().await?;
+            for f in facts.0 {
+                if e.get(&f.field).is_none() {
+                    e.0.push(f);
+                }
+            }
+            Err(Error::Invalid(e))
         }
-    };
-    let planned = day(&mut e, "planned_admission_date", &input.planned_admission_date);
-    let stay_id = input.stay_id.trim().parse::<i64>().ok();
-    if stay_id.is_none() && planned.is_none() {
-        e.add("stay_id", "Choisissez le séjour, ou indiquez la date d'admission prévue.");
     }
-    let mut tx = db.begin().await?;
-    let cur = currency(&mut tx, est).await?;
-    let estimate = if input.estimate.trim().is_empty() {
-        Money::zero(cur)
-    } else {
-        match Money::parse_fr(&input.estimate, cur) {
-            Ok(m) if !m.is_negative() => m,
-            Ok(_) => {
-                e.add("estimate", "Le montant estimé ne peut pas être négatif.");
-                Money::zero(cur)
-            }
-            Err(m) => {
-                e.add("estimate", m.to_string());
-                Money::zero(cur)
-            }
-        }
-    };
-    let payer_id = input.payer_id.trim().parse::<i64>().ok();
-    match payer_id {
-        None => e.add("payer_id", "Choisissez l'organisme complémentaire."),
-        Some(pid) => match payers::load(&mut tx, pid).await {
-            Ok(p) if p.establishment_id == est && matches!(p.kind.as_str(), "complementaire" | "aide_medicale" | "autre") => {}
-            Ok(p) if p.establishment_id == est => e.add("payer_id", "Une prise en charge se demande à un organisme complémentaire."),
+}
+
+/// What the database says of a request's payer and stay.
+async fn fact_errors(tx: &mut Tx, est: i64, patient_id: i64, payer_id: Option<i64>, stay_id: Option<i64>, e: &mut FieldErrors) -> Result<(), Error> {
+    if let Some(pid) = payer_id {
+        let payer: Option<(i64, String)> = tx.opt("SELECT establishment_id, kind FROM payers WHERE id = $1", &args![pid]).await?;
+        match payer {
+            Some((pe, kind)) if pe == est && matches!(kind.as_str(), "complementaire" | "aide_medicale" | "autre") => {}
+            Some((pe, _)) if pe == est => e.add("payer_id", "Une prise en charge se demande à un organisme complémentaire."),
             _ => e.add("payer_id", "Organisme inconnu dans cet établissement."),
-        },
+        }
     }
-    if let Some(s) = stay_id
-        && tx.int("SELECT COUNT(*) FROM stays WHERE id = $1 AND patient_id = $2", &args![s, patient_id]).await? == 0 {
+    if let Some(s) = stay_id {
+        let stay: Option<(i64,)> = tx.opt("SELECT id FROM stays WHERE id = $1 AND patient_id = $2", &args![s, patient_id]).await?;
+        if stay.is_none() {
             e.add("stay_id", "Ce séjour n'est pas celui du patient.");
         }
+    }
+    Ok(())
+}
+
+/// Parses an answer in the request's currency.
+pub async fn parse_answer(db: &Db, id: i64, raw: &AnswerInput) -> Result<Answer, Error> {
+    let cur = request_currency(db, id).await?;
+    match pec::input::parse_answer(raw, cur) {
+        Ok(a) => Ok(a),
+        Err(mut e) => {
+            // Every error at once: the items against the request too ([`answer`] checks again, locked).
+            if let (Some(status), None) = (Status::from_code(raw.status.trim()), e.get("agreed_items")) {
+                let mut tx = db.read().await?;
+                let requested: Option<(String,)> = tx.opt("SELECT requested_items FROM cover_authorizations WHERE id = $1", &args![id]).await?;
+                tx.rollback().await?;
+                let requested = requested.map(|r| items_from_code(&r.0)).unwrap_or_default();
+                if let Err(more) = pec::input::check_items(status, &items_from_code(&raw.agreed_items), &requested) {
+                    e.0.extend(more.0);
+                }
+            }
+            Err(Error::Invalid(e))
+        }
+    }
+}
+
+/// Creates a draft request, numbered `PEC-YYYY-NNNNNN` (gapless per establishment and year).
+pub async fn create(db: &Db, actor: &Actor, patient_id: i64, input: &NewPec) -> Result<Pec, Error> {
+    let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
+    let est = patient.establishment_id;
+    let mut tx = db.begin().await?;
+    let cur = currency(&mut tx, est).await?;
+    let mut e = FieldErrors::new();
+    if input.estimate.currency != cur {
+        e.add("estimate", format!("Le montant doit être en {}.", cur.code()));
+    }
+    fact_errors(&mut tx, est, patient_id, Some(input.payer_id), input.stay_id, &mut e).await?;
     if let Err(errs) = e.into_result() {
         tx.rollback().await?;
         return Err(Error::Invalid(errs));
@@ -215,10 +313,20 @@ pub async fn create(db: &Db, actor: &Actor, patient_id: i64, input: &PecInput) -
     let id = tx
         .int(
             "INSERT INTO cover_authorizations (establishment_id, patient_id, stay_id, planned_admission_date, payer_id, number, status, requested_items, \
-             requested_days, estimate_minor, currency, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, 'brouillon', $7, $8, $9, $10, $11, $11, 1) RETURNING id",
+             requested_days, estimate_minor, currency, created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, 1) RETURNING id",
             &args![
-                est, patient_id, stay_id, planned.map(|d| d.to_string()), payer_id.unwrap_or(0), number.clone(), requested_items, requested_days,
-                estimate.minor, cur.code(), now
+                est,
+                patient_id,
+                input.stay_id,
+                input.planned_admission_date.map(|d| d.to_string()),
+                input.payer_id,
+                number,
+                Status::Brouillon.code(),
+                items_code(&input.requested_items),
+                input.requested_days,
+                input.estimate.minor,
+                cur.code(),
+                now
             ],
         )
         .await?;
@@ -228,91 +336,78 @@ pub async fn create(db: &Db, actor: &Actor, patient_id: i64, input: &PecInput) -
     Ok(p)
 }
 
-async fn apply(db: &Db, actor: &Actor, id: i64, version: i64, event: Event, answer: Option<&AnswerInput>) -> Result<Pec, Error> {
-    let before = get(db, actor, id).await?;
-    let (_, sites) = patients::write_access(db, actor, before.patient_id).await?;
-    if before.version != version {
-        return Err(Error::Conflict("Cette demande a été modifiée par quelqu'un d'autre : rechargez-la.".into()));
-    }
-    let from = Status::from_code(&before.status).ok_or(Error::Integrity("statut inconnu".into()))?;
-    let to = pec::transition(from, event).map_err(|m| Error::invalid("status", m))?;
+/// The file a request belongs to (it never changes), to decide the permission.
+async fn patient_of(db: &Db, id: i64) -> Result<i64, Error> {
+    let mut tx = db.read().await?;
+    let r: Option<(i64,)> = tx.opt("SELECT patient_id FROM cover_authorizations WHERE id = $1", &args![id]).await?;
+    tx.rollback().await?;
+    r.map(|r| r.0).ok_or(Error::NotFound("Prise en charge"))
+}
+
+async fn apply(db: &Db, actor: &Actor, id: i64, version: i64, event: Event, answer: Option<&Answer>) -> Result<Pec, Error> {
+    let patient_id = patient_of(db, id).await?;
+    let (_, sites) = patients::write_access(db, actor, patient_id).await?;
     let mut tx = db.begin().await?;
+    let before = lock(&mut tx, id).await?;
+    if before.version != version {
+        return Err(Error::stale(STALE));
+    }
+    let to = pec::transition(before.status, event).map_err(|m| Error::invalid("status", m))?;
     let now = now_text();
+    let stale = Error::stale(STALE).to_string();
     match (event, answer) {
         (Event::Send, _) => {
-            tx.exec("UPDATE cover_authorizations SET status = $1, sent_at = $2, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4", &args![to.code(), now, id, version]).await?;
+            tx.exec_one(
+                "UPDATE cover_authorizations SET status = $1, sent_at = $2, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+                &args![to.code(), now, id, version],
+                &stale,
+            )
+            .await?;
         }
         (Event::Expire, _) => {
-            tx.exec("UPDATE cover_authorizations SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4", &args![to.code(), now, id, version]).await?;
+            tx.exec_one(
+                "UPDATE cover_authorizations SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+                &args![to.code(), now, id, version],
+                &stale,
+            )
+            .await?;
         }
         (Event::Answer(_), Some(a)) => {
             let mut e = FieldErrors::new();
-            let cur = currency(&mut tx, before.establishment_id).await?;
-            let refused = to == Status::Refusee;
-            let agreement_number = e.optional("agreement_number", &a.agreement_number, 40);
-            if !refused && agreement_number.is_none() {
-                e.add("agreement_number", "Le numéro d'accord est obligatoire pour un accord.");
+            if let Err(errs) = check_against_request(a, &items_from_code(&before.requested_items)) {
+                e.0.extend(errs.0);
             }
-            let agreed = items(&mut e, "agreed_items", &a.agreed_items, !refused);
-            if to == Status::Acceptee && !agreed.is_empty() && agreed != before.requested_items {
-                let requested: Vec<&str> = before.requested_items.split(',').collect();
-                if agreed.split(',').any(|x| !requested.contains(&x)) {
-                    e.add("agreed_items", "Un accord ne peut porter que sur des éléments demandés.");
-                }
+            if a.cap_per_day.is_some_and(|m| m.currency != before.currency()) {
+                e.add("cap_per_day", format!("Le montant doit être en {}.", before.currency().code()));
             }
-            let cap = if a.cap_per_day.trim().is_empty() {
-                None
-            } else {
-                match Money::parse_fr(&a.cap_per_day, cur) {
-                    Ok(m) if !m.is_negative() => Some(m.minor),
-                    Ok(_) => {
-                        e.add("cap_per_day", "Le plafond ne peut pas être négatif.");
-                        None
-                    }
-                    Err(m) => {
-                        e.add("cap_per_day", m.to_string());
-                        None
-                    }
-                }
-            };
-            let max_days = if a.max_days.trim().is_empty() {
-                None
-            } else {
-                match a.max_days.trim().parse::<i64>() {
-                    Ok(d) if (1..=365).contains(&d) => Some(d),
-                    _ => {
-                        e.add("max_days", "Nombre de jours entre 1 et 365.");
-                        None
-                    }
-                }
-            };
-            let vf = day(&mut e, "valid_from", &a.valid_from);
-            let vt = day(&mut e, "valid_to", &a.valid_to);
-            if !refused && (a.valid_from.trim().is_empty() || a.valid_to.trim().is_empty()) {
-                e.add("valid_to", "Indiquez la période de validité de l'accord.");
-            }
-            if let (Some(f), Some(t)) = (vf, vt)
-                && t < f {
-                    e.add("valid_to", "La fin de validité précède le début.");
-                }
-            let note = e.optional("note", &a.note, 500);
             if let Err(errs) = e.into_result() {
                 tx.rollback().await?;
                 return Err(Error::Invalid(errs));
             }
-            tx.exec(
+            let agreed = if a.agreed_items.is_empty() { None } else { Some(items_code(&a.agreed_items)) };
+            tx.exec_one(
                 "UPDATE cover_authorizations SET status = $1, answered_at = $2, agreement_number = $3, agreed_items = $4, cap_per_day_minor = $5, \
                  max_days = $6, valid_from = $7, valid_to = $8, answer_note = $9, updated_at = $2, version = version + 1 WHERE id = $10 AND version = $11",
-                &args![to.code(), now, agreement_number, if agreed.is_empty() { None } else { Some(agreed) }, cap, max_days, vf.map(|d| d.to_string()), vt.map(|d| d.to_string()), note, id, version],
+                &args![
+                    to.code(),
+                    now,
+                    a.agreement_number.clone(),
+                    agreed,
+                    a.cap_per_day.map(|m| m.minor),
+                    a.max_days,
+                    a.valid_from.map(|d| d.to_string()),
+                    a.valid_to.map(|d| d.to_string()),
+                    a.note.clone(),
+                    id,
+                    version
+                ],
+                &stale,
             )
             .await?;
         }
         (Event::Answer(_), None) => return Err(Error::invalid("status", "Réponse manquante.")),
     }
     let after = load(&mut tx, id).await?;
-    if after.version != version + 1 {
-        return Err(Error::Conflict("Cette demande a été modifiée par quelqu'un d'autre : rechargez-la.".into()));
-    }
     let action = match event {
         Event::Send => "pec_send",
         Event::Answer(_) => "pec_answer",
@@ -327,10 +422,9 @@ pub async fn send(db: &Db, actor: &Actor, id: i64, version: i64) -> Result<Pec, 
     apply(db, actor, id, version, Event::Send, None).await
 }
 
-pub async fn answer(db: &Db, actor: &Actor, id: i64, version: i64, a: &AnswerInput) -> Result<Pec, Error> {
-    let status = Status::from_code(a.status.trim()).filter(|s| matches!(s, Status::Acceptee | Status::Partielle | Status::Refusee));
-    let Some(status) = status else { return Err(Error::invalid("status", "Réponse : acceptée, partielle ou refusée.")) };
-    apply(db, actor, id, version, Event::Answer(status), Some(a)).await
+/// Records the payer's answer (parsed with [`parse_answer`]).
+pub async fn answer(db: &Db, actor: &Actor, id: i64, version: i64, a: &Answer) -> Result<Pec, Error> {
+    apply(db, actor, id, version, Event::Answer(a.status), Some(a)).await
 }
 
 pub async fn expire(db: &Db, actor: &Actor, id: i64, version: i64) -> Result<Pec, Error> {
@@ -338,7 +432,7 @@ pub async fn expire(db: &Db, actor: &Actor, id: i64, version: i64) -> Result<Pec
 }
 
 /// An alert on a request.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
     pub pec_id: i64,
     pub patient_id: i64,
@@ -383,7 +477,7 @@ pub async fn alerts(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::
     let d = |t: &Option<String>| t.as_deref().and_then(|x| x.get(..10)).and_then(|x| x.parse::<jiff::civil::Date>().ok());
     let mut out = Vec::new();
     for r in rows {
-        let status = Status::from_code(&r.status).unwrap_or(Status::Brouillon);
+        let Ok(status) = Status::try_from(r.status.clone()) else { continue };
         if pec::overdue(status, d(&r.sent_at), today, rules.pec_answer_days) {
             out.push(Alert {
                 pec_id: r.id,

@@ -61,30 +61,73 @@ pub async fn current_rules(db: &Db, establishment_id: i64) -> Result<Rules, Erro
     r
 }
 
-/// Saves an establishment's rules (administrators).
+/// The version of an establishment's saved rules (0 while none are saved: the defaults apply).
+pub async fn rules_version(db: &Db, establishment_id: i64) -> Result<i64, Error> {
+    let mut tx = db.read().await?;
+    let v: Option<(i64,)> = tx.opt("SELECT version FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
+    tx.rollback().await?;
+    Ok(v.map_or(0, |v| v.0))
+}
+
+/// Saves an establishment's rules over whatever is saved (the command line and tests);
+/// forms use [`save_rules_at`] with the version they showed.
 pub async fn save_rules(db: &Db, actor: &Actor, establishment_id: i64, r: &Rules) -> Result<(), Error> {
+    let version = rules_version(db, establishment_id).await?;
+    save_rules_at(db, actor, establishment_id, version, r).await
+}
+
+const STALE_RULES: &str = "Ces règles";
+
+/// Saves an establishment's rules (administrators) if they are still at `version`
+/// (0: none saved yet); otherwise a 409 conflict.
+pub async fn save_rules_at(db: &Db, actor: &Actor, establishment_id: i64, version: i64, r: &Rules) -> Result<(), Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "readiness_rules", "save").await?;
     let mut tx = db.begin().await?;
+    let current: Option<(i64,)> = tx.lock("SELECT version FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
+    if current.map_or(0, |c| c.0) != version {
+        return Err(Error::stale(STALE_RULES));
+    }
     let before = rules(&mut tx, establishment_id).await?;
-    tx.exec("DELETE FROM readiness_rules WHERE establishment_id = $1", &args![establishment_id]).await?;
-    tx.exec(
-        "INSERT INTO readiness_rules (establishment_id, min_identity_status, birth_place_required, debtor_required, debtor_address_required, \
-         compulsory_coverage_required, complementary_care_modes, pec_required, pec_answer_days, documents_required, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &args![
-            establishment_id,
-            r.min_identity_status.map(|s| s.code()),
-            r.birth_place_required,
-            r.debtor_required,
-            r.debtor_address_required,
-            r.compulsory_coverage_required,
-            r.complementary_for_care_modes.join(","),
-            r.pec_required,
-            r.pec_answer_days,
-            r.documents_required,
-            now_text()
-        ],
-    )
-    .await?;
+    let stale = Error::stale(STALE_RULES).to_string();
+    let values = args![
+        r.min_identity_status.map(|s| s.code()),
+        r.birth_place_required,
+        r.debtor_required,
+        r.debtor_address_required,
+        r.compulsory_coverage_required,
+        r.complementary_for_care_modes.join(","),
+        r.pec_required,
+        r.pec_answer_days,
+        r.documents_required,
+        now_text(),
+        establishment_id,
+        version
+    ];
+    if current.is_some() {
+        tx.exec_one(
+            "UPDATE readiness_rules SET min_identity_status = $1, birth_place_required = $2, debtor_required = $3, debtor_address_required = $4, \
+             compulsory_coverage_required = $5, complementary_care_modes = $6, pec_required = $7, pec_answer_days = $8, documents_required = $9, updated_at = $10, \
+             version = version + 1 WHERE establishment_id = $11 AND version = $12",
+            &values,
+            &stale,
+        )
+        .await?;
+    } else {
+        // A concurrent first save hits the primary key: the same conflict.
+        let inserted = tx
+            .exec(
+                "INSERT INTO readiness_rules (min_identity_status, birth_place_required, debtor_required, debtor_address_required, \
+                 compulsory_coverage_required, complementary_care_modes, pec_required, pec_answer_days, documents_required, updated_at, establishment_id, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 + 1)",
+                &values,
+            )
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if e.is_unique_violation() => return Err(Error::Conflict(stale)),
+            Err(e) => return Err(e),
+        }
+    }
     tx.audit(
         actor,
         AuditEvent::new("readiness_rules", "save").id(establishment_id).at(Some(establishment_id), None).changes(serde_json::json!({

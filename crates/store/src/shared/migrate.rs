@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0005_documents.sql"),
     },
     Migration {
+        version: 6,
+        name: "versions_pec_documents",
+        sqlite: include_str!("../../migrations/sqlite/0006_versions_pec_documents.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_versions_pec_documents.sql"),
+    },
+    Migration {
         version: 7,
         name: "versions_care",
         sqlite: include_str!("../../migrations/sqlite/0007_versions_care.sql"),

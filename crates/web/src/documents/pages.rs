@@ -42,7 +42,7 @@ fn target_list(stays: Vec<stays::Stay>, coverages: quittance_store::care::covera
         out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", label(quittance_domain::care::coverage::ROLES, &c.role).to_lowercase(), l.payer_name, day(&c.valid_from))));
     }
     for p in pecs {
-        let status = quittance_domain::pec::Status::from_code(&p.status).map_or(p.status.clone(), |s| s.label().to_lowercase());
+        let status = p.status.label().to_lowercase();
         out.push((format!("pec:{}", p.id), format!("Prise en charge {} ({status})", p.number)));
     }
     out

@@ -25,6 +25,8 @@ pub struct RulesForm {
     pec_required: String,
     pec_answer_days: String,
     documents_required: String,
+    /// The version of the rules the form showed (0: none saved yet).
+    version: String,
 }
 
 fn on(b: bool) -> String {
@@ -43,6 +45,7 @@ impl RulesForm {
             pec_required: on(r.pec_required),
             pec_answer_days: r.pec_answer_days.to_string(),
             documents_required: on(r.documents_required),
+            version: String::new(),
         }
     }
 
@@ -101,6 +104,7 @@ async fn form(ctx: &Ctx, est: i64, f: &RulesForm, errors: &FieldErrors) -> PageR
         Field::checkbox("pec_required", "Prise en charge accordée par la complémentaire", !f.pec_required.is_empty()),
         Field::text("pec_answer_days", "Alerte : demande de prise en charge sans réponse après (jours)", &f.pec_answer_days).required(),
         Field::checkbox("documents_required", "Justificatifs exigés par le plan de classement", !f.documents_required.is_empty()),
+        Field::hidden("version", &f.version),
     ];
     Ok(FormPage {
         chrome: ctx.chrome("Règles de facturation").await,
@@ -118,14 +122,24 @@ async fn form(ctx: &Ctx, est: i64, f: &RulesForm, errors: &FieldErrors) -> PageR
 pub async fn page(ctx: Ctx, Path(est): Path<i64>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, Scope::Establishment(est), "readiness_rules", "form").await?;
     let rules = readiness::current_rules(&ctx.state.db, est).await?;
-    form(&ctx, est, &RulesForm::from_rules(&rules), &FieldErrors::new()).await
+    let f = RulesForm { version: readiness::rules_version(&ctx.state.db, est).await?.to_string(), ..RulesForm::from_rules(&rules) };
+    form(&ctx, est, &f, &FieldErrors::new()).await
 }
 
 pub async fn save(Path(est): Path<i64>, CsrfForm(ctx, f): CsrfForm<RulesForm>) -> PageResult {
     match f.parse() {
         Ok(r) => {
-            readiness::save_rules(&ctx.state.db, ctx.actor(), est, &r).await?;
-            Ok(see_other(&format!("/admin/etablissements/{est}/regles-facturation"), "modifie"))
+            match readiness::save_rules_at(&ctx.state.db, ctx.actor(), est, f.version.trim().parse().unwrap_or(-1), &r).await {
+                Ok(()) => Ok(see_other(&format!("/admin/etablissements/{est}/regles-facturation"), "modifie")),
+                // Stale: the form again, as typed, with the message and the current version.
+                Err(quittance_store::Error::Conflict(m)) => {
+                    let f = RulesForm { version: readiness::rules_version(&ctx.state.db, est).await?.to_string(), ..f };
+                    let mut errors = FieldErrors::new();
+                    errors.add("version", m);
+                    form(&ctx, est, &f, &errors).await
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Err(e) => form(&ctx, est, &f, &e).await,
     }

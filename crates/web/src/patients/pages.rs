@@ -532,7 +532,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
                 x.id,
                 x.number.clone(),
                 payer_names.get(&x.payer_id).cloned().unwrap_or_default(),
-                quittance_domain::pec::Status::from_code(&x.status).map_or(x.status.clone(), |s| s.label().to_string()),
+                x.status.label().to_string(),
                 x.stay_id.map(|s| format!("séjour n° {s}")).unwrap_or_else(|| format!("prévu le {}", d(&x.planned_admission_date))),
                 if x.valid_from.is_some() || x.valid_to.is_some() { format!("{} → {}", d(&x.valid_from), d(&x.valid_to)) } else { String::new() },
             )

@@ -5,8 +5,8 @@ use crate::extract::PagePath as Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quittance_domain::fr::format_date_fr;
-use quittance_domain::money::{Currency, Money};
-use quittance_domain::pec::{ITEMS, Status};
+use quittance_domain::money::Money;
+use quittance_domain::pec::ITEMS;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::pec::{self, AnswerInput, Pec, PecInput};
@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::session::{Ctx, CsrfForm};
 use crate::render::{Chrome, Field, FormPage, Opt, PageError, PageResult, html, see_other, with_errors};
 
-fn money(minor: i64, cur: &str) -> String {
-    Currency::from_code(cur).map(|c| Money::new(minor, c).format_fr()).unwrap_or_default()
+fn money(m: Money) -> String {
+    m.format_fr()
 }
 
 fn day(d: &Option<String>) -> String {
@@ -75,7 +75,11 @@ pub async fn new_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
 }
 
 pub async fn create(Path(id): Path<i64>, CsrfForm(ctx, i): CsrfForm<PecInput>) -> PageResult {
-    match pec::create(&ctx.state.db, ctx.actor(), id, &i).await {
+    let created = match pec::parse_new(&ctx.state.db, id, &i).await {
+        Ok(new) => pec::create(&ctx.state.db, ctx.actor(), id, &new).await,
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(p) => Ok(see_other(&format!("/patients/{id}/pec/{}", p.id), "cree")),
         Err(Error::Invalid(e)) => Ok(new_form(&ctx, id, &i, &e).await?),
         Err(e) => Err(PageError(e)),
@@ -91,24 +95,41 @@ struct PecPage {
     agreement: bool,
     facts: Vec<(String, String)>,
     can_write: bool,
+    /// Shown at the top: a stale submit (someone changed the request meanwhile).
+    conflict: Option<String>,
     answer_fields: Vec<Field>,
     error_count: usize,
     documents: Vec<crate::documents::pages::DocRow>,
 }
 
-async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, errors: &FieldErrors) -> PageResult {
+/// What a submit brings back to the page: the answer as typed (`None`: a fresh page) and
+/// its errors, or the message of a stale submit.
+#[derive(Default)]
+struct Submitted<'a> {
+    answer: Option<&'a AnswerInput>,
+    errors: FieldErrors,
+    conflict: Option<String>,
+}
+
+async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, sub: Submitted<'_>) -> PageResult {
     let p = pec::get(&ctx.state.db, ctx.actor(), id).await?;
     if p.patient_id != patient_id {
         return Err(PageError(Error::NotFound("Prise en charge")));
     }
     let payer = payers::get(&ctx.state.db, ctx.actor(), p.payer_id).await?;
-    let status = Status::from_code(&p.status);
-    let can_write = patients::check_write(&ctx.state.db, ctx.actor(), patient_id).await.is_ok();
+    let status = p.status;
+    // Access for what the page shows, decided once and purely (no probe, nothing audited).
+    let (_, file_sites) = patients::read_access(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let can_write = pec::may_change(ctx.actor(), p.establishment_id, &file_sites);
+    // A fresh form proposes the requested items; a submitted one shows exactly what was sent.
+    let fresh = AnswerInput { agreed_items: p.requested_items.clone(), ..Default::default() };
+    let answer = sub.answer.unwrap_or(&fresh);
+    let errors = &sub.errors;
     let mut facts = vec![
         ("Organisme".to_string(), payer.name.clone()),
         ("Éléments demandés".into(), items_fr(&p.requested_items)),
         ("Jours demandés".into(), p.requested_days.to_string()),
-        ("Estimation".into(), money(p.estimate_minor, &p.currency)),
+        ("Estimation".into(), money(p.estimate)),
         ("Admission prévue".into(), day(&p.planned_admission_date)),
         ("Envoyée le".into(), day(&p.sent_at)),
         ("Réponse le".into(), day(&p.answered_at)),
@@ -117,7 +138,7 @@ async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, err
         facts.extend([
             ("N° d'accord".to_string(), p.agreement_number.clone().unwrap_or_else(|| "—".into())),
             ("Éléments accordés".into(), p.agreed_items.as_deref().map(items_fr).unwrap_or_else(|| "—".into())),
-            ("Plafond par jour".into(), p.cap_per_day_minor.map(|m| money(m, &p.currency)).unwrap_or_else(|| "—".into())),
+            ("Plafond par jour".into(), p.cap_per_day.map(money).unwrap_or_else(|| "—".into())),
             ("Jours accordés au plus".into(), p.max_days.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
             ("Valable".into(), format!("du {} au {}", day(&p.valid_from), day(&p.valid_to))),
             ("Remarque".into(), p.answer_note.clone().unwrap_or_else(|| "—".into())),
@@ -127,7 +148,7 @@ async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, err
         vec![
             Field::text("status", "Réponse", &answer.status).select(&[("acceptee", "Acceptée"), ("partielle", "Acceptée partiellement"), ("refusee", "Refusée")]),
             Field::text("agreement_number", "N° d'accord", &answer.agreement_number),
-            Field::text("agreed_items", "Éléments accordés", if answer.agreed_items.is_empty() { &p.requested_items } else { &answer.agreed_items }).checkboxes(ITEMS),
+            Field::text("agreed_items", "Éléments accordés", &answer.agreed_items).checkboxes(ITEMS),
             Field::text("cap_per_day", "Plafond par jour", &answer.cap_per_day).hint("Vide : pas de plafond."),
             Field::text("max_days", "Nombre de jours au plus", &answer.max_days),
             Field::text("valid_from", "Accord valable du", &answer.valid_from).hint("JJ/MM/AAAA"),
@@ -140,19 +161,41 @@ async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, answer: &AnswerInput, err
     let page = PecPage {
         documents,
         chrome: ctx.chrome(&p.number).await,
-        status: status.map_or(p.status.clone(), |s| s.label().to_string()),
-        agreement: status.is_some_and(|s| s.is_agreement()),
+        status: status.label().to_string(),
+        agreement: status.is_agreement(),
         facts,
         can_write,
+        conflict: sub.conflict.clone(),
         answer_fields,
         error_count: errors.0.len(),
         p,
     };
-    Ok(html(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }, page.render()))
+    let code = if sub.conflict.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(html(code, page.render()))
 }
 
 pub async fn view(ctx: Ctx, Path((id, pid)): Path<(i64, i64)>) -> PageResult {
-    pec_page(&ctx, id, pid, &AnswerInput::default(), &FieldErrors::new()).await
+    pec_page(&ctx, id, pid, Submitted::default()).await
+}
+
+/// A stale or refused transition re-shows the page with its message instead of a dead end.
+async fn reshow(ctx: &Ctx, id: i64, pid: i64, answer: Option<&AnswerInput>, e: Error) -> PageResult {
+    match e {
+        Error::Conflict(m) => pec_page(ctx, id, pid, Submitted { answer, conflict: Some(m), ..Default::default() }).await,
+        // A transition refused while no form is shown (send, expire): its message at the top.
+        Error::Invalid(errors) if answer.is_none() => {
+            let m = errors.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+            pec_page(ctx, id, pid, Submitted { conflict: Some(m), ..Default::default() }).await
+        }
+        Error::Invalid(errors) => pec_page(ctx, id, pid, Submitted { answer, errors, ..Default::default() }).await,
+        e => Err(PageError(e)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -162,7 +205,10 @@ pub struct VersionForm {
 }
 
 pub async fn send(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<VersionForm>) -> PageResult {
-    let sent = pec::send(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await?;
+    let sent = match pec::send(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await {
+        Ok(p) => p,
+        Err(e) => return reshow(&ctx, id, pid, None, e).await,
+    };
     file_sent_letter(&ctx.state.db, ctx.actor(), &ctx.state.config.documents, &sent).await;
     Ok(see_other(&format!("/patients/{id}/pec/{pid}"), "modifie"))
 }
@@ -194,7 +240,9 @@ async fn try_file_sent_letter(db: &quittance_store::Db, actor: &quittance_store:
 }
 
 pub async fn expire(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<VersionForm>) -> PageResult {
-    pec::expire(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await?;
+    if let Err(e) = pec::expire(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0)).await {
+        return reshow(&ctx, id, pid, None, e).await;
+    }
     Ok(see_other(&format!("/patients/{id}/pec/{pid}"), "modifie"))
 }
 
@@ -207,10 +255,13 @@ pub struct AnswerForm {
 }
 
 pub async fn answer(Path((id, pid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<AnswerForm>) -> PageResult {
-    match pec::answer(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0), &f.answer).await {
+    let answered = match pec::parse_answer(&ctx.state.db, pid, &f.answer).await {
+        Ok(a) => pec::answer(&ctx.state.db, ctx.actor(), pid, f.version.parse().unwrap_or(0), &a).await,
+        Err(e) => Err(e),
+    };
+    match answered {
         Ok(_) => Ok(see_other(&format!("/patients/{id}/pec/{pid}"), "modifie")),
-        Err(Error::Invalid(e)) => pec_page(&ctx, id, pid, &f.answer, &e).await,
-        Err(e) => Err(PageError(e)),
+        Err(e) => reshow(&ctx, id, pid, Some(&f.answer), e).await,
     }
 }
 
@@ -299,7 +350,7 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
             .map(|s| stays::CARE_MODES.iter().find(|(c, _)| *c == s.care_mode).map_or(s.care_mode.clone(), |(_, l)| l.to_string()))
             .unwrap_or_else(|| "—".into()),
         lines: p.requested_items.split(',').filter(|x| !x.is_empty()).map(|x| quittance_pdf::PecLine { label: items_fr(x), amount: String::new() }).collect(),
-        estimate: money(p.estimate_minor, &p.currency),
+        estimate: money(p.estimate),
         requested_days: format!("{} jour(s)", p.requested_days),
         contact: format!("{} — {}", e.name, e.email.clone().or(e.phone.clone()).unwrap_or_default()),
     };
