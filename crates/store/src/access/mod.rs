@@ -513,7 +513,7 @@ pub async fn login(db: &Db, username: &str, password: &str, ip: &str, request_id
         tx.commit().await?;
         return Err(if throttled { Error::Throttled } else { Error::Unauthenticated });
     }
-    let user = user.expect("ok implies a user");
+    let Some(user) = user else { return Err(Error::Unauthenticated) };
     // Successful login clears the account's failure count.
     tx.exec("DELETE FROM login_attempts WHERE key = $1 AND success = $2", &args![key_user.as_str(), false]).await?;
     let grants = grants_of(&mut tx, user.id).await?;

@@ -322,16 +322,20 @@ impl PatientInput {
             }
         }
         e.into_result()?;
+        // Each of these added a field error when absent, so they are all present here.
+        let (Some(birth_date), Some(sex), Some(identity_status)) = (birth_date, sex, identity_status) else {
+            return Err(FieldErrors::single("birth_date", "La date de naissance, le sexe et le statut d'identité sont obligatoires."));
+        };
         Ok(PatientData {
             birth_name: birth_name.unwrap_or_default(),
             used_name,
             birth_first_names,
             used_first_name,
-            birth_date: birth_date.expect("checked"),
-            sex: sex.expect("checked"),
+            birth_date,
+            sex,
             birth_place_code,
             birth_place_label,
-            identity_status: identity_status.expect("checked"),
+            identity_status,
             doc_type,
             doc_number,
             doc_expiry,
