@@ -446,53 +446,17 @@ pub async fn import_in_batches(
     opts: &Batches,
     on_batch: &mut dyn FnMut(&BatchDone),
 ) -> Result<ImportReport, Error> {
-    const KIND: &str = "payers";
     require_manage(db, actor, establishment_id, "import").await?;
-    let total = rows.len();
-    let source = opts.source_sha256.as_deref();
-    let start = imports::resume_point(db, establishment_id, KIND, source).await?.min(total);
-    let mut report = ImportReport { skipped: start, ..Default::default() };
-    let mut rows = rows.into_iter().skip(start).peekable();
-    let mut done = start;
-    // A dry run checks every batch in one transaction (it sees the codes of earlier rows), rolled back at the end.
-    let mut dry_tx: Option<Tx> = None;
-    let mut number = 0;
-    while rows.peek().is_some() {
-        let batch: Vec<(usize, PayerInput)> = rows.by_ref().take(opts.size.max(1)).collect();
-        let mut tx = match dry_tx.take() {
-            Some(tx) => tx,
-            None => db.begin().await?,
-        };
-        let (imported_before, errors_before) = (report.imported, report.errors.len());
-        for (line, input) in &batch {
-            let line = *line;
-            match input.parse(establishment_id) {
-                Ok(p) => match insert(&mut tx, actor, p).await {
-                    Ok(_) => report.imported += 1,
-                    Err(Error::Invalid(e)) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
-                    Err(e) => return Err(e),
-                },
-                Err(e) => report.errors.extend(e.0.into_iter().map(|f| (line, f.field, f.message))),
-            }
+    let out = imports::run(db, establishment_id, "payers", rows, opts, on_batch, async |tx: &mut Tx, input: &PayerInput| {
+        match input.parse(establishment_id) {
+            Ok(p) => match insert(tx, actor, p).await {
+                Ok(_) => Ok(None),
+                Err(Error::Invalid(e)) => Ok(Some(e)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Ok(Some(e)),
         }
-        done += batch.len();
-        number += 1;
-        let imported = report.imported - imported_before;
-        if opts.dry_run {
-            dry_tx = Some(tx);
-        } else {
-            imports::record(&mut tx, establishment_id, KIND, source, done, total, imported).await?;
-            tx.commit().await?;
-            if rows.peek().is_some() {
-                imports::let_others_in(db).await;
-            }
-        }
-        let mut refused: Vec<usize> = report.errors[errors_before..].iter().map(|e| e.0).collect();
-        refused.dedup();
-        on_batch(&BatchDone { number, rows_done: done, rows_total: total, imported, refused: refused.len() });
-    }
-    if let Some(tx) = dry_tx {
-        tx.rollback().await?;
-    }
-    Ok(report)
+    })
+    .await?;
+    Ok(ImportReport { imported: out.imported, errors: out.errors, skipped: out.skipped })
 }

@@ -1429,7 +1429,6 @@ pub async fn import_in_batches(
     opts: &Batches,
     on_batch: &mut dyn FnMut(&BatchDone),
 ) -> Result<ImportReport, Error> {
-    const KIND: &str = "patients";
     actor.require(db, Permission::WritePatients, Scope::Establishment(establishment_id), "patient", "import").await?;
     let tz = {
         let mut tx = db.read().await?;
@@ -1438,61 +1437,25 @@ pub async fn import_in_batches(
         tz?
     };
     let today = today_in(&tz);
-    let total = rows.len();
-    let source = opts.source_sha256.as_deref();
-    let start = imports::resume_point(db, establishment_id, KIND, source).await?.min(total);
-    let mut report = ImportReport { dry_run: opts.dry_run, skipped: start, ..Default::default() };
-    let mut rows = rows.into_iter().skip(start).peekable();
-    let mut done = start;
-    // A dry run checks every batch in one transaction (so that it sees what earlier rows would
-    // have written), rolled back at the end.
-    let mut dry_tx: Option<Tx> = None;
-    let mut number = 0;
-    while rows.peek().is_some() {
-        let batch: Vec<(usize, PatientInput)> = rows.by_ref().take(opts.size.max(1)).collect();
-        let mut tx = match dry_tx.take() {
-            Some(tx) => tx,
-            None => db.begin().await?,
+    let out = imports::run(db, establishment_id, "patients", rows, opts, on_batch, async |tx: &mut Tx, input: &PatientInput| {
+        let site = match creation_site(actor, establishment_id, input) {
+            Ok(s) => s,
+            Err(e) => return Ok(Some(e)),
         };
-        let (imported_before, errors_before) = (report.imported, report.errors.len());
-        for (line, input) in &batch {
-            let line = *line;
-            let site = match creation_site(actor, establishment_id, input) {
-                Ok(s) => s,
-                Err(e) => {
-                    report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }));
-                    continue;
-                }
-            };
-            match input.parse(today) {
-                Ok(d) => match insert(&mut tx, actor, establishment_id, site, &d).await {
-                    Ok(_) => report.imported += 1,
-                    Err(Error::Invalid(e)) => {
-                        report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message }))
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(e) => report.errors.extend(e.0.into_iter().map(|f| ImportError { line, field: f.field, message: f.message })),
-            }
+        match input.parse(today) {
+            Ok(d) => match insert(tx, actor, establishment_id, site, &d).await {
+                Ok(_) => Ok(None),
+                Err(Error::Invalid(e)) => Ok(Some(e)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Ok(Some(e)),
         }
-        done += batch.len();
-        number += 1;
-        let imported = report.imported - imported_before;
-        if opts.dry_run {
-            dry_tx = Some(tx);
-        } else {
-            imports::record(&mut tx, establishment_id, KIND, source, done, total, imported).await?;
-            tx.commit().await?;
-            if rows.peek().is_some() {
-                imports::let_others_in(db).await;
-            }
-        }
-        let mut refused: Vec<usize> = report.errors[errors_before..].iter().map(|e| e.line).collect();
-        refused.dedup();
-        on_batch(&BatchDone { number, rows_done: done, rows_total: total, imported, refused: refused.len() });
-    }
-    if let Some(tx) = dry_tx {
-        tx.rollback().await?;
-    }
-    Ok(report)
+    })
+    .await?;
+    Ok(ImportReport {
+        imported: out.imported,
+        errors: out.errors.into_iter().map(|(line, field, message)| ImportError { line, field, message }).collect(),
+        dry_run: opts.dry_run,
+        skipped: out.skipped,
+    })
 }

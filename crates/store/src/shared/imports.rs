@@ -106,3 +106,71 @@ pub(crate) async fn let_others_in(db: &Db) {
 
 /// The pause of [`let_others_in`], longer than SQLite's longest busy-handler sleep.
 const PAUSE_MS: u64 = 150;
+
+/// What an import in batches did: rows skipped (committed by an earlier run), rows created,
+/// and each refused row's `(line, field, message)`.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub skipped: usize,
+    pub imported: usize,
+    pub errors: Vec<(usize, String, String)>,
+}
+
+/// The one batch loop of every import: resumes after what earlier runs of the same file
+/// committed, runs `import_row` on each row inside its batch's transaction (`Ok(None)`: created;
+/// `Ok(Some(errors))`: refused and reported; `Err`: the whole import stops), records the progress
+/// and commits per batch — or, for a dry run, keeps one transaction and rolls it back at the end —
+/// and reports each batch to `on_batch`.
+pub(crate) async fn run<R>(
+    db: &Db,
+    establishment_id: i64,
+    kind: &str,
+    rows: Vec<(usize, R)>,
+    opts: &Batches,
+    on_batch: &mut dyn FnMut(&BatchDone),
+    mut import_row: impl AsyncFnMut(&mut Tx, &R) -> Result<Option<quittance_domain::validation::FieldErrors>, Error>,
+) -> Result<Outcome, Error> {
+    let total = rows.len();
+    let source = opts.source_sha256.as_deref();
+    let start = resume_point(db, establishment_id, kind, source).await?.min(total);
+    let mut out = Outcome { skipped: start, ..Default::default() };
+    let mut rows = rows.into_iter().skip(start).peekable();
+    let mut done = start;
+    // A dry run checks every batch in one transaction (so that it sees what earlier rows would
+    // have written), rolled back at the end.
+    let mut dry_tx: Option<Tx> = None;
+    let mut number = 0;
+    while rows.peek().is_some() {
+        let batch: Vec<(usize, R)> = rows.by_ref().take(opts.size.max(1)).collect();
+        let mut tx = match dry_tx.take() {
+            Some(tx) => tx,
+            None => db.begin().await?,
+        };
+        let (imported_before, errors_before) = (out.imported, out.errors.len());
+        for (line, row) in &batch {
+            match import_row(&mut tx, row).await? {
+                None => out.imported += 1,
+                Some(e) => out.errors.extend(e.0.into_iter().map(|f| (*line, f.field, f.message))),
+            }
+        }
+        done += batch.len();
+        number += 1;
+        let imported = out.imported - imported_before;
+        if opts.dry_run {
+            dry_tx = Some(tx);
+        } else {
+            record(&mut tx, establishment_id, kind, source, done, total, imported).await?;
+            tx.commit().await?;
+            if rows.peek().is_some() {
+                let_others_in(db).await;
+            }
+        }
+        let mut refused: Vec<usize> = out.errors[errors_before..].iter().map(|e| e.0).collect();
+        refused.dedup();
+        on_batch(&BatchDone { number, rows_done: done, rows_total: total, imported, refused: refused.len() });
+    }
+    if let Some(tx) = dry_tx {
+        tx.rollback().await?;
+    }
+    Ok(out)
+}
