@@ -30,6 +30,10 @@ pub struct HttpArgs {
     /// Measure PostgreSQL only (with --postgres).
     #[arg(long)]
     postgres_only: bool,
+    /// Database connections of the server (the pool size; `serve` uses 16 unless
+    /// `max_connections` says otherwise).
+    #[arg(long, default_value_t = 16)]
+    connections: u32,
 }
 
 pub async fn run(a: HttpArgs) -> Result<(), String> {
@@ -42,7 +46,7 @@ pub async fn run(a: HttpArgs) -> Result<(), String> {
     if !(a.postgres_only && a.postgres.is_some()) {
         let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::access::random_hex(4)));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions { max_connections: a.clients as u32 + 4, ..Default::default() })
+        let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions { max_connections: a.connections, ..Default::default() })
             .await
             .map_err(|e| e.to_string())?;
         let r = bench(&db, "SQLite", &a).await;
@@ -52,7 +56,7 @@ pub async fn run(a: HttpArgs) -> Result<(), String> {
     }
     match &a.postgres {
         Some(url) => {
-            let (db, admin, schema) = crate::bench::scratch_pg(url, a.clients as u32 + 2).await?;
+            let (db, admin, schema) = crate::bench::scratch_pg(url, a.connections).await?;
             let r = bench(&db, "PostgreSQL", &a).await;
             db.close().await;
             admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;

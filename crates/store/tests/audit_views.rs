@@ -64,19 +64,24 @@ async fn every_api_read_writes_its_view_row(t: TestDb) {
     let hist = patients::history(db, &tech, pid).await.unwrap();
     assert!(hist.iter().all(|r| !r.action.starts_with("view")), "{:?}", hist.iter().map(|r| &r.action).collect::<Vec<_>>());
 
-    // The page path: one check, one `view` row, sections read with the checked file write none.
+    // The page path: one check, sections read in the opened file's transaction write nothing,
+    // and finishing commits exactly one `view` row before the file is handed out.
     let before = int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await;
-    let (file, checked) = patients::view(db, &tech, pid).await.expect("view");
+    let mut o = patients::open(db, &tech, pid).await.expect("open");
+    stays::list_checked(&mut o.tx, &o.checked).await.unwrap();
+    coverages::list_checked(&mut o.tx, &o.checked, today).await.unwrap();
+    pec::list_checked(&mut o.tx, &o.checked).await.unwrap();
+    pec::payer_names_checked(&mut o.tx, &o.checked).await.unwrap();
+    documents::list_checked(&mut o.tx, &tech, &o.checked).await.unwrap();
+    readiness::checklist_checked(&mut o.tx, &o.checked, today).await.unwrap();
+    patients::history_checked(&mut o.tx, &o.checked).await.unwrap();
+    assert_eq!(int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await, before, "sections write nothing");
+    let file = o.finish(db, &tech).await.expect("finish");
     assert_eq!(file.patient.id, pid);
-    let after_view = int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await;
-    assert_eq!(after_view, before + 1);
-    stays::list_checked(db, &checked).await.unwrap();
-    coverages::list_checked(db, &checked, today).await.unwrap();
-    pec::list_checked(db, &checked).await.unwrap();
-    documents::list_checked(db, &tech, &checked).await.unwrap();
-    readiness::checklist_checked(db, &checked, today).await.unwrap();
-    patients::history_checked(db, &checked).await.unwrap();
-    assert_eq!(int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await, after_view);
+    assert_eq!(int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await, before + 1);
+    let (file, _) = patients::view(db, &tech, pid).await.expect("view");
+    assert_eq!(file.patient.id, pid);
+    assert_eq!(int(db, "SELECT COUNT(*) FROM audit_log", vec![]).await, before + 2);
 
     let v = audit::verify(db).await.unwrap();
     assert_eq!(v.first_break, None);

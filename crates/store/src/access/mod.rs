@@ -530,14 +530,16 @@ pub async fn login(db: &Db, username: &str, password: &str, ip: &str, request_id
     Ok(NewSession { token, csrf, user_id: user.id, must_change_password: user.must_change_password })
 }
 
+/// A session with its user, read in one statement.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct SessionRow {
-    user_id: i64,
     csrf_token: String,
-    created_at: String,
+    session_created_at: String,
     last_seen_at: String,
-    establishment_id: Option<i64>,
-    site_id: Option<i64>,
+    session_establishment_id: Option<i64>,
+    session_site_id: Option<i64>,
+    #[sqlx(flatten)]
+    user: User,
 }
 
 /// A live session with its user.
@@ -552,23 +554,26 @@ pub struct Session {
 /// removed and refused. Touches `last_seen_at` at most once a minute.
 pub async fn session(db: &Db, token: &str) -> Result<Session, Error> {
     let h = sha256_hex(token);
-    let mut tx = db.read().await?;
-    let row: Option<SessionRow> = tx
+    // Every request comes here: two statements on a connection, no transaction (a role
+    // changed between them is a role changed just after the request began).
+    let mut conn = db.autocommit().await?;
+    let row: Option<SessionRow> = conn
         .opt(
-            "SELECT user_id, csrf_token, created_at, last_seen_at, establishment_id, site_id FROM sessions WHERE token_hash = $1",
+            "SELECT s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.establishment_id AS session_establishment_id, \
+             s.site_id AS session_site_id, u.id, u.username, u.display_name, u.email, u.password_hash, u.must_change_password, u.disabled, \
+             u.created_at, u.version FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1", // USER_COLS, as u.
             &args![h.clone()],
         )
         .await?;
     let Some(row) = row else {
-        tx.rollback().await?;
         return Err(Error::Unauthenticated);
     };
-    let user = load_user(&mut tx, row.user_id).await?;
-    let grants = grants_of(&mut tx, row.user_id).await?;
-    tx.rollback().await?;
+    let grants = grants_of(&mut conn, row.user.id).await?;
+    drop(conn);
+    let user = row.user;
     let now = jiff::Timestamp::now();
     let age = |s: &str| parse_ts(s).map(|t| (now - t).get_seconds()).unwrap_or(i64::MAX);
-    if user.disabled || age(&row.created_at) > ABSOLUTE_TIMEOUT_SECS || age(&row.last_seen_at) > IDLE_TIMEOUT_SECS {
+    if user.disabled || age(&row.session_created_at) > ABSOLUTE_TIMEOUT_SECS || age(&row.last_seen_at) > IDLE_TIMEOUT_SECS {
         let mut tx = db.begin().await?;
         tx.exec("DELETE FROM sessions WHERE token_hash = $1", &args![h]).await?;
         tx.commit().await?;
@@ -585,8 +590,8 @@ pub async fn session(db: &Db, token: &str) -> Result<Session, Error> {
         grants,
         system: false,
         request_id: None,
-        establishment_id: row.establishment_id,
-        site_id: row.site_id,
+        establishment_id: row.session_establishment_id,
+        site_id: row.session_site_id,
     };
     Ok(Session { actor, user, csrf: row.csrf_token })
 }
@@ -712,17 +717,17 @@ struct KeyOwner {
 
 /// The actor behind a bearer secret, or `Unauthenticated`.
 pub async fn api_actor(db: &Db, secret: &str) -> Result<Actor, Error> {
-    let mut tx = db.read().await?;
-    let k: Option<KeyOwner> = tx
+    // Every API request comes here: statements on a connection, no transaction (as [`session`]).
+    let mut conn = db.autocommit().await?;
+    let k: Option<KeyOwner> = conn
         .opt("SELECT id, user_id, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", &args![sha256_hex(secret)])
         .await?;
     let Some(k) = k else {
-        tx.rollback().await?;
         return Err(Error::Unauthenticated);
     };
-    let user = load_user(&mut tx, k.user_id).await?;
-    let grants = grants_of(&mut tx, k.user_id).await?;
-    tx.rollback().await?;
+    let user = load_user(&mut conn, k.user_id).await?;
+    let grants = grants_of(&mut conn, k.user_id).await?;
+    drop(conn);
     if user.disabled {
         return Err(Error::Unauthenticated);
     }

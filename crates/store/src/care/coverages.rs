@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
-use crate::db::{Db, now_text};
+use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
 use crate::care::payers;
@@ -137,20 +137,20 @@ pub fn spans(list: &[Coverage]) -> Vec<Span> {
 /// The view is audited (`view_coverages`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
     let file = patients::checked(db, actor, patient_id, "view_coverages").await?;
-    let v = list_checked(db, &file, today).await?;
+    let mut tx = db.read().await?;
+    let v = list_checked(&mut tx, &file, today).await?;
+    tx.rollback().await?;
     patients::audit_view(db, actor, &file, "view_coverages", serde_json::json!({})).await?;
     Ok(v)
 }
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
-pub async fn list_checked(db: &Db, file: &patients::Checked, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
-    let mut tx = db.read().await?;
+pub async fn list_checked(tx: &mut Tx, file: &patients::Checked, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
     let list: Vec<Coverage> =
         tx.all(&format!("SELECT {COLS} FROM coverages WHERE patient_id = $1 ORDER BY active DESC, priority, valid_from"), &args![file.id()]).await?;
     // The payers of these coverages in one query (not one per coverage).
     let names: Vec<(i64, String, String)> =
         tx.all("SELECT id, name, kind FROM payers WHERE id IN (SELECT payer_id FROM coverages WHERE patient_id = $1)", &args![file.id()]).await?;
-    tx.rollback().await?;
     let mut lines = Vec::new();
     for c in &list {
         let (_, name, kind) = names.iter().find(|p| p.0 == c.payer_id).cloned().ok_or(Error::NotFound("Organisme"))?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
-use crate::db::{Db, now_text};
+use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
 
@@ -123,17 +123,16 @@ fn json(s: &Stay) -> serde_json::Value {
 /// The stays of a file, newest first. The view is audited (`view_stays`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Stay>, Error> {
     let file = patients::checked(db, actor, patient_id, "view_stays").await?;
-    let v = list_checked(db, &file).await?;
+    let mut tx = db.read().await?;
+    let v = list_checked(&mut tx, &file).await?;
+    tx.rollback().await?;
     patients::audit_view(db, actor, &file, "view_stays", serde_json::json!({})).await?;
     Ok(v)
 }
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
-pub async fn list_checked(db: &Db, file: &patients::Checked) -> Result<Vec<Stay>, Error> {
-    let mut tx = db.read().await?;
-    let v = tx.all(&format!("SELECT {COLS} FROM stays WHERE patient_id = $1 ORDER BY admission_at DESC"), &args![file.id()]).await?;
-    tx.rollback().await?;
-    Ok(v)
+pub async fn list_checked(tx: &mut Tx, file: &patients::Checked) -> Result<Vec<Stay>, Error> {
+    tx.all(&format!("SELECT {COLS} FROM stays WHERE patient_id = $1 ORDER BY admission_at DESC"), &args![file.id()]).await
 }
 
 /// One stay. The view is audited (`view_stay`).

@@ -513,16 +513,16 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Document, Error> {
 /// The view is audited (`view_documents`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Document>, Error> {
     let file = patients::checked(db, actor, patient_id, "view_documents").await?;
-    let v = list_checked(db, actor, &file).await?;
+    let mut tx = db.read().await?;
+    let v = list_checked(&mut tx, actor, &file).await?;
+    tx.rollback().await?;
     patients::audit_view(db, actor, &file, "view_documents", serde_json::json!({})).await?;
     Ok(v)
 }
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
-pub async fn list_checked(db: &Db, actor: &Actor, file: &patients::Checked) -> Result<Vec<Document>, Error> {
-    let mut tx = db.read().await?;
+pub async fn list_checked(tx: &mut Tx, actor: &Actor, file: &patients::Checked) -> Result<Vec<Document>, Error> {
     let v: Vec<Document> = tx.all(&format!("SELECT {DOC_COLS} {DOC_FROM} WHERE d.patient_id = $1 ORDER BY d.id DESC"), &args![file.id()]).await?;
-    tx.rollback().await?;
     Ok(v.into_iter().map(|d| mask(actor, d, file.sites())).collect())
 }
 

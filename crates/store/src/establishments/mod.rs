@@ -203,8 +203,14 @@ fn unique_field(e: Error) -> Error {
 /// Establishments the actor holds any role in (all of them for the CLI).
 pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<Establishment>, Error> {
     let mut tx = db.read().await?;
-    let all: Vec<Establishment> = tx.all(&format!("SELECT {EST_COLS} FROM establishments ORDER BY name"), &[]).await?;
+    let all = list_in(&mut tx, actor).await;
     tx.rollback().await?;
+    all
+}
+
+/// [`list`] inside the caller's read transaction (a page that reads several sections in one).
+pub async fn list_in(tx: &mut Tx, actor: &Actor) -> Result<Vec<Establishment>, Error> {
+    let all: Vec<Establishment> = tx.all(&format!("SELECT {EST_COLS} FROM establishments ORDER BY name"), &[]).await?;
     let mine = actor.grants.establishments();
     Ok(all.into_iter().filter(|e| actor.system || mine.contains(&e.id)).collect())
 }
@@ -215,6 +221,11 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Establishment, Error
     let e = load(&mut tx, id).await;
     tx.rollback().await?;
     e
+}
+
+/// One establishment inside the caller's read transaction; the caller has decided the access.
+pub async fn get_in(tx: &mut Tx, id: i64) -> Result<Establishment, Error> {
+    load(tx, id).await
 }
 
 async fn load(tx: &mut Tx, id: i64) -> Result<Establishment, Error> {
@@ -395,11 +406,15 @@ pub async fn list_sites(db: &Db, actor: &Actor, establishment_id: i64) -> Result
         .require(db, Permission::ReadEstablishments, Scope::Establishment(establishment_id), "site", "list")
         .await?;
     let mut tx = db.read().await?;
-    let s = tx
-        .all(&format!("SELECT {SITE_COLS} FROM sites WHERE establishment_id = $1 ORDER BY name"), &args![establishment_id])
-        .await?;
+    let s = sites_in(&mut tx, establishment_id).await;
     tx.rollback().await?;
-    Ok(s)
+    s
+}
+
+/// The sites of an establishment inside the caller's read transaction. The caller has decided
+/// the access: the actor holds a role in the establishment (e.g. a patient file of it was opened).
+pub async fn sites_in(tx: &mut Tx, establishment_id: i64) -> Result<Vec<Site>, Error> {
+    tx.all(&format!("SELECT {SITE_COLS} FROM sites WHERE establishment_id = $1 ORDER BY name"), &args![establishment_id]).await
 }
 
 pub async fn get_site(db: &Db, actor: &Actor, establishment_id: i64, site_id: i64) -> Result<Site, Error> {

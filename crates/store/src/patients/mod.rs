@@ -785,6 +785,37 @@ pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<PatientFile, Error> 
 /// with concurrent views, see [`audit::append`]) before returning it, with the checked
 /// access for the page's other sections.
 pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<(PatientFile, Checked), Error> {
+    let opened = open(db, actor, id).await?;
+    let checked = opened.checked.clone();
+    Ok((opened.finish(db, actor).await?, checked))
+}
+
+/// A file opened for one page: the access checked once, and one read transaction that every
+/// section of the page reads in (`stays::list_checked(&mut o.tx, &o.checked)`, …) — one
+/// snapshot and one connection for the whole page instead of a transaction per section.
+/// The file itself is handed out by [`Opened::finish`], which first commits the view row:
+/// nothing of the file can be rendered before its audit row is written.
+pub struct Opened {
+    pub tx: Tx,
+    pub checked: Checked,
+    file: PatientFile,
+}
+
+impl Opened {
+    /// Ends the read (the connection goes back to the pool before the audit write waits for
+    /// the appender), commits the `view` row, and hands out the file.
+    pub async fn finish(self, db: &Db, actor: &Actor) -> Result<PatientFile, Error> {
+        self.tx.rollback().await?;
+        let p = &self.file;
+        let ev = AuditEvent::new("patient", "view").id(p.patient.id).at(Some(p.patient.establishment_id), actor.site_id.or(p.sites.first().copied()));
+        audit::append(db, actor, vec![ev]).await?;
+        Ok(self.file)
+    }
+}
+
+/// Starts [`view`]ing a file: checks the access (a refusal is audited, naming the file) and
+/// reads the file in a read transaction left open for the page's sections.
+pub async fn open(db: &Db, actor: &Actor, id: i64) -> Result<Opened, Error> {
     let mut tx = db.read().await?;
     let (patient, sites) = match see(&mut tx, actor, id, Permission::ReadPatients).await? {
         Seen::Visible(p, sites) => (p, sites),
@@ -797,11 +828,8 @@ pub async fn view(db: &Db, actor: &Actor, id: i64) -> Result<(PatientFile, Check
         .all("SELECT id, patient_id, issuer, value FROM patient_identifiers WHERE patient_id = $1 ORDER BY issuer, value", &args![id])
         .await?;
     let debtors = tx.all(&format!("SELECT {DEBTOR_COLS} FROM debtors WHERE patient_id = $1 ORDER BY is_default DESC, id"), &args![id]).await?;
-    tx.rollback().await?;
-    let ev = AuditEvent::new("patient", "view").id(id).at(Some(patient.establishment_id), actor.site_id.or(sites.first().copied()));
-    audit::append(db, actor, vec![ev]).await?;
     let checked = Checked { patient: patient.clone(), sites: sites.clone() };
-    Ok((PatientFile { patient, sites, identifiers, debtors }, checked))
+    Ok(Opened { tx, checked, file: PatientFile { patient, sites, identifiers, debtors } })
 }
 
 /// Changes a file. `version` must be the one read (a concurrent change is a conflict).
@@ -917,14 +945,15 @@ pub async fn write_access(db: &Db, actor: &Actor, id: i64) -> Result<(Patient, V
 /// The file's changes from the audit trail (views excluded), newest first.
 pub async fn history(db: &Db, actor: &Actor, id: i64) -> Result<Vec<AuditRow>, Error> {
     let file = checked(db, actor, id, "history").await?;
-    let rows = history_checked(db, &file).await?;
+    let mut tx = db.read().await?;
+    let rows = history_checked(&mut tx, &file).await?;
+    tx.rollback().await?;
     audit_view(db, actor, &file, "view_history", serde_json::json!({})).await?;
     Ok(rows)
 }
 
 /// [`history`] of a file already checked and viewed in this request (no second check, no row).
-pub async fn history_checked(db: &Db, file: &Checked) -> Result<Vec<AuditRow>, Error> {
-    let mut tx = db.read().await?;
+pub async fn history_checked(tx: &mut Tx, file: &Checked) -> Result<Vec<AuditRow>, Error> {
     let rows = tx
         .all(
             "SELECT seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash \
@@ -932,7 +961,6 @@ pub async fn history_checked(db: &Db, file: &Checked) -> Result<Vec<AuditRow>, E
             &args![file.id().to_string()],
         )
         .await?;
-    tx.rollback().await?;
     Ok(rows)
 }
 

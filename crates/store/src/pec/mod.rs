@@ -176,17 +176,21 @@ pub fn may_change(actor: &Actor, establishment_id: i64, file_sites: &[i64]) -> b
 /// The view is audited (`view_pecs`).
 pub async fn list(db: &Db, actor: &Actor, patient_id: i64) -> Result<Vec<Pec>, Error> {
     let file = patients::checked(db, actor, patient_id, "view_pecs").await?;
-    let v = list_checked(db, &file).await?;
+    let mut tx = db.read().await?;
+    let v = list_checked(&mut tx, &file).await?;
+    tx.rollback().await?;
     patients::audit_view(db, actor, &file, "view_pecs", serde_json::json!({})).await?;
     Ok(v)
 }
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
-pub async fn list_checked(db: &Db, file: &patients::Checked) -> Result<Vec<Pec>, Error> {
-    let mut tx = db.read().await?;
-    let v = tx.all(&format!("SELECT {COLS} FROM cover_authorizations WHERE patient_id = $1 ORDER BY id DESC"), &args![file.id()]).await?;
-    tx.rollback().await?;
-    Ok(v)
+pub async fn list_checked(tx: &mut Tx, file: &patients::Checked) -> Result<Vec<Pec>, Error> {
+    tx.all(&format!("SELECT {COLS} FROM cover_authorizations WHERE patient_id = $1 ORDER BY id DESC"), &args![file.id()]).await
+}
+
+/// The names of the payers the file's requests are addressed to, by payer id.
+pub async fn payer_names_checked(tx: &mut Tx, file: &patients::Checked) -> Result<Vec<(i64, String)>, Error> {
+    tx.all("SELECT id, name FROM payers WHERE id IN (SELECT payer_id FROM cover_authorizations WHERE patient_id = $1)", &args![file.id()]).await
 }
 
 /// One request. The view is audited (`view_pec`, the request's id in `changes`).

@@ -402,17 +402,18 @@ pub struct Checklist {
 /// The view is audited (`view_readiness`).
 pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
     let file = crate::patients::checked(db, actor, patient_id, "view_readiness").await?;
-    let v = checklist_checked(db, &file, today).await?;
+    let mut tx = db.read().await?;
+    let v = checklist_checked(&mut tx, &file, today).await?;
+    tx.rollback().await?;
     crate::patients::audit_view(db, actor, &file, "view_readiness", serde_json::json!({})).await?;
     Ok(v)
 }
 
 /// [`checklist`] for a file already checked and viewed in this request (no second check, no row).
-pub async fn checklist_checked(db: &Db, file: &crate::patients::Checked, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
+pub async fn checklist_checked(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
     let p = file.patient();
     let patient_id = p.id;
-    let mut tx = db.read().await?;
-    let rules = rules(&mut tx, p.establishment_id).await?;
+    let rules = rules(tx, p.establishment_id).await?;
     let mut cands: Vec<Candidate> = tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?;
     if cands.is_empty() {
         cands = tx
@@ -434,9 +435,8 @@ pub async fn checklist_checked(db: &Db, file: &crate::patients::Checked, today: 
             &args![patient_id],
         )
         .await?;
-    let reqs = if rules.documents_required { crate::documents::requirements(&mut tx, p.establishment_id).await? } else { Vec::new() };
-    let docs = Docs { on_file: crate::documents::on_file(&mut tx, p.establishment_id, Some(patient_id), &reqs).await?, reqs };
-    tx.rollback().await?;
+    let reqs = if rules.documents_required { crate::documents::requirements(tx, p.establishment_id).await? } else { Vec::new() };
+    let docs = Docs { on_file: crate::documents::on_file(tx, p.establishment_id, Some(patient_id), &reqs).await?, reqs };
     let spans: Vec<Span> = covs.iter().filter_map(span).collect();
     Ok(cands
         .iter()

@@ -276,21 +276,19 @@ pub async fn rows(ctx: &Ctx, patient_id: i64) -> Result<Vec<DocRow>, Error> {
     Ok(doc_rows(list, &all))
 }
 
-/// [`rows`] of a file already checked and viewed in this request (the patient page), whose
+/// [`rows`] of a file already checked in this request (the patient page), read in its transaction, whose
 /// stays, coverages and requests the page has read already.
-pub async fn rows_of(
-    ctx: &Ctx,
-    file: &patients::Checked,
+pub fn doc_rows_of(
+    list: Vec<Document>,
     stays: &[stays::Stay],
     coverages: &quittance_store::care::coverages::CoverageSummary,
     pecs: &[pec::Pec],
-) -> Result<Vec<DocRow>, Error> {
-    let list = docs::list_checked(&ctx.state.db, ctx.actor(), file).await?;
+) -> Vec<DocRow> {
     if list.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let all = target_list(stays.to_vec(), coverages.clone(), pecs.to_vec());
-    Ok(doc_rows(list, &all))
+    doc_rows(list, &all)
 }
 
 fn doc_rows(list: Vec<Document>, all: &[(String, String)]) -> Vec<DocRow> {

@@ -384,17 +384,14 @@ fn local_fr(t: &str) -> String {
     if h.is_empty() || h == "00:00" { d } else { format!("{d} {h}") }
 }
 
-async fn care_rows(
-    ctx: &Ctx,
-    p: &patients::Patient,
+fn care_rows(
     stays: Vec<quittance_store::care::stays::Stay>,
     summary: quittance_store::care::coverages::CoverageSummary,
+    sites: &std::collections::HashMap<i64, String>,
 ) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
     use quittance_domain::care::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
     use quittance_store::care::stays::{CARE_MODES, DISCHARGE_MODES};
     let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
-    let sites: std::collections::HashMap<i64, String> =
-        est::list_sites(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|s| (s.id, s.name)).collect();
     let stays = stays
         .into_iter()
         .map(|s| StayRow {
@@ -480,25 +477,36 @@ fn action_fr(a: &str) -> &str {
 }
 
 pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
-    // One access check and one audited view for the whole page; the sections read the checked file.
-    let (file, checked) = patients::view(&ctx.state.db, ctx.actor(), id).await?;
-    let history = patients::history_checked(&ctx.state.db, &checked).await?;
+    // One access check, one read transaction for every section of the page (and its chrome),
+    // and the view row committed before anything of the file is rendered.
+    let db = &ctx.state.db;
+    let mut o = patients::open(db, ctx.actor(), id).await?;
+    let est_id = o.checked.establishment_id();
+    let tz = est::get_in(&mut o.tx, est_id).await?.timezone;
+    let today = patients::today_in(&tz);
+    let history = patients::history_checked(&mut o.tx, &o.checked).await?;
+    let stay_list = quittance_store::care::stays::list_checked(&mut o.tx, &o.checked).await?;
+    let coverage_list = quittance_store::care::coverages::list_checked(&mut o.tx, &o.checked, today).await?;
+    let pec_list = quittance_store::pec::list_checked(&mut o.tx, &o.checked).await?;
+    let payer_names: std::collections::HashMap<i64, String> =
+        quittance_store::pec::payer_names_checked(&mut o.tx, &o.checked).await?.into_iter().collect();
+    let doc_list = quittance_store::documents::list_checked(&mut o.tx, ctx.actor(), &o.checked).await?;
+    let checklist = quittance_store::readiness::checklist_checked(&mut o.tx, &o.checked, today).await?;
+    let sites: std::collections::HashMap<i64, String> =
+        est::sites_in(&mut o.tx, est_id).await?.into_iter().map(|s| (s.id, s.name)).collect();
+    let title_name = o.checked.patient().birth_name.clone();
+    let chrome = Chrome::read(&ctx, &mut o.tx, &title_name, &ctx.path).await;
+    let file = o.finish(db, ctx.actor()).await?;
+    let documents = crate::documents::pages::doc_rows_of(doc_list, &stay_list, &coverage_list, &pec_list);
     let p = file.patient;
-    let tz = est::get(&ctx.state.db, ctx.actor(), p.establishment_id).await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into());
     let status = IdentityStatus::from_code(&p.identity_status);
     let can_write = ctx.actor().allows(Permission::WritePatients, Scope::Establishment(p.establishment_id))
         && match ctx.actor().grants.sites_for(Permission::WritePatients, p.establishment_id) {
             None => true,
             Some(l) => file.sites.iter().any(|s| l.contains(s)),
         };
-    let today = patients::today_in(&tz);
-    let stay_list = quittance_store::care::stays::list_checked(&ctx.state.db, &checked).await?;
-    let coverage_list = quittance_store::care::coverages::list_checked(&ctx.state.db, &checked, today).await?;
-    let pec_list = quittance_store::pec::list_checked(&ctx.state.db, &checked).await?;
-    let documents = crate::documents::pages::rows_of(&ctx, &checked, &stay_list, &coverage_list, &pec_list).await?;
-    let (stays, coverages, coverage_flags) = care_rows(&ctx, &p, stay_list, coverage_list).await?;
-    let checklist = quittance_store::readiness::checklist_checked(&ctx.state.db, &checked, today)
-        .await?
+    let (stays, coverages, coverage_flags) = care_rows(stay_list, coverage_list, &sites)?;
+    let checklist = checklist
         .into_iter()
         .map(|c| {
             let heading = match &c.admission_at {
@@ -522,8 +530,6 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             (heading, c.ready, fixes)
         })
         .collect();
-    let payer_names: std::collections::HashMap<i64, String> =
-        quittance_store::care::payers::list(&ctx.state.db, ctx.actor(), p.establishment_id).await.unwrap_or_default().into_iter().map(|x| (x.id, x.name)).collect();
     let pecs = pec_list
         .into_iter()
         .map(|x| {
@@ -550,7 +556,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         stays,
         coverages,
         coverage_flags,
-        chrome: ctx.chrome(&p.birth_name).await,
+        chrome,
         title: format!("{} {}", p.used_name.clone().unwrap_or_else(|| p.birth_name.clone()), p.used_first_name.clone().unwrap_or_else(|| p.first_name.clone())),
         status: status.map_or(p.identity_status.clone(), |s| s.label().to_string()),
         status_class: match status {

@@ -47,8 +47,38 @@ pub struct Chrome {
 
 impl Chrome {
     pub async fn new(ctx: &Ctx, title: &str, path: &str) -> Chrome {
+        match ctx.state.db.read().await {
+            Ok(mut tx) => {
+                let c = Chrome::read(ctx, &mut tx, title, path).await;
+                let _ = tx.rollback().await;
+                c
+            }
+            Err(_) => Chrome::read_lists(ctx, Vec::new(), Vec::new(), title, path),
+        }
+    }
+
+    /// The chrome, read inside the page's own read transaction (one connection for the page).
+    pub async fn read(ctx: &Ctx, tx: &mut quittance_store::db::Tx, title: &str, path: &str) -> Chrome {
         let a = &ctx.session.actor;
-        let ests = quittance_store::establishments::list(&ctx.state.db, a).await.unwrap_or_default();
+        let ests = quittance_store::establishments::list_in(tx, a).await.unwrap_or_default();
+        let current_est = a.establishment_id.or_else(|| ests.first().map(|e| e.id));
+        let sites = match current_est {
+            Some(e) if a.allows(Permission::ReadEstablishments, quittance_domain::access::Scope::Establishment(e)) => {
+                quittance_store::establishments::sites_in(tx, e).await.unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        Chrome::read_lists(ctx, ests, sites, title, path)
+    }
+
+    fn read_lists(
+        ctx: &Ctx,
+        ests: Vec<quittance_store::establishments::Establishment>,
+        site_list: Vec<quittance_store::establishments::Site>,
+        title: &str,
+        path: &str,
+    ) -> Chrome {
+        let a = &ctx.session.actor;
         let current_est = a.establishment_id.or_else(|| ests.first().map(|e| e.id));
         let establishments = ests
             .iter()
@@ -57,11 +87,9 @@ impl Chrome {
         let mut sites = vec![Opt { value: String::new(), label: "Tous les sites".into(), selected: a.site_id.is_none() }];
         if let Some(e) = current_est {
             let allowed = a.grants.sites_for(Permission::ReadEstablishments, e);
-            if let Ok(list) = quittance_store::establishments::list_sites(&ctx.state.db, a, e).await {
-                for s in list {
-                    if allowed.as_ref().is_none_or(|v| v.contains(&s.id)) {
-                        sites.push(Opt { value: s.id.to_string(), label: s.name.clone(), selected: a.site_id == Some(s.id) });
-                    }
+            for s in site_list {
+                if allowed.as_ref().is_none_or(|v| v.contains(&s.id)) {
+                    sites.push(Opt { value: s.id.to_string(), label: s.name.clone(), selected: a.site_id == Some(s.id) });
                 }
             }
         }
