@@ -144,7 +144,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
         c
     };
     let answer = quittance_store::documents::UploadInput { target: format!("pec:{}", ok.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-77"), today())
+    quittance_store::documents::parse_and_upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-77"), today())
         .await
         .unwrap();
     assert!(codes(db, patient).await.is_empty(), "ready to bill");
@@ -156,7 +156,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let short = AnswerInput { valid_to: "25/11/2026".into(), agreement_number: "ACC-78".into(), ..accept.clone() };
     answer_raw(db, &op(), p2.id, sent2.version, &short).await.unwrap();
     let answer2 = quittance_store::documents::UploadInput { target: format!("pec:{}", p2.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
+    quittance_store::documents::parse_and_upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
         .await
         .unwrap();
     let alerts = pec::alerts(db, &op(), est_id, today()).await.unwrap();

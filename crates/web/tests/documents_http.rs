@@ -889,6 +889,10 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(html_unescape(&r.text()).contains("Ce champ est obligatoire."), "{}", r.text());
     assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc]).await.is_none());
+    // Not a dead end: the withdrawal form again (same action, the version read) and a way back to the file.
+    let again = form_fields(&r.text(), &action);
+    assert_eq!(field(&again, "version"), Some("1"));
+    assert!(links(&r.text()).contains(&format!("/patients/{pid}#h-documents")), "{}", r.text());
 
     // A forged form: refused.
     let mut forged = form.clone();
@@ -1234,20 +1238,33 @@ async fn api_document_classes_list_create_update() {
     assert_eq!(r.json()["errors"][0]["field"], "code");
 
     // Update.
-    let put = format!("/api/v1/document-classes/{cid}?establishment_id={}", ids.hsm);
+    assert_eq!(c["version"], 1);
+    let put = format!("/api/v1/document-classes/{cid}?establishment_id={}&version=1", ids.hsm);
     let mut changed = body.clone();
     changed["label"] = json!("Devis signé par le patient");
     changed["required_for"] = json!("sejour");
     let r = app.send_json(Method::PUT, &put, Some(&key), Some(&changed)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!((r.json()["label"].as_str(), r.json()["required_for"].as_str()), (Some("Devis signé par le patient"), Some("sejour")));
+    assert_eq!((r.json()["label"].as_str(), r.json()["required_for"].as_str(), r.json()["version"].as_i64()), (Some("Devis signé par le patient"), Some("sejour"), Some(2)));
+    // The version read is now stale: 409, nothing changed.
+    let mut stale = changed.clone();
+    stale["label"] = json!("Écrasé");
+    let r = app.send_json(Method::PUT, &put, Some(&key), Some(&stale)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.content_type(), "application/problem+json");
+    // Renaming onto a code already in the plan: 422 naming the code (the unique constraint).
+    let mut clash = changed.clone();
+    clash["code"] = json!("courrier");
+    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}&version=2", ids.hsm), Some(&key), Some(&clash)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "code");
     let r = app.send_json(Method::PUT, &put, Some(&key), Some(&json!({ "code": "devis", "label": "", "retention_years": "x", "confidentiality": "secret", "required_for": "tout" }))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut fields: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
     fields.sort();
     assert_eq!(fields, ["confidentiality", "label", "required_for", "retention_years"]);
     // A class of the hospital is not found under the other establishment.
-    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}", ids.dpass), Some(&key), Some(&json!({ "code": "devis_nc", "label": "Devis", "retention_years": "6", "confidentiality": "normal", "required_for": "", "active": "true" }))).await;
+    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}&version=2", ids.dpass), Some(&key), Some(&json!({ "code": "devis_nc", "label": "Devis", "retention_years": "6", "confidentiality": "normal", "required_for": "", "active": "true" }))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Devis signé par le patient");
 
