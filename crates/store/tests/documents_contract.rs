@@ -102,7 +102,7 @@ async fn patient(db: &Db, pl: &Place, site: i64, name: &str, first: &str) -> i64
         site_id: site.to_string(),
         ..Default::default()
     };
-    patients::create(db, &op(), pl.est, &input).await.unwrap_or_else(|e| panic!("create {name} {first}: {e:?}")).id
+    common::typed::create(db, &op(), pl.est, &input).await.unwrap_or_else(|e| panic!("create {name} {first}: {e:?}")).id
 }
 
 /// A file ready to bill on [`TODAY`] but for its documents: default debtor, a current
@@ -127,7 +127,7 @@ async fn ready_file(db: &Db, pl: &Place, site: i64, first: &str) -> Ready {
         is_default: true,
         ..Default::default()
     };
-    patients::save_debtor(db, &op(), p, None, &debtor).await.expect("debtor");
+    common::typed::save_debtor(db, &op(), p, None, &debtor).await.expect("debtor");
     let s = StayInput {
         site_id: site.to_string(),
         admission_date: "01/11/2026".into(),
@@ -842,7 +842,7 @@ async fn documents_follow_the_sites_of_the_file(t: TestDb) {
             site_id: pl.a.to_string(),
             ..Default::default()
         };
-        patients::create(db, &op(), pl.est, &input).await.unwrap().id
+        common::typed::create(db, &op(), pl.est, &input).await.unwrap().id
     };
     let sec = user(db, "sec.a", vec![at_site(Role::SecretaireMedicale, pl.est, pl.a)]).await;
     let outsider = user(db, "tech.hsn", vec![wide(Role::TechnicienFacturation, other.est)]).await;

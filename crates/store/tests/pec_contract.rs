@@ -5,7 +5,7 @@ mod common;
 
 use common::TestDb;
 use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Error, demo, establishments as est, care::payers, readiness};
@@ -33,7 +33,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     demo::seed(db).await.unwrap();
     let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
     let site = est::list_sites(db, &op(), hsm.id).await.unwrap()[0].id;
-    let p = patients::create(
+    let p = common::typed::create(
         db,
         &op(),
         hsm.id,
@@ -52,7 +52,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     )
     .await
     .unwrap();
-    patients::save_debtor(
+    common::typed::save_debtor(
         db,
         &op(),
         p.id,
