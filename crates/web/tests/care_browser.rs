@@ -17,7 +17,7 @@ use fantoccini::{Client, Locator};
 use jiff::civil::Date;
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, care::coverages, establishments as est, care::payers, readiness};
 

@@ -12,7 +12,7 @@ use common::browser::{Browser, Step, check, choose, click, login, screenshot, sc
 use fantoccini::{Client, Locator};
 use jiff::civil::Date;
 use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, documents, establishments as est, care::payers, pec, readiness};
 

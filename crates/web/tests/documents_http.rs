@@ -1179,6 +1179,45 @@ async fn plan_admin_pages_list_create_refuse_duplicates_and_deactivate() {
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM document_classes WHERE code = 'intrus'", Vec::new()).await, 0);
 }
 
+/// Two administrators edit one class: the second submit is stale (409) and re-shows the form
+/// with what was typed, the current version and a French message; saving again then works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_class_form_is_reshown_with_what_was_typed() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let admin = app.login_demo("admin").await;
+    let cid = class_id(&app, ids.hsm, "courrier").await;
+    let edit = format!("/admin/etablissements/{}/plan-de-classement/{cid}", ids.hsm);
+    let html = app.get(&edit, Some(&admin)).await.text();
+    let (mut first, mut second) = (form_fields(&html, &edit), form_fields(&html, &edit));
+    assert_eq!(field(&first, "version"), Some("1"));
+    set_field(&mut first, "label", "Courrier reçu");
+    let r = app.post_form(&edit, Some(&admin), &refs(&first)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(scalar(&app, "SELECT version FROM document_classes WHERE id = $1", args![cid]).await, 2);
+
+    set_field(&mut second, "label", "Courrier envoyé");
+    let r = app.post_form(&edit, Some(&admin), &refs(&second)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let html = r.text();
+    assert!(html_unescape(&html).contains("Cette classe de documents a été modifié(e) par quelqu'un d'autre"), "{html}");
+    let again = form_fields(&html, &edit);
+    assert_eq!(field(&again, "label"), Some("Courrier envoyé"), "what was typed is kept");
+    assert_eq!(field(&again, "version"), Some("2"), "the current version, so saving again is a choice");
+    assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Courrier reçu");
+    let r = app.post_form(&edit, Some(&admin), &refs(&again)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Courrier envoyé");
+
+    // A code already in the plan: 422 on « Code », from the unique constraint.
+    let html = app.get(&edit, Some(&admin)).await.text();
+    let mut clash = form_fields(&html, &edit);
+    set_field(&mut clash, "code", "accord_pec");
+    let r = app.post_form(&edit, Some(&admin), &refs(&clash)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(field_error(&r.text(), "code").as_deref(), Some("Ce code est déjà utilisé dans le plan."));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_default_is_offered_to_an_establishment_without_classes() {
     let app = TestApp::new().await;

@@ -380,14 +380,16 @@ fn creation_site(actor: &Actor, establishment_id: i64, chosen: Option<i64>) -> R
 
 /// Parses a new file as typed, on the day of the establishment's time zone (see
 /// [`quittance_domain::patients::input::parse_patient`]). [`create`] takes what this returns.
+/// An unknown establishment is parsed on the UTC day (the use case then refuses it, as it
+/// refuses an establishment the actor may not write to).
 pub async fn parse_new(db: &Db, establishment_id: i64, raw: &PatientInput) -> Result<ParsedPatient, Error> {
-    let tz = {
+    let tz: Option<(String,)> = {
         let mut tx = db.read().await?;
-        let tz = establishment_tz(&mut tx, establishment_id).await;
+        let tz = tx.opt("SELECT timezone FROM establishments WHERE id = $1", &args![establishment_id]).await;
         tx.rollback().await?;
         tz?
     };
-    Ok(parse_patient(raw, today_in(&tz))?)
+    Ok(parse_patient(raw, today_in(tz.as_ref().map_or("UTC", |t| t.0.as_str())))?)
 }
 
 /// Parses a change of the file `patient_id` as typed, on the day of its establishment's time
