@@ -930,6 +930,32 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
     assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc2]).await.is_none());
 }
 
+/// A withdrawal posted with a version that is no longer the document's: 409, the withdrawal
+/// form again with the reason typed, the current version and a link back to the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_withdrawal_reshows_the_form_with_a_way_back() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let (doc, pid) = filed_answers(&app, ids.hsm).await[0];
+    let cookie = app.login_demo("technicien").await;
+    let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
+    let action = format!("/documents/{doc}/retirer");
+    let mut form = form_fields(&html, &action);
+    set_field(&mut form, "version", "7");
+    set_field(&mut form, "reason", "Mauvais patient");
+    let r = app.post_form(&action, Some(&cookie), &refs(&form)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let html = r.text();
+    assert!(html_unescape(&html).contains("Ce document a été modifié(e) par quelqu'un d'autre"), "{html}");
+    let again = form_fields(&html, &action);
+    assert_eq!((field(&again, "version"), field(&again, "reason")), (Some("1"), Some("Mauvais patient")));
+    assert!(links(&html).contains(&format!("/patients/{pid}#h-documents")), "{html}");
+    assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc]).await.is_none());
+    let r = app.post_form(&action, Some(&cookie), &refs(&again)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(text_of(&app, "SELECT withdrawn_reason FROM documents WHERE id = $1", args![doc]).await, "Mauvais patient");
+}
+
 /// The refusal of a withdrawal without reason is shown to a French-speaking user: it
 /// should name the field as the form does (« Motif du retrait »), not `reason`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
