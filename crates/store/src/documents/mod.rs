@@ -362,7 +362,9 @@ const NO_CLASS: &str = "Choisissez la classe du document dans le plan de classem
 /// Parses an upload (see [`quittance_domain::documents::input::parse_upload`]) in the
 /// establishment's day of the patient's file. When the input does not parse, the facts the
 /// database knows (the class, the target) are checked too, so that every error comes back at
-/// once; [`upload`] checks them again inside its transaction.
+/// once; [`upload`] checks them again inside its transaction. Call it once the actor is known
+/// to read the file (`patients::check_read`, as the page and the API do): the facts it reports
+/// are the file's.
 pub async fn parse_upload(db: &Db, storage: &Storage, patient_id: i64, raw: &UploadInput, bytes: &[u8], today: jiff::civil::Date) -> Result<NewDocument, Error> {
     match quittance_domain::documents::input::parse_upload(raw, bytes, storage.max_bytes, today) {
         Ok(d) => Ok(d),
