@@ -109,3 +109,91 @@ fn retention_at_the_calendar_limits() {
     assert_eq!(retention_until(Date::MIN, i64::MAX), None);
     assert_eq!(retention_until(Date::MAX, i64::MIN), None);
 }
+
+mod input_props {
+    use super::common::{ext_date, wild_string};
+    use super::*;
+    use quittance_domain::documents::input::{ClassInput, UploadInput, parse_class, parse_target, parse_upload, size_fr};
+
+    fn upload_input() -> impl Strategy<Value = UploadInput> {
+        (wild_string(), wild_string(), wild_string(), wild_string(), wild_string()).prop_map(|(target, class_id, confidentiality, title, document_date)| UploadInput {
+            target,
+            class_id,
+            confidentiality,
+            title,
+            document_date,
+        })
+    }
+
+    fn class_input() -> impl Strategy<Value = ClassInput> {
+        (wild_string(), wild_string(), wild_string(), wild_string(), wild_string(), wild_string(), wild_string()).prop_map(
+            |(code, label, retention_years, confidentiality, required_for, position, active)| ClassInput {
+                code,
+                label,
+                retention_years,
+                confidentiality,
+                required_for,
+                position,
+                active,
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any upload parses or names its fields; what parses is consistent with the bytes and the day.
+        #[test]
+        fn parse_upload_never_panics(raw in upload_input(), b in bytes(), max in prop_oneof![Just(0usize), Just(usize::MAX), 0usize..300_000], today in ext_date()) {
+            match parse_upload(&raw, &b, max, today) {
+                Ok(d) => {
+                    prop_assert_eq!(Some(d.kind), sniff(&b));
+                    prop_assert!(d.size_bytes == b.len() && b.len() <= max);
+                    prop_assert!(d.document_date <= today);
+                    prop_assert!(d.title.as_ref().is_none_or(|t| t.chars().count() <= 200));
+                }
+                Err(e) => {
+                    prop_assert!(!e.is_empty());
+                    for f in &e.0 {
+                        prop_assert!(["file", "target", "class_id", "confidentiality", "title", "document_date"].contains(&f.field.as_str()), "{:?}", f);
+                        prop_assert!(!f.message.is_empty());
+                    }
+                }
+            }
+        }
+
+        /// Any target text: a known kind with a positive id, the file itself, or a French refusal.
+        #[test]
+        fn parse_target_never_panics(t in wild_string()) {
+            match parse_target(&t) {
+                Ok(r) => prop_assert_eq!(r.id.is_none(), r.kind == Target::Patient),
+                Err(m) => prop_assert_eq!(m, "Rattachement inconnu."),
+            }
+        }
+
+        /// Any class form parses into bounded values or names its fields.
+        #[test]
+        fn parse_class_never_panics(raw in class_input()) {
+            match parse_class(&raw) {
+                Ok(c) => {
+                    prop_assert!((1..=100).contains(&c.retention_years));
+                    prop_assert!(!c.code.is_empty() && c.code.len() <= 40 && c.code.chars().all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_'));
+                    prop_assert!(!c.label.is_empty() && c.label.chars().count() <= 120);
+                }
+                Err(e) => {
+                    prop_assert!(!e.is_empty());
+                    for f in &e.0 {
+                        prop_assert!(["code", "label", "retention_years", "confidentiality", "required_for", "position"].contains(&f.field.as_str()), "{:?}", f);
+                    }
+                }
+            }
+        }
+
+        /// Sizes in French for any count of bytes.
+        #[test]
+        fn size_fr_never_panics(n in any::<i64>()) {
+            let s = size_fr(n);
+            prop_assert!(s.ends_with("octets") || s.ends_with("Kio") || s.ends_with("Mio"));
+        }
+    }
+}

@@ -12,7 +12,7 @@ use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::care::payers::{self, PayerInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::{self, PatientInput};
+use quittance_store::patients::PatientInput;
 use quittance_store::{Actor, Db, Error};
 
 contract!(
@@ -65,7 +65,7 @@ async fn place(db: &Db) -> Place {
         site_id: site.to_string(),
         ..Default::default()
     };
-    let patient = patients::create(db, &op(), e.id, &p).await.expect("create patient").id;
+    let patient = common::typed::create(db, &op(), e.id, &p).await.expect("create patient").id;
     Place { est: e.id, site, payer, patient }
 }
 

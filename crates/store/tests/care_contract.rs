@@ -159,7 +159,7 @@ fn at_site(mut p: PatientInput, site: i64) -> PatientInput {
 
 async fn create(db: &Db, est_id: i64, p: PatientInput) -> Patient {
     let what = format!("{} {}", p.birth_name, p.birth_first_names);
-    patients::create(db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {what}: {e:?}"))
+    common::typed::create(db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {what}: {e:?}"))
 }
 
 fn full_debtor() -> DebtorInput {
@@ -867,9 +867,9 @@ async fn file(db: &Db, a: &Place, site: i64, first: &str, b: Break) -> File {
         Break::DebtorAddress => {
             let mut d = full_debtor();
             d.postcode.clear();
-            Some(patients::save_debtor(db, &op(), p.id, None, &d).await.unwrap().id)
+            Some(common::typed::save_debtor(db, &op(), p.id, None, &d).await.unwrap().id)
         }
-        _ => Some(patients::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap().id),
+        _ => Some(common::typed::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap().id),
     };
     let mut s = stay_input(site, "01/11/2026");
     s.planned_discharge_date = "30/11/2026".into();
@@ -887,18 +887,18 @@ async fn fix(db: &Db, a: &Place, f: &File, b: Break) {
         Break::Nothing => {}
         Break::Identity | Break::BirthPlace => {
             let cur = patients::get(db, &op(), f.patient).await.unwrap().patient;
-            let mut i = validated(PatientInput::from_patient(&cur));
+            let mut i = validated(patients::patient_input(&cur));
             i.birth_place_code = "69123".into();
             i.reason = "Carte d'identité présentée à l'accueil".into();
-            patients::update(db, &op(), f.patient, cur.version, &i).await.unwrap();
+            common::typed::update(db, &op(), f.patient, cur.version, &i).await.unwrap();
         }
         Break::Debtor => {
-            patients::save_debtor(db, &op(), f.patient, None, &full_debtor()).await.unwrap();
+            common::typed::save_debtor(db, &op(), f.patient, None, &full_debtor()).await.unwrap();
         }
         Break::DebtorAddress => {
             let debtors = patients::get(db, &op(), f.patient).await.unwrap().debtors;
             let edit = f.debtor.and_then(|id| debtors.iter().find(|d| d.id == id)).map(|d| patients::DebtorEdit { id: d.id, version: d.version });
-            patients::save_debtor(db, &op(), f.patient, edit, &full_debtor()).await.unwrap();
+            common::typed::save_debtor(db, &op(), f.patient, edit, &full_debtor()).await.unwrap();
         }
         Break::Compulsory => {
             coverages::save(db, &op(), f.patient, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();
@@ -961,7 +961,7 @@ async fn each_readiness_control_fails_alone_and_is_fixed(t: TestDb) {
     // A file without a stay is only checked on identity and debtor.
     let p = create(db, a.est, validated(person("Sansjour", "Ines", "03/03/1973", "F"))).await;
     assert_eq!(failing(db, p.id, None, TODAY).await, ["debiteur"]);
-    patients::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap();
+    common::typed::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap();
     let list = readiness::checklist(db, &op(), p.id, TODAY).await.unwrap();
     assert_eq!(list.len(), 1);
     assert!(list[0].ready && list[0].stay_id.is_none(), "{list:?}");
@@ -1107,13 +1107,13 @@ async fn readiness_rules_change_the_outcome_and_are_admin_only(t: TestDb) {
     // An identity « récupérée » (INSi only), no complementary coverage.
     let f = file(db, &h, d.med, "Recup", Break::Complementary).await;
     let cur = patients::get(db, &op(), f.patient).await.unwrap().patient;
-    let mut i = PatientInput::from_patient(&cur);
+    let mut i = patients::patient_input(&cur);
     i.identity_status = "recuperee".into();
     i.doc_type.clear();
     i.doc_number.clear();
     i.insi_checked = true;
     i.reason = "Identité récupérée par le téléservice INSi".into();
-    patients::update(db, &op(), f.patient, cur.version, &i).await.unwrap();
+    common::typed::update(db, &op(), f.patient, cur.version, &i).await.unwrap();
     assert_eq!(failing(db, f.patient, Some(f.stay), TODAY).await, ["identite", "droits_complementaires"]);
     let msg = readiness::checklist(db, &op(), f.patient, TODAY).await.unwrap()[0].failures[0].1.clone();
     assert_eq!(msg, "Statut d'identité « Identité récupérée » : au moins « Identité validée » est requis.");

@@ -1,12 +1,90 @@
-//! Two writers withdrawing the same document version at once, on both backends:
-//! exactly one wins, the row holds the winner's reason and the audit names the winner.
+//! Two writers withdrawing the same document version, or changing the same class of the
+//! plan, at once, on both backends: exactly one wins, the row holds the winner's values and
+//! the audit names the winner. Two writers adding the same class code: one class, and a field
+//! error (the unique constraint) for the other.
 
 mod common;
 
 use common::TestDb;
-use quittance_store::{Actor, Error, args, demo, documents};
+use quittance_domain::documents::input::{ClassInput, parse_class};
+use quittance_store::documents::{ClassEdit, DocClass};
+use quittance_store::establishments::{self as est, EstablishmentInput};
+use quittance_store::{Actor, Db, Error, args, demo, documents};
 
-contract!(concurrent_withdrawals_one_wins);
+contract!(concurrent_withdrawals_one_wins, two_class_writers_one_wins, two_class_creators_one_code);
+
+async fn hospital(db: &Db) -> i64 {
+    let input = EstablishmentInput {
+        code: "HSM".into(),
+        name: "Hôpital HSM".into(),
+        kind: "hopital".into(),
+        currency: "EUR".into(),
+        timezone: "Europe/Paris".into(),
+        siret: "26690123400010".into(),
+        postcode: "69003".into(),
+        city: "Lyon".into(),
+        ..Default::default()
+    };
+    est::create(db, &Actor::system("test"), &input).await.expect("establishment").id
+}
+
+fn class(code: &str, label: &str) -> ClassInput {
+    ClassInput { code: code.into(), label: label.into(), retention_years: "6".into(), confidentiality: "normal".into(), active: "on".into(), ..Default::default() }
+}
+
+async fn class_audit(db: &Db, id: i64, action: &str) -> Vec<String> {
+    let mut tx = db.read().await.unwrap();
+    let rows: Vec<(String,)> = tx
+        .all("SELECT actor FROM audit_log WHERE entity = 'document_class' AND entity_id = $1 AND action = $2 AND outcome = 'ok'", &args![id.to_string(), action])
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    rows.into_iter().map(|r| r.0).collect()
+}
+
+async fn two_class_writers_one_wins(t: TestDb) {
+    let db = &t.db;
+    let e = hospital(db).await;
+    let plan = documents::classes(db, &Actor::system("test"), e).await.unwrap();
+    let c: DocClass = plan.into_iter().find(|c| c.code == "courrier").expect("default plan");
+    let edit = ClassEdit { id: c.id, version: c.version };
+    let (ia, ib) = (parse_class(&class("courrier", "Courrier (alice)")).unwrap(), parse_class(&class("courrier", "Courrier (bruno)")).unwrap());
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let (ra, rb) = tokio::join!(documents::save_class(db, &alice, e, Some(edit), &ia), documents::save_class(db, &bruno, e, Some(edit), &ib));
+    let winner = match (&ra, &rb) {
+        (Ok(_), Err(Error::Conflict(m))) | (Err(Error::Conflict(m)), Ok(_)) => {
+            assert!(m.contains("modifié"), "French stale message: {m}");
+            if ra.is_ok() { 0 } else { 1 }
+        }
+        other => panic!("expected exactly one winner and one 409 conflict, got {other:?}"),
+    };
+    let now = documents::classes(db, &Actor::system("test"), e).await.unwrap().into_iter().find(|x| x.id == c.id).unwrap();
+    assert_eq!(now.label, ["Courrier (alice)", "Courrier (bruno)"][winner], "the winner's values are kept");
+    assert_eq!(now.version, c.version + 1);
+    assert_eq!(class_audit(db, c.id, "update").await, [["cli:alice", "cli:bruno"][winner]], "one audit row, naming the winner");
+    // The loser's stale version is refused again, even alone.
+    let again = documents::save_class(db, &Actor::system("bruno"), e, Some(edit), &ib).await;
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+}
+
+async fn two_class_creators_one_code(t: TestDb) {
+    let db = &t.db;
+    let e = hospital(db).await;
+    let (ia, ib) = (parse_class(&class("releve_caf", "Relevé (alice)")).unwrap(), parse_class(&class("releve_caf", "Relevé (bruno)")).unwrap());
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let (ra, rb) = tokio::join!(documents::save_class(db, &alice, e, None, &ia), documents::save_class(db, &bruno, e, None, &ib));
+    let (won, lost) = match (ra, rb) {
+        (Ok(c), Err(l)) | (Err(l), Ok(c)) => (c, l),
+        other => panic!("expected one class and one refusal, got {other:?}"),
+    };
+    match lost {
+        Error::Invalid(f) => assert_eq!(f.get("code"), Some("Ce code est déjà utilisé dans le plan."), "{f:?}"),
+        other => panic!("the unique constraint is a field error, got {other:?}"),
+    }
+    let same: Vec<DocClass> = documents::classes(db, &Actor::system("test"), e).await.unwrap().into_iter().filter(|c| c.code == "releve_caf").collect();
+    assert_eq!(same.len(), 1);
+    assert_eq!(class_audit(db, won.id, "create").await.len(), 1);
+}
 
 const ROUNDS: usize = 4;
 

@@ -102,7 +102,7 @@ async fn patient(db: &Db, pl: &Place, site: i64, name: &str, first: &str) -> i64
         site_id: site.to_string(),
         ..Default::default()
     };
-    patients::create(db, &op(), pl.est, &input).await.unwrap_or_else(|e| panic!("create {name} {first}: {e:?}")).id
+    common::typed::create(db, &op(), pl.est, &input).await.unwrap_or_else(|e| panic!("create {name} {first}: {e:?}")).id
 }
 
 /// A file ready to bill on [`TODAY`] but for its documents: default debtor, a current
@@ -127,7 +127,7 @@ async fn ready_file(db: &Db, pl: &Place, site: i64, first: &str) -> Ready {
         is_default: true,
         ..Default::default()
     };
-    patients::save_debtor(db, &op(), p, None, &debtor).await.expect("debtor");
+    common::typed::save_debtor(db, &op(), p, None, &debtor).await.expect("debtor");
     let s = StayInput {
         site_id: site.to_string(),
         admission_date: "01/11/2026".into(),
@@ -199,15 +199,7 @@ fn class_input(code: &str) -> ClassInput {
 }
 
 fn input_of(c: &DocClass) -> ClassInput {
-    ClassInput {
-        code: c.code.clone(),
-        label: c.label.clone(),
-        retention_years: c.retention_years.to_string(),
-        confidentiality: c.confidentiality.clone(),
-        required_for: c.required_for.clone(),
-        position: c.position.to_string(),
-        active: if c.active { "on".into() } else { String::new() },
-    }
+    docs::class_input(c)
 }
 
 // ---------------------------------------------------------------- files to upload
@@ -242,7 +234,22 @@ fn dated(target: &str, class_id: i64, document_date: &str) -> UploadInput {
 }
 
 async fn upload(db: &Db, actor: &Actor, storage: &Storage, patient: i64, input: &UploadInput, name: &str, bytes: &[u8]) -> Result<Document, Error> {
-    docs::upload(db, actor, storage, patient, input, name, bytes, TODAY).await
+    docs::parse_and_upload(db, actor, storage, patient, input, name, bytes, TODAY).await
+}
+
+/// Parses what was typed, then saves (an edit with the class's current version).
+async fn save_class(db: &Db, actor: &Actor, est: i64, id: Option<i64>, input: &ClassInput) -> Result<DocClass, Error> {
+    let parsed = quittance_domain::documents::input::parse_class(input)?;
+    let edit = match id {
+        Some(id) => {
+            let mut tx = db.read().await?;
+            let v: Option<(i64,)> = tx.opt("SELECT version FROM document_classes WHERE id = $1", &quittance_store::args![id]).await?;
+            tx.rollback().await?;
+            Some(docs::ClassEdit { id, version: v.map_or(0, |v| v.0) })
+        }
+        None => None,
+    };
+    docs::save_class(db, actor, est, edit, &parsed).await
 }
 
 /// Uploads a PDF as the operator with database storage, expecting success.
@@ -361,7 +368,7 @@ async fn default_plan_is_seeded_on_creation_and_installed_once(t: TestDb) {
     assert_eq!(again.iter().map(|c| c.id).collect::<Vec<_>>(), plan.iter().map(|c| c.id).collect::<Vec<_>>());
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, 10);
     // A plan with one class of its own is a plan too.
-    let mine = docs::save_class(db, &op(), e, None, &class_input("releve_caf")).await.unwrap();
+    let mine = save_class(db, &op(), e, None, &class_input("releve_caf")).await.unwrap();
     assert_eq!(docs::install_default_plan(db, &op(), e).await.unwrap(), 0);
     assert_eq!(docs::classes(db, &op(), e).await.unwrap().len(), 11);
     assert_eq!(mine.establishment_id, e);
@@ -409,16 +416,16 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
         ("position", ClassInput { position: "premier".into(), ..class_input("releve_caf") }),
     ];
     for (field, input) in cases {
-        let errs = invalid(docs::save_class(db, &op(), e, None, &input).await);
+        let errs = invalid(save_class(db, &op(), e, None, &input).await);
         assert_eq!(fields(&errs), set(&[field]), "only {field} for {input:?}: {errs:?}");
     }
-    let errs = invalid(docs::save_class(db, &op(), e, None, &class_input("Releve")).await);
+    let errs = invalid(save_class(db, &op(), e, None, &class_input("Releve")).await);
     assert_eq!(errs.get("code"), Some("Minuscules sans accent, chiffres et « _ » seulement."));
-    let errs = invalid(docs::save_class(db, &op(), e, None, &ClassInput { retention_years: "0".into(), ..class_input("releve_caf") }).await);
+    let errs = invalid(save_class(db, &op(), e, None, &ClassInput { retention_years: "0".into(), ..class_input("releve_caf") }).await);
     assert_eq!(errs.get("retention_years"), Some("Durée de conservation en années, de 1 à 100."));
 
     // A code already in the plan of this establishment.
-    let errs = invalid(docs::save_class(db, &op(), e, None, &class_input("courrier")).await);
+    let errs = invalid(save_class(db, &op(), e, None, &class_input("courrier")).await);
     assert_eq!(fields(&errs), set(&["code"]));
     assert_eq!(errs.get("code"), Some("Ce code est déjà utilisé dans le plan."));
     // Several mistakes at once are all reported.
@@ -431,13 +438,14 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
         position: "x".into(),
         active: "on".into(),
     };
-    let errs = invalid(docs::save_class(db, &op(), e, None, &all_wrong).await);
-    assert_eq!(fields(&errs), set(&["code", "label", "retention_years", "confidentiality", "required_for", "position"]), "{errs:?}");
+    // (The duplicate code is the unique constraint's answer, once the rest parses.)
+    let errs = invalid(save_class(db, &op(), e, None, &all_wrong).await);
+    assert_eq!(fields(&errs), set(&["label", "retention_years", "confidentiality", "required_for", "position"]), "{errs:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, n, "no class written");
     assert_eq!(audit_head(db).await, head, "nothing audited");
 
     // The bounds are accepted; blanks take their defaults.
-    let one = docs::save_class(db, &op(), e, None, &ClassInput { retention_years: "1".into(), ..class_input("releve_caf") }).await.unwrap();
+    let one = save_class(db, &op(), e, None, &ClassInput { retention_years: "1".into(), ..class_input("releve_caf") }).await.unwrap();
     assert_eq!((one.code.as_str(), one.label.as_str(), one.retention_years, one.confidentiality.as_str(), one.required_for.as_str()), ("releve_caf", "Relevé de la CAF", 1, "normal", ""));
     assert_eq!((one.position, one.active), (1000, true));
     let hundred = ClassInput {
@@ -448,20 +456,20 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
         active: String::new(),
         ..class_input("archives_2")
     };
-    let h = docs::save_class(db, &op(), e, None, &hundred).await.unwrap();
+    let h = save_class(db, &op(), e, None, &hundred).await.unwrap();
     assert_eq!((h.retention_years, h.confidentiality.as_str(), h.required_for.as_str(), h.position, h.active), (100, "confidentiel", "sejour", 5, false));
     assert_eq!(docs::classes(db, &op(), e).await.unwrap()[0].id, h.id, "ordered by position");
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, n + 2);
 
     // Another establishment may use the same code.
     let f = est::create(db, &op(), &hospital("HSN")).await.unwrap().id;
-    let there = docs::save_class(db, &op(), f, None, &class_input("releve_caf")).await.unwrap();
+    let there = save_class(db, &op(), f, None, &class_input("releve_caf")).await.unwrap();
     assert_eq!(there.establishment_id, f);
 
     // Changing a class: its own code is kept, another class's code is refused.
-    let renamed = docs::save_class(db, &op(), e, Some(one.id), &ClassInput { label: "Relevé CAF".into(), ..input_of(&one) }).await.unwrap();
+    let renamed = save_class(db, &op(), e, Some(one.id), &ClassInput { label: "Relevé CAF".into(), ..input_of(&one) }).await.unwrap();
     assert_eq!((renamed.id, renamed.label.as_str()), (one.id, "Relevé CAF"));
-    let errs = invalid(docs::save_class(db, &op(), e, Some(one.id), &ClassInput { code: "courrier".into(), ..input_of(&renamed) }).await);
+    let errs = invalid(save_class(db, &op(), e, Some(one.id), &ClassInput { code: "courrier".into(), ..input_of(&renamed) }).await);
     assert_eq!(fields(&errs), set(&["code"]));
     assert_eq!(class(db, e, "releve_caf").await.label, "Relevé CAF", "unchanged by the refused update");
     let updates = audit_rows(db, AuditFilter { entity_id: Some(one.id.to_string()), ..filter(None, "document_class", Some("update"), "ok") }).await;
@@ -469,7 +477,7 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
     assert_eq!(changes(&updates[0])["label"], serde_json::json!(["Relevé de la CAF", "Relevé CAF"]));
     // A class of another establishment cannot be changed through this one.
     let moved = ClassInput { code: "autre_code".into(), ..input_of(&there) };
-    assert!(matches!(docs::save_class(db, &op(), e, Some(there.id), &moved).await, Err(Error::NotFound(_))));
+    assert!(matches!(save_class(db, &op(), e, Some(there.id), &moved).await, Err(Error::NotFound(_))));
     assert_eq!(class(db, f, "releve_caf").await.label, "Relevé de la CAF");
 }
 
@@ -483,9 +491,9 @@ async fn plan_changes_are_admin_only_and_audited(t: TestDb) {
 
     // The technicien reads the plan but may not change it.
     assert_eq!(docs::classes(db, &tech, pl.est).await.unwrap().len(), 10);
-    forbidden(docs::save_class(db, &tech, pl.est, None, &class_input("releve_caf")).await);
+    forbidden(save_class(db, &tech, pl.est, None, &class_input("releve_caf")).await);
     let courrier = class(db, pl.est, "courrier").await;
-    forbidden(docs::save_class(db, &tech, pl.est, Some(courrier.id), &ClassInput { retention_years: "1".into(), ..input_of(&courrier) }).await);
+    forbidden(save_class(db, &tech, pl.est, Some(courrier.id), &ClassInput { retention_years: "1".into(), ..input_of(&courrier) }).await);
     forbidden(docs::install_default_plan(db, &tech, pl.est).await);
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, n);
     assert_eq!(class(db, pl.est, "courrier").await.retention_years, 6);
@@ -496,8 +504,8 @@ async fn plan_changes_are_admin_only_and_audited(t: TestDb) {
     assert!(refused.iter().all(|r| r.establishment_id == Some(pl.est)), "{refused:?}");
 
     // The administrator may, in his establishment only.
-    let c = docs::save_class(db, &admin, pl.est, None, &class_input("releve_caf")).await.unwrap();
-    forbidden(docs::save_class(db, &admin, other.est, None, &class_input("releve_caf")).await);
+    let c = save_class(db, &admin, pl.est, None, &class_input("releve_caf")).await.unwrap();
+    forbidden(save_class(db, &admin, other.est, None, &class_input("releve_caf")).await);
     let created = audit_rows(db, filter(Some("admin.hsm"), "document_class", Some("create"), "ok")).await;
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!((created[0].entity_id.as_deref(), created[0].establishment_id), (Some(c.id.to_string().as_str()), Some(pl.est)));
@@ -591,7 +599,7 @@ async fn upload_refusals_name_the_field_and_write_nothing(t: TestDb) {
     let q = ready_file(db, &pl, pl.a, "Bruno").await;
     let courrier = class_id(db, pl.est, "courrier").await;
     let foreign_class = class_id(db, elsewhere.est, "courrier").await;
-    let old = docs::save_class(db, &op(), pl.est, None, &ClassInput { active: String::new(), ..class_input("ancien_plan") }).await.unwrap();
+    let old = save_class(db, &op(), pl.est, None, &ClassInput { active: String::new(), ..class_input("ancien_plan") }).await.unwrap();
     assert!(!old.active);
     let storage = Storage::default();
     let good_pdf = pdf("Courrier");
@@ -834,7 +842,7 @@ async fn documents_follow_the_sites_of_the_file(t: TestDb) {
             site_id: pl.a.to_string(),
             ..Default::default()
         };
-        patients::create(db, &op(), pl.est, &input).await.unwrap().id
+        common::typed::create(db, &op(), pl.est, &input).await.unwrap().id
     };
     let sec = user(db, "sec.a", vec![at_site(Role::SecretaireMedicale, pl.est, pl.a)]).await;
     let outsider = user(db, "tech.hsn", vec![wide(Role::TechnicienFacturation, other.est)]).await;
@@ -1049,7 +1057,7 @@ async fn plan_requirements_drive_the_control(t: TestDb) {
 
     // More requirements: listed once each, in plan order.
     for (c, req) in [(&bulletin, "sejour"), (&attestation, "droit_obligatoire"), (&piece, "patient")] {
-        docs::save_class(db, &op(), pl.est, Some(c.id), &ClassInput { required_for: req.into(), ..input_of(c) }).await.unwrap();
+        save_class(db, &op(), pl.est, Some(c.id), &ClassInput { required_for: req.into(), ..input_of(c) }).await.unwrap();
     }
     assert_eq!(
         message(r.patient, r.stay).await.as_deref(),
@@ -1061,13 +1069,13 @@ async fn plan_requirements_drive_the_control(t: TestDb) {
     assert_eq!(message(r.patient, r.stay).await.as_deref(), Some("Justificatif manquant : Accord de prise en charge."));
 
     // A deactivated class is no longer required.
-    docs::save_class(db, &op(), pl.est, Some(accord.id), &ClassInput { active: String::new(), ..input_of(&accord) }).await.unwrap();
+    save_class(db, &op(), pl.est, Some(accord.id), &ClassInput { active: String::new(), ..input_of(&accord) }).await.unwrap();
     assert_eq!(failing(db, r.patient, r.stay).await, Vec::<String>::new());
     assert_eq!(reported(db, &op(), pl.est, r.stay).await, None);
     // Nor one whose requirement is removed.
-    docs::save_class(db, &op(), pl.est, Some(accord.id), &input_of(&accord)).await.unwrap();
+    save_class(db, &op(), pl.est, Some(accord.id), &input_of(&accord)).await.unwrap();
     assert_eq!(failing(db, r.patient, r.stay).await, ["justificatifs"]);
-    docs::save_class(db, &op(), pl.est, Some(accord.id), &ClassInput { required_for: String::new(), ..input_of(&accord) }).await.unwrap();
+    save_class(db, &op(), pl.est, Some(accord.id), &ClassInput { required_for: String::new(), ..input_of(&accord) }).await.unwrap();
     assert_eq!(failing(db, r.patient, r.stay).await, Vec::<String>::new());
 }
 

@@ -78,7 +78,7 @@ fn winner_name(i: usize) -> &'static str {
 
 async fn patient(db: &Db) -> (i64, patients::Patient) {
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    let p = patients::create(
+    let p = common::typed::create(
         db,
         &op(),
         e.id,
@@ -100,11 +100,11 @@ async fn two_patient_writers_one_wins(t: TestDb) {
     let db = &t.db;
     let (_, p) = patient(db).await;
     let (alice, bruno) = writers();
-    let mut ia = PatientInput::from_patient(&p);
+    let mut ia = patients::patient_input(&p);
     ia.city = "Bron".into();
-    let mut ib = PatientInput::from_patient(&p);
+    let mut ib = patients::patient_input(&p);
     ib.city = "Vénissieux".into();
-    let (ra, rb) = tokio::join!(patients::update(db, &alice, p.id, p.version, &ia), patients::update(db, &bruno, p.id, p.version, &ib));
+    let (ra, rb) = tokio::join!(common::typed::update(db, &alice, p.id, p.version, &ia), common::typed::update(db, &bruno, p.id, p.version, &ib));
     let w = one_winner(&ra, &rb);
     let now = patients::get(db, &op(), p.id).await.unwrap().patient;
     assert_eq!(now.city.as_deref(), Some(["Bron", "Vénissieux"][w]));
@@ -119,13 +119,13 @@ async fn two_debtor_writers_one_wins(t: TestDb) {
     let db = &t.db;
     let (_, p) = patient(db).await;
     let first = DebtorInput { kind: "patient".into(), guarantees: "sejour".into(), ..Default::default() };
-    let d = patients::save_debtor(db, &op(), p.id, None, &first).await.unwrap();
+    let d = common::typed::save_debtor(db, &op(), p.id, None, &first).await.unwrap();
     assert_eq!(d.version, 1);
     let (alice, bruno) = writers();
     let edit = Some(DebtorEdit { id: d.id, version: d.version });
-    let ia = DebtorInput { city: "Bron".into(), ..DebtorInput::from_debtor(&d) };
-    let ib = DebtorInput { city: "Vénissieux".into(), ..DebtorInput::from_debtor(&d) };
-    let (ra, rb) = tokio::join!(patients::save_debtor(db, &alice, p.id, edit, &ia), patients::save_debtor(db, &bruno, p.id, edit, &ib));
+    let ia = DebtorInput { city: "Bron".into(), ..patients::debtor_input(&d) };
+    let ib = DebtorInput { city: "Vénissieux".into(), ..patients::debtor_input(&d) };
+    let (ra, rb) = tokio::join!(common::typed::save_debtor(db, &alice, p.id, edit, &ia), common::typed::save_debtor(db, &bruno, p.id, edit, &ib));
     let w = one_winner(&ra, &rb);
     let now = patients::get(db, &op(), p.id).await.unwrap().debtors;
     assert_eq!(now.len(), 1);
@@ -136,7 +136,7 @@ async fn two_debtor_writers_one_wins(t: TestDb) {
     assert_eq!(rows[0].actor, winner_name(w));
     assert!(rows[0].changes.contains(["Bron", "Vénissieux"][w]), "{}", rows[0].changes);
     // A form still holding version 1 is refused, even alone.
-    match patients::save_debtor(db, &op(), p.id, edit, &ia).await {
+    match common::typed::save_debtor(db, &op(), p.id, edit, &ia).await {
         Err(Error::Conflict(_)) => {}
         other => panic!("stale debtor form: {other:?}"),
     }
@@ -299,6 +299,6 @@ async fn duplicate_codes_are_field_errors(t: TestDb) {
     .await;
     assert_eq!(field(again.map(|_| ())), ["username"]);
     // A patient's external identifier.
-    patients::add_identifier(db, &op(), p.id, "CMS", "12345").await.unwrap();
-    assert_eq!(field(patients::add_identifier(db, &op(), p.id, "CMS", "12345").await.map(|_| ())), ["value"]);
+    common::typed::add_identifier(db, &op(), p.id, "CMS", "12345").await.unwrap();
+    assert_eq!(field(common::typed::add_identifier(db, &op(), p.id, "CMS", "12345").await.map(|_| ())), ["value"]);
 }

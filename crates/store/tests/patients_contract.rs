@@ -180,7 +180,7 @@ fn set(v: &[&str]) -> BTreeSet<String> {
 
 async fn create(db: &Db, actor: &Actor, est_id: i64, p: PatientInput) -> Patient {
     let what = format!("{} {}", p.birth_name, p.birth_first_names);
-    patients::create(db, actor, est_id, &p).await.unwrap_or_else(|e| panic!("create {what}: {e:?}"))
+    common::typed::create(db, actor, est_id, &p).await.unwrap_or_else(|e| panic!("create {what}: {e:?}"))
 }
 
 /// Searches what the box `q` and the field `naissance` mean, 100 results at most.
@@ -206,7 +206,7 @@ async fn create_requires_the_strict_traits_and_writes_nothing(t: TestDb) {
 
     // Everything missing (blank counts as missing): one error per strict trait, nothing else.
     let blank = PatientInput { birth_name: "  ".into(), birth_first_names: " ".into(), ..Default::default() };
-    let e = invalid(patients::create(db, &op(), h.est, &blank).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &blank).await);
     assert_eq!(fields(&e), set(&STRICT), "{e:?}");
     assert_eq!(e.get("birth_name"), Some("Le nom de naissance est obligatoire."));
     assert_eq!(e.get("birth_first_names"), Some("Au moins un prénom de naissance est obligatoire."));
@@ -225,7 +225,7 @@ async fn create_requires_the_strict_traits_and_writes_nothing(t: TestDb) {
             "sex" => p.sex.clear(),
             _ => p.birth_place_code.clear(),
         }
-        let e = invalid(patients::create(db, &op(), h.est, &p).await);
+        let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
         assert_eq!(fields(&e), set(&[field]), "only {field} is missing: {e:?}");
     }
     // Malformed values are refused on their field too.
@@ -233,7 +233,7 @@ async fn create_requires_the_strict_traits_and_writes_nothing(t: TestDb) {
     p.sex = "X".into();
     p.birth_place_code = "99100".into();
     p.birth_date = "31/02/1988".into();
-    let e = invalid(patients::create(db, &op(), h.est, &p).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
     assert_eq!(fields(&e), set(&["sex", "birth_place_code", "birth_date"]), "{e:?}");
 
     assert_eq!(patient_count(db).await, 0, "no patient row written");
@@ -257,7 +257,7 @@ async fn nir_key_is_checked(t: TestDb) {
     let body = "1880769123045";
     let mut p = person("Kerbrat", "Yann", "14/07/1988", "M");
     p.nir = nir_wrong_key(body);
-    let e = invalid(patients::create(db, &op(), h.est, &p).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
     assert_eq!(e.get("nir"), Some("Clé NIR invalide"), "{e:?}");
     assert_eq!(fields(&e), set(&["nir"]));
     assert_eq!(patient_count(db).await, 0);
@@ -265,7 +265,7 @@ async fn nir_key_is_checked(t: TestDb) {
 
     // A female NIR on a male patient is refused on the NIR.
     p.nir = nir("2880769123045");
-    let e = invalid(patients::create(db, &op(), h.est, &p).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
     assert!(e.get("nir").is_some_and(|m| m.contains("sexe")), "{e:?}");
 
     // The right key, typed in groups, is accepted and stored compact.
@@ -293,7 +293,7 @@ async fn ipp_is_sequential_and_unique_per_establishment(t: TestDb) {
     // A creation refused after the IPP was drawn (site of another establishment)
     // rolls the number back with the row.
     let wrong = at_site(person("Alpha", "Denise", "01/01/1980", "F"), b.sites[0]);
-    let e = invalid(patients::create(db, &op(), a.est, &wrong).await);
+    let e = invalid(common::typed::create(db, &op(), a.est, &wrong).await);
     assert!(e.get("site_id").is_some(), "{e:?}");
     assert_eq!(count(db, &format!("SELECT COUNT(*) FROM patients WHERE establishment_id = {}", a.est)).await, 3);
     assert_eq!(create(db, &op(), a.est, person("Alpha", "Edith", "01/01/1980", "F")).await.ipp, "00000004");
@@ -304,7 +304,7 @@ async fn ipp_is_sequential_and_unique_per_establishment(t: TestDb) {
         let db = db.clone();
         let est_id = a.est;
         tasks.push(tokio::spawn(async move {
-            patients::create(&db, &op(), est_id, &person("Alpha", first, "01/01/1980", "F")).await.expect("concurrent create").ipp
+            common::typed::create(&db, &op(), est_id, &person("Alpha", first, "01/01/1980", "F")).await.expect("concurrent create").ipp
         }));
     }
     let mut concurrent = BTreeSet::new();
@@ -333,7 +333,7 @@ async fn incomplete_birth_date_is_accepted_and_flagged(t: TestDb) {
     assert_eq!(full.birth_date, "1950-03-15");
     assert!(!full.birth_date_incomplete);
     // A known day with an unknown month is not a date.
-    let e = invalid(patients::create(db, &op(), h.est, &person("Inconnu", "Olivier", "15/00/1950", "M")).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &person("Inconnu", "Olivier", "15/00/1950", "M")).await);
     assert_eq!(fields(&e), set(&["birth_date"]));
     // Stored flag as read back, and found by the incomplete date.
     assert!(patients::get(db, &op(), year_only.id).await.unwrap().patient.birth_date_incomplete);
@@ -349,7 +349,7 @@ async fn same_traits_need_confirmation_and_are_flagged(t: TestDb) {
 
     // Same birth name (other case and accents), same first first name, same date.
     let again = person("DUPONT", "jean", "15/03/1950", "M");
-    let e = invalid(patients::create(db, &op(), h.est, &again).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &again).await);
     assert_eq!(fields(&e), set(&["birth_name"]), "{e:?}");
     assert!(e.get("birth_name").unwrap().contains(&format!("IPP {}", first.ipp)), "{e:?}");
     assert_eq!(patient_count(db).await, 1);
@@ -363,7 +363,7 @@ async fn same_traits_need_confirmation_and_are_flagged(t: TestDb) {
     assert_eq!(patients::get(db, &op(), first.id).await.unwrap().patient.attributes, "", "the first file is unchanged");
 
     // A third time: both files are named.
-    let e = invalid(patients::create(db, &op(), h.est, &again).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &again).await);
     let m = e.get("birth_name").unwrap();
     assert!(m.contains(&first.ipp) && m.contains(&second.ipp), "{m}");
     // Another birth date is not a duplicate.
@@ -376,7 +376,7 @@ async fn used_first_name_error_names_the_used_first_name(t: TestDb) {
     let h = establishment(db, "HSM").await;
     let mut p = person("Kerbrat", "Yann", "14/07/1988", "M");
     p.used_first_name = "J3an".into();
-    let e = invalid(patients::create(db, &op(), h.est, &p).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
     assert_eq!(fields(&e), set(&["used_first_name"]));
     let m = e.get("used_first_name").unwrap();
     assert!(m.starts_with("Prénom utilisé"), "the message names the used first name: {m}");
@@ -387,24 +387,24 @@ async fn identity_status_needs_its_evidence(t: TestDb) {
     let h = establishment(db, "HSM").await;
     let mut p = person("Kerbrat", "Yann", "14/07/1988", "M");
     p.identity_status = "qualifiee".into();
-    let e = invalid(patients::create(db, &op(), h.est, &p).await);
+    let e = invalid(common::typed::create(db, &op(), h.est, &p).await);
     assert_eq!(fields(&e), set(&["identity_status"]), "{e:?}");
     // A high-trust document alone is not enough for « qualifiée ».
     p.doc_type = "passeport".into();
     p.doc_number = "18AB12345".into();
-    assert!(invalid(patients::create(db, &op(), h.est, &p).await).get("identity_status").is_some());
+    assert!(invalid(common::typed::create(db, &op(), h.est, &p).await).get("identity_status").is_some());
     // INSi alone neither.
     let mut q = p.clone();
     q.doc_type.clear();
     q.doc_number.clear();
     q.insi_checked = true;
-    assert!(invalid(patients::create(db, &op(), h.est, &q).await).get("identity_status").is_some());
+    assert!(invalid(common::typed::create(db, &op(), h.est, &q).await).get("identity_status").is_some());
     // « validée » with a Carte Vitale (not a high-trust document) is refused.
     let mut v = person("Kerbrat", "Yann", "14/07/1988", "M");
     v.identity_status = "validee".into();
     v.doc_type = "carte_vitale".into();
     v.doc_number = "123".into();
-    assert!(invalid(patients::create(db, &op(), h.est, &v).await).get("identity_status").is_some());
+    assert!(invalid(common::typed::create(db, &op(), h.est, &v).await).get("identity_status").is_some());
     assert_eq!(patient_count(db).await, 0);
     // Both pieces of evidence: accepted.
     p.insi_checked = true;
@@ -422,16 +422,16 @@ async fn strict_trait_change_needs_a_reason_and_is_in_the_history(t: TestDb) {
     start.city = "Lyon".into();
     let p = create(db, &op(), h.est, start).await;
 
-    let mut input = PatientInput::from_patient(&p);
+    let mut input = patients::patient_input(&p);
     input.birth_name = "Martins".into();
-    let e = invalid(patients::update(db, &op(), p.id, p.version, &input).await);
+    let e = invalid(common::typed::update(db, &op(), p.id, p.version, &input).await);
     assert_eq!(fields(&e), set(&["reason"]), "{e:?}");
     let still = patients::get(db, &op(), p.id).await.unwrap().patient;
     assert_eq!((still.birth_name.as_str(), still.version), ("MARTIN", 1), "nothing changed");
 
     let reason = "Erreur de saisie corrigée sur présentation du passeport";
     input.reason = reason.into();
-    let u = patients::update(db, &op(), p.id, p.version, &input).await.unwrap();
+    let u = common::typed::update(db, &op(), p.id, p.version, &input).await.unwrap();
     assert_eq!(u.birth_name, "MARTINS");
     assert_eq!(u.version, 2);
 
@@ -447,21 +447,21 @@ async fn strict_trait_change_needs_a_reason_and_is_in_the_history(t: TestDb) {
 
     // Every other strict trait needs a reason too.
     for field in ["birth_first_names", "birth_date", "sex", "birth_place_code"] {
-        let mut i = PatientInput::from_patient(&u);
+        let mut i = patients::patient_input(&u);
         match field {
             "birth_first_names" => i.birth_first_names = "Paul Henri".into(),
             "birth_date" => i.birth_date = "02/02/1960".into(),
             "sex" => i.sex = "I".into(),
             _ => i.birth_place_code = "75056".into(),
         }
-        let e = invalid(patients::update(db, &op(), p.id, u.version, &i).await);
+        let e = invalid(common::typed::update(db, &op(), p.id, u.version, &i).await);
         assert_eq!(fields(&e), set(&["reason"]), "{field}: {e:?}");
     }
 
     // A non-strict change needs none and is a plain update.
-    let mut i = PatientInput::from_patient(&u);
+    let mut i = patients::patient_input(&u);
     i.city = "Bron".into();
-    let u2 = patients::update(db, &op(), p.id, u.version, &i).await.unwrap();
+    let u2 = common::typed::update(db, &op(), p.id, u.version, &i).await.unwrap();
     assert_eq!((u2.city.as_deref(), u2.version), (Some("Bron"), 3));
     let hist = patients::history(db, &op(), p.id).await.unwrap();
     assert_eq!(hist[0].action, "update");
@@ -470,13 +470,13 @@ async fn strict_trait_change_needs_a_reason_and_is_in_the_history(t: TestDb) {
     assert!(ch.get("motif").is_none(), "{ch}");
 
     // A status change needs a reason and is recorded as such.
-    let mut i = PatientInput::from_patient(&u2);
+    let mut i = patients::patient_input(&u2);
     i.identity_status = "validee".into();
     i.doc_type = "carte_identite".into();
     i.doc_number = "123456789012".into();
-    assert_eq!(fields(&invalid(patients::update(db, &op(), p.id, u2.version, &i).await)), set(&["reason"]));
+    assert_eq!(fields(&invalid(common::typed::update(db, &op(), p.id, u2.version, &i).await)), set(&["reason"]));
     i.reason = "Carte d'identité présentée à l'accueil".into();
-    patients::update(db, &op(), p.id, u2.version, &i).await.unwrap();
+    common::typed::update(db, &op(), p.id, u2.version, &i).await.unwrap();
     let hist = patients::history(db, &op(), p.id).await.unwrap();
     assert_eq!(hist[0].action, "status_change");
     let ch: serde_json::Value = serde_json::from_str(&hist[0].changes).unwrap();
@@ -488,15 +488,15 @@ async fn stale_version_is_a_conflict(t: TestDb) {
     let db = &t.db;
     let h = establishment(db, "HSM").await;
     let p = create(db, &op(), h.est, person("Martin", "Paul", "01/02/1960", "M")).await;
-    let mut i = PatientInput::from_patient(&p);
+    let mut i = patients::patient_input(&p);
     i.city = "Bron".into();
-    let u = patients::update(db, &op(), p.id, p.version, &i).await.unwrap();
+    let u = common::typed::update(db, &op(), p.id, p.version, &i).await.unwrap();
     assert_eq!(u.version, p.version + 1);
     let head = audit_head(db).await;
 
     // Someone still holding version 1 saves another change.
     i.city = "Vénissieux".into();
-    match patients::update(db, &op(), p.id, p.version, &i).await {
+    match common::typed::update(db, &op(), p.id, p.version, &i).await {
         Err(Error::Conflict(m)) => assert!(m.contains("modifié"), "{m}"),
         other => panic!("a stale version must be a conflict: {other:?}"),
     }
@@ -504,22 +504,22 @@ async fn stale_version_is_a_conflict(t: TestDb) {
     assert_eq!((now.city.as_deref(), now.version), (Some("Bron"), 2));
     assert_eq!(audit_head(db).await, head + 1, "only the view above was audited");
     // With the current version it goes through.
-    assert_eq!(patients::update(db, &op(), p.id, now.version, &i).await.unwrap().city.as_deref(), Some("Vénissieux"));
+    assert_eq!(common::typed::update(db, &op(), p.id, now.version, &i).await.unwrap().city.as_deref(), Some("Vénissieux"));
 }
 
 async fn stale_version_is_a_conflict_before_the_reason_check(t: TestDb) {
     let db = &t.db;
     let h = establishment(db, "HSM").await;
     let p = create(db, &op(), h.est, person("Martin", "Paul", "01/02/1960", "M")).await;
-    let mut i = PatientInput::from_patient(&p);
+    let mut i = patients::patient_input(&p);
     i.birth_name = "Martins".into();
     i.reason = "Erreur de saisie".into();
-    patients::update(db, &op(), p.id, p.version, &i).await.unwrap();
+    common::typed::update(db, &op(), p.id, p.version, &i).await.unwrap();
     // A colleague still holding version 1 only changes the city; her form still
     // carries the old birth name, so it is a conflict, not a missing reason.
-    let mut stale = PatientInput::from_patient(&p);
+    let mut stale = patients::patient_input(&p);
     stale.city = "Bron".into();
-    match patients::update(db, &op(), p.id, p.version, &stale).await {
+    match common::typed::update(db, &op(), p.id, p.version, &stale).await {
         Err(Error::Conflict(_)) => {}
         other => panic!("a stale version must be a conflict: {other:?}"),
     }
@@ -538,7 +538,7 @@ async fn every_demo_file_round_trips_unchanged(t: TestDb) {
         let p = patients::get(db, &op(), id).await.unwrap().patient;
         incomplete += usize::from(p.birth_date_incomplete);
         // What the edit form shows, sent back untouched: valid, and no change.
-        let back = patients::update(db, &op(), id, p.version, &PatientInput::from_patient(&p))
+        let back = common::typed::update(db, &op(), id, p.version, &patients::patient_input(&p))
             .await
             .unwrap_or_else(|e| panic!("{} {} ({}) does not round-trip: {e:?}", p.birth_name, p.first_name, p.birth_date));
         assert_eq!(back.version, p.version, "{} {} changed by a round trip", p.birth_name, p.first_name);
@@ -621,8 +621,8 @@ async fn search_by_birth_date_letters_and_numbers(t: TestDb) {
     p.nir = durand_nir.clone();
     let durand = create(db, &op(), h.est, p).await;
     let dupre = create(db, &op(), h.est, person("Dupré", "Anne", "15/03/1950", "F")).await;
-    patients::add_identifier(db, &op(), dupre.id, "Logiciel du CMS", "4455667788").await.unwrap();
-    patients::add_identifier(db, &op(), dupont.id, "Dossier papier", "CMS-4521").await.unwrap();
+    common::typed::add_identifier(db, &op(), dupre.id, "Logiciel du CMS", "4455667788").await.unwrap();
+    common::typed::add_identifier(db, &op(), dupont.id, "Dossier papier", "CMS-4521").await.unwrap();
 
     // RNIV: birth date then three letters, in the box or in the date field.
     let expected = BTreeSet::from([dupont.id, dupre.id]);
@@ -700,7 +700,7 @@ async fn search_only_returns_the_actors_sites(t: TestDb) {
     let own = create(db, &sec, d.dpass, person("Qoparandi", "Noa", "05/05/1994", "F")).await;
     assert_eq!(sites_of(db, own.id).await, [d.rs]);
     let before = count(db, "SELECT COUNT(*) FROM patients").await;
-    let e = invalid(patients::create(db, &sec, d.dpass, &at_site(person("Qoparandi", "Ulla", "06/06/1995", "F"), d.md)).await);
+    let e = invalid(common::typed::create(db, &sec, d.dpass, &at_site(person("Qoparandi", "Ulla", "06/06/1995", "F"), d.md)).await);
     assert_eq!(fields(&e), set(&["site_id"]));
     assert_eq!(count(db, "SELECT COUNT(*) FROM patients").await, before, "nothing written");
 }
@@ -801,7 +801,7 @@ async fn debtors_default_and_relationship(t: TestDb) {
     let h = establishment(db, "HSM").await;
     let p = create(db, &op(), h.est, person("Dupont", "Jean", "15/03/1950", "M")).await;
     let me = DebtorInput { kind: "patient".into(), guarantees: "sejour,actes".into(), is_default: false, ..Default::default() };
-    let first = patients::save_debtor(db, &op(), p.id, None, &me).await.unwrap();
+    let first = common::typed::save_debtor(db, &op(), p.id, None, &me).await.unwrap();
     assert!(first.is_default, "the first debtor becomes the default one");
     assert_eq!(first.name, "DUPONT JEAN", "the patient's name when left blank");
     assert_eq!(first.guarantees, "actes,sejour");
@@ -814,9 +814,9 @@ async fn debtors_default_and_relationship(t: TestDb) {
         is_default: true,
         ..Default::default()
     };
-    let second = patients::save_debtor(db, &op(), p.id, None, &parent).await.unwrap();
+    let second = common::typed::save_debtor(db, &op(), p.id, None, &parent).await.unwrap();
     assert!(second.is_default);
-    let third = patients::save_debtor(
+    let third = common::typed::save_debtor(
         db,
         &op(),
         p.id,
@@ -834,14 +834,14 @@ async fn debtors_default_and_relationship(t: TestDb) {
     // A relative without relationship, or no guarantee, or an unknown one: refused.
     let n = count(db, "SELECT COUNT(*) FROM debtors").await;
     let e = invalid(
-        patients::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "proche".into(), name: "Paul Dupont".into(), guarantees: "sejour".into(), ..Default::default() })
+        common::typed::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "proche".into(), name: "Paul Dupont".into(), guarantees: "sejour".into(), ..Default::default() })
             .await,
     );
     assert_eq!(fields(&e), set(&["relationship"]), "{e:?}");
-    let e = invalid(patients::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "patient".into(), ..Default::default() }).await);
+    let e = invalid(common::typed::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "patient".into(), ..Default::default() }).await);
     assert_eq!(fields(&e), set(&["guarantees"]));
     let e = invalid(
-        patients::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "martien".into(), name: "X".into(), guarantees: "tout".into(), ..Default::default() })
+        common::typed::save_debtor(db, &op(), p.id, None, &DebtorInput { kind: "martien".into(), name: "X".into(), guarantees: "tout".into(), ..Default::default() })
             .await,
     );
     assert_eq!(fields(&e), set(&["kind", "guarantees"]));

@@ -22,7 +22,7 @@ async fn fixture(db: &Db) -> (i64, i64) {
     demo::seed(db).await.unwrap();
     let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
     let site = est::list_sites(db, &op(), hsm.id).await.unwrap()[0].id;
-    let p = patients::create(
+    let p = common::typed::create(
         db,
         &op(),
         hsm.id,

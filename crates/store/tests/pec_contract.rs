@@ -5,7 +5,7 @@ mod common;
 
 use common::TestDb;
 use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Error, demo, establishments as est, care::payers, readiness};
@@ -33,7 +33,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     demo::seed(db).await.unwrap();
     let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
     let site = est::list_sites(db, &op(), hsm.id).await.unwrap()[0].id;
-    let p = patients::create(
+    let p = common::typed::create(
         db,
         &op(),
         hsm.id,
@@ -52,7 +52,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     )
     .await
     .unwrap();
-    patients::save_debtor(
+    common::typed::save_debtor(
         db,
         &op(),
         p.id,
@@ -144,7 +144,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
         c
     };
     let answer = quittance_store::documents::UploadInput { target: format!("pec:{}", ok.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-77"), today())
+    quittance_store::documents::parse_and_upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-77"), today())
         .await
         .unwrap();
     assert!(codes(db, patient).await.is_empty(), "ready to bill");
@@ -156,7 +156,7 @@ async fn pec_lifecycle_and_readiness(t: TestDb) {
     let short = AnswerInput { valid_to: "25/11/2026".into(), agreement_number: "ACC-78".into(), ..accept.clone() };
     answer_raw(db, &op(), p2.id, sent2.version, &short).await.unwrap();
     let answer2 = quittance_store::documents::UploadInput { target: format!("pec:{}", p2.id), class_id: class.0.to_string(), ..Default::default() };
-    quittance_store::documents::upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
+    quittance_store::documents::parse_and_upload(db, &op(), &quittance_store::documents::Storage::default(), patient, &answer2, "accord.pdf", &quittance_store::demo::care::demo_pdf("ACC-78"), today())
         .await
         .unwrap();
     let alerts = pec::alerts(db, &op(), est_id, today()).await.unwrap();

@@ -17,7 +17,7 @@ use fantoccini::{Client, Locator};
 use jiff::civil::Date;
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, care::coverages, establishments as est, care::payers, readiness};
 
@@ -60,7 +60,7 @@ async fn setup(db: &Db) -> Setup {
         site_id: med.to_string(),
         ..Default::default()
     };
-    let p = patients::create(db, &op, hsm, &input).await.expect("create the file");
+    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
     let debtor = DebtorInput {
         kind: "patient".into(),
         address_line1: "8 rue de la République".into(),
@@ -70,7 +70,7 @@ async fn setup(db: &Db) -> Setup {
         is_default: true,
         ..Default::default()
     };
-    patients::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
+    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
     let today = jiff::Zoned::now().date();
     let stay = StayInput {
         site_id: med.to_string(),

@@ -94,7 +94,7 @@ async fn file_without_coverage(app: &TestApp, est_id: i64, site: i64, name: &str
     input.identity_status = "validee".into();
     input.doc_type = "carte_identite".into();
     input.doc_number = "123456789012".into();
-    let p = patients::create(&app.db, &op(), est_id, &input).await.expect("create the file");
+    let p = common::typed::create(&app.db, &op(), est_id, &input).await.expect("create the file");
     let debtor = DebtorInput {
         kind: "patient".into(),
         address_line1: "3 rue Victor-Hugo".into(),
@@ -104,7 +104,7 @@ async fn file_without_coverage(app: &TestApp, est_id: i64, site: i64, name: &str
         is_default: true,
         ..Default::default()
     };
-    patients::save_debtor(&app.db, &op(), p.id, None, &debtor).await.expect("debtor");
+    common::typed::save_debtor(&app.db, &op(), p.id, None, &debtor).await.expect("debtor");
     let stay = StayInput {
         site_id: site.to_string(),
         admission_date: fr(days(-5)),
@@ -386,7 +386,7 @@ async fn stay_forms_create_and_edit_with_the_version() {
     let cookie = app.login_demo("technicien").await;
     let mut input = person("Séjourné", "Hugo", "03/03/1963", "M");
     input.site_id = ids.med.to_string();
-    let p = patients::create(&app.db, &op(), ids.hsm, &input).await.unwrap();
+    let p = common::typed::create(&app.db, &op(), ids.hsm, &input).await.unwrap();
 
     let new = format!("/patients/{}/sejours/nouveau", p.id);
     let r = app.get(&new, Some(&cookie)).await;

@@ -9,7 +9,7 @@ use common::{TestApp, field, form_fields, html_unescape, set_field};
 use quittance_store::care::coverages::{self, CoverageInput};
 use quittance_store::care::payers;
 use quittance_store::care::stays::{self, StayInput};
-use quittance_store::patients::{self, PatientInput};
+use quittance_store::patients::PatientInput;
 use quittance_store::{Actor, establishments as est};
 use serde_json::json;
 
@@ -50,7 +50,7 @@ async fn place(app: &TestApp) -> Place {
         site_id: med.to_string(),
         ..Default::default()
     };
-    let patient = patients::create(&app.db, &op(), hsm, &input).await.expect("create the file").id;
+    let patient = common::typed::create(&app.db, &op(), hsm, &input).await.expect("create the file").id;
     Place { hsm, med, cpam, patient }
 }
 

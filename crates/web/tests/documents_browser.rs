@@ -12,7 +12,7 @@ use common::browser::{Browser, Step, check, choose, click, login, screenshot, sc
 use fantoccini::{Client, Locator};
 use jiff::civil::Date;
 use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::patients::{self, DebtorInput, PatientInput};
+use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{Actor, Db, documents, establishments as est, care::payers, pec, readiness};
 
@@ -50,7 +50,7 @@ async fn setup(db: &Db) -> Setup {
         site_id: med.to_string(),
         ..Default::default()
     };
-    let p = patients::create(db, &op, hsm, &input).await.expect("create the file");
+    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
     let debtor = DebtorInput {
         kind: "patient".into(),
         address_line1: "3 quai Saint-Antoine".into(),
@@ -60,7 +60,7 @@ async fn setup(db: &Db) -> Setup {
         is_default: true,
         ..Default::default()
     };
-    patients::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
+    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
     let cpam = CoverageInput { payer_id: payer("CPAM69").to_string(), role: "obligatoire".into(), member_number: "2790769123045".into(), valid_from: "01/01/2026".into(), ..Default::default() };
     coverages::save(db, &op, p.id, None, 0, &cpam).await.expect("compulsory coverage");
     let today = jiff::Zoned::now().date();

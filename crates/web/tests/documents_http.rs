@@ -889,6 +889,10 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(html_unescape(&r.text()).contains("Ce champ est obligatoire."), "{}", r.text());
     assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc]).await.is_none());
+    // Not a dead end: the withdrawal form again (same action, the version read) and a way back to the file.
+    let again = form_fields(&r.text(), &action);
+    assert_eq!(field(&again, "version"), Some("1"));
+    assert!(links(&r.text()).contains(&format!("/patients/{pid}#h-documents")), "{}", r.text());
 
     // A forged form: refused.
     let mut forged = form.clone();
@@ -924,6 +928,32 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
     let r = app.post_form(&format!("/documents/{doc2}/retirer"), Some(&aud), &[("_csrf", &csrf), ("version", "1"), ("reason", "Doublon")]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc2]).await.is_none());
+}
+
+/// A withdrawal posted with a version that is no longer the document's: 409, the withdrawal
+/// form again with the reason typed, the current version and a link back to the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_withdrawal_reshows_the_form_with_a_way_back() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let (doc, pid) = filed_answers(&app, ids.hsm).await[0];
+    let cookie = app.login_demo("technicien").await;
+    let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
+    let action = format!("/documents/{doc}/retirer");
+    let mut form = form_fields(&html, &action);
+    set_field(&mut form, "version", "7");
+    set_field(&mut form, "reason", "Mauvais patient");
+    let r = app.post_form(&action, Some(&cookie), &refs(&form)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let html = r.text();
+    assert!(html_unescape(&html).contains("Ce document a été modifié(e) par quelqu'un d'autre"), "{html}");
+    let again = form_fields(&html, &action);
+    assert_eq!((field(&again, "version"), field(&again, "reason")), (Some("1"), Some("Mauvais patient")));
+    assert!(links(&html).contains(&format!("/patients/{pid}#h-documents")), "{html}");
+    assert!(opt_text(&app, "SELECT withdrawn_at FROM documents WHERE id = $1", args![doc]).await.is_none());
+    let r = app.post_form(&action, Some(&cookie), &refs(&again)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(text_of(&app, "SELECT withdrawn_reason FROM documents WHERE id = $1", args![doc]).await, "Mauvais patient");
 }
 
 /// The refusal of a withdrawal without reason is shown to a French-speaking user: it
@@ -1175,6 +1205,45 @@ async fn plan_admin_pages_list_create_refuse_duplicates_and_deactivate() {
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM document_classes WHERE code = 'intrus'", Vec::new()).await, 0);
 }
 
+/// Two administrators edit one class: the second submit is stale (409) and re-shows the form
+/// with what was typed, the current version and a French message; saving again then works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_class_form_is_reshown_with_what_was_typed() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let admin = app.login_demo("admin").await;
+    let cid = class_id(&app, ids.hsm, "courrier").await;
+    let edit = format!("/admin/etablissements/{}/plan-de-classement/{cid}", ids.hsm);
+    let html = app.get(&edit, Some(&admin)).await.text();
+    let (mut first, mut second) = (form_fields(&html, &edit), form_fields(&html, &edit));
+    assert_eq!(field(&first, "version"), Some("1"));
+    set_field(&mut first, "label", "Courrier reçu");
+    let r = app.post_form(&edit, Some(&admin), &refs(&first)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(scalar(&app, "SELECT version FROM document_classes WHERE id = $1", args![cid]).await, 2);
+
+    set_field(&mut second, "label", "Courrier envoyé");
+    let r = app.post_form(&edit, Some(&admin), &refs(&second)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let html = r.text();
+    assert!(html_unescape(&html).contains("Cette classe de documents a été modifié(e) par quelqu'un d'autre"), "{html}");
+    let again = form_fields(&html, &edit);
+    assert_eq!(field(&again, "label"), Some("Courrier envoyé"), "what was typed is kept");
+    assert_eq!(field(&again, "version"), Some("2"), "the current version, so saving again is a choice");
+    assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Courrier reçu");
+    let r = app.post_form(&edit, Some(&admin), &refs(&again)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Courrier envoyé");
+
+    // A code already in the plan: 422 on « Code », from the unique constraint.
+    let html = app.get(&edit, Some(&admin)).await.text();
+    let mut clash = form_fields(&html, &edit);
+    set_field(&mut clash, "code", "accord_pec");
+    let r = app.post_form(&edit, Some(&admin), &refs(&clash)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(field_error(&r.text(), "code").as_deref(), Some("Ce code est déjà utilisé dans le plan."));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_default_is_offered_to_an_establishment_without_classes() {
     let app = TestApp::new().await;
@@ -1234,20 +1303,33 @@ async fn api_document_classes_list_create_update() {
     assert_eq!(r.json()["errors"][0]["field"], "code");
 
     // Update.
-    let put = format!("/api/v1/document-classes/{cid}?establishment_id={}", ids.hsm);
+    assert_eq!(c["version"], 1);
+    let put = format!("/api/v1/document-classes/{cid}?establishment_id={}&version=1", ids.hsm);
     let mut changed = body.clone();
     changed["label"] = json!("Devis signé par le patient");
     changed["required_for"] = json!("sejour");
     let r = app.send_json(Method::PUT, &put, Some(&key), Some(&changed)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!((r.json()["label"].as_str(), r.json()["required_for"].as_str()), (Some("Devis signé par le patient"), Some("sejour")));
+    assert_eq!((r.json()["label"].as_str(), r.json()["required_for"].as_str(), r.json()["version"].as_i64()), (Some("Devis signé par le patient"), Some("sejour"), Some(2)));
+    // The version read is now stale: 409, nothing changed.
+    let mut stale = changed.clone();
+    stale["label"] = json!("Écrasé");
+    let r = app.send_json(Method::PUT, &put, Some(&key), Some(&stale)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.content_type(), "application/problem+json");
+    // Renaming onto a code already in the plan: 422 naming the code (the unique constraint).
+    let mut clash = changed.clone();
+    clash["code"] = json!("courrier");
+    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}&version=2", ids.hsm), Some(&key), Some(&clash)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "code");
     let r = app.send_json(Method::PUT, &put, Some(&key), Some(&json!({ "code": "devis", "label": "", "retention_years": "x", "confidentiality": "secret", "required_for": "tout" }))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut fields: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
     fields.sort();
     assert_eq!(fields, ["confidentiality", "label", "required_for", "retention_years"]);
     // A class of the hospital is not found under the other establishment.
-    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}", ids.dpass), Some(&key), Some(&json!({ "code": "devis_nc", "label": "Devis", "retention_years": "6", "confidentiality": "normal", "required_for": "", "active": "true" }))).await;
+    let r = app.send_json(Method::PUT, &format!("/api/v1/document-classes/{cid}?establishment_id={}&version=2", ids.dpass), Some(&key), Some(&json!({ "code": "devis_nc", "label": "Devis", "retention_years": "6", "confidentiality": "normal", "required_for": "", "active": "true" }))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     assert_eq!(text_of(&app, "SELECT label FROM document_classes WHERE id = $1", args![cid]).await, "Devis signé par le patient");
 

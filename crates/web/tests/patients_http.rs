@@ -61,7 +61,7 @@ fn hidden(mut p: PatientInput) -> PatientInput {
 
 /// Creates a file as the local operator.
 async fn create(app: &TestApp, est_id: i64, p: PatientInput) -> Patient {
-    patients::create(&app.db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {}: {e:?}", p.birth_name))
+    common::typed::create(&app.db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {}: {e:?}", p.birth_name))
 }
 
 async fn scalar(app: &TestApp, sql: &str, a: &[quittance_store::V]) -> i64 {
@@ -867,7 +867,7 @@ async fn api_create_read_search_update() {
 
     // Update with the version read; a stale version is a conflict.
     let patient: Patient = serde_json::from_value(file["patient"].clone()).expect("a Patient");
-    let mut change = PatientInput::from_patient(&patient);
+    let mut change = patients::patient_input(&patient);
     change.city = "Bron".into();
     let r = app.send_json(Method::PUT, &format!("/api/v1/patients/{id}?version=1"), Some(&key), Some(&json!(change))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());

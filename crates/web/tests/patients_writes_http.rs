@@ -52,7 +52,7 @@ async fn a_stale_patient_form_is_reshown_with_what_was_typed() {
         site_id: sites[0].id.to_string(),
         ..Default::default()
     };
-    let p = patients::create(&app.db, &op(), est_id, &input).await.unwrap();
+    let p = common::typed::create(&app.db, &op(), est_id, &input).await.unwrap();
     let path = format!("/patients/{}/modifier", p.id);
     let r = app.get(&path, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -60,9 +60,9 @@ async fn a_stale_patient_form_is_reshown_with_what_was_typed() {
     assert_eq!(field(&form, "version"), Some("1"));
 
     // Someone else saves first.
-    let mut other = PatientInput::from_patient(&p);
+    let mut other = patients::patient_input(&p);
     other.city = "Bron".into();
-    patients::update(&app.db, &op(), p.id, p.version, &other).await.unwrap();
+    common::typed::update(&app.db, &op(), p.id, p.version, &other).await.unwrap();
 
     set_field(&mut form, "city", "Vénissieux");
     let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
@@ -92,8 +92,8 @@ async fn debtor_forms_carry_their_version_and_show_errors_next_to_fields() {
         site_id: sites[0].id.to_string(),
         ..Default::default()
     };
-    let p = patients::create(&app.db, &op(), est_id, &input).await.unwrap();
-    let d = patients::save_debtor(&app.db, &op(), p.id, None, &DebtorInput { kind: "patient".into(), guarantees: "sejour".into(), ..Default::default() })
+    let p = common::typed::create(&app.db, &op(), est_id, &input).await.unwrap();
+    let d = common::typed::save_debtor(&app.db, &op(), p.id, None, &DebtorInput { kind: "patient".into(), guarantees: "sejour".into(), ..Default::default() })
         .await
         .unwrap();
     let path = format!("/patients/{}/debiteurs/{}/modifier", p.id, d.id);
@@ -112,8 +112,8 @@ async fn debtor_forms_carry_their_version_and_show_errors_next_to_fields() {
     assert_eq!(field(&form_fields(&r.text(), &path), "name"), Some("Paul Blanc"));
 
     // Someone else changes the debtor; the form (version 1) is stale.
-    let other = DebtorInput { city: "Bron".into(), ..DebtorInput::from_debtor(&d) };
-    patients::save_debtor(&app.db, &op(), p.id, Some(DebtorEdit { id: d.id, version: d.version }), &other).await.unwrap();
+    let other = DebtorInput { city: "Bron".into(), ..patients::debtor_input(&d) };
+    common::typed::save_debtor(&app.db, &op(), p.id, Some(DebtorEdit { id: d.id, version: d.version }), &other).await.unwrap();
     set_field(&mut form, "relationship", "frère");
     let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
     assert_stale_reshown(&r, &path, ("name", "Paul Blanc"), 2);

@@ -6,6 +6,10 @@ use jiff::civil::Date;
 
 use crate::shared::codes::Codes;
 
+pub mod input;
+
+pub use input::size_fr;
+
 /// The accepted file types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

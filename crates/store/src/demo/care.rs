@@ -91,7 +91,7 @@ async fn file_demo(db: &Db, op: &Actor, patient_id: i64, class: &str, target: &s
     tx.rollback().await?;
     let Some((class_id, _)) = row else { return Ok(()) };
     let input = crate::documents::UploadInput { target: target.into(), class_id: class_id.to_string(), title: title.into(), document_date: date.into(), ..Default::default() };
-    crate::documents::upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "scan.pdf", &demo_pdf(title), jiff::Zoned::now().date()).await?;
+    crate::documents::parse_and_upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "scan.pdf", &demo_pdf(title), jiff::Zoned::now().date()).await?;
     Ok(())
 }
 
@@ -109,7 +109,7 @@ async fn attach_answer(db: &Db, op: &crate::actor::Actor, patient_id: i64, p: &c
         ..Default::default()
     };
     let bytes = demo_pdf(&format!("Accord de prise en charge {} - {}", p.agreement_number.clone().unwrap_or_default(), p.number));
-    crate::documents::upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "accord.pdf", &bytes, jiff::Zoned::now().date())
+    crate::documents::parse_and_upload(db, op, &crate::documents::Storage::default(), patient_id, &input, "accord.pdf", &bytes, jiff::Zoned::now().date())
         .await?;
     Ok(())
 }

@@ -191,9 +191,9 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<u
         let today = jiff::civil::date(2026, 11, 22);
         let mut ids = Vec::new();
         for input in &rows {
-            let d = input.parse(today).map_err(|e| Error::Integrity(format!("patient de démonstration invalide : {e}")))?;
-            let site = input.site_id.parse::<i64>().ok();
-            let p = patients::insert(&mut tx, &op, est, site, &d).await?;
+            let d = quittance_domain::patients::input::parse_patient(input, today)
+                .map_err(|e| Error::Integrity(format!("patient de démonstration invalide : {e}")))?;
+            let p = patients::insert(&mut tx, &op, est, d.site_id, &d.data).await?;
             ids.push((p.id, p.birth_name.clone(), p.first_name.clone(), p.birth_date.clone()));
         }
         tx.commit().await?;
@@ -230,7 +230,8 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<u
                     ..Default::default()
                 }
             };
-            patients::save_debtor(db, &op, *id, None, &input).await?;
+            let d = patients::parse_debtor(&input).map_err(|e| Error::Integrity(format!("débiteur de démonstration invalide : {e}")))?;
+            patients::save_debtor(db, &op, *id, None, &d).await?;
         }
     }
     Ok(total)

@@ -6,9 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::documents::{self as dd, Kind, Requirement};
+use quittance_domain::documents::{self as dd, Kind, Requirement, Target};
 use quittance_domain::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
+
+pub use quittance_domain::documents::input::{ClassInput, DocClassData, NewDocument, TargetRef, UploadInput};
 use sha2::{Digest, Sha256};
 
 use crate::actor::Actor;
@@ -49,21 +51,11 @@ impl Storage {
     }
 }
 
-/// A size in French units (octets, Kio, Mio).
-pub fn size_fr(bytes: i64) -> String {
-    if bytes < 1024 {
-        format!("{bytes} octets")
-    } else if bytes < 1024 * 1024 {
-        format!("{} Kio", (bytes + 512) / 1024)
-    } else {
-        let tenths = (bytes * 10 + 512 * 1024) / (1024 * 1024);
-        if tenths % 10 == 0 { format!("{} Mio", tenths / 10) } else { format!("{},{} Mio", tenths / 10, tenths % 10) }
-    }
-}
+pub use quittance_domain::documents::size_fr;
 
 // ------------------------------------------------------------------ plan
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct DocClass {
     pub id: i64,
     pub establishment_id: i64,
@@ -77,22 +69,30 @@ pub struct DocClass {
     pub required_for: String,
     pub position: i64,
     pub active: bool,
+    /// Changes with every write; an edit sends the version it read.
+    pub version: i64,
 }
 
-const CLASS_COLS: &str = "id, establishment_id, code, label, retention_years, confidentiality, required_for, position, active";
+const CLASS_COLS: &str = "id, establishment_id, code, label, retention_years, confidentiality, required_for, position, active, version";
 
-/// A class as typed in the plan form.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct ClassInput {
-    pub code: String,
-    pub label: String,
-    pub retention_years: String,
-    pub confidentiality: String,
-    pub required_for: String,
-    pub position: String,
-    /// `on` (checkbox) or `true` keeps the class usable for new documents.
-    pub active: String,
+/// Which class an edit changes, and the version the form or the request read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassEdit {
+    pub id: i64,
+    pub version: i64,
+}
+
+/// The form of a class, filled with what is stored (for the edit page).
+pub fn class_input(c: &DocClass) -> ClassInput {
+    ClassInput {
+        code: c.code.clone(),
+        label: c.label.clone(),
+        retention_years: c.retention_years.to_string(),
+        confidentiality: c.confidentiality.clone(),
+        required_for: c.required_for.clone(),
+        position: c.position.to_string(),
+        active: if c.active { "on".into() } else { String::new() },
+    }
 }
 
 /// The plan proposed to a new establishment; every line can be changed afterwards.
@@ -150,83 +150,73 @@ pub async fn classes(db: &Db, actor: &Actor, establishment_id: i64) -> Result<Ve
     v
 }
 
-/// Creates (`id` = None) or changes a class of the plan. A class is never deleted
-/// (documents refer to it): it is deactivated.
-pub async fn save_class(db: &Db, actor: &Actor, establishment_id: i64, id: Option<i64>, input: &ClassInput) -> Result<DocClass, Error> {
+/// The message of a stale write on a class.
+const STALE_CLASS: &str = "Cette classe de documents";
+
+/// A unique constraint the database refused, as the field error of the form field (no COUNT
+/// beforehand, which races on PostgreSQL). Other errors pass.
+fn class_unique(e: Error) -> Error {
+    match e.constraint().as_deref() {
+        Some("document_classes_establishment_id_code_key") => Error::invalid("code", "Ce code est déjà utilisé dans le plan."),
+        _ => e,
+    }
+}
+
+/// What the audit trail records of a class (without its version, which every write changes).
+fn class_json(c: &DocClass) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("version");
+    }
+    v
+}
+
+/// Creates (`edit` = None) or changes a class of the plan (`edit`: its id and the version
+/// read; a concurrent change is a 409). A class is never deleted (documents refer to it):
+/// it is deactivated. A code already in the plan is a field error (the unique constraint).
+pub async fn save_class(db: &Db, actor: &Actor, establishment_id: i64, edit: Option<ClassEdit>, input: &DocClassData) -> Result<DocClass, Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "document_class", "save").await?;
-    let mut e = FieldErrors::new();
-    let code = e.required("code", &input.code, 40);
-    if !code.is_empty() && !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        e.add("code", "Minuscules sans accent, chiffres et « _ » seulement.");
-    }
-    let label = e.required("label", &input.label, 120);
-    let retention_years = match input.retention_years.trim().parse::<i64>() {
-        Ok(y) if (1..=100).contains(&y) => y,
-        _ => {
-            e.add("retention_years", "Durée de conservation en années, de 1 à 100.");
-            0
-        }
-    };
-    let confidentiality = input.confidentiality.trim().to_string();
-    if !quittance_domain::care::coverage::is_code(dd::CONFIDENTIALITY, &confidentiality) {
-        e.add("confidentiality", "Choisissez le niveau de confidentialité.");
-    }
-    let required_for = input.required_for.trim().to_string();
-    if !quittance_domain::care::coverage::is_code(dd::REQUIRED_FOR, &required_for) {
-        e.add("required_for", "Exigence inconnue.");
-    }
-    let position = if input.position.trim().is_empty() {
-        1000
-    } else {
-        input.position.trim().parse::<i64>().unwrap_or_else(|_| {
-            e.add("position", "Un nombre entier.");
-            0
-        })
-    };
-    let active = matches!(input.active.trim(), "on" | "true" | "1" | "oui");
-    let mut tx = db.begin().await?;
-    let clash = tx
-        .int("SELECT COUNT(*) FROM document_classes WHERE establishment_id = $1 AND code = $2 AND id <> $3", &args![establishment_id, code.clone(), id.unwrap_or(0)])
-        .await?;
-    if clash > 0 {
-        e.add("code", "Ce code est déjà utilisé dans le plan.");
-    }
-    if let Err(errs) = e.into_result() {
-        tx.rollback().await?;
-        return Err(Error::Invalid(errs));
-    }
     let now = now_text();
-    let (before, new_id) = match id {
-        Some(id) => {
+    let (conf, req) = (input.confidentiality.code(), input.required_for.code());
+    let mut tx = db.begin().await?;
+    let (before, id) = match edit {
+        Some(ed) => {
             let before: DocClass = tx
-                .opt(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2"), &args![id, establishment_id])
+                .lock(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2"), &args![ed.id, establishment_id])
                 .await?
                 .ok_or(Error::NotFound("Classe de documents"))?;
-            tx.exec(
-                "UPDATE document_classes SET code = $1, label = $2, retention_years = $3, confidentiality = $4, required_for = $5, position = $6, active = $7, updated_at = $8 WHERE id = $9",
-                &args![code, label, retention_years, confidentiality, required_for, position, active, now, id],
+            if before.version != ed.version {
+                return Err(Error::stale(STALE_CLASS));
+            }
+            tx.exec_one(
+                "UPDATE document_classes SET code = $1, label = $2, retention_years = $3, confidentiality = $4, required_for = $5, position = $6, active = $7, \
+                 updated_at = $8, version = version + 1 WHERE id = $9 AND version = $10",
+                &args![input.code.clone(), input.label.clone(), input.retention_years, conf, req, input.position, input.active, now, ed.id, ed.version],
+                &Error::stale(STALE_CLASS).to_string(),
             )
-            .await?;
-            (serde_json::to_value(&before).unwrap_or_default(), id)
+            .await
+            .map_err(class_unique)?;
+            (class_json(&before), ed.id)
         }
         None => {
             let id = tx
                 .int(
-                    "INSERT INTO document_classes (establishment_id, code, label, retention_years, confidentiality, required_for, position, active, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
-                    &args![establishment_id, code, label, retention_years, confidentiality, required_for, position, active, now],
+                    "INSERT INTO document_classes (establishment_id, code, label, retention_years, confidentiality, required_for, position, active, created_at, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) RETURNING id",
+                    &args![establishment_id, input.code.clone(), input.label.clone(), input.retention_years, conf, req, input.position, input.active, now],
                 )
-                .await?;
+                .await
+                .map_err(class_unique)?;
             (serde_json::json!({}), id)
         }
     };
-    let after: DocClass = tx.one(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1"), &args![new_id]).await?;
+    let after: DocClass = tx.one(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1"), &args![id]).await?;
     tx.audit(
         actor,
-        AuditEvent::new("document_class", if id.is_some() { "update" } else { "create" })
-            .id(new_id)
+        AuditEvent::new("document_class", if edit.is_some() { "update" } else { "create" })
+            .id(id)
             .at(Some(establishment_id), None)
-            .changes(diff(&before, &serde_json::to_value(&after).unwrap_or_default())),
+            .changes(diff(&before, &class_json(&after))),
     );
     tx.commit().await?;
     Ok(after)
@@ -270,7 +260,7 @@ pub(crate) async fn on_file(tx: &mut Tx, establishment_id: i64, patient_id: Opti
 
 // ------------------------------------------------------------------ documents
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Document {
     pub id: i64,
     pub establishment_id: i64,
@@ -310,21 +300,6 @@ const DOC_COLS: &str = "d.id, d.establishment_id, d.patient_id, d.target_kind, d
     d.file_name, d.mime, d.size_bytes, d.sha256, d.storage, d.document_date, d.retention_until, d.uploaded_by, d.created_at, d.withdrawn_at, d.withdrawn_reason, d.version";
 const DOC_FROM: &str = "FROM documents d JOIN document_classes c ON c.id = d.class_id";
 
-/// The form fields of an upload (the file itself comes beside).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct UploadInput {
-    /// `patient`, or `droit:<id>`, `pec:<id>`, `sejour:<id>`.
-    pub target: String,
-    pub class_id: String,
-    /// Blank: the class's level.
-    pub confidentiality: String,
-    /// Blank: the class's label.
-    pub title: String,
-    /// JJ/MM/AAAA; blank: today.
-    pub document_date: String,
-}
-
 /// Whether the actor holds the confidential-documents permission for the whole
 /// establishment or on one of the file's sites.
 fn may_open_confidential(actor: &Actor, establishment_id: i64, file_sites: &[i64]) -> bool {
@@ -362,92 +337,84 @@ fn write_folder(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Resolves `patient`, `droit:<id>`, `pec:<id>` or `sejour:<id>` to a target of this patient.
-async fn target(tx: &mut Tx, patient_id: i64, t: &str) -> Result<(String, i64), String> {
-    let t = t.trim();
-    if t.is_empty() || t == "patient" {
-        return Ok(("patient".into(), patient_id));
-    }
-    let Some((kind, id)) = t.split_once(':') else { return Err("Rattachement inconnu.".into()) };
-    let Ok(id) = id.parse::<i64>() else { return Err("Rattachement inconnu.".into()) };
-    let table = match kind {
-        "droit" => "coverages",
-        "pec" => "cover_authorizations",
-        "sejour" => "stays",
-        _ => return Err("Rattachement inconnu.".into()),
+/// Checks that a parsed target belongs to this patient: `(kind code, id)` as stored.
+async fn target(tx: &mut Tx, patient_id: i64, t: TargetRef) -> Result<Result<(String, i64), String>, Error> {
+    let (table, id) = match (t.kind, t.id) {
+        (Target::Patient, _) | (_, None) => return Ok(Ok((Target::Patient.code().into(), patient_id))),
+        (Target::Droit, Some(id)) => ("coverages", id),
+        (Target::Pec, Some(id)) => ("cover_authorizations", id),
+        (Target::Sejour, Some(id)) => ("stays", id),
     };
-    let n = tx
-        .int(&format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND patient_id = $2"), &args![id, patient_id])
-        .await
-        .map_err(|_| "Rattachement illisible.".to_string())?;
+    let n = tx.int(&format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND patient_id = $2"), &args![id, patient_id]).await?;
     if n == 0 {
-        return Err("Cet élément n'appartient pas au dossier du patient.".into());
+        return Ok(Err("Cet élément n'appartient pas au dossier du patient.".into()));
     }
-    Ok((kind.to_string(), id))
+    Ok(Ok((t.kind.code().to_string(), id)))
 }
 
-/// Files a document in a patient's file. The type is recognised from the content,
-/// the size is limited, the checksum recorded; the upload is audited (without content).
-#[allow(clippy::too_many_arguments)]
+/// The usable class of the establishment, or the field error.
+async fn usable_class(tx: &mut Tx, establishment_id: i64, class_id: i64) -> Result<Option<DocClass>, Error> {
+    tx.opt(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2 AND active = TRUE"), &args![class_id, establishment_id]).await
+}
+
+const NO_CLASS: &str = "Choisissez la classe du document dans le plan de classement.";
+
+/// Parses an upload (see [`quittance_domain::documents::input::parse_upload`]) in the
+/// establishment's day of the patient's file. When the input does not parse, the facts the
+/// database knows (the class, the target) are checked too, so that every error comes back at
+/// once; [`upload`] checks them again inside its transaction. Call it once the actor is known
+/// to read the file (`patients::check_read`, as the page and the API do): the facts it reports
+/// are the file's.
+pub async fn parse_upload(db: &Db, storage: &Storage, patient_id: i64, raw: &UploadInput, bytes: &[u8], today: jiff::civil::Date) -> Result<NewDocument, Error> {
+    match quittance_domain::documents::input::parse_upload(raw, bytes, storage.max_bytes, today) {
+        Ok(d) => Ok(d),
+        Err(mut e) => {
+            let mut tx = db.read().await?;
+            let est: Option<(i64,)> = tx.opt("SELECT establishment_id FROM patients WHERE id = $1", &args![patient_id]).await?;
+            if let Some((est,)) = est {
+                if let (None, Ok(c)) = (e.get("class_id"), raw.class_id.trim().parse::<i64>())
+                    && usable_class(&mut tx, est, c).await?.is_none()
+                {
+                    e.add("class_id", NO_CLASS);
+                }
+                if let (None, Ok(t)) = (e.get("target"), quittance_domain::documents::input::parse_target(&raw.target))
+                    && let Err(m) = target(&mut tx, patient_id, t).await?
+                {
+                    e.add("target", m);
+                }
+            }
+            tx.rollback().await?;
+            Err(Error::Invalid(e))
+        }
+    }
+}
+
+/// Files a parsed document in a patient's file (`bytes` the content it was parsed from). The
+/// checksum is recorded; the class and the target are checked in the transaction; the upload
+/// is audited (without content).
 pub async fn upload(
     db: &Db,
     actor: &Actor,
     storage: &Storage,
     patient_id: i64,
-    input: &UploadInput,
+    input: &NewDocument,
     original_name: &str,
     bytes: &[u8],
-    today: jiff::civil::Date,
 ) -> Result<Document, Error> {
     let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
     let est = patient.establishment_id;
-    let mut e = FieldErrors::new();
-    let kind = if bytes.is_empty() {
-        e.add("file", "Choisissez le fichier à classer.");
-        None
-    } else if bytes.len() > storage.max_bytes {
-        e.add("file", format!("Fichier trop volumineux ({}) : {} au plus.", size_fr(bytes.len() as i64), storage.max_label()));
-        None
-    } else {
-        let k = dd::sniff(bytes);
-        if k.is_none() {
-            e.add("file", dd::WRONG_TYPE);
-        }
-        k
-    };
-    let title = e.optional("title", &input.title, 200);
-    let document_date = if input.document_date.trim().is_empty() {
-        Some(today)
-    } else {
-        match quittance_domain::fr::parse_date_fr(&input.document_date) {
-            Ok(d) if d <= today => Some(d),
-            Ok(_) => {
-                e.add("document_date", "La date du document ne peut pas être dans le futur.");
-                None
-            }
-            Err(m) => {
-                e.add("document_date", m);
-                None
-            }
-        }
-    };
-    let mut tx = db.begin().await?;
-    let class: Option<DocClass> = match input.class_id.trim().parse::<i64>() {
-        Ok(id) => tx.opt(&format!("SELECT {CLASS_COLS} FROM document_classes WHERE id = $1 AND establishment_id = $2 AND active = TRUE"), &args![id, est]).await?,
-        Err(_) => None,
-    };
-    if class.is_none() {
-        e.add("class_id", "Choisissez la classe du document dans le plan de classement.");
+    // The parsed facts must be those of these bytes (a caller cannot pass other content).
+    if bytes.len() != input.size_bytes || bytes.len() > storage.max_bytes || dd::sniff(bytes) != Some(input.kind) {
+        return Err(Error::invalid("file", dd::WRONG_TYPE));
     }
-    let confidentiality = match input.confidentiality.trim() {
-        "" => class.as_ref().map(|c| c.confidentiality.clone()).unwrap_or_default(),
-        c if quittance_domain::care::coverage::is_code(dd::CONFIDENTIALITY, c) => c.to_string(),
-        _ => {
-            e.add("confidentiality", "Niveau de confidentialité inconnu.");
-            String::new()
-        }
-    };
-    let target = match target(&mut tx, patient_id, &input.target).await {
+    let kind = input.kind;
+    let mut e = FieldErrors::new();
+    let mut tx = db.begin().await?;
+    let class = usable_class(&mut tx, est, input.class_id).await?;
+    if class.is_none() {
+        e.add("class_id", NO_CLASS);
+    }
+    let target = match target(&mut tx, patient_id, input.target).await? {
         Ok(t) => Some(t),
         Err(m) => {
             e.add("target", m);
@@ -458,9 +425,11 @@ pub async fn upload(
         tx.rollback().await?;
         return Err(Error::Invalid(errs));
     }
-    let (Some(kind), Some(class), Some((target_kind, target_id)), Some(document_date)) = (kind, class, target, document_date) else {
-        return Err(Error::Integrity("contrôle incomplet".into()));
+    let (Some(class), Some((target_kind, target_id))) = (class, target) else {
+        return Err(Error::invalid("class_id", NO_CLASS));
     };
+    let confidentiality = input.confidentiality.map_or_else(|| class.confidentiality.clone(), |c| c.code().to_string());
+    let document_date = input.document_date;
     let sha = sha256_hex(bytes);
     let until = dd::retention_until(document_date, class.retention_years);
     let file_name = dd::safe_file_name(original_name, kind);
@@ -482,7 +451,7 @@ pub async fn upload(
             "INSERT INTO documents (establishment_id, patient_id, target_kind, target_id, class_id, confidentiality, title, file_name, mime, size_bytes, sha256, storage, \
              document_date, retention_until, uploaded_by, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1) RETURNING id",
             &args![
-                est, patient_id, target_kind, target_id, class.id, confidentiality, title.unwrap_or_else(|| class.label.clone()), file_name, kind.mime(),
+                est, patient_id, target_kind, target_id, class.id, confidentiality, input.title.clone().unwrap_or_else(|| class.label.clone()), file_name, kind.mime(),
                 bytes.len() as i64, sha.clone(), store_code, document_date.to_string(), until.map(|d| d.to_string()), actor.username.clone(), now
             ],
         )
@@ -494,6 +463,23 @@ pub async fn upload(
     tx.audit(actor, AuditEvent::new("patient", "document_upload").id(patient_id).at(Some(est), sites.first().copied()).changes(diff(&serde_json::json!({}), &json(&d))));
     tx.commit().await?;
     Ok(d)
+}
+
+/// [`parse_upload`] then [`upload`], for callers that hold what was typed and nothing to
+/// re-show (the demo data, the PEC letter, tests).
+#[allow(clippy::too_many_arguments)]
+pub async fn parse_and_upload(
+    db: &Db,
+    actor: &Actor,
+    storage: &Storage,
+    patient_id: i64,
+    raw: &UploadInput,
+    original_name: &str,
+    bytes: &[u8],
+    today: jiff::civil::Date,
+) -> Result<Document, Error> {
+    let parsed = parse_upload(db, storage, patient_id, raw, bytes, today).await?;
+    upload(db, actor, storage, patient_id, &parsed, original_name, bytes).await
 }
 
 fn json(d: &Document) -> serde_json::Value {
@@ -626,7 +612,7 @@ pub async fn withdraw(db: &Db, actor: &Actor, id: i64, version: i64, reason: &st
 const STALE_DOCUMENT: &str = "Ce document";
 
 /// A document past its retention period, with its file.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Expired {
     pub document: Document,
     pub ipp: String,
@@ -679,14 +665,6 @@ pub async fn past_retention(db: &Db, actor: &Actor, establishment_id: i64, today
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_in_french() {
-        assert_eq!(size_fr(12), "12 octets");
-        assert_eq!(size_fr(2048), "2 Kio");
-        assert_eq!(size_fr(10 * 1024 * 1024), "10 Mio");
-        assert_eq!(size_fr(1536 * 1024), "1,5 Mio");
-    }
 
     #[test]
     fn folder_paths_are_content_addressed() {

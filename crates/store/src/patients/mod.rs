@@ -2,10 +2,16 @@
 //! search, history. Every view and every change is audited.
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::identity::{self, BirthDate, DocumentType, IdentityStatus, Sex};
+use quittance_domain::identity::{self, BirthDate};
+use quittance_domain::patients::input::parse_patient;
 use quittance_domain::patients::search::{SearchCriteria, prefix_upper};
 use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+pub use quittance_domain::patients::debtors::{DEBTOR_KINDS, GUARANTEES};
+pub use quittance_domain::patients::input::{
+    DebtorData, DebtorInput, IdentifierInput, NewIdentifier, ParsedPatient, PatientData, PatientInput, parse_debtor, parse_identifier,
+};
 
 use crate::actor::Actor;
 use crate::args;
@@ -14,74 +20,8 @@ use crate::db::{Db, Tx, V, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
 
-/// Accepts `true`/`false` or the strings a form sends (`on`, `true`, `1`, `oui`).
-fn bool_like<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum B {
-        B(bool),
-        S(String),
-    }
-    Ok(match Option::<B>::deserialize(d)? {
-        None => false,
-        Some(B::B(b)) => b,
-        Some(B::S(s)) => matches!(s.trim().to_lowercase().as_str(), "on" | "true" | "1" | "oui"),
-    })
-}
-
-/// What a form, the API or an import row sends; every field is text, parsed here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct PatientInput {
-    pub birth_name: String,
-    pub used_name: String,
-    /// Birth first names, in order, separated by spaces.
-    pub birth_first_names: String,
-    pub used_first_name: String,
-    /// `JJ/MM/AAAA` (00 for an unknown day or month) or `AAAA-MM-JJ`.
-    pub birth_date: String,
-    /// `F`, `M` or `I`.
-    pub sex: String,
-    /// INSEE code of the commune of birth (NC: 988xx) or `99xxx` for a country abroad.
-    pub birth_place_code: String,
-    pub birth_place_label: String,
-    /// provisoire, recuperee, validee, qualifiee.
-    pub identity_status: String,
-    pub doc_type: String,
-    pub doc_number: String,
-    pub doc_expiry: String,
-    #[serde(deserialize_with = "bool_like")]
-    pub insi_checked: bool,
-    /// Comma-separated RNIV attributes (doublon_potentiel, homonyme, douteuse, fictive…).
-    pub attributes: String,
-    pub nir: String,
-    pub cafat_number: String,
-    pub address_line1: String,
-    pub address_line2: String,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
-    pub phone: String,
-    pub mobile: String,
-    pub email: String,
-    pub language: String,
-    pub legal_rep_name: String,
-    pub legal_rep_relation: String,
-    pub legal_rep_phone: String,
-    pub date_of_death: String,
-    #[serde(deserialize_with = "bool_like")]
-    pub non_disclosure: bool,
-    /// Site the file is opened at (required for site-level users).
-    pub site_id: String,
-    /// Why a status or a strict trait changes (required then).
-    pub reason: String,
-    /// Create even though a file with the same traits exists (it is then flagged).
-    #[serde(deserialize_with = "bool_like")]
-    pub confirm_duplicate: bool,
-}
-
 /// A stored patient file.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Patient {
     pub id: i64,
     pub establishment_id: i64,
@@ -126,241 +66,9 @@ const COLS: &str = "id, establishment_id, ipp, birth_name, used_name, birth_firs
     attributes, nir, cafat_number, address_line1, address_line2, postcode, city, country, phone, mobile, email, language, \
     legal_rep_name, legal_rep_relation, legal_rep_phone, date_of_death, non_disclosure, version";
 
-/// The validated content of a file (everything but id, IPP and version).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PatientData {
-    pub birth_name: String,
-    pub used_name: Option<String>,
-    pub birth_first_names: Vec<String>,
-    pub used_first_name: Option<String>,
-    pub birth_date: BirthDate,
-    pub sex: Sex,
-    pub birth_place_code: Option<String>,
-    pub birth_place_label: Option<String>,
-    pub identity_status: IdentityStatus,
-    pub doc_type: Option<DocumentType>,
-    pub doc_number: Option<String>,
-    pub doc_expiry: Option<String>,
-    pub insi_checked: bool,
-    pub attributes: Vec<String>,
-    pub nir: Option<String>,
-    pub cafat_number: Option<String>,
-    pub address_line1: Option<String>,
-    pub address_line2: Option<String>,
-    pub postcode: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub phone: Option<String>,
-    pub mobile: Option<String>,
-    pub email: Option<String>,
-    pub language: Option<String>,
-    pub legal_rep_name: Option<String>,
-    pub legal_rep_relation: Option<String>,
-    pub legal_rep_phone: Option<String>,
-    pub date_of_death: Option<String>,
-    pub non_disclosure: bool,
-}
-
-fn parse_day(e: &mut FieldErrors, field: &str, v: &str) -> Option<String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    match quittance_domain::fr::parse_date_fr(v) {
-        Ok(d) => Some(d.to_string()),
-        Err(m) => {
-            e.add(field, m);
-            None
-        }
-    }
-}
-
-impl PatientInput {
-    /// Parses into valid data, or every field error at once.
-    pub fn parse(&self, today: jiff::civil::Date) -> Result<PatientData, FieldErrors> {
-        let mut e = FieldErrors::new();
-        let ok = |field: &str, r: Result<String, String>, e: &mut FieldErrors| match r {
-            Ok(v) => Some(v),
-            Err(m) => {
-                e.add(field, m);
-                None
-            }
-        };
-        let birth_name = if self.birth_name.trim().is_empty() {
-            e.add("birth_name", "Le nom de naissance est obligatoire.");
-            None
-        } else {
-            ok("birth_name", identity::normalize_birth_name(&self.birth_name), &mut e)
-        };
-        let used_name = match identity::normalize_used_name(&self.used_name) {
-            Ok(v) => v,
-            Err(m) => {
-                e.add("used_name", m);
-                None
-            }
-        };
-        let birth_first_names = if self.birth_first_names.trim().is_empty() {
-            e.add("birth_first_names", "Au moins un prénom de naissance est obligatoire.");
-            vec![]
-        } else {
-            match identity::normalize_first_names(&self.birth_first_names) {
-                Ok(v) => v,
-                Err(m) => {
-                    e.add("birth_first_names", m);
-                    vec![]
-                }
-            }
-        };
-        let used_first_name = match identity::normalize_used_first_name(&self.used_first_name) {
-            Ok(v) => v,
-            Err(m) => {
-                e.add("used_first_name", m);
-                None
-            }
-        };
-        let birth_date = if self.birth_date.trim().is_empty() {
-            e.add("birth_date", "La date de naissance est obligatoire (00 pour un jour ou un mois inconnu).");
-            None
-        } else {
-            match BirthDate::parse_fr(&self.birth_date, today) {
-                Ok(d) => Some(d),
-                Err(m) => {
-                    e.add("birth_date", m);
-                    None
-                }
-            }
-        };
-        let sex = Sex::from_code(self.sex.trim());
-        if sex.is_none() {
-            e.add("sex", "Le sexe est obligatoire : F, M ou I (indéterminé).");
-        }
-        let birth_place_code = if self.birth_place_code.trim().is_empty() {
-            e.add("birth_place_code", "Le lieu de naissance est obligatoire : code INSEE de la commune, ou 99xxx pour un pays étranger.");
-            None
-        } else {
-            ok("birth_place_code", identity::validate_birthplace(&self.birth_place_code), &mut e)
-        };
-        let birth_place_label = e.optional("birth_place_label", &self.birth_place_label, 100);
-        let identity_status = if self.identity_status.trim().is_empty() {
-            Some(IdentityStatus::Provisoire)
-        } else {
-            let s = IdentityStatus::from_code(self.identity_status.trim());
-            if s.is_none() {
-                e.add("identity_status", "Statut d'identité inconnu.");
-            }
-            s
-        };
-        let doc_type = if self.doc_type.trim().is_empty() {
-            None
-        } else {
-            let d = DocumentType::from_code(self.doc_type.trim());
-            if d.is_none() {
-                e.add("doc_type", "Type de pièce d'identité inconnu.");
-            }
-            d
-        };
-        let doc_number = e.optional("doc_number", &self.doc_number, 40);
-        let doc_expiry = parse_day(&mut e, "doc_expiry", &self.doc_expiry);
-        if let Some(s) = identity_status {
-            let high_trust = doc_type.is_some_and(|d| d.high_trust()) && doc_number.is_some();
-            if let Err(m) = identity::check_status(s, high_trust, self.insi_checked) {
-                e.add("identity_status", m);
-            }
-        }
-        let attrs: Vec<String> =
-            self.attributes.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
-        let attributes = match identity::check_attributes(&attrs) {
-            Ok(v) => v,
-            Err(m) => {
-                e.add("attributes", m);
-                vec![]
-            }
-        };
-        let nir = if self.nir.trim().is_empty() { None } else { ok("nir", identity::validate_nir(&self.nir), &mut e) };
-        if let (Some(n), Some(s)) = (&nir, sex)
-            && let Some(ns) = identity::nir_sex(n)
-                && s != Sex::Unknown && ns != s {
-                    e.add("nir", "Le NIR ne correspond pas au sexe indiqué.");
-                }
-        let cafat_number = if self.cafat_number.trim().is_empty() {
-            None
-        } else {
-            ok("cafat_number", identity::validate_cafat(&self.cafat_number), &mut e)
-        };
-        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
-        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
-        let country = e.optional("country", &self.country, 60);
-        let postcode = if self.postcode.trim().is_empty() {
-            None
-        } else {
-            ok("postcode", identity::validate_postcode(&self.postcode, country.as_deref().unwrap_or("")), &mut e)
-        };
-        let city = e.optional("city", &self.city, 100);
-        let phone = e.optional("phone", &self.phone, 30);
-        let mobile = e.optional("mobile", &self.mobile, 30);
-        for (f, v) in [("phone", &phone), ("mobile", &mobile)] {
-            if let Some(p) = v
-                && (!p.chars().all(|c| c.is_ascii_digit() || " +.-()".contains(c)) || p.chars().filter(char::is_ascii_digit).count() < 6) {
-                    e.add(f, "Numéro de téléphone invalide.");
-                }
-        }
-        let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email
-            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@') || m.contains(' ')) {
-                e.add("email", "Adresse électronique invalide.");
-            }
-        let language = e.optional("language", &self.language, 40);
-        let legal_rep_name = e.optional("legal_rep_name", &self.legal_rep_name, 200);
-        let legal_rep_relation = e.optional("legal_rep_relation", &self.legal_rep_relation, 60);
-        let legal_rep_phone = e.optional("legal_rep_phone", &self.legal_rep_phone, 30);
-        let date_of_death = parse_day(&mut e, "date_of_death", &self.date_of_death);
-        if let (Some(d), Some(b)) = (&date_of_death, birth_date) {
-            if d.as_str() > today.to_string().as_str() {
-                e.add("date_of_death", "La date de décès est dans le futur.");
-            } else if d.as_str() < b.to_storage().as_str() && b.is_complete() {
-                e.add("date_of_death", "La date de décès précède la date de naissance.");
-            }
-        }
-        e.into_result()?;
-        // Each of these added a field error when absent, so they are all present here.
-        let (Some(birth_date), Some(sex), Some(identity_status)) = (birth_date, sex, identity_status) else {
-            return Err(FieldErrors::single("birth_date", "La date de naissance, le sexe et le statut d'identité sont obligatoires."));
-        };
-        Ok(PatientData {
-            birth_name: birth_name.unwrap_or_default(),
-            used_name,
-            birth_first_names,
-            used_first_name,
-            birth_date,
-            sex,
-            birth_place_code,
-            birth_place_label,
-            identity_status,
-            doc_type,
-            doc_number,
-            doc_expiry,
-            insi_checked: self.insi_checked,
-            attributes,
-            nir,
-            cafat_number,
-            address_line1,
-            address_line2,
-            postcode,
-            city,
-            country,
-            phone,
-            mobile,
-            email,
-            language,
-            legal_rep_name,
-            legal_rep_relation,
-            legal_rep_phone,
-            date_of_death,
-            non_disclosure: self.non_disclosure,
-        })
-    }
-
-    pub fn from_patient(p: &Patient) -> PatientInput {
+/// The form of a file, filled with what is stored (for the edit page).
+pub fn patient_input(p: &Patient) -> PatientInput {
+    {
         let s = |o: &Option<String>| o.clone().unwrap_or_default();
         let fr_day = |o: &Option<String>| {
             o.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()).map(quittance_domain::fr::format_date_fr).unwrap_or_default()
@@ -403,66 +111,64 @@ impl PatientInput {
     }
 }
 
-impl PatientData {
-    fn first_name(&self) -> String {
-        self.birth_first_names.first().cloned().unwrap_or_default()
-    }
-
-    /// The fields as JSON (for the audit trail's before/after).
-    fn json(&self) -> serde_json::Value {
+/// The fields of a parsed file as JSON (for the audit trail's before/after).
+fn data_json(d: &PatientData) -> serde_json::Value {
+    {
         serde_json::json!({
-            "birth_name": self.birth_name, "used_name": self.used_name,
-            "birth_first_names": self.birth_first_names.join(" "), "used_first_name": self.used_first_name,
-            "birth_date": self.birth_date.to_storage(), "sex": self.sex.code(),
-            "birth_place_code": self.birth_place_code, "birth_place_label": self.birth_place_label,
-            "identity_status": self.identity_status.code(), "doc_type": self.doc_type.map(|d| d.code()),
-            "doc_number": self.doc_number, "doc_expiry": self.doc_expiry, "insi_checked": self.insi_checked,
-            "attributes": self.attributes.join(","), "nir": self.nir, "cafat_number": self.cafat_number,
-            "address_line1": self.address_line1, "address_line2": self.address_line2, "postcode": self.postcode,
-            "city": self.city, "country": self.country, "phone": self.phone, "mobile": self.mobile, "email": self.email,
-            "language": self.language, "legal_rep_name": self.legal_rep_name, "legal_rep_relation": self.legal_rep_relation,
-            "legal_rep_phone": self.legal_rep_phone, "date_of_death": self.date_of_death, "non_disclosure": self.non_disclosure,
+            "birth_name": d.birth_name, "used_name": d.used_name,
+            "birth_first_names": d.birth_first_names.join(" "), "used_first_name": d.used_first_name,
+            "birth_date": d.birth_date.to_storage(), "sex": d.sex.code(),
+            "birth_place_code": d.birth_place_code, "birth_place_label": d.birth_place_label,
+            "identity_status": d.identity_status.code(), "doc_type": d.doc_type.map(|d| d.code()),
+            "doc_number": d.doc_number, "doc_expiry": d.doc_expiry, "insi_checked": d.insi_checked,
+            "attributes": d.attributes.join(","), "nir": d.nir, "cafat_number": d.cafat_number,
+            "address_line1": d.address_line1, "address_line2": d.address_line2, "postcode": d.postcode,
+            "city": d.city, "country": d.country, "phone": d.phone, "mobile": d.mobile, "email": d.email,
+            "language": d.language, "legal_rep_name": d.legal_rep_name, "legal_rep_relation": d.legal_rep_relation,
+            "legal_rep_phone": d.legal_rep_phone, "date_of_death": d.date_of_death, "non_disclosure": d.non_disclosure,
         })
     }
+}
 
-    /// Bind values in the order of [`DATA_COLS`].
-    fn values(&self) -> Vec<V> {
+/// Bind values of a parsed file in the order of [`DATA_COLS`].
+fn data_values(d: &PatientData) -> Vec<V> {
+    {
         args![
-            self.birth_name.clone(),
-            self.used_name.clone(),
-            self.birth_first_names.join(" "),
-            self.first_name(),
-            self.used_first_name.clone(),
-            self.birth_date.to_storage(),
-            !self.birth_date.is_complete(),
-            self.sex.code(),
-            self.birth_place_code.clone(),
-            self.birth_place_label.clone(),
-            self.identity_status.code(),
-            self.doc_type.map(|d| d.code()),
-            self.doc_number.clone(),
-            self.doc_expiry.clone(),
-            self.insi_checked,
-            self.attributes.join(","),
-            self.nir.clone(),
-            self.cafat_number.clone(),
-            self.address_line1.clone(),
-            self.address_line2.clone(),
-            self.postcode.clone(),
-            self.city.clone(),
-            self.country.clone(),
-            self.phone.clone(),
-            self.mobile.clone(),
-            self.email.clone(),
-            self.language.clone(),
-            self.legal_rep_name.clone(),
-            self.legal_rep_relation.clone(),
-            self.legal_rep_phone.clone(),
-            self.date_of_death.clone(),
-            self.non_disclosure,
-            identity::search_key(&self.birth_name),
-            self.used_name.as_deref().map(identity::search_key),
-            identity::search_key(&self.first_name()),
+            d.birth_name.clone(),
+            d.used_name.clone(),
+            d.birth_first_names.join(" "),
+            d.first_name(),
+            d.used_first_name.clone(),
+            d.birth_date.to_storage(),
+            !d.birth_date.is_complete(),
+            d.sex.code(),
+            d.birth_place_code.clone(),
+            d.birth_place_label.clone(),
+            d.identity_status.code(),
+            d.doc_type.map(|d| d.code()),
+            d.doc_number.clone(),
+            d.doc_expiry.clone(),
+            d.insi_checked,
+            d.attributes.join(","),
+            d.nir.clone(),
+            d.cafat_number.clone(),
+            d.address_line1.clone(),
+            d.address_line2.clone(),
+            d.postcode.clone(),
+            d.city.clone(),
+            d.country.clone(),
+            d.phone.clone(),
+            d.mobile.clone(),
+            d.email.clone(),
+            d.language.clone(),
+            d.legal_rep_name.clone(),
+            d.legal_rep_relation.clone(),
+            d.legal_rep_phone.clone(),
+            d.date_of_death.clone(),
+            d.non_disclosure,
+            identity::search_key(&d.birth_name),
+            d.used_name.as_deref().map(identity::search_key),
+            identity::search_key(&d.first_name()),
         ]
     }
 }
@@ -653,15 +359,14 @@ async fn establishment_tz(tx: &mut Tx, establishment_id: i64) -> Result<String, 
     r.map(|r| r.0).ok_or(Error::NotFound("Établissement"))
 }
 
-/// Which site a new file is attached to, checked against the actor's grants.
-fn creation_site(actor: &Actor, establishment_id: i64, input: &PatientInput) -> Result<Option<i64>, FieldErrors> {
-    let chosen = input.site_id.trim().parse::<i64>().ok().or(actor.site_id);
+/// Which site a new file is attached to (the one chosen, or the actor's), checked against the actor's grants.
+fn creation_site(actor: &Actor, establishment_id: i64, chosen: Option<i64>) -> Result<Option<i64>, FieldErrors> {
     if actor.system {
-        return Ok(chosen);
+        return Ok(chosen.or(actor.site_id));
     }
     match actor.grants.sites_for(Permission::WritePatients, establishment_id) {
-        None => Ok(chosen),
-        Some(list) => match input.site_id.trim().parse::<i64>().ok() {
+        None => Ok(chosen.or(actor.site_id)),
+        Some(list) => match chosen {
             Some(s) if list.contains(&s) => Ok(Some(s)),
             Some(_) => Err(FieldErrors::single("site_id", "Vous ne pouvez pas ouvrir de dossier sur ce site.")),
             None => match actor.site_id.filter(|s| list.contains(s)) {
@@ -671,6 +376,33 @@ fn creation_site(actor: &Actor, establishment_id: i64, input: &PatientInput) -> 
             },
         },
     }
+}
+
+/// Parses a new file as typed, on the day of the establishment's time zone (see
+/// [`quittance_domain::patients::input::parse_patient`]). [`create`] takes what this returns.
+/// An unknown establishment is parsed on the UTC day (the use case then refuses it, as it
+/// refuses an establishment the actor may not write to).
+pub async fn parse_new(db: &Db, establishment_id: i64, raw: &PatientInput) -> Result<ParsedPatient, Error> {
+    let tz: Option<(String,)> = {
+        let mut tx = db.read().await?;
+        let tz = tx.opt("SELECT timezone FROM establishments WHERE id = $1", &args![establishment_id]).await;
+        tx.rollback().await?;
+        tz?
+    };
+    Ok(parse_patient(raw, today_in(tz.as_ref().map_or("UTC", |t| t.0.as_str())))?)
+}
+
+/// Parses a change of the file `patient_id` as typed, on the day of its establishment's time
+/// zone. [`update`] takes what this returns. An unknown file is parsed on the UTC day (the
+/// use case then answers « not found », as it does for a file the actor may not see).
+pub async fn parse_change(db: &Db, patient_id: i64, raw: &PatientInput) -> Result<ParsedPatient, Error> {
+    let tz: Option<(String,)> = {
+        let mut tx = db.read().await?;
+        let tz = tx.opt("SELECT e.timezone FROM patients p JOIN establishments e ON e.id = p.establishment_id WHERE p.id = $1", &args![patient_id]).await;
+        tx.rollback().await?;
+        tz?
+    };
+    Ok(parse_patient(raw, today_in(tz.as_ref().map_or("UTC", |t| t.0.as_str())))?)
 }
 
 async fn next_ipp(tx: &mut Tx, establishment_id: i64) -> Result<String, Error> {
@@ -711,7 +443,7 @@ pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Opt
     let ipp = next_ipp(tx, establishment_id).await?;
     let now = now_text();
     let mut values = args![establishment_id, ipp.clone()];
-    values.extend(d.values());
+    values.extend(data_values(d));
     values.push(V::T(now.clone()));
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
@@ -738,15 +470,14 @@ pub async fn insert(tx: &mut Tx, actor: &Actor, establishment_id: i64, site: Opt
 /// Opens a new file. A file with the same birth name, first name and birth date is
 /// reported (field `birth_name`) unless `confirm_duplicate` is set, in which case
 /// the new file is flagged `doublon_potentiel` for the identity-vigilance cell.
-pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &PatientInput) -> Result<Patient, Error> {
+pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &ParsedPatient) -> Result<Patient, Error> {
     actor.require(db, Permission::WritePatients, Scope::Establishment(establishment_id), "patient", "create").await?;
-    let site = creation_site(actor, establishment_id, input)?;
+    let site = creation_site(actor, establishment_id, input.site_id)?;
     if let Some(s) = site {
         actor.require(db, Permission::WritePatients, Scope::Site { establishment_id, site_id: s }, "patient", "create").await?;
     }
+    let mut d = input.data.clone();
     let mut tx = db.begin().await?;
-    let tz = establishment_tz(&mut tx, establishment_id).await?;
-    let mut d = input.parse(today_in(&tz))?;
     let twins = same_traits(&mut tx, establishment_id, &d, None).await?;
     if !twins.is_empty() {
         if !input.confirm_duplicate {
@@ -769,7 +500,7 @@ pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &Patie
 }
 
 /// A file with its identifiers, debtors and sites. Viewing it is audited.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PatientFile {
     pub patient: Patient,
     pub sites: Vec<i64>,
@@ -835,17 +566,12 @@ pub async fn open(db: &Db, actor: &Actor, id: i64) -> Result<Opened, Error> {
 /// Changes a file. `version` must be the one read (a concurrent change is a conflict).
 /// Changing the identity status or a strict trait requires `input.reason`.
 ///
-/// The write path: permission (refusal audited) → input parsed → one transaction that locks
+/// The write path: input parsed by the caller ([`parse_change`]) → permission (refusal
+/// audited) → one transaction that locks
 /// the row, checks the version and the actor's access on the locked row, compares, writes
 /// `WHERE version = $n` (0 rows → 409) and audits.
-pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PatientInput) -> Result<Patient, Error> {
-    let (seen, _) = load_visible(db, actor, id, Permission::WritePatients, "update").await?;
-    let tz = {
-        let mut tx = db.read().await?;
-        let tz = establishment_tz(&mut tx, seen.establishment_id).await;
-        tx.rollback().await?;
-        tz?
-    };
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &ParsedPatient) -> Result<Patient, Error> {
+    load_visible(db, actor, id, Permission::WritePatients, "update").await?;
     let mut tx = db.begin().await?;
     let before = lock(&mut tx, id).await?;
     if before.version != version {
@@ -855,13 +581,13 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
     if !may_write(actor, &before, &sites) {
         return Err(Error::Forbidden);
     }
-    let d = input.parse(today_in(&tz))?;
-    let after_json = d.json();
+    let d = &input.data;
+    let after_json = data_json(d);
     let before_json = patient_json(&before);
     let mut changes = diff(&before_json, &after_json);
     let strict_changed: Vec<&str> = STRICT.iter().copied().filter(|k| changes.get(*k).is_some()).collect();
     let status_changed = changes.get("identity_status").is_some();
-    let reason = input.reason.trim();
+    let reason = input.reason.as_deref().unwrap_or("");
     if (status_changed || !strict_changed.is_empty()) && reason.is_empty() {
         return Err(Error::invalid(
             "reason",
@@ -873,7 +599,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Patie
         return Ok(before);
     }
     let sets: Vec<String> = DATA_COLS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-    let mut values = d.values();
+    let mut values = data_values(d);
     let n = values.len();
     values.push(V::T(now_text()));
     values.push(V::I(id));
@@ -978,7 +704,7 @@ fn unique_field(e: Error) -> Error {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Identifier {
     pub id: i64,
     pub patient_id: i64,
@@ -987,12 +713,9 @@ pub struct Identifier {
 }
 
 /// Adds an external identifier (e.g. the id in a CMS patient software) with its issuer.
-pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &str, value: &str) -> Result<Identifier, Error> {
+pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, input: &NewIdentifier) -> Result<Identifier, Error> {
     let (p, sites) = load_visible(db, actor, patient_id, Permission::WritePatients, "add_identifier").await?;
-    let mut e = FieldErrors::new();
-    let issuer = e.required("issuer", issuer, 60);
-    let value = e.required("value", value, 60);
-    e.into_result()?;
+    let (issuer, value) = (input.issuer.clone(), input.value.clone());
     let mut tx = db.begin().await?;
     let id = tx
         .int(
@@ -1014,24 +737,7 @@ pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &st
 
 // ---------------------------------------------------------------- debtors
 
-pub const DEBTOR_KINDS: &[(&str, &str)] = &[
-    ("patient", "Le patient"),
-    ("proche", "Un proche"),
-    ("assure", "Assuré ouvrant droit"),
-    ("tuteur", "Tuteur ou curateur"),
-    ("employeur", "Employeur"),
-    ("autre", "Autre tiers"),
-];
-
-pub const GUARANTEES: &[(&str, &str)] = &[
-    ("sejour", "Séjour"),
-    ("actes", "Actes"),
-    ("forfait_journalier", "Forfait journalier"),
-    ("chambre_particuliere", "Chambre particulière"),
-    ("prestations_annexes", "Prestations annexes"),
-];
-
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Debtor {
     pub id: i64,
     pub patient_id: i64,
@@ -1063,105 +769,45 @@ pub struct DebtorEdit {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default)]
-pub struct DebtorInput {
-    pub kind: String,
-    pub name: String,
-    pub relationship: String,
-    pub address_line1: String,
-    pub address_line2: String,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
-    pub phone: String,
-    pub email: String,
-    /// Comma-separated: sejour, actes, forfait_journalier, chambre_particuliere, prestations_annexes.
-    pub guarantees: String,
-    #[serde(deserialize_with = "bool_like")]
-    pub is_default: bool,
+/// The stored row of a parsed debtor of `patient` (id and version set by the write).
+fn debtor_row(patient: &Patient, d: &DebtorData) -> Debtor {
+    let name = d.name.clone().unwrap_or_else(|| format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name));
+    Debtor {
+        id: 0,
+        patient_id: patient.id,
+        kind: d.kind.code().to_string(),
+        name,
+        relationship: d.relationship.clone(),
+        address_line1: d.address_line1.clone(),
+        address_line2: d.address_line2.clone(),
+        postcode: d.postcode.clone(),
+        city: d.city.clone(),
+        country: d.country.clone(),
+        phone: d.phone.clone(),
+        email: d.email.clone(),
+        guarantees: d.guarantees.join(","),
+        is_default: d.is_default,
+        active: true,
+        version: 0,
+    }
 }
 
-impl DebtorInput {
-    pub fn parse(&self, patient: &Patient) -> Result<Debtor, FieldErrors> {
-        let mut e = FieldErrors::new();
-        let kind = self.kind.trim().to_string();
-        if !DEBTOR_KINDS.iter().any(|(k, _)| *k == kind) {
-            e.add("kind", "Type de débiteur inconnu.");
-        }
-        let name = if kind == "patient" && self.name.trim().is_empty() {
-            format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name)
-        } else {
-            e.required("name", &self.name, 200)
-        };
-        let relationship = e.optional("relationship", &self.relationship, 60);
-        if matches!(kind.as_str(), "proche" | "assure" | "tuteur") && relationship.is_none() {
-            e.add("relationship", "Précisez le lien avec le patient.");
-        }
-        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
-        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
-        let country = e.optional("country", &self.country, 60);
-        let postcode = if self.postcode.trim().is_empty() {
-            None
-        } else {
-            match identity::validate_postcode(&self.postcode, country.as_deref().unwrap_or("")) {
-                Ok(p) => Some(p),
-                Err(m) => {
-                    e.add("postcode", m);
-                    None
-                }
-            }
-        };
-        let city = e.optional("city", &self.city, 100);
-        let phone = e.optional("phone", &self.phone, 30);
-        let email = e.optional("email", &self.email, 200);
-        let mut guarantees: Vec<String> =
-            self.guarantees.split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
-        guarantees.sort();
-        guarantees.dedup();
-        if guarantees.iter().any(|g| !GUARANTEES.iter().any(|(k, _)| k == g)) {
-            e.add("guarantees", "Nature de charge inconnue.");
-        }
-        if guarantees.is_empty() {
-            e.add("guarantees", "Cochez au moins une nature de charges garantie.");
-        }
-        e.into_result()?;
-        Ok(Debtor {
-            id: 0,
-            patient_id: patient.id,
-            kind,
-            name,
-            relationship,
-            address_line1,
-            address_line2,
-            postcode,
-            city,
-            country,
-            phone,
-            email,
-            guarantees: guarantees.join(","),
-            is_default: self.is_default,
-            active: true,
-            version: 0,
-        })
-    }
-
-    pub fn from_debtor(d: &Debtor) -> DebtorInput {
-        let s = |o: &Option<String>| o.clone().unwrap_or_default();
-        DebtorInput {
-            kind: d.kind.clone(),
-            name: d.name.clone(),
-            relationship: s(&d.relationship),
-            address_line1: s(&d.address_line1),
-            address_line2: s(&d.address_line2),
-            postcode: s(&d.postcode),
-            city: s(&d.city),
-            country: s(&d.country),
-            phone: s(&d.phone),
-            email: s(&d.email),
-            guarantees: d.guarantees.clone(),
-            is_default: d.is_default,
-        }
+/// The form of a debtor, filled with what is stored (for the edit page).
+pub fn debtor_input(d: &Debtor) -> DebtorInput {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    DebtorInput {
+        kind: d.kind.clone(),
+        name: d.name.clone(),
+        relationship: s(&d.relationship),
+        address_line1: s(&d.address_line1),
+        address_line2: s(&d.address_line2),
+        postcode: s(&d.postcode),
+        city: s(&d.city),
+        country: s(&d.country),
+        phone: s(&d.phone),
+        email: s(&d.email),
+        guarantees: d.guarantees.clone(),
+        is_default: d.is_default,
     }
 }
 
@@ -1169,11 +815,12 @@ impl DebtorInput {
 /// concurrent change is a 409). The first debtor, or one marked default, becomes the
 /// default debtor (only one per patient). The patient's row is locked, so two writers on
 /// the same patient's debtors take turns.
-pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<DebtorEdit>, input: &DebtorInput) -> Result<Debtor, Error> {
-    let (seen, _) = load_visible(db, actor, patient_id, Permission::WritePatients, "save_debtor").await?;
-    let mut d = input.parse(&seen)?;
+pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<DebtorEdit>, input: &DebtorData) -> Result<Debtor, Error> {
+    load_visible(db, actor, patient_id, Permission::WritePatients, "save_debtor").await?;
     let mut tx = db.begin().await?;
     let p = lock(&mut tx, patient_id).await?;
+    // A « patient » debtor typed without a name takes the file's name, as locked.
+    let mut d = debtor_row(&p, input);
     let sites = patient_sites(&mut tx, patient_id).await?;
     if !may_write(actor, &p, &sites) {
         return Err(Error::Forbidden);
@@ -1274,7 +921,7 @@ fn stale_message(what: &str) -> String {
 // ---------------------------------------------------------------- search
 
 /// One line of a search result.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct PatientSummary {
     pub id: i64,
     pub ipp: String,
@@ -1296,7 +943,7 @@ const SUMMARY_COLS: &str = "p.id, p.ipp, p.birth_name, p.used_name, p.first_name
     p.nir, p.cafat_number, p.city, p.date_of_death, p.non_disclosure";
 
 /// Results and whether more exist beyond the page.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SearchPage {
     pub items: Vec<PatientSummary>,
     pub more: bool,
@@ -1466,17 +1113,20 @@ pub async fn import_in_batches(
     };
     let today = today_in(&tz);
     let out = imports::run(db, establishment_id, "patients", rows, opts, on_batch, async |tx: &mut Tx, input: &PatientInput| {
-        let site = match creation_site(actor, establishment_id, input) {
+        let parsed = match parse_patient(input, today) {
+            Ok(p) => p,
+            Err(e) => return Ok(Some(e)),
+        };
+        let site = match creation_site(actor, establishment_id, parsed.site_id) {
             Ok(s) => s,
             Err(e) => return Ok(Some(e)),
         };
-        match input.parse(today) {
-            Ok(d) => match insert(tx, actor, establishment_id, site, &d).await {
+        {
+            match insert(tx, actor, establishment_id, site, &parsed.data).await {
                 Ok(_) => Ok(None),
                 Err(Error::Invalid(e)) => Ok(Some(e)),
                 Err(e) => Err(e),
-            },
-            Err(e) => Ok(Some(e)),
+            }
         }
     })
     .await?;

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quittance_domain::documents::{CONFIDENTIALITY, REQUIRED_FOR, TARGETS};
 use quittance_domain::validation::FieldErrors;
-use quittance_store::documents::{self as docs, ClassInput, DocClass, Document, UploadInput, size_fr};
+use quittance_store::documents::{self as docs, ClassEdit, ClassInput, DocClass, Document, UploadInput, size_fr};
 use quittance_store::{Error, patients, pec, care::stays};
 use serde::Deserialize;
 
@@ -195,7 +195,11 @@ pub async fn upload(ctx: Ctx, Path(id): Path<i64>, mp: Multipart) -> PageResult 
     }
     let p = patients::check_read(&ctx.state.db, ctx.actor(), id).await?;
     let tz = quittance_store::establishments::get(&ctx.state.db, ctx.actor(), p.establishment_id).await.map(|e| e.timezone).unwrap_or_else(|_| "Europe/Paris".into());
-    match docs::upload(&ctx.state.db, ctx.actor(), &storage, id, &u.input, &u.file_name, &u.bytes, patients::today_in(&tz)).await {
+    let filed = match docs::parse_upload(&ctx.state.db, &storage, id, &u.input, &u.bytes, patients::today_in(&tz)).await {
+        Ok(d) => docs::upload(&ctx.state.db, ctx.actor(), &storage, id, &d, &u.file_name, &u.bytes).await,
+        Err(e) => Err(e),
+    };
+    match filed {
         Ok(d) => {
             let back = match d.target_kind.as_str() {
                 "pec" => format!("/patients/{id}/pec/{}", d.target_id),
@@ -237,14 +241,36 @@ pub struct WithdrawForm {
     reason: String,
 }
 
+/// The withdrawal form of a document, re-shown after a refusal (missing reason, already
+/// withdrawn, stale version) with the French message, what was typed, and a way back to the file.
+async fn withdraw_form(ctx: &Ctx, id: i64, reason: &str, errors: &FieldErrors, conflict: Option<&str>) -> PageResult {
+    let d = docs::get(&ctx.state.db, ctx.actor(), id).await?;
+    let back = format!("/patients/{}#h-documents", d.patient_id);
+    let mut fields = with_errors(vec![Field::text("reason", "Motif du retrait", reason).required().hint("300 caractères au plus.")], errors);
+    fields.insert(0, Field::hidden("version", &d.version.to_string()));
+    let intro = match (conflict, &d.withdrawn_at) {
+        (Some(m), _) => crate::patients::pages::stale_intro(m),
+        (None, Some(w)) => format!("Ce document a été retiré le {} : {}", day(w), d.withdrawn_reason.clone().unwrap_or_default()),
+        (None, None) => "Le document reste dans le dossier, avec son motif ; il ne compte plus pour les contrôles.".into(),
+    };
+    Ok(FormPage {
+        chrome: ctx.chrome("Retirer un document").await,
+        heading: format!("Retirer le document « {} » ({}, du {})", d.title, d.class_label, day(&d.document_date)),
+        intro: Some(intro),
+        action: format!("/documents/{id}/retirer"),
+        error_count: errors.0.len(),
+        fields,
+        submit: "Retirer le document".into(),
+        cancel: Some(back),
+    }
+    .response(crate::patients::pages::form_status(errors, conflict)))
+}
+
 pub async fn withdraw(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<WithdrawForm>) -> PageResult {
-    match docs::withdraw(&ctx.state.db, ctx.actor(), id, f.version.parse().unwrap_or(0), &f.reason).await {
+    match docs::withdraw(&ctx.state.db, ctx.actor(), id, f.version.trim().parse().unwrap_or(0), &f.reason).await {
         Ok(d) => Ok(see_other(&format!("/patients/{}#h-documents", d.patient_id), "retire")),
-        Err(Error::Invalid(e)) => Ok(crate::render::error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Retrait impossible",
-            &format!("Motif du retrait : {} Revenez au dossier et recommencez.", e.get("reason").unwrap_or("saisie invalide.")),
-        )),
+        Err(Error::Invalid(e)) => withdraw_form(&ctx, id, &f.reason, &e, None).await,
+        Err(Error::Conflict(m)) => withdraw_form(&ctx, id, &f.reason, &FieldErrors::new(), Some(&m)).await,
         Err(e) => Err(PageError(e)),
     }
 }
@@ -448,59 +474,83 @@ fn class_fields(i: &ClassInput) -> Vec<Field> {
     ]
 }
 
-async fn class_form(ctx: &Ctx, est: i64, id: Option<i64>, i: &ClassInput, errors: &FieldErrors) -> PageResult {
+async fn class_form(ctx: &Ctx, est: i64, edit: Option<ClassEdit>, i: &ClassInput, errors: &FieldErrors, conflict: Option<&str>) -> PageResult {
+    let mut fields = with_errors(class_fields(i), errors);
+    if let Some(e) = edit {
+        fields.insert(0, Field::hidden("version", &e.version.to_string()));
+    }
+    let intro = "Une classe n'est jamais supprimée (des documents y sont classés) : décochez « Utilisable » pour la retirer du choix.";
     Ok(FormPage {
         chrome: ctx.chrome("Classe de documents").await,
-        heading: if id.is_some() { "Modifier la classe de documents".into() } else { "Nouvelle classe de documents".into() },
-        intro: Some("Une classe n'est jamais supprimée (des documents y sont classés) : décochez « Utilisable » pour la retirer du choix.".into()),
-        action: match id {
-            Some(id) => format!("/admin/etablissements/{est}/plan-de-classement/{id}"),
+        heading: if edit.is_some() { "Modifier la classe de documents".into() } else { "Nouvelle classe de documents".into() },
+        intro: Some(conflict.map_or_else(|| intro.to_string(), crate::patients::pages::stale_intro)),
+        action: match edit {
+            Some(e) => format!("/admin/etablissements/{est}/plan-de-classement/{}", e.id),
             None => format!("/admin/etablissements/{est}/plan-de-classement/nouvelle"),
         },
-        fields: with_errors(class_fields(i), errors),
+        fields,
         submit: "Enregistrer".into(),
         cancel: Some(format!("/admin/etablissements/{est}/plan-de-classement")),
         error_count: errors.0.len(),
     }
-    .response(if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }))
+    .response(crate::patients::pages::form_status(errors, conflict)))
+}
+
+fn require_plan(ctx: &Ctx, est: i64) -> impl std::future::Future<Output = Result<(), Error>> + '_ {
+    ctx.actor().require(&ctx.state.db, quittance_domain::access::Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(est), "document_class", "form")
 }
 
 pub async fn class_new(ctx: Ctx, Path(est): Path<i64>) -> PageResult {
-    ctx.actor()
-        .require(&ctx.state.db, quittance_domain::access::Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(est), "document_class", "form")
-        .await?;
-    class_form(&ctx, est, None, &ClassInput { retention_years: "10".into(), confidentiality: "normal".into(), active: "on".into(), ..Default::default() }, &FieldErrors::new()).await
+    require_plan(&ctx, est).await?;
+    let i = ClassInput { retention_years: "10".into(), confidentiality: "normal".into(), active: "on".into(), ..Default::default() };
+    class_form(&ctx, est, None, &i, &FieldErrors::new(), None).await
 }
 
 pub async fn class_create(Path(est): Path<i64>, CsrfForm(ctx, i): CsrfForm<ClassInput>) -> PageResult {
-    match docs::save_class(&ctx.state.db, ctx.actor(), est, None, &i).await {
+    let saved = match quittance_domain::documents::input::parse_class(&i) {
+        Ok(c) => docs::save_class(&ctx.state.db, ctx.actor(), est, None, &c).await,
+        Err(e) => Err(Error::Invalid(e)),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{est}/plan-de-classement"), "cree")),
-        Err(Error::Invalid(e)) => class_form(&ctx, est, None, &i, &e).await,
+        Err(Error::Invalid(e)) => class_form(&ctx, est, None, &i, &e, None).await,
         Err(e) => Err(PageError(e)),
     }
 }
 
-pub async fn class_edit(ctx: Ctx, Path((est, id)): Path<(i64, i64)>) -> PageResult {
-    ctx.actor()
-        .require(&ctx.state.db, quittance_domain::access::Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(est), "document_class", "form")
-        .await?;
-    let c = docs::classes(&ctx.state.db, ctx.actor(), est).await?.into_iter().find(|c| c.id == id).ok_or(Error::NotFound("Classe de documents"))?;
-    let i = ClassInput {
-        code: c.code,
-        label: c.label,
-        retention_years: c.retention_years.to_string(),
-        confidentiality: c.confidentiality,
-        required_for: c.required_for,
-        position: c.position.to_string(),
-        active: if c.active { "on".into() } else { String::new() },
-    };
-    class_form(&ctx, est, Some(id), &i, &FieldErrors::new()).await
+async fn current_class(ctx: &Ctx, est: i64, id: i64) -> Result<DocClass, Error> {
+    docs::classes(&ctx.state.db, ctx.actor(), est).await?.into_iter().find(|c| c.id == id).ok_or(Error::NotFound("Classe de documents"))
 }
 
-pub async fn class_update(Path((est, id)): Path<(i64, i64)>, CsrfForm(ctx, i): CsrfForm<ClassInput>) -> PageResult {
-    match docs::save_class(&ctx.state.db, ctx.actor(), est, Some(id), &i).await {
+pub async fn class_edit(ctx: Ctx, Path((est, id)): Path<(i64, i64)>) -> PageResult {
+    require_plan(&ctx, est).await?;
+    let c = current_class(&ctx, est, id).await?;
+    class_form(&ctx, est, Some(ClassEdit { id, version: c.version }), &docs::class_input(&c), &FieldErrors::new(), None).await
+}
+
+/// The class form as posted: the fields and the version read.
+#[derive(Deserialize)]
+pub struct ClassEditForm {
+    #[serde(flatten)]
+    input: ClassInput,
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn class_update(Path((est, id)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<ClassEditForm>) -> PageResult {
+    let edit = ClassEdit { id, version: f.version.trim().parse::<i64>().unwrap_or(0) };
+    let saved = match quittance_domain::documents::input::parse_class(&f.input) {
+        Ok(c) => docs::save_class(&ctx.state.db, ctx.actor(), est, Some(edit), &c).await,
+        Err(e) => Err(Error::Invalid(e)),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{est}/plan-de-classement"), "modifie")),
-        Err(Error::Invalid(e)) => class_form(&ctx, est, Some(id), &i, &e).await,
+        Err(Error::Invalid(e)) => class_form(&ctx, est, Some(edit), &f.input, &e, None).await,
+        Err(Error::Conflict(m)) => {
+            // Re-shown with what was typed and the current version: saving again is a choice.
+            let now = current_class(&ctx, est, id).await?;
+            class_form(&ctx, est, Some(ClassEdit { id, version: now.version }), &f.input, &FieldErrors::new(), Some(&m)).await
+        }
         Err(e) => Err(PageError(e)),
     }
 }

@@ -298,7 +298,11 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 
 pub async fn create(CsrfForm(ctx, input): CsrfForm<PatientInput>) -> PageResult {
     let e = current_establishment(&ctx).await?;
-    match patients::create(&ctx.state.db, ctx.actor(), e.id, &input).await {
+    let created = match patients::parse_new(&ctx.state.db, e.id, &input).await {
+        Ok(p) => patients::create(&ctx.state.db, ctx.actor(), e.id, &p).await,
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(p) => Ok(see_other(&format!("/patients/{}", p.id), "cree")),
         Err(Error::Invalid(errs)) => Ok(create_form(&ctx, &input, &errs).await?),
         Err(e) => Err(PageError(e)),
@@ -659,7 +663,7 @@ pub(crate) fn form_status(errors: &FieldErrors, conflict: Option<&str>) -> Statu
 pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
-    let input = PatientInput::from_patient(&file.patient);
+    let input = patients::patient_input(&file.patient);
     Ok(edit_form(&ctx, id, file.patient.version, &input, &FieldErrors::new(), None).await)
 }
 
@@ -673,7 +677,11 @@ pub struct EditForm {
 
 pub async fn update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<EditForm>) -> PageResult {
     let version = f.version.parse::<i64>().unwrap_or(0);
-    match patients::update(&ctx.state.db, ctx.actor(), id, version, &f.input).await {
+    let updated = match patients::parse_change(&ctx.state.db, id, &f.input).await {
+        Ok(p) => patients::update(&ctx.state.db, ctx.actor(), id, version, &p).await,
+        Err(e) => Err(e),
+    };
+    match updated {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => Ok(edit_form(&ctx, id, version, &f.input, &errs, None).await),
         Err(Error::Conflict(m)) => {
@@ -693,7 +701,8 @@ pub struct IdentifierForm {
 }
 
 pub async fn add_identifier(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<IdentifierForm>) -> PageResult {
-    patients::add_identifier(&ctx.state.db, ctx.actor(), id, &f.issuer, &f.value).await?;
+    let parsed = patients::parse_identifier(&patients::IdentifierInput { issuer: f.issuer, value: f.value }).map_err(Error::Invalid)?;
+    patients::add_identifier(&ctx.state.db, ctx.actor(), id, &parsed).await?;
     Ok(see_other(&format!("/patients/{id}"), "identifiant"))
 }
 
@@ -745,7 +754,11 @@ pub async fn debtor_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
 }
 
 pub async fn debtor_create(Path(id): Path<i64>, CsrfForm(ctx, input): CsrfForm<DebtorInput>) -> PageResult {
-    match patients::save_debtor(&ctx.state.db, ctx.actor(), id, None, &input).await {
+    let saved = match patients::parse_debtor(&input) {
+        Ok(d) => patients::save_debtor(&ctx.state.db, ctx.actor(), id, None, &d).await,
+        Err(e) => Err(Error::Invalid(e)),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "debiteur")),
         Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, None, &input, &errs, None).await),
         Err(e) => Err(PageError(e)),
@@ -757,7 +770,7 @@ pub async fn debtor_edit(ctx: Ctx, Path((id, did)): Path<(i64, i64)>) -> PageRes
     let file = patients::get(&ctx.state.db, ctx.actor(), id).await?;
     let d = file.debtors.iter().find(|d| d.id == did).ok_or(Error::NotFound("Débiteur"))?;
     let edit = DebtorEdit { id: did, version: d.version };
-    Ok(debtor_form(&ctx, id, Some(edit), &DebtorInput::from_debtor(d), &FieldErrors::new(), None).await)
+    Ok(debtor_form(&ctx, id, Some(edit), &patients::debtor_input(d), &FieldErrors::new(), None).await)
 }
 
 #[derive(Deserialize)]
@@ -770,7 +783,11 @@ pub struct DebtorEditForm {
 
 pub async fn debtor_update(Path((id, did)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<DebtorEditForm>) -> PageResult {
     let edit = DebtorEdit { id: did, version: f.version.trim().parse::<i64>().unwrap_or(0) };
-    match patients::save_debtor(&ctx.state.db, ctx.actor(), id, Some(edit), &f.input).await {
+    let saved = match patients::parse_debtor(&f.input) {
+        Ok(d) => patients::save_debtor(&ctx.state.db, ctx.actor(), id, Some(edit), &d).await,
+        Err(e) => Err(Error::Invalid(e)),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "debiteur")),
         Err(Error::Invalid(errs)) => Ok(debtor_form(&ctx, id, Some(edit), &f.input, &errs, None).await),
         Err(Error::Conflict(m)) => {

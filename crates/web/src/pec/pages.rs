@@ -235,7 +235,7 @@ async fn try_file_sent_letter(db: &quittance_store::Db, actor: &quittance_store:
         title: format!("Lettre de demande {}", p.number),
         ..Default::default()
     };
-    quittance_store::documents::upload(db, actor, storage, p.patient_id, &input, &format!("{}.pdf", p.number), &bytes, patients::today_in(&e.timezone)).await?;
+    quittance_store::documents::parse_and_upload(db, actor, storage, p.patient_id, &input, &format!("{}.pdf", p.number), &bytes, patients::today_in(&e.timezone)).await?;
     Ok(())
 }
 
