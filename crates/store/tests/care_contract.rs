@@ -758,6 +758,16 @@ async fn stay_refusals_write_nothing(t: TestDb) {
     let e = check(&|s| s.site_id = b.urg.to_string(), &["site_id"]).await;
     assert_eq!(e.get("site_id"), Some("Ce site n'appartient pas à l'établissement."));
     check(&|s| s.site_id = "".into(), &["site_id"]).await;
+    // A site of another establishment and a bad input: every error at once (`stays::parse`).
+    let e = check(
+        &|s| {
+            s.site_id = b.urg.to_string();
+            s.care_mode = "thalasso".into();
+        },
+        &["site_id", "care_mode"],
+    )
+    .await;
+    assert_eq!(e.get("site_id"), Some("Ce site n'appartient pas à l'établissement."));
     check(&|s| s.admission_date = "".into(), &["admission_date"]).await;
     check(&|s| s.admission_time = "25:00".into(), &["admission_time"]).await;
     check(&|s| s.care_mode = "thalasso".into(), &["care_mode"]).await;

@@ -129,16 +129,49 @@ pub async fn get(db: &Db, actor: &Actor, stay_id: i64) -> Result<Stay, Error> {
     Ok(s)
 }
 
-/// Opens (`stay_id = None`) or changes a stay of the patient (parsed with [`parse_stay`]).
+/// What the database and the agent's grants say of a stay's site: one of the establishment's,
+/// where the agent may write.
+async fn site_errors(tx: &mut crate::db::Tx, actor: &Actor, est: i64, site_id: i64, e: &mut FieldErrors) -> Result<(), Error> {
+    if !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id }) {
+        e.add("site_id", "Vous ne pouvez pas ouvrir de séjour sur ce site.");
+    }
+    if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![site_id, est]).await? == 0 {
+        e.add("site_id", "Ce site n'appartient pas à l'établissement.");
+    }
+    Ok(())
+}
+
+/// Parses a stay of the patient (with [`parse_stay`]). When the input does not parse, the
+/// site is checked too (the establishment's, writable by the agent), so that every error comes
+/// back at once; [`save`] checks it again inside its transaction.
+pub async fn parse(db: &Db, actor: &Actor, patient_id: i64, raw: &StayInput) -> Result<ParsedStay, Error> {
+    match parse_stay(raw) {
+        Ok(s) => Ok(s),
+        Err(mut e) => {
+            if let Ok(site_id) = raw.site_id.trim().parse::<i64>() {
+                let mut tx = db.read().await?;
+                let est: Option<(i64,)> = tx.opt("SELECT establishment_id FROM patients WHERE id = $1", &args![patient_id]).await?;
+                let mut facts = FieldErrors::new();
+                if let Some((est,)) = est {
+                    site_errors(&mut tx, actor, est, site_id, &mut facts).await?;
+                }
+                tx.rollback().await?;
+                if e.get("site_id").is_none() {
+                    e.0.extend(facts.0);
+                }
+            }
+            Err(Error::Invalid(e))
+        }
+    }
+}
+
+/// Opens (`stay_id = None`) or changes a stay of the patient (parsed with [`parse`]).
 /// The site must be one of the establishment's where the agent may write (checked in the
 /// transaction, with the stay locked and its version checked).
 pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &ParsedStay) -> Result<Stay, Error> {
     let (patient, _) = patients::write_access(db, actor, patient_id).await?;
     let est = patient.establishment_id;
     let mut e = FieldErrors::new();
-    if !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id: input.site_id }) {
-        e.add("site_id", "Vous ne pouvez pas ouvrir de séjour sur ce site.");
-    }
     let mut tx = db.begin().await?;
     // The row this use case changes, locked until commit, checked against the version read.
     let before = match stay_id {
@@ -154,9 +187,7 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
             Some(b)
         }
     };
-    if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![input.site_id, est]).await? == 0 {
-        e.add("site_id", "Ce site n'appartient pas à l'établissement.");
-    }
+    site_errors(&mut tx, actor, est, input.site_id, &mut e).await?;
     if let Err(errs) = e.into_result() {
         tx.rollback().await?;
         return Err(Error::Invalid(errs));

@@ -9,7 +9,8 @@ pub mod stays {
     use quittance_store::{Actor, Db, Error};
 
     pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, raw: &StayInput) -> Result<Stay, Error> {
-        quittance_store::care::stays::save(db, actor, patient_id, stay_id, version, &parse_stay(raw)?).await
+        let parsed = parse(db, actor, patient_id, raw).await?;
+        quittance_store::care::stays::save(db, actor, patient_id, stay_id, version, &parsed).await
     }
 }
 

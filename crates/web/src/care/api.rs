@@ -386,9 +386,9 @@ pub async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor
 #[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = StayBody,
     responses((status = 201, body = StayDto), (status = 422, body = Problem)))]
 pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<StayBody>) -> Response {
-    let saved = match stays::parse_stay(&body.into()) {
+    let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
         Ok(p) => stays::save(&s.db, &a, id, None, 0, &p).await,
-        Err(e) => Err(quittance_store::Error::Invalid(e)),
+        Err(e) => Err(e),
     };
     reply(StatusCode::CREATED, map(saved, |x| StayDto::from(x)))
 }
@@ -403,9 +403,9 @@ pub async fn update_stay(
     Query(v): Query<VersionParam>,
     Json(body): Json<StayBody>,
 ) -> Response {
-    let saved = match stays::parse_stay(&body.into()) {
+    let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
         Ok(p) => stays::save(&s.db, &a, id, Some(sid), v.version, &p).await,
-        Err(e) => Err(quittance_store::Error::Invalid(e)),
+        Err(e) => Err(e),
     };
     reply(StatusCode::OK, map(saved, |x| StayDto::from(x)))
 }

@@ -98,9 +98,9 @@ pub struct StayForm {
 }
 
 pub async fn stay_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
-    let saved = match stays::parse_stay(&f.input) {
+    let saved = match stays::parse(&ctx.state.db, ctx.actor(), id, &f.input).await {
         Ok(s) => stays::save(&ctx.state.db, ctx.actor(), id, None, 0, &s).await,
-        Err(e) => Err(Error::Invalid(e)),
+        Err(e) => Err(e),
     };
     match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
@@ -120,9 +120,9 @@ pub async fn stay_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResul
 
 pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
     let version = f.version.trim().parse().unwrap_or(0);
-    let saved = match stays::parse_stay(&f.input) {
+    let saved = match stays::parse(&ctx.state.db, ctx.actor(), id, &f.input).await {
         Ok(s) => stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &s).await,
-        Err(e) => Err(Error::Invalid(e)),
+        Err(e) => Err(e),
     };
     match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
