@@ -3,6 +3,7 @@
 use quittance_domain::access::{Permission, Scope};
 use quittance_domain::care::coverage::{Category, Channel, PayerKind, StatementPeriod};
 use quittance_domain::money::BasisPoints;
+use quittance_domain::validation::FieldErrors;
 use serde::Serialize;
 
 pub use quittance_domain::care::input::{ParsedPayer, ParsedRate, PayerInput, RateInput, parse_payer, parse_rate};
@@ -403,8 +404,17 @@ pub struct ImportReport {
     pub skipped: usize,
 }
 
-/// Imports payer rows `(line, input)` in one transaction: valid rows created, invalid ones reported; `dry_run` writes nothing.
-pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PayerInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+/// A CSV row of payers, parsed with [`parse_payer`] (its field errors are reported by line).
+pub type ImportRow = (usize, Result<ParsedPayer, FieldErrors>);
+
+/// Parses payer rows `(line, input)` for [`import`].
+pub fn parse_rows(rows: Vec<(usize, PayerInput)>) -> Vec<ImportRow> {
+    rows.into_iter().map(|(line, input)| (line, parse_payer(&input))).collect()
+}
+
+/// Imports payer rows `(line, parsed row)` in one transaction: valid rows created, invalid
+/// ones (and duplicate codes) reported; `dry_run` writes nothing.
+pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<ImportRow>, dry_run: bool) -> Result<ImportReport, Error> {
     import_in_batches(db, actor, establishment_id, rows, &Batches::single(dry_run), &mut |_| {}).await
 }
 
@@ -415,19 +425,19 @@ pub async fn import_in_batches(
     db: &Db,
     actor: &Actor,
     establishment_id: i64,
-    rows: Vec<(usize, PayerInput)>,
+    rows: Vec<ImportRow>,
     opts: &Batches,
     on_batch: &mut dyn FnMut(&BatchDone),
 ) -> Result<ImportReport, Error> {
     require_manage(db, actor, establishment_id, "import").await?;
-    let out = imports::run(db, establishment_id, "payers", rows, opts, on_batch, async |tx: &mut Tx, input: &PayerInput| {
-        match parse_payer(input) {
-            Ok(p) => match insert(tx, actor, new_payer(establishment_id, &p)).await {
+    let out = imports::run(db, establishment_id, "payers", rows, opts, on_batch, async |tx: &mut Tx, row: &Result<ParsedPayer, FieldErrors>| {
+        match row {
+            Ok(p) => match insert(tx, actor, new_payer(establishment_id, p)).await {
                 Ok(_) => Ok(None),
                 Err(Error::Invalid(e)) => Ok(Some(e)),
                 Err(e) => Err(e),
             },
-            Err(e) => Ok(Some(e)),
+            Err(e) => Ok(Some(e.clone())),
         }
     })
     .await?;

@@ -36,6 +36,10 @@ pub mod payers {
         quittance_store::care::payers::update(db, actor, id, version, &parse_payer(raw)?).await
     }
 
+    pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PayerInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+        quittance_store::care::payers::import(db, actor, establishment_id, parse_rows(rows), dry_run).await
+    }
+
     pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, version: i64, category: &str, rate: &str, valid_from: &str) -> Result<PayerRate, Error> {
         let raw = RateInput { category: category.into(), rate: rate.into(), valid_from: valid_from.into() };
         quittance_store::care::payers::add_rate(db, actor, payer_id, version, &parse_rate(&raw)?).await
