@@ -136,18 +136,18 @@ async fn numbering_bench(db: &Db, backend: &str, count: u64, concurrency: u64) -
     let est = establishments::create(
         db,
         &op,
-        &EstablishmentInput {
+        &establishments::parse_establishment(&EstablishmentInput {
             code: "BENCH".into(),
             name: "Banc d'essai".into(),
             kind: "hopital".into(),
             currency: "EUR".into(),
             timezone: "Europe/Paris".into(),
             ..Default::default()
-        },
+        }).map_err(quittance_store::Error::Invalid).map_err(e)?,
     )
     .await
     .map_err(e)?;
-    establishments::save_series(db, &op, est.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.map_err(e)?;
+    establishments::save_series(db, &op, est.id, None, &establishments::parse_series(&establishments::SeriesInput { code: "FAC".into(), label: "Factures".into(), mask: "FAC-{YYYY}-{N:6}".into() }).map_err(quittance_store::Error::Invalid).map_err(e)?).await.map_err(e)?;
     db.raw("CREATE TABLE bench_plain (n BIGINT NOT NULL, label TEXT NOT NULL); CREATE TABLE bench_docs (number TEXT NOT NULL UNIQUE, n BIGINT NOT NULL)")
         .await
         .map_err(e)?;

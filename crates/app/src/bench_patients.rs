@@ -53,20 +53,20 @@ pub async fn run(db: &Db, backend: &str, count: u64, queries: u64, clients: u64)
     let est = establishments::create(
         db,
         &op,
-        &EstablishmentInput {
+        &establishments::parse_establishment(&EstablishmentInput {
             code: "BENCH".into(),
             name: "Banc d'essai".into(),
             kind: "hopital".into(),
             currency: "EUR".into(),
             timezone: "Europe/Paris".into(),
             ..Default::default()
-        },
+        }).map_err(quittance_store::Error::Invalid).map_err(err)?,
     )
     .await
     .map_err(err)?;
     let mut sites = Vec::new();
     for code in ["S1", "S2", "S3", "S4"] {
-        let s = establishments::create_site(db, &op, est.id, &SiteInput { code: code.into(), name: code.into(), kind: "service".into(), ..Default::default() })
+        let s = establishments::create_site(db, &op, est.id, &establishments::parse_site(&SiteInput { code: code.into(), name: code.into(), kind: "service".into(), ..Default::default() }).map_err(quittance_store::Error::Invalid).map_err(err)?)
             .await
             .map_err(err)?;
         sites.push(s.id);

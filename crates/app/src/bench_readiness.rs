@@ -16,21 +16,21 @@ pub async fn run(db: &Db, backend: &str, count: u64) -> Result<(), String> {
     let est = establishments::create(
         db,
         &op,
-        &EstablishmentInput { code: "BENCH".into(), name: "Banc d'essai".into(), kind: "hopital".into(), currency: "EUR".into(), timezone: "Europe/Paris".into(), ..Default::default() },
+        &establishments::parse_establishment(&EstablishmentInput { code: "BENCH".into(), name: "Banc d'essai".into(), kind: "hopital".into(), currency: "EUR".into(), timezone: "Europe/Paris".into(), ..Default::default() }).map_err(quittance_store::Error::Invalid).map_err(err)?,
     )
     .await
     .map_err(err)?;
     let mut sites = Vec::new();
     for code in ["S1", "S2", "S3", "S4"] {
         sites.push(
-            establishments::create_site(db, &op, est.id, &SiteInput { code: code.into(), name: code.into(), kind: "service".into(), ..Default::default() })
+            establishments::create_site(db, &op, est.id, &establishments::parse_site(&SiteInput { code: code.into(), name: code.into(), kind: "service".into(), ..Default::default() }).map_err(quittance_store::Error::Invalid).map_err(err)?)
                 .await
                 .map_err(err)?
                 .id,
         );
     }
-    let amo = payers::create(db, &op, est.id, &PayerInput { code: "AMO".into(), kind: "obligatoire".into(), name: "AMO".into(), ..Default::default() }).await.map_err(err)?;
-    let amc = payers::create(db, &op, est.id, &PayerInput { code: "AMC".into(), kind: "complementaire".into(), name: "AMC".into(), ..Default::default() }).await.map_err(err)?;
+    let amo = payers::create(db, &op, est.id, &payers::parse_payer(&PayerInput { code: "AMO".into(), kind: "obligatoire".into(), name: "AMO".into(), ..Default::default() }).map_err(quittance_store::Error::Invalid).map_err(err)?).await.map_err(err)?;
+    let amc = payers::create(db, &op, est.id, &payers::parse_payer(&PayerInput { code: "AMC".into(), kind: "complementaire".into(), name: "AMC".into(), ..Default::default() }).map_err(quittance_store::Error::Invalid).map_err(err)?).await.map_err(err)?;
 
     // Synthetic files: patients in batches, then stays, debtors and coverages derived in SQL.
     let pb = bar(count, "création des dossiers");

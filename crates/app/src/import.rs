@@ -166,7 +166,7 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             }
             let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "organisme(s)"));
             let report =
-                quittance_store::care::payers::import_in_batches(db, op, e.id, rows, &opts, &mut print).await.map_err(|e| e.to_string())?;
+                quittance_store::care::payers::import_in_batches(db, op, e.id, quittance_store::care::payers::parse_rows(rows), &opts, &mut print).await.map_err(|e| e.to_string())?;
             let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
             refused.dedup();
             for (line, field, message) in &report.errors {

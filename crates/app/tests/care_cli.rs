@@ -1,10 +1,13 @@
 //! `quittance import payers FILE --establishment CODE [--dry-run]`, run as a user would.
 
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use quittance_store::establishments::{self, EstablishmentInput};
-use quittance_store::care::payers::{self, Payer};
+use flow::establishments::{self, EstablishmentInput};
+use flow::payers::{self, Payer};
 use quittance_store::{Actor, Db};
 
 struct Run {
@@ -124,10 +127,10 @@ fn valid_semicolon_file_is_imported() {
     let got = b.payers("HSM");
     assert_eq!(got.len(), 2);
     let (cpam, mut_) = (&got[0], &got[1]);
-    assert_eq!((cpam.code.as_str(), cpam.kind.as_str(), cpam.name.as_str(), cpam.identifier.as_deref()), ("CPAM38", "obligatoire", "CPAM de l'Isère", Some("381")));
-    assert_eq!((cpam.channel.as_str(), cpam.accounting_account.as_deref(), cpam.payment_terms_days), ("b2_noemie", Some("4111"), 30));
+    assert_eq!((cpam.code.as_str(), cpam.kind.code(), cpam.name.as_str(), cpam.identifier.as_deref()), ("CPAM38", "obligatoire", "CPAM de l'Isère", Some("381")));
+    assert_eq!((cpam.channel.code(), cpam.accounting_account.as_deref(), cpam.payment_terms_days), ("b2_noemie", Some("4111"), 30));
     assert_eq!(mut_.name, "Mutuelle de l'Est; section Rhône", "a quoted field keeps its semicolon");
-    assert_eq!((mut_.identifier.as_deref(), mut_.payment_terms_days, mut_.statement_period.as_str(), mut_.statement_deadline_days), (None, 45, "trimestriel", 10));
+    assert_eq!((mut_.identifier.as_deref(), mut_.payment_terms_days, mut_.statement_period.code(), mut_.statement_deadline_days), (None, 45, "trimestriel", 10));
     assert!(mut_.active);
     assert!(b.payers("HSB").is_empty(), "only the named establishment");
     assert_eq!(b.audit_rows("create"), 2, "each creation is audited");

@@ -2,10 +2,13 @@
 //! per batch, and running the same file again imports nothing twice (it resumes after the
 //! last committed batch).
 
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use quittance_store::establishments::{self, EstablishmentInput};
+use flow::establishments::{self, EstablishmentInput};
 use quittance_store::{Actor, Db, args};
 
 struct Run {

@@ -141,3 +141,182 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------- parsing what people type
+
+mod input {
+    use super::common::{ext_date, ext_i64, wild_string};
+    use proptest::prelude::*;
+    use quittance_domain::care::coverage::{Category, Exemption};
+    use quittance_domain::care::input::{
+        CoverageInput, PayerInput, RateInput, StayInput, local_text, parse_coverage, parse_payer, parse_rate, parse_stay,
+    };
+    use quittance_domain::fr::format_date_fr;
+    use quittance_domain::money::BasisPoints;
+
+    /// Text a field may hold: garbage, or something close to valid (codes, dates at jiff's
+    /// limits, numbers at the bounds, times, rates).
+    fn field(valid: &'static [&'static str]) -> BoxedStrategy<String> {
+        prop_oneof![
+            3 => prop::sample::select(valid.to_vec()).prop_map(String::from),
+            2 => wild_string(),
+            1 => ext_date().prop_map(format_date_fr),
+            1 => ext_i64().prop_map(|n| n.to_string()),
+        ]
+        .boxed()
+    }
+
+    const DATES: &[&str] = &["01/01/2026", "31/12/2026", "29/02/2024", "01/01/-9999", "31/12/9999", "32/01/2026", ""];
+    const TIMES: &[&str] = &["00:00", "23:59", "8h", "24:00", "12h60", "-1:00", ":", ""];
+    const RATES: &[&str] = &["80", "100 %", "12,5 %", "0", "100,01", "-1", "1e9", ""];
+    const DAYS: &[&str] = &["0", "365", "366", "-1", "30", ""];
+
+    fn stay_input() -> impl Strategy<Value = StayInput> {
+        (
+            field(&["1", "0", "-1", "9223372036854775807"]),
+            field(DATES),
+            field(TIMES),
+            field(DATES),
+            field(DATES),
+            field(TIMES),
+            field(&["domicile", "deces", "contre_avis", "", "DOMICILE"]),
+            field(&["hospitalisation_complete", "had", "urgence", ""]),
+        )
+            .prop_map(|(a, b, c, d, e, f, g, h)| StayInput {
+                site_id: a,
+                admission_date: b,
+                admission_time: c,
+                planned_discharge_date: d,
+                discharge_date: e,
+                discharge_time: f,
+                discharge_mode: g,
+                care_mode: h,
+            })
+    }
+
+    fn coverage_input() -> impl Strategy<Value = CoverageInput> {
+        (
+            (field(&["1", "42", "abc"]), field(&["obligatoire", "complementaire", "aide", "x"]), wild_string(), field(&["assure", "ayant_droit", ""])),
+            (field(&["", "7", "x"]), wild_string(), field(DATES), field(DATES)),
+            (field(RATES), field(RATES), field(RATES), field(RATES), field(RATES)),
+            (field(&["ald", "ald,maternite", "ald, ald ,", "ALD", "", ",,,"]), field(&["1", "9", "0", "10", ""])),
+        )
+            .prop_map(|((a, b, c, d), (e, f, g, h), (r1, r2, r3, r4, r5), (x, p))| CoverageInput {
+                payer_id: a,
+                role: b,
+                member_number: c,
+                beneficiary: d,
+                insured_patient_id: e,
+                insured_name: f,
+                valid_from: g,
+                valid_to: h,
+                rate_sejour: r1,
+                rate_actes: r2,
+                rate_fj: r3,
+                rate_cp: r4,
+                rate_annexes: r5,
+                exemptions: x,
+                priority: p,
+            })
+    }
+
+    fn payer_input() -> impl Strategy<Value = PayerInput> {
+        (
+            (field(&["CPAM69", "mgen-1", "A B", ""]), field(&["obligatoire", "complementaire", "aide_medicale", "public", "autre", "x"]), wild_string(), wild_string()),
+            (wild_string(), wild_string(), field(&["69003", "98800", "2A004", "1", ""]), wild_string(), field(&["France", "Nouvelle-Calédonie", ""])),
+            (wild_string(), field(&["a@b.fr", "@", "a@", ""]), wild_string()),
+            (field(DAYS), field(&["mensuel", "aucun", "", "annuel"]), field(DAYS), field(&["papier", "b2_noemie", "", "fax"])),
+            (field(&["4111", "41A", ""]), field(&["true", "false", "non", "0", ""])),
+        )
+            .prop_map(|((code, kind, name, identifier), (a1, a2, postcode, city, country), (phone, email, contact), (t, per, dl, ch), (acc, act))| {
+                PayerInput {
+                    code,
+                    kind,
+                    name,
+                    identifier,
+                    address_line1: a1,
+                    address_line2: a2,
+                    postcode,
+                    city,
+                    country,
+                    phone,
+                    email,
+                    contact_name: contact,
+                    payment_terms_days: t,
+                    statement_period: per,
+                    statement_deadline_days: dl,
+                    channel: ch,
+                    accounting_account: acc,
+                    active: act,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A stay never panics; a parsed one has its discharge after its admission, a planned
+        /// discharge not before the admission day, and a stored text of fixed width.
+        #[test]
+        fn stays_never_panic(raw in stay_input()) {
+            match parse_stay(&raw) {
+                Ok(s) => {
+                    if let Some(d) = s.discharge {
+                        prop_assert!(d.at >= s.admission_at);
+                    }
+                    if let Some(p) = s.planned_discharge_date {
+                        prop_assert!(p >= s.admission_at.date());
+                    }
+                    let t = local_text(s.admission_at);
+                    let suffix = format!("T{:02}:{:02}", s.admission_at.hour(), s.admission_at.minute());
+                    prop_assert!(t.ends_with(&suffix), "{}", t);
+                }
+                Err(e) => prop_assert!(!e.is_empty() && e.0.iter().all(|f| !f.message.is_empty() && !f.field.is_empty())),
+            }
+        }
+
+        /// A coverage never panics; a parsed one has an ordered period, rates of at most
+        /// 100 %, sorted distinct exemptions and a priority from 1 to 9.
+        #[test]
+        fn coverages_never_panic(raw in coverage_input()) {
+            match parse_coverage(&raw) {
+                Ok(c) => {
+                    prop_assert!(c.valid_to.is_none_or(|t| t >= c.valid_from));
+                    prop_assert!(c.rates.iter().flatten().all(|r| *r <= BasisPoints::FULL));
+                    for cat in Category::ALL {
+                        let _ = c.rate(*cat);
+                    }
+                    prop_assert!(c.exemptions.windows(2).all(|w| w[0].code() < w[1].code()));
+                    prop_assert!(c.exemptions.iter().all(|x| Exemption::from_code(x.code()).is_some()));
+                    prop_assert!(c.priority.is_none_or(|p| (1..=9).contains(&p)));
+                }
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+        }
+
+        /// A payer never panics; a parsed one has an upper-case code of the allowed
+        /// characters, days from 0 to 365 and a digits-only account.
+        #[test]
+        fn payers_never_panic(raw in payer_input()) {
+            match parse_payer(&raw) {
+                Ok(p) => {
+                    prop_assert!(!p.code.is_empty() && p.code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_'));
+                    prop_assert!((0..=365).contains(&p.payment_terms_days) && (0..=365).contains(&p.statement_deadline_days));
+                    prop_assert!(p.accounting_account.as_deref().is_none_or(|a| a.chars().all(|c| c.is_ascii_digit())));
+                    prop_assert!(!p.name.trim().is_empty());
+                }
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+        }
+
+        /// A dated rate never panics; a parsed one is at most 100 % and starts on a day that has
+        /// a day before it (the previous rate ends then).
+        #[test]
+        fn rates_never_panic(category in field(&["sejour", "actes", "forfait_journalier", "lit"]), rate in field(RATES), from in field(DATES)) {
+            match parse_rate(&RateInput { category, rate, valid_from: from }) {
+                Ok(r) => prop_assert!(r.rate <= BasisPoints::FULL && r.valid_from.yesterday().is_ok()),
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+        }
+    }
+}

@@ -2,10 +2,11 @@
 //! a refused read names the refused file; concurrent views keep one intact chain.
 
 mod common;
+mod flow;
 
 use common::{TestDb, login_actor};
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::care::{coverages, stays};
+use flow::{coverages, stays};
 use quittance_store::{Actor, Db, Error, args, demo, documents, patients, pec, readiness};
 
 async fn int(db: &Db, sql: &str, a: Vec<quittance_store::V>) -> i64 {
@@ -144,7 +145,7 @@ async fn concurrent_views_keep_one_chain(t: TestDb) {
                 patients::view(&db, &tech, pid).await.map(|_| ())?;
                 if k % 5 == 0 && j == 0 {
                     // A change committed with its own rows, between the views.
-                    quittance_store::establishments::save_series(&db, &Actor::system("test"), hsm, None, &format!("S{}", (b'A' + (k / 5) as u8) as char), "Série", "S-{YYYY}-{N:6}").await?;
+                    flow::establishments::save_series(&db, &Actor::system("test"), hsm, None, &format!("S{}", (b'A' + (k / 5) as u8) as char), "Série", "S-{YYYY}-{N:6}").await?;
                 }
                 stays::list(&db, &tech, pid).await.map(|_| ())
             }));

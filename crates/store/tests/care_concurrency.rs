@@ -5,14 +5,15 @@
 //! on PostgreSQL.
 
 mod common;
+mod flow;
 
 use common::TestDb;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::care::payers::{self, PayerInput};
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::PatientInput;
+use flow::coverages::{self, CoverageInput};
+use flow::payers::{self, PayerInput};
+use flow::stays::{self, StayInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
+use quittance_store::patients::{PatientInput};
 use quittance_store::{Actor, Db, Error};
 
 contract!(
@@ -150,7 +151,7 @@ async fn two_payer_edits_on_one_version_one_wins(t: TestDb) {
     let db = &t.db;
     let p = place(db).await;
     let before = payers::get(db, &op(), p.payer).await.expect("payer");
-    let input = PayerInput::from_payer(&before);
+    let input = payers::as_input(&before);
     let [alice, bruno] = actors();
     let edit = |name: &str| PayerInput { name: name.into(), ..input.clone() };
     let (ea, eb) = (edit("CPAM de Lyon"), edit("Caisse du Rhône"));
@@ -185,7 +186,7 @@ async fn two_rate_additions_on_one_payer_version_one_wins(t: TestDb) {
     let (winner, bp) = [(&alice, 8000), (&bruno, 7500)][w];
     let list = payers::rates(db, &op(), p.payer).await.expect("rates");
     assert_eq!(list.len(), 1, "only the winner's rate: {list:?}");
-    assert_eq!(list[0].rate_bp, bp);
+    assert_eq!(list[0].rate_bp.0, bp);
     assert_eq!(list[0].valid_to, None);
     assert_eq!(payers::get(db, &op(), p.payer).await.expect("payer").version, v + 1);
     let audit = rows(db, "payer", p.payer, "add_rate").await;

@@ -3,6 +3,7 @@
 //! `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
+mod flow;
 
 use std::collections::BTreeSet;
 
@@ -12,12 +13,12 @@ use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::coverages::{self, CoverageInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
-use quittance_store::care::payers::{self, PayerInput};
+use flow::payers::{self, PayerInput};
 use quittance_store::readiness;
-use quittance_store::care::stays::{self, StayInput};
+use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, Error, args, demo};
 
 contract!(
@@ -304,8 +305,8 @@ async fn payer_field_errors_write_nothing(t: TestDb) {
 
     // The valid input is accepted, with the documented defaults.
     let p = payers::create(db, &op(), e.id, &good).await.unwrap();
-    assert_eq!((p.code.as_str(), p.kind.as_str()), ("MUT-1", "complementaire"), "code upper-cased");
-    assert_eq!((p.payment_terms_days, p.statement_period.as_str(), p.statement_deadline_days, p.channel.as_str()), (30, "mensuel", 15, "papier"));
+    assert_eq!((p.code.as_str(), p.kind.code()), ("MUT-1", "complementaire"), "code upper-cased");
+    assert_eq!((p.payment_terms_days, p.statement_period.code(), p.statement_deadline_days, p.channel.code()), (30, "mensuel", 15, "papier"));
     assert!(p.active);
     assert_eq!(p.email, None);
     // Bounds are inclusive.
@@ -338,7 +339,7 @@ async fn payer_code_is_unique_per_establishment(t: TestDb) {
     assert_eq!(other.establishment_id, b.est);
     // Renaming a payer to the code of another one of the same establishment: refused.
     let mgen = payers::get(db, &op(), a.mgen).await.unwrap();
-    let mut i = PayerInput::from_payer(&mgen);
+    let mut i = payers::as_input(&mgen);
     i.code = "CPAM".into();
     assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await)), set(&["code"]));
     assert_eq!(payers::get(db, &op(), a.mgen).await.unwrap().code, "MGEN", "unchanged");
@@ -352,7 +353,7 @@ async fn payer_update_is_audited(t: TestDb) {
     let db = &t.db;
     let a = place(db, "HSM").await;
     let before = payers::get(db, &op(), a.mgen).await.unwrap();
-    let mut i = PayerInput::from_payer(&before);
+    let mut i = payers::as_input(&before);
     i.name = "MGEN Lyon".into();
     i.payment_terms_days = "45".into();
     i.channel = "courriel".into();
@@ -360,7 +361,7 @@ async fn payer_update_is_audited(t: TestDb) {
     i.active = "false".into();
     let u = payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await.unwrap();
     let got = payers::get(db, &op(), a.mgen).await.unwrap();
-    assert_eq!((got.name.as_str(), got.payment_terms_days, got.channel.as_str()), ("MGEN Lyon", 45, "courriel"));
+    assert_eq!((got.name.as_str(), got.payment_terms_days, got.channel.code()), ("MGEN Lyon", 45, "courriel"));
     assert_eq!(got.email.as_deref(), Some("tiers-payant@mgen.fr"));
     assert!(!got.active);
     assert_eq!((u.id, u.establishment_id), (a.mgen, a.est));
@@ -374,8 +375,9 @@ async fn payer_update_is_audited(t: TestDb) {
     // An invalid update changes nothing.
     i.kind = "inconnu".into();
     assert_eq!(fields(&invalid(payers::update(db, &op(), a.mgen, pv(db, a.mgen).await, &i).await)), set(&["kind"]));
-    assert_eq!(payers::get(db, &op(), a.mgen).await.unwrap().kind, "complementaire");
-    // An unknown payer.
+    assert_eq!(payers::get(db, &op(), a.mgen).await.unwrap().kind.code(), "complementaire");
+    // An unknown payer (the input is parsed first: a valid one).
+    i.kind = "complementaire".into();
     assert!(matches!(payers::update(db, &op(), 999_999, 1, &i).await, Err(Error::NotFound(_))));
 }
 
@@ -384,14 +386,14 @@ async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb)
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
     let p = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire", "CPAM")).await.unwrap();
     let r1 = payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "80 %", "01/01/2024").await.unwrap();
-    assert_eq!((r1.rate_bp, r1.valid_from.as_str(), r1.valid_to.as_deref()), (8000, "2024-01-01", None));
+    assert_eq!((r1.rate_bp.0, r1.valid_from.as_str(), r1.valid_to.as_deref()), (8000, "2024-01-01", None));
     payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "actes", "70", "01/01/2024").await.unwrap();
     let r2 = payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "85,5 %", "01/07/2025").await.unwrap();
-    assert_eq!(r2.rate_bp, 8550);
+    assert_eq!(r2.rate_bp.0, 8550);
 
     let list = payers::rates(db, &op(), p.id).await.unwrap();
     let view: Vec<(&str, i64, &str, Option<&str>)> =
-        list.iter().map(|r| (r.category.as_str(), r.rate_bp, r.valid_from.as_str(), r.valid_to.as_deref())).collect();
+        list.iter().map(|r| (r.category.code(), i64::from(r.rate_bp.0), r.valid_from.as_str(), r.valid_to.as_deref())).collect();
     assert_eq!(
         view,
         [("actes", 7000, "2024-01-01", None), ("sejour", 8000, "2024-01-01", Some("2025-06-30")), ("sejour", 8550, "2025-07-01", None)],
@@ -416,7 +418,8 @@ async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb)
         let db = db.clone();
         async move {
             let mut tx = db.read().await.unwrap();
-            let mut v = payers::rates_on(&mut tx, p.id, d).await.unwrap();
+            let mut v: Vec<(String, i64)> =
+                payers::rates_on(&mut tx, p.id, d).await.unwrap().into_iter().map(|(c, r)| (c.code().to_string(), i64::from(r.0))).collect();
             tx.rollback().await.unwrap();
             v.sort();
             v
@@ -493,7 +496,7 @@ async fn payer_permissions_by_role(t: TestDb) {
     // Every role reads the list; the comptable writes nothing.
     assert!(payers::list(db, &compta, d.hsm).await.unwrap().iter().any(|p| p.code == "CPAM69"));
     forbidden(payers::create(db, &compta, d.hsm, &payer("CPTA", "autre", "Employeur")).await);
-    let mut i = PayerInput::from_payer(&payers::get(db, &compta, cpam).await.unwrap());
+    let mut i = payers::as_input(&payers::get(db, &compta, cpam).await.unwrap());
     i.name = "Changé par le comptable".into();
     forbidden(payers::update(db, &compta, cpam, pv(db, cpam).await, &i).await);
     forbidden(payers::add_rate(db, &compta, cpam, pv(db, cpam).await, "sejour", "50", "01/01/2030").await);
@@ -533,12 +536,12 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
 
     let old = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "15/06/2025", "31/12/2025")).await.unwrap();
     assert_eq!(
-        [old.rate_sejour_bp, old.rate_actes_bp, old.rate_fj_bp, old.rate_cp_bp, old.rate_annexes_bp],
+        [old.rate_sejour_bp.0, old.rate_actes_bp.0, old.rate_fj_bp.0, old.rate_cp_bp.0, old.rate_annexes_bp.0],
         [8000, 7000, 0, 0, 0],
         "rates valid on 15/06/2025; categories without a default are 0"
     );
     let new = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "")).await.unwrap();
-    assert_eq!([new.rate_sejour_bp, new.rate_actes_bp], [9000, 7000], "rates valid on 01/01/2026");
+    assert_eq!([new.rate_sejour_bp.0, new.rate_actes_bp.0], [9000, 7000], "rates valid on 01/01/2026");
     assert_eq!((new.valid_from.as_str(), new.valid_to.as_deref()), ("2026-01-01", None));
 
     // Explicit rates, as typed in French, win over the defaults.
@@ -548,20 +551,20 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     c.rate_cp = "100".into();
     c.exemptions = "maternite, ald,ald".into();
     let m = coverages::save(db, &op(), p.id, None, 0, &c).await.unwrap();
-    assert_eq!([m.rate_sejour_bp, m.rate_actes_bp, m.rate_fj_bp, m.rate_cp_bp, m.rate_annexes_bp], [1250, 1234, 10000, 10000, 0]);
-    assert_eq!(m.exemptions, "ald,maternite", "sorted, deduplicated");
+    assert_eq!([m.rate_sejour_bp.0, m.rate_actes_bp.0, m.rate_fj_bp.0, m.rate_cp_bp.0, m.rate_annexes_bp.0], [1250, 1234, 10000, 10000, 0]);
+    assert_eq!(coverages::as_input(&m).exemptions, "ald,maternite", "sorted, deduplicated");
     // Priorities follow in order when left blank.
     assert_eq!([old.priority, new.priority, m.priority], [1, 2, 3]);
     // Stored as returned.
     let summary = coverages::list(db, &op(), p.id, TODAY).await.unwrap();
     let stored = summary.lines.iter().find(|l| l.coverage.id == m.id).unwrap();
-    assert_eq!((stored.coverage.rate_sejour_bp, stored.payer_name.as_str(), stored.payer_kind.as_str()), (1250, "MGEN", "complementaire"));
+    assert_eq!((stored.coverage.rate_sejour_bp.0, stored.payer_name.as_str(), stored.payer_kind.code()), (1250, "MGEN", "complementaire"));
     // The edit form shows them back and they round-trip.
-    let back = CoverageInput::from_coverage(&stored.coverage);
+    let back = coverages::as_input(&stored.coverage);
     assert_eq!(back.rate_sejour, "12,5 %");
     assert_eq!(back.valid_from, "01/01/2026");
     let again = coverages::save(db, &op(), p.id, Some(m.id), m.version, &back).await.unwrap();
-    assert_eq!([again.rate_sejour_bp, again.rate_actes_bp, again.rate_cp_bp], [1250, 1234, 10000]);
+    assert_eq!([again.rate_sejour_bp.0, again.rate_actes_bp.0, again.rate_cp_bp.0], [1250, 1234, 10000]);
     // Bad rates are refused on their field.
     let mut bad = coverage(a.mgen, "complementaire", "01/01/2026", "");
     bad.rate_actes = "cent".into();
@@ -619,7 +622,7 @@ async fn coverage_refusals_write_nothing(t: TestDb) {
     // The dependant with the insured member's name is accepted.
     dep.insured_patient_id.clear();
     let c = coverages::save(db, &op(), p.id, None, 0, &dep).await.unwrap();
-    assert_eq!((c.beneficiary.as_str(), c.insured_name.as_deref()), ("ayant_droit", Some("Martin Jean")));
+    assert_eq!((c.beneficiary.code(), c.insured_name.as_deref()), ("ayant_droit", Some("Martin Jean")));
     // Changing a coverage through another patient's file: not found, nothing changed.
     let other = create(db, a.est, person("Martin", "Luc", "05/05/1985", "M")).await;
     let mut moved = dep.clone();
@@ -682,7 +685,7 @@ async fn coverage_add_and_update_are_audited_with_before_after(t: TestDb) {
     assert_eq!(ch["rate_sejour_bp"], serde_json::json!([null, 8000]), "{ch}");
     assert_eq!(ch["valid_from"], serde_json::json!([null, "2026-01-01"]), "{ch}");
 
-    let mut u = CoverageInput::from_coverage(&saved);
+    let mut u = coverages::as_input(&saved);
     u.valid_to = "31/12/2026".into();
     u.member_number = "987654321".into();
     let updated = coverages::save(db, &op(), p.id, Some(saved.id), saved.version, &u).await.unwrap();
@@ -755,6 +758,16 @@ async fn stay_refusals_write_nothing(t: TestDb) {
     let e = check(&|s| s.site_id = b.urg.to_string(), &["site_id"]).await;
     assert_eq!(e.get("site_id"), Some("Ce site n'appartient pas à l'établissement."));
     check(&|s| s.site_id = "".into(), &["site_id"]).await;
+    // A site of another establishment and a bad input: every error at once (`stays::parse`).
+    let e = check(
+        &|s| {
+            s.site_id = b.urg.to_string();
+            s.care_mode = "thalasso".into();
+        },
+        &["site_id", "care_mode"],
+    )
+    .await;
+    assert_eq!(e.get("site_id"), Some("Ce site n'appartient pas à l'établissement."));
     check(&|s| s.admission_date = "".into(), &["admission_date"]).await;
     check(&|s| s.admission_time = "25:00".into(), &["admission_time"]).await;
     check(&|s| s.care_mode = "thalasso".into(), &["care_mode"]).await;
@@ -778,7 +791,7 @@ async fn stay_version_conflict(t: TestDb) {
     let p = create(db, a.est, at_site(person("Moreau", "Lucie", "10/10/1990", "F"), a.urg)).await;
     let s1 = stays::save(db, &op(), p.id, None, 0, &stay_input(a.urg, "01/11/2026")).await.unwrap();
     assert_eq!(s1.version, 1);
-    let mut edit = StayInput::from_stay(&s1);
+    let mut edit = stays::as_input(&s1);
     assert_eq!((edit.admission_date.as_str(), edit.admission_time.as_str()), ("01/11/2026", "08:30"), "the form shows the stay");
     edit.planned_discharge_date = "15/11/2026".into();
     let s2 = stays::save(db, &op(), p.id, Some(s1.id), s1.version, &edit).await.unwrap();
@@ -786,7 +799,7 @@ async fn stay_version_conflict(t: TestDb) {
     let head = audit_head(db).await;
 
     // Someone still holding version 1 saves another change.
-    let mut stale = StayInput::from_stay(&s1);
+    let mut stale = stays::as_input(&s1);
     stale.care_mode = "hospitalisation_jour".into();
     match stays::save(db, &op(), p.id, Some(s1.id), s1.version, &stale).await {
         Err(Error::Conflict(m)) => assert!(m.contains("modifié par quelqu'un d'autre"), "{m}"),
@@ -794,10 +807,10 @@ async fn stay_version_conflict(t: TestDb) {
     }
     assert_eq!(audit_head(db).await, head, "a refused save is not audited");
     let now = stays::get(db, &op(), s1.id).await.unwrap();
-    assert_eq!((now.version, now.care_mode.as_str(), now.planned_discharge_date.as_deref()), (2, "hospitalisation_complete", Some("2026-11-15")));
+    assert_eq!((now.version, now.care_mode.code(), now.planned_discharge_date.as_deref()), (2, "hospitalisation_complete", Some("2026-11-15")));
     // With the current version it goes through.
     let s3 = stays::save(db, &op(), p.id, Some(s1.id), 2, &stale).await.unwrap();
-    assert_eq!((s3.version, s3.care_mode.as_str()), (3, "hospitalisation_jour"));
+    assert_eq!((s3.version, s3.care_mode.code()), (3, "hospitalisation_jour"));
     let hist: Vec<String> = patients::history(db, &op(), p.id).await.unwrap().into_iter().map(|h| h.action).collect();
     assert_eq!(&hist[..3], ["update_stay", "update_stay", "add_stay"], "{hist:?}");
     // A stay of another patient cannot be changed through this file.
@@ -953,7 +966,7 @@ async fn each_readiness_control_fails_alone_and_is_fixed(t: TestDb) {
     assert_eq!(list[0].failures[0].1, "Pas de droit obligatoire valide sur chaque jour du 01/11/2026 au 22/11/2026.");
     // Outpatient care needs no complementary coverage.
     let f = file(db, &a, a.urg, "Hotel", Break::Complementary).await;
-    let mut s = StayInput::from_stay(&stays::get(db, &op(), f.stay).await.unwrap());
+    let mut s = stays::as_input(&stays::get(db, &op(), f.stay).await.unwrap());
     s.care_mode = "consultation".into();
     stays::save(db, &op(), f.patient, Some(f.stay), 1, &s).await.unwrap();
     assert_eq!(failing(db, f.patient, Some(f.stay), TODAY).await, Vec::<String>::new());

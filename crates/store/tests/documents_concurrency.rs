@@ -4,11 +4,12 @@
 //! error (the unique constraint) for the other.
 
 mod common;
+mod flow;
 
 use common::TestDb;
 use quittance_domain::documents::input::{ClassInput, parse_class};
 use quittance_store::documents::{ClassEdit, DocClass};
-use quittance_store::establishments::{self as est, EstablishmentInput};
+use flow::establishments::{self as est, EstablishmentInput};
 use quittance_store::{Actor, Db, Error, args, demo, documents};
 
 contract!(concurrent_withdrawals_one_wins, two_class_writers_one_wins, two_class_creators_one_code);

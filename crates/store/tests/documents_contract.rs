@@ -4,6 +4,7 @@
 //! SQLite and, when `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
+mod flow;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,13 +16,13 @@ use quittance_domain::readiness::Rules;
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use quittance_store::access::{self as auth, NewUser};
-use quittance_store::care::coverages::{self, CoverageInput};
+use flow::coverages::{self, CoverageInput};
 use quittance_store::documents::{self as docs, ClassInput, DEFAULT_PLAN, DocClass, Document, Storage, StorageMode, UploadInput};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorInput, PatientInput};
-use quittance_store::care::payers::{self, PayerInput};
+use flow::payers::{self, PayerInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
-use quittance_store::care::stays::{self, StayInput};
+use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, Error, V, readiness};
 use sha2::{Digest, Sha256};
 

@@ -3,10 +3,11 @@
 //! Exactly one wins, the row holds the winner's values and the audit row names the winner.
 
 mod common;
+mod flow;
 
 use common::TestDb;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_domain::access::{Grant, Role};
 use quittance_store::access::{self as auth, NewUser};
 use quittance_store::patients::{self, DebtorEdit, DebtorInput, PatientInput};
@@ -147,8 +148,8 @@ async fn two_establishment_writers_one_wins(t: TestDb) {
     let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
     assert_eq!(e.version, 1);
     let (alice, bruno) = writers();
-    let ia = EstablishmentInput { city: "Bron".into(), postcode: "69500".into(), ..EstablishmentInput::from_establishment(&e) };
-    let ib = EstablishmentInput { city: "Vénissieux".into(), postcode: "69200".into(), ..EstablishmentInput::from_establishment(&e) };
+    let ia = EstablishmentInput { city: "Bron".into(), postcode: "69500".into(), ..est::as_input(&e) };
+    let ib = EstablishmentInput { city: "Vénissieux".into(), postcode: "69200".into(), ..est::as_input(&e) };
     let (ra, rb) = tokio::join!(est::update(db, &alice, e.id, e.version, &ia), est::update(db, &bruno, e.id, e.version, &ib));
     let w = one_winner(&ra, &rb);
     let now = est::get(db, &op(), e.id).await.unwrap();
@@ -166,8 +167,8 @@ async fn two_site_writers_one_wins(t: TestDb) {
     let s = est::create_site(db, &op(), e.id, &site_input("URG")).await.unwrap();
     assert_eq!(s.version, 1);
     let (alice, bruno) = writers();
-    let ia = SiteInput { name: "Urgences adultes".into(), ..SiteInput::from_site(&s) };
-    let ib = SiteInput { name: "Urgences pédiatriques".into(), ..SiteInput::from_site(&s) };
+    let ia = SiteInput { name: "Urgences adultes".into(), ..est::site_as_input(&s) };
+    let ib = SiteInput { name: "Urgences pédiatriques".into(), ..est::site_as_input(&s) };
     let (ra, rb) =
         tokio::join!(est::update_site(db, &alice, e.id, s.id, s.version, &ia), est::update_site(db, &bruno, e.id, s.id, s.version, &ib));
     let w = one_winner(&ra, &rb);
@@ -281,13 +282,13 @@ async fn duplicate_codes_are_field_errors(t: TestDb) {
     // Establishment code (at creation and when changed to another's code).
     assert_eq!(field(est::create(db, &op(), &hospital("HSM")).await.map(|_| ())), ["code"]);
     let other = est::create(db, &op(), &hospital("HCL")).await.unwrap();
-    let i = EstablishmentInput { code: "HSM".into(), ..EstablishmentInput::from_establishment(&other) };
+    let i = EstablishmentInput { code: "HSM".into(), ..est::as_input(&other) };
     assert_eq!(field(est::update(db, &op(), other.id, other.version, &i).await.map(|_| ())), ["code"]);
     // Site code within the establishment.
     let s = est::create_site(db, &op(), est_id, &site_input("URG")).await.unwrap();
     assert_eq!(field(est::create_site(db, &op(), est_id, &site_input("URG")).await.map(|_| ())), ["code"]);
     let s2 = est::create_site(db, &op(), est_id, &site_input("CONS")).await.unwrap();
-    let i = SiteInput { code: s.code.clone(), ..SiteInput::from_site(&s2) };
+    let i = SiteInput { code: s.code.clone(), ..est::site_as_input(&s2) };
     assert_eq!(field(est::update_site(db, &op(), est_id, s2.id, s2.version, &i).await.map(|_| ())), ["code"]);
     // Username.
     user(db, "claire", est_id).await;

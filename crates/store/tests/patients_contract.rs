@@ -2,6 +2,7 @@
 //! and, when `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
+mod flow;
 
 use std::collections::BTreeSet;
 
@@ -10,7 +11,7 @@ use quittance_domain::identity::nir_key;
 use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput, PatientSummary};
 use quittance_store::{Actor, Db, Error, args, demo};
 

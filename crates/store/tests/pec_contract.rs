@@ -2,13 +2,16 @@
 //! on billing readiness.
 
 mod common;
+mod flow;
 
 use common::TestDb;
-use quittance_store::care::coverages::{self, CoverageInput};
+use flow::coverages::{self, CoverageInput};
 use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::{Actor, Error, demo, establishments as est, care::payers, readiness};
+use flow::stays::{self, StayInput};
+use quittance_store::{Actor, Error, demo, readiness};
+use flow::establishments as est;
+use flow::payers;
 
 contract!(pec_lifecycle_and_readiness, pec_validation_and_refused_transitions);
 

@@ -2,6 +2,7 @@
 //! `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL (a schema per test).
 
 mod common;
+mod flow;
 
 use common::TestDb;
 use quittance_domain::access::{Grant, Role};
@@ -9,7 +10,7 @@ use quittance_domain::audit::ChainBreak;
 use quittance_domain::numbering::is_gapless;
 use quittance_store::audit::{self, AuditFilter};
 use quittance_store::access::{self as auth, NewUser};
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::{Actor, Backend, Db, Error, args, demo, migrate, numbering};
 
 contract!(
@@ -93,7 +94,7 @@ async fn establishment_lifecycle(t: TestDb) {
     let got = est::get(db, &op(), e.id).await.unwrap();
     assert_eq!(got.name, "Hôpital HSM");
 
-    let mut change = EstablishmentInput::from_establishment(&got);
+    let mut change = est::as_input(&got);
     change.name = "Hôpital Sainte-Marie".into();
     est::update(db, &op(), e.id, got.version, &change).await.unwrap();
     assert_eq!(est::get(db, &op(), e.id).await.unwrap().name, "Hôpital Sainte-Marie");

@@ -2,9 +2,10 @@
 //! journal per file that makes a re-run resume after the last committed batch.
 
 mod common;
+mod flow;
 
 use common::TestDb;
-use quittance_store::establishments::{self as est, EstablishmentInput};
+use flow::establishments::{self as est, EstablishmentInput};
 use quittance_store::patients::{self, PatientInput};
 use quittance_store::shared::imports::{BatchDone, Batches};
 use quittance_store::{Actor, Db};

@@ -405,7 +405,7 @@ async fn admin_creates_an_establishment_through_the_form() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let created = app.establishments().await.into_iter().find(|e| e.name == "Clinique du Lagon").expect("created");
     assert_eq!(created.code, "LAGON", "codes are upper-cased");
-    assert_eq!(created.currency, "XPF");
+    assert_eq!(created.currency.code(), "XPF");
     assert_eq!(created.ridet.as_deref(), Some("1234567.001"));
     assert_eq!(created.postcode.as_deref(), Some("98800"));
     let location = r.location().expect("location");

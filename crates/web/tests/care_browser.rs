@@ -8,6 +8,8 @@
 //! `QUITTANCE_REQUIRE_BROWSER=1`, in which case it fails.
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use std::io::Write;
 use std::path::Path;
@@ -18,8 +20,11 @@ use jiff::civil::Date;
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
 use quittance_store::patients::{DebtorInput, PatientInput};
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::{Actor, Db, care::coverages, establishments as est, care::payers, readiness};
+use flow::stays::{self, StayInput};
+use quittance_store::{Actor, Db, readiness};
+use flow::coverages;
+use flow::establishments as est;
+use flow::payers;
 
 fn fr(d: Date) -> String {
     quittance_domain::fr::format_date_fr(d)
@@ -180,7 +185,7 @@ async fn technicien_completes_the_coverage_and_the_file_becomes_ready_to_bill() 
     let today = jiff::Zoned::now().date();
     let summary = coverages::list(&db, &op, s.patient, today).await.expect("coverages");
     let mut got: Vec<(i64, &str, i64, Option<&str>)> =
-        summary.lines.iter().map(|l| (l.coverage.payer_id, l.coverage.role.as_str(), l.coverage.rate_sejour_bp, l.coverage.member_number.as_deref())).collect();
+        summary.lines.iter().map(|l| (l.coverage.payer_id, l.coverage.role.code(), i64::from(l.coverage.rate_sejour_bp.0), l.coverage.member_number.as_deref())).collect();
     got.sort();
     let mut want = vec![(s.cpam, "obligatoire", 8000, Some("2840369123045")), (s.mgen, "complementaire", 2000, Some("A0012345"))];
     want.sort();

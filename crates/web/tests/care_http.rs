@@ -3,16 +3,19 @@
 //! driven through the router without a socket (one seeded SQLite per test).
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use axum::http::{Method, StatusCode};
 use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use jiff::civil::Date;
 use quittance_domain::readiness::{CONTROLS, Rules};
-use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::establishments as est;
+use flow::coverages::{self, CoverageInput};
+use flow::establishments as est;
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::{Actor, args, care::payers, readiness};
+use flow::stays::{self, StayInput};
+use quittance_store::{Actor, args, readiness};
+use flow::payers;
 use serde_json::json;
 
 // ---------------------------------------------------------------- helpers
@@ -445,7 +448,7 @@ async fn stay_forms_create_and_edit_with_the_version() {
     let r = app.post_form(&edit, Some(&cookie), &refs(&form)).await;
     assert!(r.is_redirect_to(&format!("/patients/{}", p.id)), "{}: {}", r.status, r.text());
     let s2 = stays::get(&app.db, &op(), s.id).await.unwrap();
-    assert_eq!((s2.version, s2.discharge_at.as_deref(), s2.discharge_mode.as_deref()), (2, Some("2026-11-18T11:30"), Some("domicile")));
+    assert_eq!((s2.version, s2.discharge_at.as_deref(), s2.discharge_mode.map(|m| m.code())), (2, Some("2026-11-18T11:30"), Some("domicile")));
     let page = plain(&app.get(&format!("/patients/{}", p.id), Some(&cookie)).await.text());
     assert!(page.contains("18/11/2026 11:30 — Retour à domicile"), "{page}");
     // The same form sent again with the old version: a conflict, nothing changed.
@@ -505,9 +508,9 @@ async fn coverage_forms_add_and_edit() {
     let list = coverages::list(&app.db, &op(), p.id, today()).await.unwrap();
     assert_eq!(list.lines.len(), 2);
     let cpam = &list.lines.iter().find(|l| l.coverage.payer_id == ids.cpam).unwrap().coverage;
-    assert_eq!((cpam.rate_sejour_bp, cpam.rate_actes_bp, cpam.member_number.as_deref(), cpam.priority), (8000, 7000, Some("1750569123001"), 1));
+    assert_eq!((cpam.rate_sejour_bp.0, cpam.rate_actes_bp.0, cpam.member_number.as_deref(), cpam.priority), (8000, 7000, Some("1750569123001"), 1));
     let mgen = &list.lines.iter().find(|l| l.coverage.payer_id == ids.mgen).unwrap().coverage;
-    assert_eq!((mgen.rate_sejour_bp, mgen.rate_actes_bp, mgen.rate_fj_bp, mgen.exemptions.as_str(), mgen.priority), (1250, 3000, 10000, "maternite", 2));
+    assert_eq!((mgen.rate_sejour_bp.0, mgen.rate_actes_bp.0, mgen.rate_fj_bp.0, coverages::as_input(mgen).exemptions.as_str(), mgen.priority), (1250, 3000, 10000, "maternite", 2));
     let page = app.get(&format!("/patients/{}", p.id), Some(&cookie)).await.text();
     assert!(plain(section(&page, "h-controle")).contains("prêt à facturer"), "coverage completes the file");
     assert!(plain(section(&page, "h-droits")).contains("Maternité"));

@@ -3,14 +3,17 @@
 //! to its field; the API's updates take `?version=N` and answer 409 problem+json.
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use axum::http::{Method, StatusCode};
 use common::{TestApp, field, form_fields, html_unescape, set_field};
-use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::care::payers;
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::patients::PatientInput;
-use quittance_store::{Actor, establishments as est};
+use flow::coverages::{self, CoverageInput};
+use flow::payers;
+use flow::stays::{self, StayInput};
+use quittance_store::patients::{PatientInput};
+use quittance_store::{Actor};
+use flow::establishments as est;
 use serde_json::json;
 
 fn op() -> Actor {
@@ -74,7 +77,7 @@ async fn a_stale_coverage_form_is_reshown_with_what_was_typed() {
     assert_eq!(field(&form, "version"), Some("1"), "the form carries the version it shows");
 
     // Another agent changes the coverage meanwhile.
-    let other = CoverageInput { member_number: "999".into(), ..CoverageInput::from_coverage(&c) };
+    let other = CoverageInput { member_number: "999".into(), ..coverages::as_input(&c) };
     coverages::save(&app.db, &op(), p.patient, Some(c.id), c.version, &other).await.unwrap();
 
     set_field(&mut form, "member_number", "1750569123001");

@@ -5,16 +5,20 @@
 //! turn to « prêt à facturer ».
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use std::io::Write;
 
 use common::browser::{Browser, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
 use jiff::civil::Date;
-use quittance_store::care::coverages::{self, CoverageInput};
+use flow::coverages::{self, CoverageInput};
 use quittance_store::patients::{DebtorInput, PatientInput};
-use quittance_store::care::stays::{self, StayInput};
-use quittance_store::{Actor, Db, documents, establishments as est, care::payers, pec, readiness};
+use flow::stays::{self, StayInput};
+use quittance_store::{Actor, Db, documents, pec, readiness};
+use flow::establishments as est;
+use flow::payers;
 
 fn fr(d: Date) -> String {
     quittance_domain::fr::format_date_fr(d)

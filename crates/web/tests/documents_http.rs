@@ -5,12 +5,14 @@
 //! driven through the router without a socket (one seeded SQLite per test).
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
 use quittance_store::documents::{Storage, StorageMode};
-use quittance_store::establishments as est;
+use flow::establishments as est;
 use quittance_store::{Actor, V, args, readiness};
 use quittance_web::{AppState, WebConfig};
 use serde_json::json;
@@ -434,13 +436,13 @@ async fn coverage_rows_show_their_proof_and_link_to_file_it() {
     let app = TestApp::new().await;
     let ids = ids(&app).await;
     let pid = file_at_site(&app, ids.med).await;
-    let input = quittance_store::care::coverages::CoverageInput {
+    let input = flow::coverages::CoverageInput {
         payer_id: scalar(&app, "SELECT id FROM payers WHERE establishment_id = $1 AND code = 'CPAM69'", args![ids.hsm]).await.to_string(),
         role: "obligatoire".into(),
         valid_from: "01/01/2026".into(),
         ..Default::default()
     };
-    let cov = quittance_store::care::coverages::save(&app.db, &op(), pid, None, 0, &input).await.expect("coverage");
+    let cov = flow::coverages::save(&app.db, &op(), pid, None, 0, &input).await.expect("coverage");
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
     let link = format!("/patients/{pid}/documents/nouveau?cible=droit:{}&amp;classe=attestation_droits", cov.id);

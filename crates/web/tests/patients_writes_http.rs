@@ -4,11 +4,13 @@
 //! next to the field. The JSON API answers a stale `?version=` with 409 problem+json.
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use axum::http::{Method, StatusCode};
 use common::{Resp, TestApp, field, form_fields, html_unescape, set_field};
 use quittance_store::access as store_auth;
-use quittance_store::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_store::patients::{self, DebtorEdit, DebtorInput, PatientInput};
 use quittance_store::Actor;
 use serde_json::json;
@@ -134,7 +136,7 @@ async fn stale_establishment_site_and_series_forms_and_duplicate_codes() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let mut form = form_fields(&r.text(), &path);
     assert_eq!(field(&form, "version"), Some(e.version.to_string().as_str()));
-    let mut other = EstablishmentInput::from_establishment(&e);
+    let mut other = est::as_input(&e);
     other.phone = "04 00 00 00 00".into();
     est::update(&app.db, &op(), est_id, e.version, &other).await.unwrap();
     set_field(&mut form, "name", "Hôpital renommé");
@@ -151,7 +153,7 @@ async fn stale_establishment_site_and_series_forms_and_duplicate_codes() {
     let path = format!("/admin/etablissements/{est_id}/sites/{}/modifier", s.id);
     let r = app.get(&path, Some(&cookie)).await;
     let mut form = form_fields(&r.text(), &path);
-    est::update_site(&app.db, &op(), est_id, s.id, s.version, &SiteInput { city: "Bron".into(), ..SiteInput::from_site(&s) }).await.unwrap();
+    est::update_site(&app.db, &op(), est_id, s.id, s.version, &SiteInput { city: "Bron".into(), ..est::site_as_input(&s) }).await.unwrap();
     set_field(&mut form, "name", "Site renommé");
     let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
     assert_stale_reshown(&r, &path, ("name", "Site renommé"), s.version + 1);
@@ -208,7 +210,7 @@ async fn api_updates_take_the_version_and_answer_409() {
     let key = app.api_key("admin").await;
     let est_id = hsm(&app).await;
     let e = est::get(&app.db, &op(), est_id).await.unwrap();
-    let body = serde_json::to_value(EstablishmentInput { phone: "04 11 11 11 11".into(), ..EstablishmentInput::from_establishment(&e) }).unwrap();
+    let body = serde_json::to_value(EstablishmentInput { phone: "04 11 11 11 11".into(), ..est::as_input(&e) }).unwrap();
     let path = format!("/api/v1/establishments/{est_id}?version={}", e.version);
     let r = app.send_json(Method::PUT, &path, Some(&key), Some(&body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -218,7 +220,7 @@ async fn api_updates_take_the_version_and_answer_409() {
     assert!(r.content_type().starts_with("application/problem+json"), "{}", r.content_type());
     assert!(r.text().contains("modifié"), "{}", r.text());
     // A duplicate code over the API: 422 naming the field.
-    let dup = serde_json::to_value(EstablishmentInput { code: "DPASS-PS".into(), ..EstablishmentInput::from_establishment(&e) }).unwrap();
+    let dup = serde_json::to_value(EstablishmentInput { code: "DPASS-PS".into(), ..est::as_input(&e) }).unwrap();
     let r = app.send_json(Method::PUT, &format!("/api/v1/establishments/{est_id}?version={}", e.version + 1), Some(&key), Some(&dup)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(r.text().contains("\"code\""), "{}", r.text());

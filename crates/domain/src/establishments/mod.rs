@@ -1,4 +1,7 @@
-//! Establishments and their sites: the kinds each may be.
+//! Establishments and their sites: the kinds each may be, and the parsing of what people type
+//! for establishments, sites and numbering series (`input`).
+
+pub mod input;
 
 use crate::shared::codes::Codes;
 

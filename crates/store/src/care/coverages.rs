@@ -1,96 +1,139 @@
 //! A patient's coverage rights (droits): payer, role, member number, insured or
 //! dependant, validity, rates by category, exemptions, priority; and their flags.
 
-use quittance_domain::care::coverage::{self, BENEFICIARY, CATEGORIES, EXEMPTIONS, Flag, ROLES, Span};
+use quittance_domain::care::coverage::{self, Beneficiary, Category, CoverageRole, Exemption, Flag, PayerKind, Span};
+use quittance_domain::care::input::codes_text;
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use quittance_domain::care::input::{CoverageInput, ParsedCoverage, parse_coverage};
 
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
+use crate::care::{decode, decode_bp, payers};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
-use crate::care::payers;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A coverage as stored: role and beneficiary decoded as their enums, rates as
+/// [`BasisPoints`], exemptions as [`Exemption`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Coverage {
     pub id: i64,
     pub patient_id: i64,
     pub payer_id: i64,
-    pub role: String,
+    pub role: CoverageRole,
     pub member_number: Option<String>,
-    pub beneficiary: String,
+    pub beneficiary: Beneficiary,
     pub insured_patient_id: Option<i64>,
     pub insured_name: Option<String>,
     pub valid_from: String,
     pub valid_to: Option<String>,
-    pub rate_sejour_bp: i64,
-    pub rate_actes_bp: i64,
-    pub rate_fj_bp: i64,
-    pub rate_cp_bp: i64,
-    pub rate_annexes_bp: i64,
-    pub exemptions: String,
+    pub rate_sejour_bp: BasisPoints,
+    pub rate_actes_bp: BasisPoints,
+    pub rate_fj_bp: BasisPoints,
+    pub rate_cp_bp: BasisPoints,
+    pub rate_annexes_bp: BasisPoints,
+    /// Sorted by code; recorded (and audited) as comma-separated codes.
+    #[serde(serialize_with = "exemptions_text")]
+    pub exemptions: Vec<Exemption>,
     pub priority: i64,
     pub active: bool,
     /// Bumped by every change; a write names the version it read (stale → 409).
     pub version: i64,
 }
 
+fn exemptions_text<S: serde::Serializer>(v: &[Exemption], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&codes_text(v))
+}
+
+impl Coverage {
+    /// The rates in the order of [`Category::ALL`].
+    pub fn rates(&self) -> [BasisPoints; 5] {
+        [self.rate_sejour_bp, self.rate_actes_bp, self.rate_fj_bp, self.rate_cp_bp, self.rate_annexes_bp]
+    }
+}
+
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct CoverageRow {
+    id: i64,
+    patient_id: i64,
+    payer_id: i64,
+    role: String,
+    member_number: Option<String>,
+    beneficiary: String,
+    insured_patient_id: Option<i64>,
+    insured_name: Option<String>,
+    valid_from: String,
+    valid_to: Option<String>,
+    rate_sejour_bp: i64,
+    rate_actes_bp: i64,
+    rate_fj_bp: i64,
+    rate_cp_bp: i64,
+    rate_annexes_bp: i64,
+    exemptions: String,
+    priority: i64,
+    active: bool,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Coverage
+where
+    CoverageRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = CoverageRow::from_row(row)?;
+        let exemptions = r.exemptions.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| decode(x.to_string())).collect::<Result<Vec<Exemption>, _>>()?;
+        Ok(Coverage {
+            id: r.id,
+            patient_id: r.patient_id,
+            payer_id: r.payer_id,
+            role: decode(r.role)?,
+            member_number: r.member_number,
+            beneficiary: decode(r.beneficiary)?,
+            insured_patient_id: r.insured_patient_id,
+            insured_name: r.insured_name,
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+            rate_sejour_bp: decode_bp(r.rate_sejour_bp)?,
+            rate_actes_bp: decode_bp(r.rate_actes_bp)?,
+            rate_fj_bp: decode_bp(r.rate_fj_bp)?,
+            rate_cp_bp: decode_bp(r.rate_cp_bp)?,
+            rate_annexes_bp: decode_bp(r.rate_annexes_bp)?,
+            exemptions,
+            priority: r.priority,
+            active: r.active,
+            version: r.version,
+        })
+    }
+}
+
 const COLS: &str = "id, patient_id, payer_id, role, member_number, beneficiary, insured_patient_id, insured_name, valid_from, valid_to, \
     rate_sejour_bp, rate_actes_bp, rate_fj_bp, rate_cp_bp, rate_annexes_bp, exemptions, priority, active, version";
 
-/// What a form or the API sends. Blank rates take the payer's default rate valid on `valid_from`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CoverageInput {
-    pub payer_id: String,
-    /// obligatoire, complementaire, aide.
-    pub role: String,
-    pub member_number: String,
-    /// assure, ayant_droit.
-    pub beneficiary: String,
-    /// The insured member's file, when known (for a dependant).
-    pub insured_patient_id: String,
-    pub insured_name: String,
-    /// JJ/MM/AAAA
-    pub valid_from: String,
-    /// JJ/MM/AAAA, blank = open-ended.
-    pub valid_to: String,
-    /// Rates as « 80 % », « 80 » or « 12,5 % ».
-    pub rate_sejour: String,
-    pub rate_actes: String,
-    pub rate_fj: String,
-    pub rate_cp: String,
-    pub rate_annexes: String,
-    /// Comma-separated: ald, maternite, at_mp, c2s, ame, longue_maladie, carte_a, carte_b, carte_m…
-    pub exemptions: String,
-    /// 1 = first payer asked; blank = after the others.
-    pub priority: String,
-}
-
-impl CoverageInput {
-    pub fn from_coverage(c: &Coverage) -> CoverageInput {
-        let r = |bp: i64| u32::try_from(bp).map(|b| BasisPoints(b).format_fr_plain()).unwrap_or_else(|_| bp.to_string());
-        let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
-        CoverageInput {
-            payer_id: c.payer_id.to_string(),
-            role: c.role.clone(),
-            member_number: c.member_number.clone().unwrap_or_default(),
-            beneficiary: c.beneficiary.clone(),
-            insured_patient_id: c.insured_patient_id.map(|i| i.to_string()).unwrap_or_default(),
-            insured_name: c.insured_name.clone().unwrap_or_default(),
-            valid_from: day(&c.valid_from),
-            valid_to: c.valid_to.as_deref().map(day).unwrap_or_default(),
-            rate_sejour: r(c.rate_sejour_bp),
-            rate_actes: r(c.rate_actes_bp),
-            rate_fj: r(c.rate_fj_bp),
-            rate_cp: r(c.rate_cp_bp),
-            rate_annexes: r(c.rate_annexes_bp),
-            exemptions: c.exemptions.clone(),
-            priority: c.priority.to_string(),
-        }
+/// The form of a coverage as stored (to edit it).
+pub fn as_input(c: &Coverage) -> CoverageInput {
+    let r = |bp: BasisPoints| bp.format_fr_plain();
+    let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+    CoverageInput {
+        payer_id: c.payer_id.to_string(),
+        role: c.role.code().to_string(),
+        member_number: c.member_number.clone().unwrap_or_default(),
+        beneficiary: c.beneficiary.code().to_string(),
+        insured_patient_id: c.insured_patient_id.map(|i| i.to_string()).unwrap_or_default(),
+        insured_name: c.insured_name.clone().unwrap_or_default(),
+        valid_from: day(&c.valid_from),
+        valid_to: c.valid_to.as_deref().map(day).unwrap_or_default(),
+        rate_sejour: r(c.rate_sejour_bp),
+        rate_actes: r(c.rate_actes_bp),
+        rate_fj: r(c.rate_fj_bp),
+        rate_cp: r(c.rate_cp_bp),
+        rate_annexes: r(c.rate_annexes_bp),
+        exemptions: codes_text(&c.exemptions),
+        priority: c.priority.to_string(),
     }
 }
 
@@ -108,7 +151,7 @@ fn json(c: &Coverage) -> serde_json::Value {
 pub struct CoverageLine {
     pub coverage: Coverage,
     pub payer_name: String,
-    pub payer_kind: String,
+    pub payer_kind: PayerKind,
 }
 
 /// The patient's coverages (by priority) and the flags on their periods.
@@ -125,7 +168,7 @@ pub fn spans(list: &[Coverage]) -> Vec<Span> {
         .filter_map(|c| {
             Some(Span {
                 id: c.id,
-                role: c.role.clone(),
+                role: c.role.code().to_string(),
                 from: c.valid_from.parse().ok()?,
                 to: c.valid_to.as_deref().and_then(|d| d.parse().ok()),
             })
@@ -154,7 +197,8 @@ pub async fn list_checked(tx: &mut Tx, file: &patients::Checked, today: jiff::ci
     let mut lines = Vec::new();
     for c in &list {
         let (_, name, kind) = names.iter().find(|p| p.0 == c.payer_id).cloned().ok_or(Error::NotFound("Organisme"))?;
-        lines.push(CoverageLine { coverage: c.clone(), payer_name: name, payer_kind: kind });
+        let payer_kind = PayerKind::try_from(kind).map_err(Error::Integrity)?;
+        lines.push(CoverageLine { coverage: c.clone(), payer_name: name, payer_kind });
     }
     let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
     Ok(CoverageSummary { lines, flags })
@@ -182,79 +226,76 @@ pub async fn today_of_patient(db: &Db, actor: &Actor, patient_id: i64) -> Result
     Ok(patients::today_in(&tz))
 }
 
-/// Adds (`coverage_id = None`) or changes a coverage. A change names the `version` the
-/// client read: the row is locked and checked in the write transaction, and a stale
-/// version is a [`Error::Conflict`] (nothing written).
-pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i64>, version: i64, input: &CoverageInput) -> Result<Coverage, Error> {
+/// What the database says of a coverage's payer (in the establishment, may hold the rank)
+/// and of the insured member's file; `Some` payer when it is the establishment's.
+async fn fact_errors(
+    tx: &mut Tx,
+    est: i64,
+    patient_id: i64,
+    payer_id: i64,
+    role: CoverageRole,
+    insured_patient_id: Option<i64>,
+    e: &mut FieldErrors,
+) -> Result<Option<payers::Payer>, Error> {
+    let payer = match payers::load(tx, payer_id).await {
+        Ok(p) if p.establishment_id == est => Some(p),
+        Ok(_) | Err(Error::NotFound(_)) => {
+            e.add("payer_id", "Organisme inconnu dans cet établissement.");
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    if let Some(p) = &payer
+        && !p.kind.allows_role(role)
+    {
+        e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", p.kind.label()));
+    }
+    if let Some(i) = insured_patient_id {
+        if i == patient_id {
+            e.add("insured_patient_id", "Un ayant droit ne peut pas être son propre assuré.");
+        } else if tx.int("SELECT COUNT(*) FROM patients WHERE id = $1 AND establishment_id = $2", &args![i, est]).await? == 0 {
+            e.add("insured_patient_id", "Dossier de l'assuré introuvable dans l'établissement.");
+        }
+    }
+    Ok(payer)
+}
+
+/// Parses a coverage of the patient (with [`parse_coverage`]). When the input does not parse,
+/// the facts the database knows (payer, rank, insured member) are checked too, so that every
+/// error comes back at once; [`save`] checks them again inside its transaction.
+pub async fn parse(db: &Db, patient_id: i64, raw: &CoverageInput) -> Result<ParsedCoverage, Error> {
+    match parse_coverage(raw) {
+        Ok(c) => Ok(c),
+        Err(mut e) => {
+            let (payer, role) = (raw.payer_id.trim().parse::<i64>().ok(), CoverageRole::from_code(raw.role.trim()));
+            let insured = raw.insured_patient_id.trim().parse::<i64>().ok();
+            let mut tx = db.read().await?;
+            let est: Option<(i64,)> = tx.opt("SELECT establishment_id FROM patients WHERE id = $1", &args![patient_id]).await?;
+            let mut facts = FieldErrors::new();
+            if let (Some((est,)), Some(payer)) = (est, payer) {
+                fact_errors(&mut tx, est, patient_id, payer, role.unwrap_or(CoverageRole::Obligatoire), insured, &mut facts).await?;
+                if role.is_none() {
+                    facts.0.retain(|f| f.field != "role");
+                }
+            }
+            tx.rollback().await?;
+            for f in facts.0 {
+                if e.get(&f.field).is_none() {
+                    e.0.push(f);
+                }
+            }
+            Err(Error::Invalid(e))
+        }
+    }
+}
+
+/// Adds (`coverage_id = None`) or changes a coverage (parsed with [`parse`]). A change names
+/// the `version` the client read: the row is locked and checked in the write transaction,
+/// and a stale version is a [`Error::Conflict`] (nothing written). Blank rates take the
+/// payer's default rate valid on `valid_from`.
+pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i64>, version: i64, input: &ParsedCoverage) -> Result<Coverage, Error> {
     let (patient, sites) = patients::write_access(db, actor, patient_id).await?;
     let mut e = FieldErrors::new();
-    let payer_id = input.payer_id.trim().parse::<i64>().ok();
-    let role = input.role.trim().to_string();
-    if !coverage::is_code(ROLES, &role) {
-        e.add("role", "Rang inconnu : obligatoire, complémentaire ou aide.");
-    }
-    let member_number = e.optional("member_number", &input.member_number, 40);
-    let beneficiary = if input.beneficiary.trim().is_empty() { "assure".to_string() } else { input.beneficiary.trim().to_string() };
-    if !coverage::is_code(BENEFICIARY, &beneficiary) {
-        e.add("beneficiary", "Assuré ou ayant droit.");
-    }
-    let insured_patient_id = if input.insured_patient_id.trim().is_empty() {
-        None
-    } else {
-        match input.insured_patient_id.trim().parse::<i64>() {
-            Ok(i) if i != patient_id => Some(i),
-            Ok(_) => {
-                e.add("insured_patient_id", "Un ayant droit ne peut pas être son propre assuré.");
-                None
-            }
-            Err(_) => {
-                e.add("insured_patient_id", "Numéro de dossier invalide.");
-                None
-            }
-        }
-    };
-    let insured_name = e.optional("insured_name", &input.insured_name, 200);
-    if beneficiary == "ayant_droit" && insured_patient_id.is_none() && insured_name.is_none() {
-        e.add("insured_name", "Indiquez l'assuré ouvrant droit (nom ou dossier).");
-    }
-    let day = |e: &mut FieldErrors, field: &str, v: &str| -> Option<jiff::civil::Date> {
-        if v.trim().is_empty() {
-            return None;
-        }
-        match quittance_domain::fr::parse_date_fr(v) {
-            Ok(d) => Some(d),
-            Err(m) => {
-                e.add(field, m);
-                None
-            }
-        }
-    };
-    let valid_from = day(&mut e, "valid_from", &input.valid_from);
-    if input.valid_from.trim().is_empty() {
-        e.add("valid_from", "La date de début des droits est obligatoire.");
-    }
-    let valid_to = day(&mut e, "valid_to", &input.valid_to);
-    if let (Some(f), Some(t)) = (valid_from, valid_to)
-        && t < f {
-            e.add("valid_to", "La fin des droits précède leur début.");
-        }
-    let mut exemptions: Vec<String> = input.exemptions.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
-    exemptions.sort();
-    exemptions.dedup();
-    if exemptions.iter().any(|x| !coverage::is_code(EXEMPTIONS, x)) {
-        e.add("exemptions", "Exonération inconnue.");
-    }
-    let priority = if input.priority.trim().is_empty() {
-        None
-    } else {
-        match input.priority.trim().parse::<i64>() {
-            Ok(p) if (1..=9).contains(&p) => Some(p),
-            _ => {
-                e.add("priority", "Priorité de 1 à 9.");
-                None
-            }
-        }
-    };
     let mut tx = db.begin().await?;
     // The row this use case changes, locked until commit, checked against the version read.
     let before = match coverage_id {
@@ -270,55 +311,22 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
             Some(b)
         }
     };
-    let payer = match payer_id {
-        None => {
-            e.add("payer_id", "Choisissez l'organisme.");
-            None
-        }
-        Some(id) => match payers::load(&mut tx, id).await {
-            Ok(p) if p.establishment_id == patient.establishment_id => Some(p),
-            _ => {
-                e.add("payer_id", "Organisme inconnu dans cet établissement.");
-                None
-            }
-        },
-    };
-    if let Some(p) = &payer
-        && coverage::is_code(ROLES, &role) && !coverage::role_allowed(&p.kind, &role) {
-            e.add("role", format!("Un organisme « {} » ne peut pas porter ce rang.", coverage::label(quittance_domain::care::coverage::PAYER_KINDS, &p.kind).unwrap_or(&p.kind)));
-        }
-    if let Some(i) = insured_patient_id {
-        let same = tx.int("SELECT COUNT(*) FROM patients WHERE id = $1 AND establishment_id = $2", &args![i, patient.establishment_id]).await?;
-        if same == 0 {
-            e.add("insured_patient_id", "Dossier de l'assuré introuvable dans l'établissement.");
-        }
-    }
-    // Rates: given, or the payer's default valid at the start of the rights.
-    let defaults = match (&payer, valid_from) {
-        (Some(p), Some(f)) => payers::rates_on(&mut tx, p.id, f).await?,
-        _ => vec![],
-    };
-    let mut rates = [0i64; 5];
-    let given = [&input.rate_sejour, &input.rate_actes, &input.rate_fj, &input.rate_cp, &input.rate_annexes];
-    let fields = ["rate_sejour", "rate_actes", "rate_fj", "rate_cp", "rate_annexes"];
-    for (k, (cat, _)) in CATEGORIES.iter().enumerate() {
-        rates[k] = if given[k].trim().is_empty() {
-            defaults.iter().find(|(c, _)| c == cat).map_or(0, |(_, r)| *r)
-        } else {
-            match BasisPoints::parse_fr(given[k]) {
-                Ok(r) => r.0 as i64,
-                Err(m) => {
-                    e.add(fields[k], m.to_string());
-                    0
-                }
-            }
-        };
-    }
+    let payer = fact_errors(&mut tx, patient.establishment_id, patient_id, input.payer_id, input.role, input.insured_patient_id, &mut e).await?;
     if let Err(errs) = e.into_result() {
         tx.rollback().await?;
         return Err(Error::Invalid(errs));
     }
-    let priority = match (priority, &before) {
+    // Rates: given, or the payer's default valid at the start of the rights.
+    let defaults = match &payer {
+        Some(p) => payers::rates_on(&mut tx, p.id, input.valid_from).await?,
+        None => vec![],
+    };
+    let rates: Vec<BasisPoints> = Category::ALL
+        .iter()
+        .map(|cat| input.rate(*cat).unwrap_or_else(|| defaults.iter().find(|(c, _)| c == cat).map_or(BasisPoints::ZERO, |(_, r)| *r)))
+        .collect();
+    let rate = |k: usize| rates.get(k).copied().unwrap_or(BasisPoints::ZERO);
+    let priority = match (input.priority, &before) {
         (Some(p), _) => p,
         (None, Some(b)) => b.priority,
         (None, None) => tx.int("SELECT COALESCE(MAX(priority), 0) + 1 FROM coverages WHERE patient_id = $1 AND active = $2", &args![patient_id, true]).await?.min(9),
@@ -326,29 +334,30 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, coverage_id: Option<i
     let mut c = Coverage {
         id: coverage_id.unwrap_or(0),
         patient_id,
-        payer_id: payer_id.unwrap_or(0),
-        role,
-        member_number,
-        beneficiary,
-        insured_patient_id,
-        insured_name,
-        valid_from: valid_from.map(|d| d.to_string()).unwrap_or_default(),
-        valid_to: valid_to.map(|d| d.to_string()),
-        rate_sejour_bp: rates[0],
-        rate_actes_bp: rates[1],
-        rate_fj_bp: rates[2],
-        rate_cp_bp: rates[3],
-        rate_annexes_bp: rates[4],
-        exemptions: exemptions.join(","),
+        payer_id: input.payer_id,
+        role: input.role,
+        member_number: input.member_number.clone(),
+        beneficiary: input.beneficiary,
+        insured_patient_id: input.insured_patient_id,
+        insured_name: input.insured_name.clone(),
+        valid_from: input.valid_from.to_string(),
+        valid_to: input.valid_to.map(|d| d.to_string()),
+        rate_sejour_bp: rate(0),
+        rate_actes_bp: rate(1),
+        rate_fj_bp: rate(2),
+        rate_cp_bp: rate(3),
+        rate_annexes_bp: rate(4),
+        exemptions: input.exemptions.clone(),
         priority,
         active: before.as_ref().is_none_or(|b| b.active),
         version: before.as_ref().map_or(1, |b| b.version + 1),
     };
     let now = now_text();
+    let bp = |b: BasisPoints| i64::from(b.0);
     let values = args![
-        c.payer_id, c.role.clone(), c.member_number.clone(), c.beneficiary.clone(), c.insured_patient_id, c.insured_name.clone(),
-        c.valid_from.clone(), c.valid_to.clone(), c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp,
-        c.exemptions.clone(), c.priority, now
+        c.payer_id, c.role.code(), c.member_number.clone(), c.beneficiary.code(), c.insured_patient_id, c.insured_name.clone(),
+        c.valid_from.clone(), c.valid_to.clone(), bp(c.rate_sejour_bp), bp(c.rate_actes_bp), bp(c.rate_fj_bp), bp(c.rate_cp_bp), bp(c.rate_annexes_bp),
+        codes_text(&c.exemptions), c.priority, now
     ];
     let (action, before) = match &before {
         None => {

@@ -1,24 +1,28 @@
 //! Payers (organismes payeurs) of an establishment and their dated default rates.
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::care::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
+use quittance_domain::care::coverage::{Category, Channel, PayerKind, StatementPeriod};
 use quittance_domain::money::BasisPoints;
 use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use quittance_domain::care::input::{ParsedPayer, ParsedRate, PayerInput, RateInput, parse_payer, parse_rate};
 
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
+use crate::care::{decode, decode_bp};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A payer as stored: kind, statement period and channel decoded as their enums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payer {
     pub id: i64,
     pub establishment_id: i64,
     pub code: String,
-    pub kind: String,
+    pub kind: PayerKind,
     pub name: String,
     pub identifier: Option<String>,
     pub address_line1: Option<String>,
@@ -30,14 +34,72 @@ pub struct Payer {
     pub email: Option<String>,
     pub contact_name: Option<String>,
     pub payment_terms_days: i64,
-    pub statement_period: String,
+    pub statement_period: StatementPeriod,
     pub statement_deadline_days: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub accounting_account: Option<String>,
     pub active: bool,
     /// Bumped by every change of the payer and by every dated rate added (the rates are
     /// append-only rows versioned through their payer); a write names the version it read.
     pub version: i64,
+}
+
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct PayerRow {
+    id: i64,
+    establishment_id: i64,
+    code: String,
+    kind: String,
+    name: String,
+    identifier: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    contact_name: Option<String>,
+    payment_terms_days: i64,
+    statement_period: String,
+    statement_deadline_days: i64,
+    channel: String,
+    accounting_account: Option<String>,
+    active: bool,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Payer
+where
+    PayerRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = PayerRow::from_row(row)?;
+        Ok(Payer {
+            id: r.id,
+            establishment_id: r.establishment_id,
+            code: r.code,
+            kind: decode(r.kind)?,
+            name: r.name,
+            identifier: r.identifier,
+            address_line1: r.address_line1,
+            address_line2: r.address_line2,
+            postcode: r.postcode,
+            city: r.city,
+            country: r.country,
+            phone: r.phone,
+            email: r.email,
+            contact_name: r.contact_name,
+            payment_terms_days: r.payment_terms_days,
+            statement_period: decode(r.statement_period)?,
+            statement_deadline_days: r.statement_deadline_days,
+            channel: decode(r.channel)?,
+            accounting_account: r.accounting_account,
+            active: r.active,
+            version: r.version,
+        })
+    }
 }
 
 const COLS: &str = "id, establishment_id, code, kind, name, identifier, address_line1, address_line2, postcode, city, country, phone, email, \
@@ -53,150 +115,55 @@ fn code_taken(e: Error) -> Error {
     if e.constraint().as_deref() == Some(CODE_KEY) { Error::invalid("code", CODE_TAKEN) } else { e }
 }
 
-/// What a form, the API or a CSV row sends.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PayerInput {
-    pub code: String,
-    /// obligatoire, complementaire, aide_medicale, public, autre.
-    pub kind: String,
-    pub name: String,
-    /// Identifying code (organisme code, AMC number, RIDET…).
-    pub identifier: String,
-    pub address_line1: String,
-    pub address_line2: String,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
-    pub phone: String,
-    pub email: String,
-    pub contact_name: String,
-    /// Days allowed to pay.
-    pub payment_terms_days: String,
-    /// aucun, hebdomadaire, mensuel, trimestriel.
-    pub statement_period: String,
-    /// Days after the period end to send the statement.
-    pub statement_deadline_days: String,
-    /// papier, courriel, portail, b2_noemie, edi.
-    pub channel: String,
-    pub accounting_account: String,
-    /// `true`/`false` (default true).
-    pub active: String,
-}
-
-fn days(e: &mut FieldErrors, field: &str, v: &str, default: i64) -> i64 {
-    let v = v.trim();
-    if v.is_empty() {
-        return default;
-    }
-    match v.parse::<i64>() {
-        Ok(n) if (0..=365).contains(&n) => n,
-        _ => {
-            e.add(field, "Nombre de jours entre 0 et 365.");
-            default
-        }
+/// A payer of the establishment from its parsed form (id 0, version 1).
+fn new_payer(establishment_id: i64, p: &ParsedPayer) -> Payer {
+    Payer {
+        id: 0,
+        establishment_id,
+        code: p.code.clone(),
+        kind: p.kind,
+        name: p.name.clone(),
+        identifier: p.identifier.clone(),
+        address_line1: p.address_line1.clone(),
+        address_line2: p.address_line2.clone(),
+        postcode: p.postcode.clone(),
+        city: p.city.clone(),
+        country: p.country.clone(),
+        phone: p.phone.clone(),
+        email: p.email.clone(),
+        contact_name: p.contact_name.clone(),
+        payment_terms_days: p.payment_terms_days,
+        statement_period: p.statement_period,
+        statement_deadline_days: p.statement_deadline_days,
+        channel: p.channel,
+        accounting_account: p.accounting_account.clone(),
+        active: p.active,
+        version: 1,
     }
 }
 
-impl PayerInput {
-    pub fn parse(&self, establishment_id: i64) -> Result<Payer, FieldErrors> {
-        let mut e = FieldErrors::new();
-        let code = e.required("code", &self.code, 20).to_uppercase();
-        if !code.is_empty() && !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            e.add("code", "Lettres, chiffres, « - » et « _ » uniquement.");
-        }
-        let kind = self.kind.trim().to_string();
-        if !coverage::is_code(PAYER_KINDS, &kind) {
-            e.add("kind", "Type d'organisme inconnu.");
-        }
-        let name = e.required("name", &self.name, 200);
-        let identifier = e.optional("identifier", &self.identifier, 40);
-        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
-        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
-        let country = e.optional("country", &self.country, 60);
-        let postcode = if self.postcode.trim().is_empty() {
-            None
-        } else {
-            match quittance_domain::identity::validate_postcode(&self.postcode, country.as_deref().unwrap_or("")) {
-                Ok(p) => Some(p),
-                Err(m) => {
-                    e.add("postcode", m);
-                    None
-                }
-            }
-        };
-        let city = e.optional("city", &self.city, 100);
-        let phone = e.optional("phone", &self.phone, 30);
-        let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email
-            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@')) {
-                e.add("email", "Adresse électronique invalide.");
-            }
-        let contact_name = e.optional("contact_name", &self.contact_name, 100);
-        let payment_terms_days = days(&mut e, "payment_terms_days", &self.payment_terms_days, 30);
-        let statement_period = if self.statement_period.trim().is_empty() { "mensuel".to_string() } else { self.statement_period.trim().to_string() };
-        if !coverage::is_code(STATEMENT_PERIODS, &statement_period) {
-            e.add("statement_period", "Périodicité inconnue.");
-        }
-        let statement_deadline_days = days(&mut e, "statement_deadline_days", &self.statement_deadline_days, 15);
-        let channel = if self.channel.trim().is_empty() { "papier".to_string() } else { self.channel.trim().to_string() };
-        if !coverage::is_code(CHANNELS, &channel) {
-            e.add("channel", "Canal de transmission inconnu.");
-        }
-        let accounting_account = e.optional("accounting_account", &self.accounting_account, 20);
-        if let Some(a) = &accounting_account
-            && !a.chars().all(|c| c.is_ascii_digit()) {
-                e.add("accounting_account", "Compte comptable : chiffres uniquement (ex. 4111).");
-            }
-        let active = !matches!(self.active.trim().to_lowercase().as_str(), "false" | "non" | "0");
-        e.into_result()?;
-        Ok(Payer {
-            id: 0,
-            establishment_id,
-            code,
-            kind,
-            name,
-            identifier,
-            address_line1,
-            address_line2,
-            postcode,
-            city,
-            country,
-            phone,
-            email,
-            contact_name,
-            payment_terms_days,
-            statement_period,
-            statement_deadline_days,
-            channel,
-            accounting_account,
-            active,
-            version: 1,
-        })
-    }
-
-    pub fn from_payer(p: &Payer) -> PayerInput {
-        let s = |o: &Option<String>| o.clone().unwrap_or_default();
-        PayerInput {
-            code: p.code.clone(),
-            kind: p.kind.clone(),
-            name: p.name.clone(),
-            identifier: s(&p.identifier),
-            address_line1: s(&p.address_line1),
-            address_line2: s(&p.address_line2),
-            postcode: s(&p.postcode),
-            city: s(&p.city),
-            country: s(&p.country),
-            phone: s(&p.phone),
-            email: s(&p.email),
-            contact_name: s(&p.contact_name),
-            payment_terms_days: p.payment_terms_days.to_string(),
-            statement_period: p.statement_period.clone(),
-            statement_deadline_days: p.statement_deadline_days.to_string(),
-            channel: p.channel.clone(),
-            accounting_account: s(&p.accounting_account),
-            active: p.active.to_string(),
-        }
+/// The form of a payer as stored (to edit it).
+pub fn as_input(p: &Payer) -> PayerInput {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    PayerInput {
+        code: p.code.clone(),
+        kind: p.kind.code().to_string(),
+        name: p.name.clone(),
+        identifier: s(&p.identifier),
+        address_line1: s(&p.address_line1),
+        address_line2: s(&p.address_line2),
+        postcode: s(&p.postcode),
+        city: s(&p.city),
+        country: s(&p.country),
+        phone: s(&p.phone),
+        email: s(&p.email),
+        contact_name: s(&p.contact_name),
+        payment_terms_days: p.payment_terms_days.to_string(),
+        statement_period: p.statement_period.code().to_string(),
+        statement_deadline_days: p.statement_deadline_days.to_string(),
+        channel: p.channel.code().to_string(),
+        accounting_account: s(&p.accounting_account),
+        active: p.active.to_string(),
     }
 }
 
@@ -243,9 +210,9 @@ async fn insert(tx: &mut Tx, actor: &Actor, mut p: Payer) -> Result<Payer, Error
              contact_name, payment_terms_days, statement_period, statement_deadline_days, channel, accounting_account, active, created_at, updated_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, 1) RETURNING id",
             &args![
-                p.establishment_id, p.code.clone(), p.kind.clone(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(),
+                p.establishment_id, p.code.clone(), p.kind.code(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(),
                 p.address_line2.clone(), p.postcode.clone(), p.city.clone(), p.country.clone(), p.phone.clone(), p.email.clone(),
-                p.contact_name.clone(), p.payment_terms_days, p.statement_period.clone(), p.statement_deadline_days, p.channel.clone(),
+                p.contact_name.clone(), p.payment_terms_days, p.statement_period.code(), p.statement_deadline_days, p.channel.code(),
                 p.accounting_account.clone(), p.active, now
             ],
         )
@@ -266,10 +233,10 @@ async fn insert(tx: &mut Tx, actor: &Actor, mut p: Payer) -> Result<Payer, Error
     Ok(p)
 }
 
-/// Creates a payer (administrators and billing technicians).
-pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &PayerInput) -> Result<Payer, Error> {
+/// Creates a payer (administrators and billing technicians), parsed with [`parse_payer`].
+pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, input: &ParsedPayer) -> Result<Payer, Error> {
     require_manage(db, actor, establishment_id, "create").await?;
-    let p = input.parse(establishment_id)?;
+    let p = new_payer(establishment_id, input);
     let mut tx = db.begin().await?;
     let p = insert(&mut tx, actor, p).await?;
     tx.commit().await?;
@@ -286,11 +253,11 @@ async fn require_manage(db: &Db, actor: &Actor, establishment_id: i64, action: &
 
 /// Changes a payer. `version` is the one the client read: the row is locked and checked in
 /// the write transaction, a stale version is a [`Error::Conflict`] (nothing written).
-pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &PayerInput) -> Result<Payer, Error> {
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &ParsedPayer) -> Result<Payer, Error> {
     // Permission: decided on the payer's establishment (read access first: unknown = 404).
     let current = get(db, actor, id).await?;
     require_manage(db, actor, current.establishment_id, "update").await?;
-    let mut p = input.parse(current.establishment_id)?;
+    let mut p = new_payer(current.establishment_id, input);
     p.id = id;
     let mut tx = db.begin().await?;
     let before: Payer = tx.lock(&format!("SELECT {COLS} FROM payers WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Organisme"))?;
@@ -302,9 +269,9 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Payer
          country = $9, phone = $10, email = $11, contact_name = $12, payment_terms_days = $13, statement_period = $14, statement_deadline_days = $15, \
          channel = $16, accounting_account = $17, active = $18, updated_at = $19, version = version + 1 WHERE id = $20 AND version = $21",
         &args![
-            p.code.clone(), p.kind.clone(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(), p.address_line2.clone(),
+            p.code.clone(), p.kind.code(), p.name.clone(), p.identifier.clone(), p.address_line1.clone(), p.address_line2.clone(),
             p.postcode.clone(), p.city.clone(), p.country.clone(), p.phone.clone(), p.email.clone(), p.contact_name.clone(),
-            p.payment_terms_days, p.statement_period.clone(), p.statement_deadline_days, p.channel.clone(), p.accounting_account.clone(),
+            p.payment_terms_days, p.statement_period.code(), p.statement_deadline_days, p.channel.code(), p.accounting_account.clone(),
             p.active, now_text(), id, version
         ],
         &crate::care::stale("Cet organisme").to_string(),
@@ -319,45 +286,46 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Payer
 
 // ---------------------------------------------------------------- dated rates
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A dated default rate as stored: category decoded as [`Category`], rate as [`BasisPoints`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PayerRate {
     pub id: i64,
     pub payer_id: i64,
-    pub category: String,
-    pub rate_bp: i64,
+    pub category: Category,
+    pub rate_bp: BasisPoints,
     pub valid_from: String,
     pub valid_to: Option<String>,
 }
 
-/// Adds a dated default rate; the previous open rate of the category is closed the day before.
-/// Rates are append-only dated rows, versioned through their payer: `version` is the payer's
-/// version the client read (its page), and adding a rate bumps it.
-pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, version: i64, category: &str, rate: &str, valid_from: &str) -> Result<PayerRate, Error> {
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct PayerRateRow {
+    id: i64,
+    payer_id: i64,
+    category: String,
+    rate_bp: i64,
+    valid_from: String,
+    valid_to: Option<String>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for PayerRate
+where
+    PayerRateRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = PayerRateRow::from_row(row)?;
+        Ok(PayerRate { id: r.id, payer_id: r.payer_id, category: decode(r.category)?, rate_bp: decode_bp(r.rate_bp)?, valid_from: r.valid_from, valid_to: r.valid_to })
+    }
+}
+
+/// Adds a dated default rate (parsed with [`parse_rate`]); the previous open rate of the
+/// category is closed the day before. Rates are append-only dated rows, versioned through
+/// their payer: `version` is the payer's version the client read (its page), and adding a
+/// rate bumps it.
+pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, version: i64, input: &ParsedRate) -> Result<PayerRate, Error> {
     let p = get(db, actor, payer_id).await?;
     require_manage(db, actor, p.establishment_id, "add_rate").await?;
-    let mut e = FieldErrors::new();
-    if !coverage::is_code(CATEGORIES, category) {
-        e.add("category", "Catégorie de charge inconnue.");
-    }
-    let rate = match BasisPoints::parse_fr(rate) {
-        Ok(r) => Some(r),
-        Err(m) => {
-            e.add("rate", m.to_string());
-            None
-        }
-    };
-    let from = match quittance_domain::fr::parse_date_fr(valid_from) {
-        Ok(d) => Some(d),
-        Err(m) => {
-            e.add("valid_from", m);
-            None
-        }
-    };
-    let (rate, from) = match (e.into_result(), rate, from) {
-        (Ok(()), Some(r), Some(f)) => (r, f),
-        (Err(errs), _, _) => return Err(Error::Invalid(errs)),
-        _ => return Err(Error::invalid("rate", "Taux vide")),
-    };
+    let (category, rate, from) = (input.category.code(), input.rate, input.valid_from);
     let mut tx = db.begin().await?;
     let locked: Payer = tx.lock(&format!("SELECT {COLS} FROM payers WHERE id = $1"), &args![payer_id]).await?.ok_or(Error::NotFound("Organisme"))?;
     if locked.version != version {
@@ -395,7 +363,7 @@ pub async fn add_rate(db: &Db, actor: &Actor, payer_id: i64, version: i64, categ
             .changes(serde_json::json!({ "taux": [null, format!("{category} {} au {}", rate.format_fr_plain(), quittance_domain::fr::format_date_fr(from))] })),
     );
     tx.commit().await?;
-    Ok(PayerRate { id, payer_id, category: category.into(), rate_bp: i64::from(rate.0), valid_from: from.to_string(), valid_to: None })
+    Ok(PayerRate { id, payer_id, category: input.category, rate_bp: rate, valid_from: from.to_string(), valid_to: None })
 }
 
 pub async fn rates(db: &Db, actor: &Actor, payer_id: i64) -> Result<Vec<PayerRate>, Error> {
@@ -409,7 +377,7 @@ pub async fn rates(db: &Db, actor: &Actor, payer_id: i64) -> Result<Vec<PayerRat
 }
 
 /// The default rates of a payer valid on `day`, by category (missing categories are absent).
-pub async fn rates_on(tx: &mut Tx, payer_id: i64, day: jiff::civil::Date) -> Result<Vec<(String, i64)>, Error> {
+pub async fn rates_on(tx: &mut Tx, payer_id: i64, day: jiff::civil::Date) -> Result<Vec<(Category, BasisPoints)>, Error> {
     let d = day.to_string();
     let rows: Vec<(String, i64)> = tx
         .all(
@@ -417,7 +385,13 @@ pub async fn rates_on(tx: &mut Tx, payer_id: i64, day: jiff::civil::Date) -> Res
             &args![payer_id, d],
         )
         .await?;
-    Ok(rows)
+    rows.into_iter()
+        .map(|(c, bp)| {
+            let c = Category::try_from(c).map_err(Error::Integrity)?;
+            let bp = u32::try_from(bp).map(BasisPoints).map_err(|_| Error::Integrity(format!("taux hors limites : {bp}")))?;
+            Ok((c, bp))
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------- import
@@ -430,8 +404,17 @@ pub struct ImportReport {
     pub skipped: usize,
 }
 
-/// Imports payer rows `(line, input)` in one transaction: valid rows created, invalid ones reported; `dry_run` writes nothing.
-pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<(usize, PayerInput)>, dry_run: bool) -> Result<ImportReport, Error> {
+/// A CSV row of payers, parsed with [`parse_payer`] (its field errors are reported by line).
+pub type ImportRow = (usize, Result<ParsedPayer, FieldErrors>);
+
+/// Parses payer rows `(line, input)` for [`import`].
+pub fn parse_rows(rows: Vec<(usize, PayerInput)>) -> Vec<ImportRow> {
+    rows.into_iter().map(|(line, input)| (line, parse_payer(&input))).collect()
+}
+
+/// Imports payer rows `(line, parsed row)` in one transaction: valid rows created, invalid
+/// ones (and duplicate codes) reported; `dry_run` writes nothing.
+pub async fn import(db: &Db, actor: &Actor, establishment_id: i64, rows: Vec<ImportRow>, dry_run: bool) -> Result<ImportReport, Error> {
     import_in_batches(db, actor, establishment_id, rows, &Batches::single(dry_run), &mut |_| {}).await
 }
 
@@ -442,19 +425,19 @@ pub async fn import_in_batches(
     db: &Db,
     actor: &Actor,
     establishment_id: i64,
-    rows: Vec<(usize, PayerInput)>,
+    rows: Vec<ImportRow>,
     opts: &Batches,
     on_batch: &mut dyn FnMut(&BatchDone),
 ) -> Result<ImportReport, Error> {
     require_manage(db, actor, establishment_id, "import").await?;
-    let out = imports::run(db, establishment_id, "payers", rows, opts, on_batch, async |tx: &mut Tx, input: &PayerInput| {
-        match input.parse(establishment_id) {
-            Ok(p) => match insert(tx, actor, p).await {
+    let out = imports::run(db, establishment_id, "payers", rows, opts, on_batch, async |tx: &mut Tx, row: &Result<ParsedPayer, FieldErrors>| {
+        match row {
+            Ok(p) => match insert(tx, actor, new_payer(establishment_id, p)).await {
                 Ok(_) => Ok(None),
                 Err(Error::Invalid(e)) => Ok(Some(e)),
                 Err(e) => Err(e),
             },
-            Err(e) => Ok(Some(e)),
+            Err(e) => Ok(Some(e.clone())),
         }
     })
     .await?;

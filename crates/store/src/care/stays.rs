@@ -2,34 +2,23 @@
 //! planned or actual discharge and mode, mode of care.
 
 use quittance_domain::access::{Permission, Scope};
+use quittance_domain::care::input::local_text;
+use quittance_domain::care::stay::{CareMode, DischargeMode};
 use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use quittance_domain::care::input::{ParsedStay, StayInput, parse_stay};
 
 use crate::actor::Actor;
 use crate::args;
 use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
+use crate::care::decode;
 use crate::patients;
 
-pub const CARE_MODES: &[(&str, &str)] = &[
-    ("hospitalisation_complete", "Hospitalisation complète"),
-    ("hospitalisation_jour", "Hospitalisation de jour"),
-    ("ambulatoire", "Chirurgie ambulatoire"),
-    ("urgence", "Urgence"),
-    ("consultation", "Consultation externe"),
-    ("had", "Hospitalisation à domicile"),
-];
-
-pub const DISCHARGE_MODES: &[(&str, &str)] = &[
-    ("domicile", "Retour à domicile"),
-    ("transfert", "Transfert vers un autre établissement"),
-    ("mutation", "Mutation dans l'établissement"),
-    ("deces", "Décès"),
-    ("contre_avis", "Sortie contre avis médical"),
-];
-
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A stay as stored: care and discharge modes decoded as their enums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stay {
     pub id: i64,
     pub patient_id: i64,
@@ -39,75 +28,68 @@ pub struct Stay {
     pub admission_at: String,
     pub planned_discharge_date: Option<String>,
     pub discharge_at: Option<String>,
-    pub discharge_mode: Option<String>,
-    pub care_mode: String,
+    pub discharge_mode: Option<DischargeMode>,
+    pub care_mode: CareMode,
     pub version: i64,
+}
+
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct StayRow {
+    id: i64,
+    patient_id: i64,
+    establishment_id: i64,
+    site_id: i64,
+    admission_at: String,
+    planned_discharge_date: Option<String>,
+    discharge_at: Option<String>,
+    /// Decoded by [`Stay`]'s `FromRow` (sqlx's `try_from` attribute needs its `macros` feature).
+    discharge_mode: Option<String>,
+    care_mode: String,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Stay
+where
+    StayRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = StayRow::from_row(row)?;
+        Ok(Stay {
+            id: r.id,
+            patient_id: r.patient_id,
+            establishment_id: r.establishment_id,
+            site_id: r.site_id,
+            admission_at: r.admission_at,
+            planned_discharge_date: r.planned_discharge_date,
+            discharge_at: r.discharge_at,
+            discharge_mode: r.discharge_mode.map(decode).transpose()?,
+            care_mode: decode(r.care_mode)?,
+            version: r.version,
+        })
+    }
 }
 
 const COLS: &str = "id, patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, version";
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct StayInput {
-    pub site_id: String,
-    /// JJ/MM/AAAA
-    pub admission_date: String,
-    /// HH:MM
-    pub admission_time: String,
-    pub planned_discharge_date: String,
-    pub discharge_date: String,
-    pub discharge_time: String,
-    pub discharge_mode: String,
-    pub care_mode: String,
-}
-
-fn time(e: &mut FieldErrors, field: &str, v: &str) -> Option<(i8, i8)> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Some((0, 0));
-    }
-    let parsed = v.split_once(':').or_else(|| v.split_once('h')).and_then(|(h, m)| {
-        let h: i8 = h.trim().parse().ok()?;
-        let m: i8 = if m.trim().is_empty() { 0 } else { m.trim().parse().ok()? };
-        ((0..24).contains(&h) && (0..60).contains(&m)).then_some((h, m))
-    });
-    if parsed.is_none() {
-        e.add(field, "Heure invalide : format attendu HH:MM.");
-    }
-    parsed
-}
-
-fn day(e: &mut FieldErrors, field: &str, v: &str) -> Option<jiff::civil::Date> {
-    if v.trim().is_empty() {
-        return None;
-    }
-    match quittance_domain::fr::parse_date_fr(v) {
-        Ok(d) => Some(d),
-        Err(m) => {
-            e.add(field, m);
-            None
-        }
-    }
-}
-
-impl StayInput {
-    pub fn from_stay(s: &Stay) -> StayInput {
-        let split = |t: &str| -> (String, String) {
-            let (d, h) = t.split_once('T').unwrap_or((t, ""));
-            (d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default(), h.to_string())
-        };
-        let (ad, at) = split(&s.admission_at);
-        let (dd, dt) = s.discharge_at.as_deref().map(split).unwrap_or_default();
-        StayInput {
-            site_id: s.site_id.to_string(),
-            admission_date: ad,
-            admission_time: at,
-            planned_discharge_date: s.planned_discharge_date.as_deref().and_then(|d| d.parse::<jiff::civil::Date>().ok()).map(quittance_domain::fr::format_date_fr).unwrap_or_default(),
-            discharge_date: dd,
-            discharge_time: dt,
-            discharge_mode: s.discharge_mode.clone().unwrap_or_default(),
-            care_mode: s.care_mode.clone(),
-        }
+/// The form of a stay as stored (to edit it).
+pub fn as_input(s: &Stay) -> StayInput {
+    let fr = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+    let split = |t: &str| -> (String, String) {
+        let (d, h) = t.split_once('T').unwrap_or((t, ""));
+        (fr(d), h.to_string())
+    };
+    let (ad, at) = split(&s.admission_at);
+    let (dd, dt) = s.discharge_at.as_deref().map(split).unwrap_or_default();
+    StayInput {
+        site_id: s.site_id.to_string(),
+        admission_date: ad,
+        admission_time: at,
+        planned_discharge_date: s.planned_discharge_date.as_deref().map(fr).unwrap_or_default(),
+        discharge_date: dd,
+        discharge_time: dt,
+        discharge_mode: s.discharge_mode.map(|m| m.code().to_string()).unwrap_or_default(),
+        care_mode: s.care_mode.code().to_string(),
     }
 }
 
@@ -146,54 +128,49 @@ pub async fn get(db: &Db, actor: &Actor, stay_id: i64) -> Result<Stay, Error> {
     Ok(s)
 }
 
-/// Opens (`stay_id = None`) or changes a stay of the patient.
-pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &StayInput) -> Result<Stay, Error> {
+/// What the database and the agent's grants say of a stay's site: one of the establishment's,
+/// where the agent may write.
+async fn site_errors(tx: &mut crate::db::Tx, actor: &Actor, est: i64, site_id: i64, e: &mut FieldErrors) -> Result<(), Error> {
+    if !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id }) {
+        e.add("site_id", "Vous ne pouvez pas ouvrir de séjour sur ce site.");
+    }
+    if tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![site_id, est]).await? == 0 {
+        e.add("site_id", "Ce site n'appartient pas à l'établissement.");
+    }
+    Ok(())
+}
+
+/// Parses a stay of the patient (with [`parse_stay`]). When the input does not parse, the
+/// site is checked too (the establishment's, writable by the agent), so that every error comes
+/// back at once; [`save`] checks it again inside its transaction.
+pub async fn parse(db: &Db, actor: &Actor, patient_id: i64, raw: &StayInput) -> Result<ParsedStay, Error> {
+    match parse_stay(raw) {
+        Ok(s) => Ok(s),
+        Err(mut e) => {
+            if let Ok(site_id) = raw.site_id.trim().parse::<i64>() {
+                let mut tx = db.read().await?;
+                let est: Option<(i64,)> = tx.opt("SELECT establishment_id FROM patients WHERE id = $1", &args![patient_id]).await?;
+                let mut facts = FieldErrors::new();
+                if let Some((est,)) = est {
+                    site_errors(&mut tx, actor, est, site_id, &mut facts).await?;
+                }
+                tx.rollback().await?;
+                if e.get("site_id").is_none() {
+                    e.0.extend(facts.0);
+                }
+            }
+            Err(Error::Invalid(e))
+        }
+    }
+}
+
+/// Opens (`stay_id = None`) or changes a stay of the patient (parsed with [`parse`]).
+/// The site must be one of the establishment's where the agent may write (checked in the
+/// transaction, with the stay locked and its version checked).
+pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &ParsedStay) -> Result<Stay, Error> {
     let (patient, _) = patients::write_access(db, actor, patient_id).await?;
     let est = patient.establishment_id;
     let mut e = FieldErrors::new();
-    let site_id = input.site_id.trim().parse::<i64>().ok();
-    if site_id.is_none() {
-        e.add("site_id", "Choisissez le service ou le site.");
-    }
-    if let Some(s) = site_id
-        && !actor.allows(Permission::WritePatients, Scope::Site { establishment_id: est, site_id: s }) {
-            e.add("site_id", "Vous ne pouvez pas ouvrir de séjour sur ce site.");
-        }
-    let care_mode = input.care_mode.trim().to_string();
-    if !CARE_MODES.iter().any(|(c, _)| *c == care_mode) {
-        e.add("care_mode", "Mode de prise en charge inconnu.");
-    }
-    if input.admission_date.trim().is_empty() {
-        e.add("admission_date", "La date d'admission est obligatoire.");
-    }
-    let adm_day = day(&mut e, "admission_date", &input.admission_date);
-    let adm_time = time(&mut e, "admission_time", &input.admission_time);
-    let planned = day(&mut e, "planned_discharge_date", &input.planned_discharge_date);
-    let dis_day = day(&mut e, "discharge_date", &input.discharge_date);
-    let dis_time = time(&mut e, "discharge_time", &input.discharge_time);
-    let discharge_mode = input.discharge_mode.trim().to_string();
-    let discharge_mode = if discharge_mode.is_empty() { None } else { Some(discharge_mode) };
-    if let Some(m) = &discharge_mode
-        && !DISCHARGE_MODES.iter().any(|(c, _)| c == m) {
-            e.add("discharge_mode", "Mode de sortie inconnu.");
-        }
-    if dis_day.is_some() && discharge_mode.is_none() {
-        e.add("discharge_mode", "Indiquez le mode de sortie.");
-    }
-    if dis_day.is_none() && discharge_mode.is_some() {
-        e.add("discharge_date", "Indiquez la date de sortie.");
-    }
-    let fmt = |d: jiff::civil::Date, t: (i8, i8)| format!("{d}T{:02}:{:02}", t.0, t.1);
-    let admission_at = adm_day.zip(adm_time).map(|(d, t)| fmt(d, t));
-    let discharge_at = dis_day.zip(dis_time).map(|(d, t)| fmt(d, t));
-    if let (Some(a), Some(d)) = (&admission_at, &discharge_at)
-        && d < a {
-            e.add("discharge_date", "La sortie précède l'admission.");
-        }
-    if let (Some(a), Some(p)) = (adm_day, planned)
-        && p < a {
-            e.add("planned_discharge_date", "La sortie prévue précède l'admission.");
-        }
     let mut tx = db.begin().await?;
     // The row this use case changes, locked until commit, checked against the version read.
     let before = match stay_id {
@@ -209,29 +186,21 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
             Some(b)
         }
     };
-    if let Some(s) = site_id
-        && tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, est]).await? == 0 {
-            e.add("site_id", "Ce site n'appartient pas à l'établissement.");
-        }
-    let (site_id, admission_at) = match (e.into_result(), site_id, admission_at) {
-        (Ok(()), Some(site), Some(at)) => (site, at),
-        (Err(errs), _, _) => {
-            tx.rollback().await?;
-            return Err(Error::Invalid(errs));
-        }
-        // Unreachable: a missing site or admission is a field error above.
-        _ => return Err(Error::invalid("admission_date", "La date d'admission est obligatoire.")),
-    };
+    site_errors(&mut tx, actor, est, input.site_id, &mut e).await?;
+    if let Err(errs) = e.into_result() {
+        tx.rollback().await?;
+        return Err(Error::Invalid(errs));
+    }
     let mut s = Stay {
         id: stay_id.unwrap_or(0),
         patient_id,
         establishment_id: est,
-        site_id,
-        admission_at,
-        planned_discharge_date: planned.map(|d| d.to_string()),
-        discharge_at,
-        discharge_mode,
-        care_mode,
+        site_id: input.site_id,
+        admission_at: local_text(input.admission_at),
+        planned_discharge_date: input.planned_discharge_date.map(|d| d.to_string()),
+        discharge_at: input.discharge.map(|d| local_text(d.at)),
+        discharge_mode: input.discharge.map(|d| d.mode),
+        care_mode: input.care_mode,
         version: before.as_ref().map_or(1, |b| b.version + 1),
     };
     let now = now_text();
@@ -241,7 +210,7 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
                 .int(
                     "INSERT INTO stays (patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, created_at, updated_at, version) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) RETURNING id",
-                    &args![patient_id, est, s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.clone(), s.care_mode.clone(), now],
+                    &args![patient_id, est, s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.map(|m| m.code()), s.care_mode.code(), now],
                 )
                 .await?;
             // The file is now attached to the stay's site too.
@@ -254,7 +223,7 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
             tx.exec_one(
                 "UPDATE stays SET site_id = $1, admission_at = $2, planned_discharge_date = $3, discharge_at = $4, discharge_mode = $5, care_mode = $6, \
                  updated_at = $7, version = version + 1 WHERE id = $8 AND version = $9",
-                &args![s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.clone(), s.care_mode.clone(), now, b.id, version],
+                &args![s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.map(|m| m.code()), s.care_mode.code(), now, b.id, version],
                 &crate::care::stale("Ce séjour").to_string(),
             )
             .await?;

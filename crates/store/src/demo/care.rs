@@ -119,10 +119,11 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
     for ((est, sites), list) in [(hsm, hsm_payers()), (dpass, dpass_payers())] {
         let mut ids = Vec::new();
         for (input, rates) in list {
-            let p = payers::create(db, &op, est, &input).await?;
+            let p = payers::create(db, &op, est, &payers::parse_payer(&input)?).await?;
             for (cat, rate) in rates {
                 let v = payers::get(db, &op, p.id).await?.version;
-                payers::add_rate(db, &op, p.id, v, cat, rate, "01/01/2020").await?;
+                let r = payers::parse_rate(&payers::RateInput { category: cat.into(), rate: rate.into(), valid_from: "01/01/2020".into() })?;
+                payers::add_rate(db, &op, p.id, v, &r).await?;
             }
             ids.push((p.code.clone(), p.id));
         }
@@ -149,7 +150,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                 if k % 17 == 5 {
                     c.exemptions = "ald".into();
                 }
-                coverages::save(db, &op, *pid, None, 0, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &coverages::parse_coverage(&c)?).await?;
             }
             if k % 2 == 0 {
                 let code = if nc { ["MDF", "MDC", "MDN"][k % 3] } else { ["MGEN", "HARMONIE", "MNH"][k % 3] };
@@ -161,7 +162,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     valid_to: if k % 8 == 2 { "15/12/2026".into() } else { "31/12/2026".into() },
                     ..Default::default()
                 };
-                coverages::save(db, &op, *pid, None, 0, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &coverages::parse_coverage(&c)?).await?;
             }
             if nc && k % 11 == 3 {
                 let c = CoverageInput {
@@ -171,7 +172,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     exemptions: "carte_b".into(),
                     ..Default::default()
                 };
-                coverages::save(db, &op, *pid, None, 0, &c).await?;
+                coverages::save(db, &op, *pid, None, 0, &coverages::parse_coverage(&c)?).await?;
             }
             // Current and past stays for the hospital.
             if !nc && k < 30 {
@@ -187,7 +188,7 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     discharge_mode: if current { String::new() } else { "domicile".into() },
                     ..Default::default()
                 };
-                let stay = stays::save(db, &op, *pid, None, 0, &s).await?;
+                let stay = stays::save(db, &op, *pid, None, 0, &stays::parse_stay(&s)?).await?;
                 // Old mail kept past its retention (retention report), and an identity document.
                 if k == 1 || k == 4 {
                     file_demo(db, &op, *pid, "courrier", "patient", &format!("Courrier de relance {k}"), &format!("1{k}/03/2018")).await?;

@@ -39,8 +39,12 @@ fn est(code: &str, name: &str, kind: &str, cur: &str, tz: &str, addr: &str, pc: 
     }
 }
 
-fn site(code: &str, name: &str, kind: &str, pc: &str, city: &str) -> SiteInput {
-    SiteInput { code: code.into(), name: name.into(), kind: kind.into(), postcode: pc.into(), city: city.into(), ..Default::default() }
+fn site(code: &str, name: &str, kind: &str, pc: &str, city: &str) -> Result<establishments::ParsedSite, Error> {
+    Ok(establishments::parse_site(&SiteInput { code: code.into(), name: name.into(), kind: kind.into(), postcode: pc.into(), city: city.into(), ..Default::default() })?)
+}
+
+fn series(code: &str, label: &str, mask: &str) -> Result<establishments::ParsedSeries, Error> {
+    Ok(establishments::parse_series(&establishments::SeriesInput { code: code.into(), label: label.into(), mask: mask.into() })?)
 }
 
 /// Whether the database already holds the demo data set.
@@ -61,27 +65,27 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
     hsm.siret = "26690123400010".into();
     hsm.finess = "690780127".into();
     hsm.phone = "04 72 00 00 00".into();
-    let hsm = establishments::create(db, &op, &hsm).await?;
+    let hsm = establishments::create(db, &op, &establishments::parse_establishment(&hsm)?).await?;
     let mut dpass = est(
         "DPASS-PS", "DPASS Province Sud", "direction_sante", "XPF", "Pacific/Noumea",
         "6 route des Artifices, Baie de la Moselle", "98800", "Nouméa", "Nouvelle-Calédonie",
     );
     dpass.ridet = "0123456.001".into();
     dpass.phone = "20 40 00".into();
-    let dpass = establishments::create(db, &op, &dpass).await?;
+    let dpass = establishments::create(db, &op, &establishments::parse_establishment(&dpass)?).await?;
 
-    let med = establishments::create_site(db, &op, hsm.id, &site("MED", "Médecine interne", "service", "69003", "Lyon")).await?;
-    let chir = establishments::create_site(db, &op, hsm.id, &site("CHIR", "Chirurgie orthopédique", "service", "69003", "Lyon")).await?;
-    let mat = establishments::create_site(db, &op, hsm.id, &site("MAT", "Maternité", "service", "69003", "Lyon")).await?;
-    let rs = establishments::create_site(db, &op, dpass.id, &site("CMS-RS", "CMS de Rivière-Salée", "cms", "98800", "Nouméa")).await?;
-    let md = establishments::create_site(db, &op, dpass.id, &site("CMS-MD", "CMS du Mont-Dore", "cms", "98809", "Mont-Dore")).await?;
-    let pa = establishments::create_site(db, &op, dpass.id, &site("CMS-PA", "CMS de Païta", "cms", "98890", "Païta")).await?;
-    let bo = establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")).await?;
+    let med = establishments::create_site(db, &op, hsm.id, &site("MED", "Médecine interne", "service", "69003", "Lyon")?).await?;
+    let chir = establishments::create_site(db, &op, hsm.id, &site("CHIR", "Chirurgie orthopédique", "service", "69003", "Lyon")?).await?;
+    let mat = establishments::create_site(db, &op, hsm.id, &site("MAT", "Maternité", "service", "69003", "Lyon")?).await?;
+    let rs = establishments::create_site(db, &op, dpass.id, &site("CMS-RS", "CMS de Rivière-Salée", "cms", "98800", "Nouméa")?).await?;
+    let md = establishments::create_site(db, &op, dpass.id, &site("CMS-MD", "CMS du Mont-Dore", "cms", "98809", "Mont-Dore")?).await?;
+    let pa = establishments::create_site(db, &op, dpass.id, &site("CMS-PA", "CMS de Païta", "cms", "98890", "Païta")?).await?;
+    let bo = establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")?).await?;
 
     for e in [hsm.id, dpass.id] {
-        establishments::save_series(db, &op, e, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await?;
-        establishments::save_series(db, &op, e, None, "AV", "Avoirs", "AV-{YYYY}-{N:6}").await?;
-        establishments::save_series(db, &op, e, None, "REC", "Reçus", "REC-{YYYY}-{N:6}").await?;
+        establishments::save_series(db, &op, e, None, &series("FAC", "Factures", "FAC-{YYYY}-{N:6}")?).await?;
+        establishments::save_series(db, &op, e, None, &series("AV", "Avoirs", "AV-{YYYY}-{N:6}")?).await?;
+        establishments::save_series(db, &op, e, None, &series("REC", "Reçus", "REC-{YYYY}-{N:6}")?).await?;
     }
 
     crate::demo::patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;

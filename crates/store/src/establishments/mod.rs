@@ -1,11 +1,13 @@
 //! Establishments, sites and numbering series.
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::legal_ids;
+use quittance_domain::establishments::{EstablishmentKind, SiteKind};
 use quittance_domain::money::Currency;
-use quittance_domain::numbering::SeriesMask;
-use quittance_domain::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use quittance_domain::establishments::input::{
+    EstablishmentInput, ParsedEstablishment, ParsedSeries, ParsedSite, SeriesInput, SiteInput, parse_establishment, parse_series, parse_site,
+};
 
 use crate::actor::Actor;
 use crate::args;
@@ -15,16 +17,23 @@ use crate::error::Error;
 
 pub use quittance_domain::establishments::{KINDS, SITE_KINDS};
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A code read from the database as its enum (an unknown code is a decoding error, not a
+/// blank): what `#[sqlx(try_from = "String")]` would do, which needs sqlx's `macros` feature.
+fn decode<T: TryFrom<String, Error = String>>(code: String) -> Result<T, sqlx::Error> {
+    T::try_from(code).map_err(|m| sqlx::Error::Decode(m.into()))
+}
+
+/// An establishment as stored: kind decoded as [`EstablishmentKind`], currency as [`Currency`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Establishment {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: EstablishmentKind,
     pub siret: Option<String>,
     pub finess: Option<String>,
     pub ridet: Option<String>,
-    pub currency: String,
+    pub currency: Currency,
     pub timezone: String,
     pub address_line1: Option<String>,
     pub address_line2: Option<String>,
@@ -38,143 +47,128 @@ pub struct Establishment {
     pub version: i64,
 }
 
-/// What a form or an API call sends; every field is text, parsed here.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EstablishmentInput {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub siret: String,
-    pub finess: String,
-    pub ridet: String,
-    pub currency: String,
-    pub timezone: String,
-    pub address_line1: String,
-    pub address_line2: String,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
-    pub phone: String,
-    pub email: String,
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct EstablishmentRow {
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    siret: Option<String>,
+    finess: Option<String>,
+    ridet: Option<String>,
+    currency: String,
+    timezone: String,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    country: String,
+    phone: Option<String>,
+    email: Option<String>,
+    active: bool,
+    version: i64,
 }
 
-impl EstablishmentInput {
-    pub fn from_establishment(e: &Establishment) -> Self {
-        let s = |o: &Option<String>| o.clone().unwrap_or_default();
-        EstablishmentInput {
-            code: e.code.clone(),
-            name: e.name.clone(),
-            kind: e.kind.clone(),
-            siret: s(&e.siret),
-            finess: s(&e.finess),
-            ridet: s(&e.ridet),
-            currency: e.currency.clone(),
-            timezone: e.timezone.clone(),
-            address_line1: s(&e.address_line1),
-            address_line2: s(&e.address_line2),
-            postcode: s(&e.postcode),
-            city: s(&e.city),
-            country: e.country.clone(),
-            phone: s(&e.phone),
-            email: s(&e.email),
-        }
-    }
-
-    /// Parses into a valid establishment (id 0), or the list of field errors.
-    pub fn parse(&self) -> Result<Establishment, FieldErrors> {
-        let mut e = FieldErrors::new();
-        let code = e.required("code", &self.code, 20).to_uppercase();
-        if !code.is_empty() && !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            e.add("code", "Lettres, chiffres, « - » et « _ » uniquement.");
-        }
-        let name = e.required("name", &self.name, 200);
-        let kind = self.kind.trim().to_string();
-        if !KINDS.iter().any(|(k, _)| *k == kind) {
-            e.add("kind", "Type d'établissement inconnu.");
-        }
-        let currency = match Currency::from_code(self.currency.trim()) {
-            Some(c) => c.code().to_string(),
-            None => {
-                e.add("currency", "Devise attendue : EUR ou XPF.");
-                String::new()
-            }
-        };
-        let timezone = self.timezone.trim().to_string();
-        if jiff::tz::TimeZone::get(&timezone).is_err() {
-            e.add("timezone", "Fuseau horaire inconnu (ex. Europe/Paris, Pacific/Noumea).");
-        }
-        let mut legal = |field: &str, v: &str, f: fn(&str) -> Result<String, String>| -> Option<String> {
-            if v.trim().is_empty() {
-                return None;
-            }
-            match f(v) {
-                Ok(n) => Some(n),
-                Err(m) => {
-                    e.add(field, m);
-                    None
-                }
-            }
-        };
-        let siret = legal("siret", &self.siret, legal_ids::validate_siret);
-        let finess = legal("finess", &self.finess, legal_ids::validate_finess);
-        let ridet = legal("ridet", &self.ridet, legal_ids::validate_ridet);
-        if currency == "EUR" && ridet.is_some() {
-            e.add("ridet", "Le RIDET est un identifiant néo-calédonien (établissement en XPF).");
-        }
-        if currency == "XPF" && (siret.is_some() || finess.is_some()) && ridet.is_none() {
-            e.add("ridet", "Un établissement en XPF (Nouvelle-Calédonie) s'identifie par son RIDET.");
-        }
-        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
-        let address_line2 = e.optional("address_line2", &self.address_line2, 200);
-        let postcode = e.optional("postcode", &self.postcode, 10);
-        if let Some(p) = &postcode {
-            if p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit()) {
-                e.add("postcode", "Code postal : 5 chiffres.");
-            } else if currency == "XPF" && !p.starts_with("988") {
-                e.add("postcode", "Les codes postaux de Nouvelle-Calédonie commencent par 988.");
-            }
-        }
-        let city = e.optional("city", &self.city, 100);
-        let country = {
-            let c = self.country.trim();
-            if c.is_empty() { "France".to_string() } else { c.to_string() }
-        };
-        let phone = e.optional("phone", &self.phone, 30);
-        let email = e.optional("email", &self.email, 200);
-        if let Some(m) = &email
-            && (!m.contains('@') || m.starts_with('@') || m.ends_with('@')) {
-                e.add("email", "Adresse électronique invalide.");
-            }
-        e.into_result()?;
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Establishment
+where
+    EstablishmentRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = EstablishmentRow::from_row(row)?;
+        let currency = Currency::from_code(&r.currency).ok_or_else(|| sqlx::Error::Decode(format!("devise inconnue « {} »", r.currency).into()))?;
         Ok(Establishment {
-            id: 0,
-            code,
-            name,
-            kind,
-            siret,
-            finess,
-            ridet,
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            kind: decode(r.kind)?,
+            siret: r.siret,
+            finess: r.finess,
+            ridet: r.ridet,
             currency,
-            timezone,
-            address_line1,
-            address_line2,
-            postcode,
-            city,
-            country,
-            phone,
-            email,
-            active: true,
-            version: 0,
+            timezone: r.timezone,
+            address_line1: r.address_line1,
+            address_line2: r.address_line2,
+            postcode: r.postcode,
+            city: r.city,
+            country: r.country,
+            phone: r.phone,
+            email: r.email,
+            active: r.active,
+            version: r.version,
         })
+    }
+}
+
+/// The form of an establishment as stored (to edit it).
+pub fn as_input(e: &Establishment) -> EstablishmentInput {
+    let s = |o: &Option<String>| o.clone().unwrap_or_default();
+    EstablishmentInput {
+        code: e.code.clone(),
+        name: e.name.clone(),
+        kind: e.kind.code().to_string(),
+        siret: s(&e.siret),
+        finess: s(&e.finess),
+        ridet: s(&e.ridet),
+        currency: e.currency.code().to_string(),
+        timezone: e.timezone.clone(),
+        address_line1: s(&e.address_line1),
+        address_line2: s(&e.address_line2),
+        postcode: s(&e.postcode),
+        city: s(&e.city),
+        country: e.country.clone(),
+        phone: s(&e.phone),
+        email: s(&e.email),
+    }
+}
+
+/// An establishment from its parsed form (id 0, version 0, active).
+fn new_establishment(p: &ParsedEstablishment) -> Establishment {
+    Establishment {
+        id: 0,
+        code: p.code.clone(),
+        name: p.name.clone(),
+        kind: p.kind,
+        siret: p.siret.clone(),
+        finess: p.finess.clone(),
+        ridet: p.ridet.clone(),
+        currency: p.currency,
+        timezone: p.timezone.clone(),
+        address_line1: p.address_line1.clone(),
+        address_line2: p.address_line2.clone(),
+        postcode: p.postcode.clone(),
+        city: p.city.clone(),
+        country: p.country.clone(),
+        phone: p.phone.clone(),
+        email: p.email.clone(),
+        active: true,
+        version: 0,
     }
 }
 
 const EST_COLS: &str =
     "id, code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, version";
 
+/// What the audit trail records of an establishment (the stored names, codes as text).
 fn est_json(e: &Establishment) -> serde_json::Value {
-    without(serde_json::to_value(e).unwrap_or_default(), &["id", "version"])
+    serde_json::json!({
+        "code": e.code,
+        "name": e.name,
+        "kind": e.kind.code(),
+        "siret": e.siret,
+        "finess": e.finess,
+        "ridet": e.ridet,
+        "currency": e.currency.code(),
+        "timezone": e.timezone,
+        "address_line1": e.address_line1,
+        "address_line2": e.address_line2,
+        "postcode": e.postcode,
+        "city": e.city,
+        "country": e.country,
+        "phone": e.phone,
+        "email": e.email,
+        "active": e.active,
+    })
 }
 
 /// A JSON object without the keys the audit trail does not compare.
@@ -236,9 +230,10 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Establishment, Error> {
 
 /// Creates an establishment. Only the local operator or an administrator of some
 /// establishment may (a new legal entity is an installation decision).
-pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Result<Establishment, Error> {
+/// The input is parsed with [`parse_establishment`].
+pub async fn create(db: &Db, actor: &Actor, input: &ParsedEstablishment) -> Result<Establishment, Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Global, "establishment", "create").await?;
-    let mut e = input.parse()?;
+    let mut e = new_establishment(input);
     let mut tx = db.begin().await?;
     let now = now_text();
     e.version = 1;
@@ -247,8 +242,8 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
             "INSERT INTO establishments (code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, created_at, updated_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, 1) RETURNING id",
             &args![
-                e.code.clone(), e.name.clone(), e.kind.clone(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
-                e.currency.clone(), e.timezone.clone(), e.address_line1.clone(), e.address_line2.clone(),
+                e.code.clone(), e.name.clone(), e.kind.code(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
+                e.currency.code(), e.timezone.clone(), e.address_line1.clone(), e.address_line2.clone(),
                 e.postcode.clone(), e.city.clone(), e.country.clone(), e.phone.clone(), e.email.clone(), true, now
             ],
         )
@@ -285,9 +280,9 @@ pub async fn create(db: &Db, actor: &Actor, input: &EstablishmentInput) -> Resul
 }
 
 /// Changes an establishment. `version` must be the one read (a concurrent change is a 409).
-pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &EstablishmentInput) -> Result<Establishment, Error> {
+pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &ParsedEstablishment) -> Result<Establishment, Error> {
     actor.require(db, Permission::ManageEstablishments, Scope::Establishment(id), "establishment", "update").await?;
-    let mut e = input.parse()?;
+    let mut e = new_establishment(input);
     let mut tx = db.begin().await?;
     let before: Establishment = tx
         .lock(&format!("SELECT {EST_COLS} FROM establishments WHERE id = $1"), &args![id])
@@ -307,7 +302,7 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Estab
          address_line1 = $8, address_line2 = $9, postcode = $10, city = $11, country = $12, phone = $13, email = $14, updated_at = $15, \
          version = version + 1 WHERE id = $16 AND version = $17",
         &args![
-            e.code.clone(), e.name.clone(), e.kind.clone(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
+            e.code.clone(), e.name.clone(), e.kind.code(), e.siret.clone(), e.finess.clone(), e.ridet.clone(),
             e.timezone.clone(), e.address_line1.clone(), e.address_line2.clone(), e.postcode.clone(), e.city.clone(),
             e.country.clone(), e.phone.clone(), e.email.clone(), now_text(), id, version
         ],
@@ -325,13 +320,14 @@ pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, input: &Estab
 
 // ---------------------------------------------------------------- sites
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A site as stored: kind decoded as [`SiteKind`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Site {
     pub id: i64,
     pub establishment_id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: SiteKind,
     pub address_line1: Option<String>,
     pub postcode: Option<String>,
     pub city: Option<String>,
@@ -340,62 +336,68 @@ pub struct Site {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SiteInput {
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub address_line1: String,
-    pub postcode: String,
-    pub city: String,
-    pub active: Option<bool>,
+/// The columns as the database holds them.
+#[derive(sqlx::FromRow)]
+struct SiteRow {
+    id: i64,
+    establishment_id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    address_line1: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    active: bool,
+    version: i64,
 }
 
-impl SiteInput {
-    pub fn from_site(s: &Site) -> Self {
-        SiteInput {
-            code: s.code.clone(),
-            name: s.name.clone(),
-            kind: s.kind.clone(),
-            address_line1: s.address_line1.clone().unwrap_or_default(),
-            postcode: s.postcode.clone().unwrap_or_default(),
-            city: s.city.clone().unwrap_or_default(),
-            active: Some(s.active),
-        }
-    }
-
-    pub fn parse(&self, establishment_id: i64) -> Result<Site, FieldErrors> {
-        let mut e = FieldErrors::new();
-        let code = e.required("code", &self.code, 20).to_uppercase();
-        if !code.is_empty() && !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            e.add("code", "Lettres, chiffres, « - » et « _ » uniquement.");
-        }
-        let name = e.required("name", &self.name, 200);
-        let kind = self.kind.trim().to_string();
-        if !SITE_KINDS.iter().any(|(k, _)| *k == kind) {
-            e.add("kind", "Type de site inconnu.");
-        }
-        let address_line1 = e.optional("address_line1", &self.address_line1, 200);
-        let postcode = e.optional("postcode", &self.postcode, 10);
-        if let Some(p) = &postcode
-            && (p.len() != 5 || !p.chars().all(|c| c.is_ascii_digit())) {
-                e.add("postcode", "Code postal : 5 chiffres.");
-            }
-        let city = e.optional("city", &self.city, 100);
-        e.into_result()?;
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Site
+where
+    SiteRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = SiteRow::from_row(row)?;
         Ok(Site {
-            id: 0,
-            establishment_id,
-            code,
-            name,
-            kind,
-            address_line1,
-            postcode,
-            city,
-            active: self.active.unwrap_or(true),
-            version: 0,
+            id: r.id,
+            establishment_id: r.establishment_id,
+            code: r.code,
+            name: r.name,
+            kind: decode(r.kind)?,
+            address_line1: r.address_line1,
+            postcode: r.postcode,
+            city: r.city,
+            active: r.active,
+            version: r.version,
         })
+    }
+}
+
+/// The form of a site as stored (to edit it).
+pub fn site_as_input(s: &Site) -> SiteInput {
+    SiteInput {
+        code: s.code.clone(),
+        name: s.name.clone(),
+        kind: s.kind.code().to_string(),
+        address_line1: s.address_line1.clone().unwrap_or_default(),
+        postcode: s.postcode.clone().unwrap_or_default(),
+        city: s.city.clone().unwrap_or_default(),
+        active: Some(s.active),
+    }
+}
+
+/// A site of the establishment from its parsed form (id 0, version 0).
+fn new_site(establishment_id: i64, p: &ParsedSite) -> Site {
+    Site {
+        id: 0,
+        establishment_id,
+        code: p.code.clone(),
+        name: p.name.clone(),
+        kind: p.kind,
+        address_line1: p.address_line1.clone(),
+        postcode: p.postcode.clone(),
+        city: p.city.clone(),
+        active: p.active,
+        version: 0,
     }
 }
 
@@ -429,11 +431,12 @@ pub async fn get_site(db: &Db, actor: &Actor, establishment_id: i64, site_id: i6
     s.ok_or(Error::NotFound("Site"))
 }
 
-pub async fn create_site(db: &Db, actor: &Actor, establishment_id: i64, input: &SiteInput) -> Result<Site, Error> {
+/// The input is parsed with [`parse_site`].
+pub async fn create_site(db: &Db, actor: &Actor, establishment_id: i64, input: &ParsedSite) -> Result<Site, Error> {
     actor
         .require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "site", "create")
         .await?;
-    let mut s = input.parse(establishment_id)?;
+    let mut s = new_site(establishment_id, input);
     let mut tx = db.begin().await?;
     load(&mut tx, establishment_id).await?;
     let now = now_text();
@@ -442,7 +445,7 @@ pub async fn create_site(db: &Db, actor: &Actor, establishment_id: i64, input: &
         .int(
             "INSERT INTO sites (establishment_id, code, name, kind, address_line1, postcode, city, active, created_at, updated_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) RETURNING id",
-            &args![establishment_id, s.code.clone(), s.name.clone(), s.kind.clone(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now],
+            &args![establishment_id, s.code.clone(), s.name.clone(), s.kind.code(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now],
         )
         .await
         .map_err(unique_field)?;
@@ -468,12 +471,12 @@ pub async fn update_site(
     establishment_id: i64,
     site_id: i64,
     version: i64,
-    input: &SiteInput,
+    input: &ParsedSite,
 ) -> Result<Site, Error> {
     actor
         .require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "site", "update")
         .await?;
-    let mut s = input.parse(establishment_id)?;
+    let mut s = new_site(establishment_id, input);
     let mut tx = db.begin().await?;
     let before: Site = tx
         .lock(&format!("SELECT {SITE_COLS} FROM sites WHERE establishment_id = $1 AND id = $2"), &args![establishment_id, site_id])
@@ -487,7 +490,7 @@ pub async fn update_site(
     tx.exec_one(
         "UPDATE sites SET code = $1, name = $2, kind = $3, address_line1 = $4, postcode = $5, city = $6, active = $7, updated_at = $8, \
          version = version + 1 WHERE id = $9 AND version = $10",
-        &args![s.code.clone(), s.name.clone(), s.kind.clone(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now_text(), site_id, version],
+        &args![s.code.clone(), s.name.clone(), s.kind.code(), s.address_line1.clone(), s.postcode.clone(), s.city.clone(), s.active, now_text(), site_id, version],
         &Error::stale("Ce site").to_string(),
     )
     .await
@@ -502,7 +505,7 @@ pub async fn update_site(
 
 // ---------------------------------------------------------------- numbering series
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
 pub struct Series {
     pub id: i64,
     pub establishment_id: i64,
@@ -534,34 +537,15 @@ pub async fn list_series(db: &Db, actor: &Actor, establishment_id: i64) -> Resul
     Ok(s)
 }
 
-/// Creates (`version = None`) or changes (`Some(version read)`) the series `code` (label, mask).
-/// A new series whose code exists is a field error on `code`; a change whose version is no
-/// longer current is a 409. Changing a mask only affects numbers allocated afterwards; the
-/// counter goes on.
-pub async fn save_series(
-    db: &Db,
-    actor: &Actor,
-    establishment_id: i64,
-    version: Option<i64>,
-    code: &str,
-    label: &str,
-    mask: &str,
-) -> Result<Series, Error> {
+/// Creates (`version = None`) or changes (`Some(version read)`) the series `code` (label, mask),
+/// parsed with [`parse_series`]. A new series whose code exists is a field error on `code`; a
+/// change whose version is no longer current is a 409. Changing a mask only affects numbers
+/// allocated afterwards; the counter goes on.
+pub async fn save_series(db: &Db, actor: &Actor, establishment_id: i64, version: Option<i64>, input: &ParsedSeries) -> Result<Series, Error> {
     actor
         .require(db, Permission::ManageEstablishments, Scope::Establishment(establishment_id), "series", "save")
         .await?;
-    let mut e = FieldErrors::new();
-    let code = e.required("code", code, 10).to_uppercase();
-    if !code.is_empty() && !code.chars().all(|c| c.is_ascii_uppercase()) {
-        e.add("code", "Lettres majuscules uniquement (ex. FAC, AV, REC).");
-    }
-    let label = e.required("label", label, 100);
-    let mask = e.required("mask", mask, 60);
-    if !mask.is_empty()
-        && let Err(m) = SeriesMask::parse(&mask) {
-            e.add("mask", m.to_string());
-        }
-    e.into_result()?;
+    let (code, label, mask) = (input.code.clone(), input.label.clone(), input.mask.as_str().to_string());
     let mut tx = db.begin().await?;
     load(&mut tx, establishment_id).await?;
     let now = now_text();

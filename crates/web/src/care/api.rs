@@ -54,19 +54,19 @@ impl From<&coverages::Coverage> for CoverageDto {
             id: c.id,
             patient_id: c.patient_id,
             payer_id: c.payer_id,
-            role: c.role.clone(),
+            role: c.role.code().to_string(),
             member_number: c.member_number.clone(),
-            beneficiary: c.beneficiary.clone(),
+            beneficiary: c.beneficiary.code().to_string(),
             insured_patient_id: c.insured_patient_id,
             insured_name: c.insured_name.clone(),
             valid_from: c.valid_from.clone(),
             valid_to: c.valid_to.clone(),
-            rate_sejour_bp: c.rate_sejour_bp,
-            rate_actes_bp: c.rate_actes_bp,
-            rate_fj_bp: c.rate_fj_bp,
-            rate_cp_bp: c.rate_cp_bp,
-            rate_annexes_bp: c.rate_annexes_bp,
-            exemptions: c.exemptions.clone(),
+            rate_sejour_bp: i64::from(c.rate_sejour_bp.0),
+            rate_actes_bp: i64::from(c.rate_actes_bp.0),
+            rate_fj_bp: i64::from(c.rate_fj_bp.0),
+            rate_cp_bp: i64::from(c.rate_cp_bp.0),
+            rate_annexes_bp: i64::from(c.rate_annexes_bp.0),
+            exemptions: quittance_domain::care::input::codes_text(&c.exemptions),
             priority: c.priority,
             active: c.active,
             version: c.version,
@@ -96,7 +96,7 @@ impl From<&coverages::CoverageSummary> for CoverageSummaryDto {
             lines: s
                 .lines
                 .iter()
-                .map(|l| CoverageLineDto { coverage: (&l.coverage).into(), payer_name: l.payer_name.clone(), payer_kind: l.payer_kind.clone() })
+                .map(|l| CoverageLineDto { coverage: (&l.coverage).into(), payer_name: l.payer_name.clone(), payer_kind: l.payer_kind.code().to_string() })
                 .collect(),
             flags: s.flags.clone(),
         }
@@ -182,8 +182,8 @@ impl From<&stays::Stay> for StayDto {
             admission_at: s.admission_at.clone(),
             planned_discharge_date: s.planned_discharge_date.clone(),
             discharge_at: s.discharge_at.clone(),
-            discharge_mode: s.discharge_mode.clone(),
-            care_mode: s.care_mode.clone(),
+            discharge_mode: s.discharge_mode.map(|m| m.code().to_string()),
+            care_mode: s.care_mode.code().to_string(),
             version: s.version,
         }
     }
@@ -253,7 +253,7 @@ impl From<&payers::Payer> for PayerDto {
             id: p.id,
             establishment_id: p.establishment_id,
             code: p.code.clone(),
-            kind: p.kind.clone(),
+            kind: p.kind.code().to_string(),
             name: p.name.clone(),
             identifier: p.identifier.clone(),
             address_line1: p.address_line1.clone(),
@@ -265,9 +265,9 @@ impl From<&payers::Payer> for PayerDto {
             email: p.email.clone(),
             contact_name: p.contact_name.clone(),
             payment_terms_days: p.payment_terms_days,
-            statement_period: p.statement_period.clone(),
+            statement_period: p.statement_period.code().to_string(),
             statement_deadline_days: p.statement_deadline_days,
-            channel: p.channel.clone(),
+            channel: p.channel.code().to_string(),
             accounting_account: p.accounting_account.clone(),
             active: p.active,
             version: p.version,
@@ -352,8 +352,11 @@ pub async fn list_coverages(State(s): State<AppState>, Extension(a): Extension<A
 #[utoipa::path(post, path = "/patients/{id}/coverages", params(("id" = i64, Path)), request_body = CoverageBody,
     responses((status = 201, body = CoverageDto), (status = 422, body = Problem)))]
 pub async fn add_coverage(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<CoverageBody>) -> Response {
-    let i = coverages::CoverageInput::from(body);
-    reply(StatusCode::CREATED, map(coverages::save(&s.db, &a, id, None, 0, &i).await, |x| CoverageDto::from(x)))
+    let saved = match coverages::parse(&s.db, id, &body.into()).await {
+        Ok(c) => coverages::save(&s.db, &a, id, None, 0, &c).await,
+        Err(e) => Err(e),
+    };
+    reply(StatusCode::CREATED, map(saved, |x| CoverageDto::from(x)))
 }
 
 /// Changes a coverage right; `version` is the one read (a concurrent change answers 409).
@@ -366,8 +369,11 @@ pub async fn update_coverage(
     Query(v): Query<VersionParam>,
     Json(body): Json<CoverageBody>,
 ) -> Response {
-    let i = coverages::CoverageInput::from(body);
-    reply(StatusCode::OK, map(coverages::save(&s.db, &a, id, Some(cid), v.version, &i).await, |x| CoverageDto::from(x)))
+    let saved = match coverages::parse(&s.db, id, &body.into()).await {
+        Ok(c) => coverages::save(&s.db, &a, id, Some(cid), v.version, &c).await,
+        Err(e) => Err(e),
+    };
+    reply(StatusCode::OK, map(saved, |x| CoverageDto::from(x)))
 }
 
 /// The patient's stays, newest first.
@@ -380,8 +386,11 @@ pub async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor
 #[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = StayBody,
     responses((status = 201, body = StayDto), (status = 422, body = Problem)))]
 pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<StayBody>) -> Response {
-    let i = stays::StayInput::from(body);
-    reply(StatusCode::CREATED, map(stays::save(&s.db, &a, id, None, 0, &i).await, |x| StayDto::from(x)))
+    let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
+        Ok(p) => stays::save(&s.db, &a, id, None, 0, &p).await,
+        Err(e) => Err(e),
+    };
+    reply(StatusCode::CREATED, map(saved, |x| StayDto::from(x)))
 }
 
 /// Changes a stay; `version` is the one read (a concurrent change answers 409).
@@ -394,8 +403,11 @@ pub async fn update_stay(
     Query(v): Query<VersionParam>,
     Json(body): Json<StayBody>,
 ) -> Response {
-    let i = stays::StayInput::from(body);
-    reply(StatusCode::OK, map(stays::save(&s.db, &a, id, Some(sid), v.version, &i).await, |x| StayDto::from(x)))
+    let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
+        Ok(p) => stays::save(&s.db, &a, id, Some(sid), v.version, &p).await,
+        Err(e) => Err(e),
+    };
+    reply(StatusCode::OK, map(saved, |x| StayDto::from(x)))
 }
 
 /// Payers of an establishment.
@@ -408,8 +420,11 @@ pub async fn list_payers(State(s): State<AppState>, Extension(a): Extension<Acto
 #[utoipa::path(post, path = "/payers", params(EstablishmentParam), request_body = PayerBody,
     responses((status = 201, body = PayerDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn create_payer(State(s): State<AppState>, Extension(a): Extension<Actor>, Query(q): Query<EstablishmentParam>, Json(body): Json<PayerBody>) -> Response {
-    let i = payers::PayerInput::from(body);
-    reply(StatusCode::CREATED, map(payers::create(&s.db, &a, q.establishment_id, &i).await, |x| PayerDto::from(x)))
+    let created = match payers::parse_payer(&body.into()) {
+        Ok(p) => payers::create(&s.db, &a, q.establishment_id, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::CREATED, map(created, |x| PayerDto::from(x)))
 }
 
 /// One payer.
@@ -428,8 +443,11 @@ pub async fn update_payer(
     Query(v): Query<VersionParam>,
     Json(body): Json<PayerBody>,
 ) -> Response {
-    let i = payers::PayerInput::from(body);
-    reply(StatusCode::OK, map(payers::update(&s.db, &a, id, v.version, &i).await, |x| PayerDto::from(x)))
+    let updated = match payers::parse_payer(&body.into()) {
+        Ok(p) => payers::update(&s.db, &a, id, v.version, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::OK, map(updated, |x| PayerDto::from(x)))
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

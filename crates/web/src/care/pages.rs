@@ -4,10 +4,11 @@ use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::care::coverage::{BENEFICIARY, EXEMPTIONS, ROLES};
+use quittance_domain::care::stay::{CARE_MODES, DischargeMode};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::care::coverages::{self, CoverageInput};
-use quittance_store::care::stays::{self, CARE_MODES, DISCHARGE_MODES, StayInput};
+use quittance_store::care::stays::{self, StayInput};
 use quittance_store::{establishments as est, patients, care::payers};
 use serde::Deserialize;
 
@@ -50,6 +51,7 @@ pub(crate) fn stale_notice(what: &str) -> String {
 
 async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &StayInput, errors: &FieldErrors, stale: Option<String>) -> Result<Response, Error> {
     let p = patients::check_read(&ctx.state.db, ctx.actor(), patient_id).await?;
+    let discharge_modes: Vec<(&str, &str)> = std::iter::once(("", "— non sorti —")).chain(DischargeMode::ALL.iter().map(|m| (m.code(), m.label()))).collect();
     let mut fields = vec![
         Field::text("site_id", "Service / site", &i.site_id).required().select_opts(site_opts(ctx, p.establishment_id, &i.site_id).await),
         Field::text("care_mode", "Mode de prise en charge", &i.care_mode).required().select(CARE_MODES),
@@ -58,7 +60,7 @@ async fn stay_form(ctx: &Ctx, patient_id: i64, stay: Option<(i64, i64)>, i: &Sta
         Field::text("planned_discharge_date", "Sortie prévue le", &i.planned_discharge_date).hint("JJ/MM/AAAA"),
         Field::text("discharge_date", "Date de sortie", &i.discharge_date).section("Sortie").hint("Vide tant que le patient est présent."),
         Field::text("discharge_time", "Heure de sortie", &i.discharge_time).hint("HH:MM"),
-        Field::text("discharge_mode", "Mode de sortie", &i.discharge_mode).select(&[("", "— non sorti —"), ("domicile", DISCHARGE_MODES[0].1), ("transfert", DISCHARGE_MODES[1].1), ("mutation", DISCHARGE_MODES[2].1), ("deces", DISCHARGE_MODES[3].1), ("contre_avis", DISCHARGE_MODES[4].1)]),
+        Field::text("discharge_mode", "Mode de sortie", &i.discharge_mode).select(&discharge_modes),
     ];
     let (heading, action) = match stay {
         Some((sid, version)) => {
@@ -96,7 +98,11 @@ pub struct StayForm {
 }
 
 pub async fn stay_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
-    match stays::save(&ctx.state.db, ctx.actor(), id, None, 0, &f.input).await {
+    let saved = match stays::parse(&ctx.state.db, ctx.actor(), id, &f.input).await {
+        Ok(s) => stays::save(&ctx.state.db, ctx.actor(), id, None, 0, &s).await,
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
         Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, None, &f.input, &e, None).await?),
         Err(e) => Err(PageError(e)),
@@ -109,12 +115,16 @@ pub async fn stay_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResul
     if s.patient_id != id {
         return Err(PageError(Error::NotFound("Séjour")));
     }
-    Ok(stay_form(&ctx, id, Some((sid, s.version)), &StayInput::from_stay(&s), &FieldErrors::new(), None).await?)
+    Ok(stay_form(&ctx, id, Some((sid, s.version)), &stays::as_input(&s), &FieldErrors::new(), None).await?)
 }
 
 pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
     let version = f.version.trim().parse().unwrap_or(0);
-    match stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &f.input).await {
+    let saved = match stays::parse(&ctx.state.db, ctx.actor(), id, &f.input).await {
+        Ok(s) => stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &s).await,
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
         Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, Some((sid, version)), &f.input, &e, None).await?),
         Err(Error::Conflict(_)) => {
@@ -189,7 +199,11 @@ pub struct CoverageForm {
 
 pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<CoverageForm>) -> PageResult {
     let i = f.input;
-    match coverages::save(&ctx.state.db, ctx.actor(), id, None, 0, &i).await {
+    let saved = match coverages::parse(&ctx.state.db, id, &i).await {
+        Ok(c) => coverages::save(&ctx.state.db, ctx.actor(), id, None, 0, &c).await,
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "cree")),
         Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, None, &i, &e, None).await?),
         Err(e) => Err(PageError(e)),
@@ -199,12 +213,16 @@ pub async fn coverage_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<Cov
 pub async fn coverage_edit(ctx: Ctx, Path((id, cid)): Path<(i64, i64)>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let c = coverages::get(&ctx.state.db, ctx.actor(), id, cid).await?;
-    Ok(coverage_form(&ctx, id, Some((cid, c.version)), &CoverageInput::from_coverage(&c), &FieldErrors::new(), None).await?)
+    Ok(coverage_form(&ctx, id, Some((cid, c.version)), &coverages::as_input(&c), &FieldErrors::new(), None).await?)
 }
 
 pub async fn coverage_update(Path((id, cid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<CoverageForm>) -> PageResult {
     let (i, version) = (f.input, f.version.trim().parse().unwrap_or(0));
-    match coverages::save(&ctx.state.db, ctx.actor(), id, Some(cid), version, &i).await {
+    let saved = match coverages::parse(&ctx.state.db, id, &i).await {
+        Ok(c) => coverages::save(&ctx.state.db, ctx.actor(), id, Some(cid), version, &c).await,
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
         Err(Error::Invalid(e)) => Ok(coverage_form(&ctx, id, Some((cid, version)), &i, &e, None).await?),
         Err(Error::Conflict(_)) => {

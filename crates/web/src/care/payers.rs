@@ -5,11 +5,10 @@ use crate::extract::PagePath as Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::care::coverage::{self, CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
-use quittance_domain::money::BasisPoints;
+use quittance_domain::care::coverage::{CATEGORIES, CHANNELS, PAYER_KINDS, STATEMENT_PERIODS};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
-use quittance_store::care::payers::{self, Payer, PayerInput};
+use quittance_store::care::payers::{self, Payer, PayerInput, RateInput};
 use serde::Deserialize;
 
 use crate::session::{Ctx, CsrfForm};
@@ -42,10 +41,6 @@ struct PayersPage {
     can_write: bool,
 }
 
-fn lbl(codes: coverage::Codes, c: &str) -> String {
-    coverage::label(codes, c).unwrap_or(c).to_string()
-}
-
 pub async fn list(ctx: Ctx) -> PageResult {
     let e = ctx.establishment().await?;
     let rows = payers::list(&ctx.state.db, ctx.actor(), e.id)
@@ -53,11 +48,11 @@ pub async fn list(ctx: Ctx) -> PageResult {
         .into_iter()
         .map(|p| Row {
             id: p.id,
-            kind: lbl(PAYER_KINDS, &p.kind),
+            kind: p.kind.label().to_string(),
             identifier: p.identifier.clone().unwrap_or_default(),
             terms: format!("{} j", p.payment_terms_days),
-            period: format!("{} (J+{})", lbl(STATEMENT_PERIODS, &p.statement_period), p.statement_deadline_days),
-            channel: lbl(CHANNELS, &p.channel),
+            period: format!("{} (J+{})", p.statement_period.label(), p.statement_deadline_days),
+            channel: p.channel.label().to_string(),
             account: p.accounting_account.clone().unwrap_or_default(),
             active: p.active,
             code: p.code,
@@ -77,12 +72,12 @@ pub async fn list_csv(ctx: Ctx) -> PageResult {
             vec![
                 p.code.clone(),
                 p.name.clone(),
-                lbl(PAYER_KINDS, &p.kind),
+                p.kind.label().to_string(),
                 p.identifier.clone().unwrap_or_default(),
                 p.payment_terms_days.to_string(),
-                lbl(STATEMENT_PERIODS, &p.statement_period),
+                p.statement_period.label().to_string(),
                 p.statement_deadline_days.to_string(),
-                lbl(CHANNELS, &p.channel),
+                p.channel.label().to_string(),
                 p.accounting_account.clone().unwrap_or_default(),
                 if p.active { "actif".into() } else { "inactif".into() },
             ]
@@ -160,7 +155,11 @@ pub async fn new_page(ctx: Ctx) -> PageResult {
 
 pub async fn create(CsrfForm(ctx, i): CsrfForm<PayerInput>) -> PageResult {
     let e = ctx.establishment().await?;
-    match payers::create(&ctx.state.db, ctx.actor(), e.id, &i).await {
+    let created = match payers::parse_payer(&i) {
+        Ok(p) => payers::create(&ctx.state.db, ctx.actor(), e.id, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match created {
         Ok(p) => Ok(see_other(&format!("/organismes/{}", p.id), "cree")),
         Err(Error::Invalid(errs)) => Ok(form(&ctx, "Nouvel organisme", "/organismes/nouveau".into(), "/organismes".into(), &i, &errs).await),
         Err(e) => Err(PageError(e)),
@@ -209,18 +208,18 @@ async fn payer_page(ctx: &Ctx, p: Payer, rate_form: RateForm, errors: &FieldErro
     let rates = payers::rates(&ctx.state.db, ctx.actor(), p.id)
         .await?
         .into_iter()
-        .map(|r| (lbl(CATEGORIES, &r.category), BasisPoints(r.rate_bp as u32).format_fr(), day_fr(&r.valid_from), r.valid_to.as_deref().map(day_fr).unwrap_or_else(|| "—".into())))
+        .map(|r| (r.category.label().to_string(), r.rate_bp.format_fr(), day_fr(&r.valid_from), r.valid_to.as_deref().map(day_fr).unwrap_or_else(|| "—".into())))
         .collect();
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let facts = vec![
         ("Code".to_string(), p.code.clone()),
-        ("Type".into(), lbl(PAYER_KINDS, &p.kind)),
+        ("Type".into(), p.kind.label().to_string()),
         ("Identifiant".into(), o(&p.identifier)),
         ("Adresse".into(), [p.address_line1.clone(), p.postcode.clone(), p.city.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ")),
         ("Contact".into(), [p.contact_name.clone(), p.phone.clone(), p.email.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ")),
         ("Délai de paiement".into(), format!("{} jours", p.payment_terms_days)),
-        ("États de tiers payant".into(), format!("{}, envoi sous {} jours", lbl(STATEMENT_PERIODS, &p.statement_period), p.statement_deadline_days)),
-        ("Canal".into(), lbl(CHANNELS, &p.channel)),
+        ("États de tiers payant".into(), format!("{}, envoi sous {} jours", p.statement_period.label(), p.statement_deadline_days)),
+        ("Canal".into(), p.channel.label().to_string()),
         ("Compte comptable".into(), o(&p.accounting_account)),
     ];
     let page = PayerPage {
@@ -257,7 +256,7 @@ pub async fn edit_page(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         return Err(PageError(ctx.actor().deny(&ctx.state.db, Permission::Bill, Scope::Establishment(p.establishment_id), "payer", "update").await));
     }
     let heading = format!("Modifier {}", p.name);
-    Ok(edit_form(&ctx, &heading, format!("/organismes/{id}/modifier"), format!("/organismes/{id}"), &PayerInput::from_payer(&p), Some(p.version), &FieldErrors::new(), None).await)
+    Ok(edit_form(&ctx, &heading, format!("/organismes/{id}/modifier"), format!("/organismes/{id}"), &payers::as_input(&p), Some(p.version), &FieldErrors::new(), None).await)
 }
 
 #[derive(Deserialize)]
@@ -271,7 +270,11 @@ pub struct PayerForm {
 pub async fn update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<PayerForm>) -> PageResult {
     let (i, version) = (f.input, f.version.trim().parse().unwrap_or(0));
     let (action, cancel) = (format!("/organismes/{id}/modifier"), format!("/organismes/{id}"));
-    match payers::update(&ctx.state.db, ctx.actor(), id, version, &i).await {
+    let updated = match payers::parse_payer(&i) {
+        Ok(p) => payers::update(&ctx.state.db, ctx.actor(), id, version, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match updated {
         Ok(_) => Ok(see_other(&format!("/organismes/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => Ok(edit_form(&ctx, "Modifier l'organisme", action, cancel, &i, Some(version), &errs, None).await),
         Err(Error::Conflict(_)) => {
@@ -297,7 +300,12 @@ pub struct RateForm {
 
 pub async fn add_rate(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<RateForm>) -> PageResult {
     let version = f.version.trim().parse().unwrap_or(0);
-    match payers::add_rate(&ctx.state.db, ctx.actor(), id, version, &f.category, &f.rate, &f.valid_from).await {
+    let raw = RateInput { category: f.category.clone(), rate: f.rate.clone(), valid_from: f.valid_from.clone() };
+    let added = match payers::parse_rate(&raw) {
+        Ok(r) => payers::add_rate(&ctx.state.db, ctx.actor(), id, version, &r).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match added {
         Ok(_) => Ok(see_other(&format!("/organismes/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => {
             let p = payers::get(&ctx.state.db, ctx.actor(), id).await?;

@@ -39,7 +39,7 @@ fn target_list(stays: Vec<stays::Stay>, coverages: quittance_store::care::covera
     }
     for l in coverages.lines {
         let c = l.coverage;
-        out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", label(quittance_domain::care::coverage::ROLES, &c.role).to_lowercase(), l.payer_name, day(&c.valid_from))));
+        out.push((format!("droit:{}", c.id), format!("Droit {} — {} (depuis le {})", c.role.label().to_lowercase(), l.payer_name, day(&c.valid_from))));
     }
     for p in pecs {
         let status = p.status.label().to_lowercase();

@@ -50,11 +50,11 @@ impl From<&est::Establishment> for EstablishmentDto {
             id: e.id,
             code: e.code.clone(),
             name: e.name.clone(),
-            kind: e.kind.clone(),
+            kind: e.kind.code().to_string(),
             siret: e.siret.clone(),
             finess: e.finess.clone(),
             ridet: e.ridet.clone(),
-            currency: e.currency.clone(),
+            currency: e.currency.code().to_string(),
             timezone: e.timezone.clone(),
             address_line1: e.address_line1.clone(),
             address_line2: e.address_line2.clone(),
@@ -93,7 +93,7 @@ impl From<&est::Site> for SiteDto {
             establishment_id: s.establishment_id,
             code: s.code.clone(),
             name: s.name.clone(),
-            kind: s.kind.clone(),
+            kind: s.kind.code().to_string(),
             address_line1: s.address_line1.clone(),
             postcode: s.postcode.clone(),
             city: s.city.clone(),
@@ -185,8 +185,11 @@ pub async fn list_establishments(State(s): State<AppState>, Extension(a): Extens
 #[utoipa::path(post, path = "/establishments", request_body = EstablishmentBody,
     responses((status = 201, body = EstablishmentDto), (status = 422, body = Problem), (status = 403, body = Problem)))]
 pub async fn create_establishment(State(s): State<AppState>, Extension(a): Extension<Actor>, Json(body): Json<EstablishmentBody>) -> Response {
-    let i = EstablishmentInput::from(body);
-    reply(StatusCode::CREATED, dto::<_, EstablishmentDto>(est::create(&s.db, &a, &i).await))
+    let created = match est::parse_establishment(&body.into()) {
+        Ok(p) => est::create(&s.db, &a, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::CREATED, dto::<_, EstablishmentDto>(created))
 }
 
 /// One establishment.
@@ -206,7 +209,11 @@ pub async fn update_establishment(
     Query(v): Query<VersionParam>,
     Json(body): Json<EstablishmentBody>,
 ) -> Response {
-    reply(StatusCode::OK, dto::<_, EstablishmentDto>(est::update(&s.db, &a, id, v.version, &body.into()).await))
+    let updated = match est::parse_establishment(&body.into()) {
+        Ok(p) => est::update(&s.db, &a, id, v.version, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::OK, dto::<_, EstablishmentDto>(updated))
 }
 
 /// Sites of an establishment.
@@ -219,8 +226,11 @@ pub async fn list_sites(State(s): State<AppState>, Extension(a): Extension<Actor
 #[utoipa::path(post, path = "/establishments/{id}/sites", params(("id" = i64, Path)), request_body = SiteBody,
     responses((status = 201, body = SiteDto), (status = 422, body = Problem)))]
 pub async fn create_site(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<SiteBody>) -> Response {
-    let i = SiteInput::from(body);
-    reply(StatusCode::CREATED, dto::<_, SiteDto>(est::create_site(&s.db, &a, id, &i).await))
+    let created = match est::parse_site(&body.into()) {
+        Ok(p) => est::create_site(&s.db, &a, id, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::CREATED, dto::<_, SiteDto>(created))
 }
 
 /// Changes a site; `version` is the one read (a concurrent change answers 409).
@@ -233,7 +243,11 @@ pub async fn update_site(
     Query(v): Query<VersionParam>,
     Json(body): Json<SiteBody>,
 ) -> Response {
-    reply(StatusCode::OK, dto::<_, SiteDto>(est::update_site(&s.db, &a, id, site_id, v.version, &body.into()).await))
+    let updated = match est::parse_site(&body.into()) {
+        Ok(p) => est::update_site(&s.db, &a, id, site_id, v.version, &p).await,
+        Err(e) => Err(quittance_store::Error::Invalid(e)),
+    };
+    reply(StatusCode::OK, dto::<_, SiteDto>(updated))
 }
 
 /// The routes of this capability under `/api/v1`, with their OpenAPI paths.

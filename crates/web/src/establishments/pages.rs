@@ -7,7 +7,7 @@ use axum::response::Response;
 use quittance_domain::access::Permission;
 use quittance_domain::numbering::SeriesMask;
 use quittance_domain::validation::FieldErrors;
-use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, KINDS, SITE_KINDS, Site, SiteInput};
+use quittance_store::establishments::{self as est, Establishment, EstablishmentInput, KINDS, SITE_KINDS, SeriesInput, Site, SiteInput};
 use quittance_store::Error;
 use serde::Deserialize;
 
@@ -32,10 +32,6 @@ struct EstablishmentsPage {
     chrome: Chrome,
     rows: Vec<EstRow>,
     can_create: bool,
-}
-
-fn kind_label(k: &str, table: &[(&str, &str)]) -> String {
-    table.iter().find(|(c, _)| *c == k).map_or(k, |(_, l)| l).to_string()
 }
 
 fn legal_ids_text(e: &Establishment) -> String {
@@ -69,10 +65,10 @@ pub async fn establishments(ctx: Ctx) -> PageResult {
         .map(|e| EstRow {
             id: e.id,
             ids: legal_ids_text(&e),
-            kind: kind_label(&e.kind, KINDS),
+            kind: e.kind.label().to_string(),
             code: e.code,
             name: e.name,
-            currency: e.currency,
+            currency: e.currency.code().to_string(),
             timezone: e.timezone,
         })
         .collect();
@@ -88,11 +84,11 @@ pub async fn establishments_csv(ctx: Ctx) -> PageResult {
             vec![
                 e.code.clone(),
                 e.name.clone(),
-                kind_label(&e.kind, KINDS),
+                e.kind.label().to_string(),
                 e.siret.clone().unwrap_or_default(),
                 e.finess.clone().unwrap_or_default(),
                 e.ridet.clone().unwrap_or_default(),
-                e.currency.clone(),
+                e.currency.code().to_string(),
                 e.timezone.clone(),
                 e.city.clone().unwrap_or_default(),
             ]
@@ -197,7 +193,11 @@ pub async fn establishment_new(ctx: Ctx) -> PageResult {
 }
 
 pub async fn establishment_create(CsrfForm(ctx, input): CsrfForm<EstablishmentInput>) -> PageResult {
-    match est::create(&ctx.state.db, ctx.actor(), &input).await {
+    let created = match est::parse_establishment(&input) {
+        Ok(p) => est::create(&ctx.state.db, ctx.actor(), &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match created {
         Ok(e) => Ok(see_other(&format!("/admin/etablissements/{}", e.id), "cree")),
         Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Nouvel établissement", "/admin/etablissements/nouveau".into(), "/admin/etablissements".into(), &input, &errs, None, None).await),
         Err(e) => Err(PageError(e)),
@@ -247,7 +247,7 @@ async fn establishment_page(ctx: &Ctx, id: i64, form: SeriesFormState<'_>, error
     let sites = est::list_sites(&ctx.state.db, a, id)
         .await?
         .into_iter()
-        .map(|s| SiteRow { id: s.id, kind: kind_label(&s.kind, SITE_KINDS), city: s.city.unwrap_or_default(), code: s.code, name: s.name, active: s.active })
+        .map(|s| SiteRow { id: s.id, kind: s.kind.label().to_string(), city: s.city.unwrap_or_default(), code: s.code, name: s.name, active: s.active })
         .collect();
     let year = jiff::Zoned::now().year() as i32;
     let series = est::list_series(&ctx.state.db, a, id)
@@ -266,7 +266,7 @@ async fn establishment_page(ctx: &Ctx, id: i64, form: SeriesFormState<'_>, error
         .join(", ");
     let page = EstablishmentPage {
         chrome: ctx.chrome(&e.name).await,
-        kind: kind_label(&e.kind, KINDS),
+        kind: e.kind.label().to_string(),
         address,
         e,
         sites,
@@ -311,7 +311,7 @@ pub async fn establishment_view(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<S
 pub async fn establishment_edit(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "establishment", "update").await?;
     let e = est::get(&ctx.state.db, ctx.actor(), id).await?;
-    let input = EstablishmentInput::from_establishment(&e);
+    let input = est::as_input(&e);
     Ok(establishment_form(&ctx, &format!("Modifier {}", e.name), format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"), &input, &FieldErrors::new(), Some(e.version), None).await)
 }
 
@@ -326,7 +326,11 @@ pub struct EstablishmentEditForm {
 pub async fn establishment_update(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<EstablishmentEditForm>) -> PageResult {
     let version = sent_version(&f.version);
     let (action, cancel) = (format!("/admin/etablissements/{id}/modifier"), format!("/admin/etablissements/{id}"));
-    match est::update(&ctx.state.db, ctx.actor(), id, version, &f.input).await {
+    let updated = match est::parse_establishment(&f.input) {
+        Ok(p) => est::update(&ctx.state.db, ctx.actor(), id, version, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match updated {
         Ok(_) => Ok(see_other(&cancel, "modifie")),
         Err(Error::Invalid(errs)) => Ok(establishment_form(&ctx, "Modifier l'établissement", action, cancel, &f.input, &errs, Some(version), None).await),
         Err(Error::Conflict(m)) => {
@@ -418,7 +422,11 @@ impl SiteForm {
 
 pub async fn site_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SiteForm>) -> PageResult {
     let input = f.input();
-    match est::create_site(&ctx.state.db, ctx.actor(), id, &input).await {
+    let created = match est::parse_site(&input) {
+        Ok(p) => est::create_site(&ctx.state.db, ctx.actor(), id, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match created {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "cree")),
         Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Nouveau site", format!("/admin/etablissements/{id}/sites/nouveau"), id, &input, &errs, None, None).await),
         Err(e) => Err(PageError(e)),
@@ -428,14 +436,18 @@ pub async fn site_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SiteFor
 pub async fn site_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
     ctx.actor().require(&ctx.state.db, Permission::ManageEstablishments, quittance_domain::access::Scope::Establishment(id), "site", "update").await?;
     let s: Site = est::get_site(&ctx.state.db, ctx.actor(), id, sid).await?;
-    Ok(site_form(&ctx, &format!("Modifier {}", s.name), format!("/admin/etablissements/{id}/sites/{sid}/modifier"), id, &SiteInput::from_site(&s), &FieldErrors::new(), Some(s.version), None).await)
+    Ok(site_form(&ctx, &format!("Modifier {}", s.name), format!("/admin/etablissements/{id}/sites/{sid}/modifier"), id, &est::site_as_input(&s), &FieldErrors::new(), Some(s.version), None).await)
 }
 
 pub async fn site_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<SiteForm>) -> PageResult {
     let input = f.input();
     let version = sent_version(&f.version);
     let action = format!("/admin/etablissements/{id}/sites/{sid}/modifier");
-    match est::update_site(&ctx.state.db, ctx.actor(), id, sid, version, &input).await {
+    let updated = match est::parse_site(&input) {
+        Ok(p) => est::update_site(&ctx.state.db, ctx.actor(), id, sid, version, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match updated {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => Ok(site_form(&ctx, "Modifier le site", action, id, &input, &errs, Some(version), None).await),
         Err(Error::Conflict(m)) => {
@@ -462,7 +474,12 @@ pub struct SeriesForm {
 pub async fn series_save(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SeriesForm>) -> PageResult {
     let version = if f.version.trim().is_empty() { None } else { Some(sent_version(&f.version)) };
     let form = |version, conflict| SeriesFormState { code: &f.code, label: &f.label, mask: &f.mask, version, conflict };
-    match est::save_series(&ctx.state.db, ctx.actor(), id, version, &f.code, &f.label, &f.mask).await {
+    let raw = SeriesInput { code: f.code.clone(), label: f.label.clone(), mask: f.mask.clone() };
+    let saved = match est::parse_series(&raw) {
+        Ok(p) => est::save_series(&ctx.state.db, ctx.actor(), id, version, &p).await,
+        Err(errs) => Err(Error::Invalid(errs)),
+    };
+    match saved {
         Ok(_) => Ok(see_other(&format!("/admin/etablissements/{id}"), "modifie")),
         Err(Error::Invalid(errs)) => establishment_page(&ctx, id, form(version, None), &errs).await,
         Err(Error::Conflict(m)) => {

@@ -6,7 +6,8 @@ use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::Rules;
 use quittance_domain::validation::FieldErrors;
-use quittance_store::{readiness, care::stays};
+use quittance_domain::care::stay::CARE_MODES;
+use quittance_store::readiness;
 use serde::Deserialize;
 
 use crate::session::{Ctx, CsrfForm};
@@ -63,7 +64,7 @@ impl RulesForm {
             }
         };
         let modes: Vec<String> = self.complementary_care_modes.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect();
-        if modes.iter().any(|m| !stays::CARE_MODES.iter().any(|(c, _)| c == m)) {
+        if modes.iter().any(|m| !CARE_MODES.iter().any(|(c, _)| c == m)) {
             e.add("complementary_care_modes", "Mode de prise en charge inconnu.");
         }
         let pec_answer_days = match self.pec_answer_days.trim().parse::<i64>() {
@@ -100,7 +101,7 @@ async fn form(ctx: &Ctx, est: i64, f: &RulesForm, errors: &FieldErrors) -> PageR
         Field::checkbox("debtor_required", "Un débiteur pour la part du patient", !f.debtor_required.is_empty()),
         Field::checkbox("debtor_address_required", "Adresse complète du débiteur par défaut", !f.debtor_address_required.is_empty()),
         Field::checkbox("compulsory_coverage_required", "Droit obligatoire valide chaque jour du séjour", !f.compulsory_coverage_required.is_empty()),
-        Field::text("complementary_care_modes", "Complémentaire exigée pour les séjours en", &f.complementary_care_modes).checkboxes(stays::CARE_MODES),
+        Field::text("complementary_care_modes", "Complémentaire exigée pour les séjours en", &f.complementary_care_modes).checkboxes(CARE_MODES),
         Field::checkbox("pec_required", "Prise en charge accordée par la complémentaire", !f.pec_required.is_empty()),
         Field::text("pec_answer_days", "Alerte : demande de prise en charge sans réponse après (jours)", &f.pec_answer_days).required(),
         Field::checkbox("documents_required", "Justificatifs exigés par le plan de classement", !f.documents_required.is_empty()),

@@ -393,24 +393,21 @@ fn care_rows(
     summary: quittance_store::care::coverages::CoverageSummary,
     sites: &std::collections::HashMap<i64, String>,
 ) -> Result<(Vec<StayRow>, Vec<CoverageRow>, Vec<String>), Error> {
-    use quittance_domain::care::coverage::{self, BENEFICIARY, EXEMPTIONS, ROLES};
-    use quittance_store::care::stays::{CARE_MODES, DISCHARGE_MODES};
-    let lbl = |codes: &[(&'static str, &'static str)], c: &str| codes.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, l)| l.to_string());
+    use quittance_domain::care::coverage::{Beneficiary, CoverageRole};
     let stays = stays
         .into_iter()
         .map(|s| StayRow {
             id: s.id,
             admission: local_fr(&s.admission_at),
             site: sites.get(&s.site_id).cloned().unwrap_or_default(),
-            care: lbl(CARE_MODES, &s.care_mode),
-            discharge: match (&s.discharge_at, &s.discharge_mode, &s.planned_discharge_date) {
-                (Some(d), Some(m), _) => format!("{} — {}", local_fr(d), lbl(DISCHARGE_MODES, m)),
+            care: s.care_mode.label().to_string(),
+            discharge: match (&s.discharge_at, s.discharge_mode, &s.planned_discharge_date) {
+                (Some(d), Some(m), _) => format!("{} — {}", local_fr(d), m.label()),
                 (None, _, Some(pl)) => format!("présent (sortie prévue le {})", local_fr(pl)),
                 _ => "présent".into(),
             },
         })
         .collect();
-    let bp = |x: i64| quittance_domain::money::BasisPoints(x as u32).format_fr();
     let day = |d: &str| d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
     let coverages = summary
         .lines
@@ -421,19 +418,19 @@ fn care_rows(
                 id: c.id,
                 priority: c.priority,
                 payer: l.payer_name,
-                role: lbl(ROLES, &c.role),
+                role: c.role.label().to_string(),
                 member: c.member_number.clone().unwrap_or_default(),
-                beneficiary: match (&c.beneficiary[..], &c.insured_name) {
-                    ("ayant_droit", Some(n)) => format!("Ayant droit de {n}"),
-                    (b, _) => lbl(BENEFICIARY, b),
+                beneficiary: match (c.beneficiary, &c.insured_name) {
+                    (Beneficiary::AyantDroit, Some(n)) => format!("Ayant droit de {n}"),
+                    (b, _) => b.label().to_string(),
                 },
                 period: format!("du {}{}", day(&c.valid_from), c.valid_to.as_deref().map(|t| format!(" au {}", day(t))).unwrap_or_default()),
-                rates: [c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp].map(bp).join(" / "),
-                exemptions: c.exemptions.split(',').filter(|x| !x.is_empty()).map(|x| coverage::label(EXEMPTIONS, x).unwrap_or(x)).collect::<Vec<_>>().join(", "),
-                proof_class: match c.role.as_str() {
-                    "obligatoire" => "attestation_droits",
-                    "complementaire" => "carte_complementaire",
-                    _ => "aide_medicale",
+                rates: c.rates().map(|r| r.format_fr()).join(" / "),
+                exemptions: c.exemptions.iter().map(|x| x.label()).collect::<Vec<_>>().join(", "),
+                proof_class: match c.role {
+                    CoverageRole::Obligatoire => "attestation_droits",
+                    CoverageRole::Complementaire => "carte_complementaire",
+                    CoverageRole::Aide => "aide_medicale",
                 },
                 proofs: 0,
             }

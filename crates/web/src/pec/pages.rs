@@ -4,6 +4,7 @@ use askama::Template;
 use crate::extract::PagePath as Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use quittance_domain::care::coverage::{Beneficiary, PayerKind};
 use quittance_domain::fr::format_date_fr;
 use quittance_domain::money::Money;
 use quittance_domain::pec::ITEMS;
@@ -35,7 +36,7 @@ async fn new_form(ctx: &Ctx, patient_id: i64, i: &PecInput, errors: &FieldErrors
             payers::list(&ctx.state.db, ctx.actor(), p.establishment_id)
                 .await?
                 .into_iter()
-                .filter(|x| x.active && x.kind != "obligatoire" && x.kind != "public")
+                .filter(|x| x.active && !matches!(x.kind, PayerKind::Obligatoire | PayerKind::Public))
                 .map(|x| Opt { selected: i.payer_id == x.id.to_string(), value: x.id.to_string(), label: x.name }),
         )
         .collect();
@@ -335,7 +336,7 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
         member_number: coverage.as_ref().and_then(|c| c.coverage.member_number.clone()).unwrap_or_else(|| "—".into()),
         insured: coverage
             .as_ref()
-            .map(|c| if c.coverage.beneficiary == "ayant_droit" { format!("Ayant droit de {}", c.coverage.insured_name.clone().unwrap_or_default()) } else { "Le patient lui-même".into() })
+            .map(|c| if c.coverage.beneficiary == Beneficiary::AyantDroit { format!("Ayant droit de {}", c.coverage.insured_name.clone().unwrap_or_default()) } else { "Le patient lui-même".into() })
             .unwrap_or_else(|| "—".into()),
         stay: match &stay {
             Some(s) => format!(
@@ -347,7 +348,7 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
         },
         care_mode: stay
             .as_ref()
-            .map(|s| stays::CARE_MODES.iter().find(|(c, _)| *c == s.care_mode).map_or(s.care_mode.clone(), |(_, l)| l.to_string()))
+            .map(|s| s.care_mode.label().to_string())
             .unwrap_or_else(|| "—".into()),
         lines: p.requested_items.split(',').filter(|x| !x.is_empty()).map(|x| quittance_pdf::PecLine { label: items_fr(x), amount: String::new() }).collect(),
         estimate: money(p.estimate),
