@@ -191,6 +191,10 @@ pub(crate) async fn flush(tx: &mut Tx, pending: Vec<NewAudit>) -> Result<(), Err
     let head: Head = tx.one(lock, &[]).await?;
     let mut seq = head.seq;
     let mut prev = head.hash;
+    // The rows are chained here, then inserted many per statement: a batch of the appender
+    // (dozens of concurrent views) is a few round trips while the head is locked, not one each.
+    let mut values: Vec<V> = Vec::new();
+    let mut n = 0;
     for p in pending {
         seq += 1;
         let rec = AuditRecord {
@@ -208,18 +212,49 @@ pub(crate) async fn flush(tx: &mut Tx, pending: Vec<NewAudit>) -> Result<(), Err
             request_id: p.request_id,
         };
         let hash = rec.chain_hash(&prev);
-        tx.exec(
-            "INSERT INTO audit_log (seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            &args![
-                rec.seq, rec.at, rec.user_id, rec.actor, rec.establishment_id, rec.site_id, rec.entity,
-                rec.entity_id, rec.action, rec.outcome, rec.changes, rec.request_id, prev.clone(), hash.clone()
-            ],
-        )
-        .await?;
+        values.extend(args![
+            rec.seq, rec.at, rec.user_id, rec.actor, rec.establishment_id, rec.site_id, rec.entity,
+            rec.entity_id, rec.action, rec.outcome, rec.changes, rec.request_id, prev.clone(), hash.clone()
+        ]);
+        n += 1;
         prev = hash;
     }
+    // Statements of 64, 16, 4 and 1 rows: four texts in each connection's statement cache.
+    let mut rest = values.into_iter();
+    while n > 0 {
+        let size = INSERT_SIZES.iter().copied().find(|&s| s <= n).unwrap_or(1);
+        insert_rows(tx, rest.by_ref().take(size * 14).collect(), size).await?;
+        n -= size;
+    }
     tx.exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &args![seq, prev]).await?;
+    Ok(())
+}
+
+/// Audit rows per `INSERT` statement, largest first (14 parameters a row: 896 at most, under
+/// both backends' limits).
+const INSERT_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+async fn insert_rows(tx: &mut Tx, values: Vec<V>, rows: usize) -> Result<(), Error> {
+    let mut sql = String::from(
+        "INSERT INTO audit_log (seq, at, user_id, actor, establishment_id, site_id, entity, entity_id, action, outcome, changes, request_id, prev_hash, hash) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..14 {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * 14 + c + 1));
+        }
+        sql.push(')');
+    }
+    let n = tx.exec(&sql, &values).await?;
+    if n != rows as u64 {
+        return Err(Error::Integrity(format!("piste d'audit : {n} ligne(s) écrite(s) sur {rows}")));
+    }
     Ok(())
 }
 

@@ -947,6 +947,43 @@ const SUMMARY_COLS: &str = "p.id, p.ipp, p.birth_name, p.used_name, p.first_name
 pub struct SearchPage {
     pub items: Vec<PatientSummary>,
     pub more: bool,
+    /// Where the next page starts ([`search_after`]), when there is one.
+    #[serde(skip)]
+    pub next: Option<Cursor>,
+}
+
+/// A place in the search order (name key, first-name key, IPP): the next page is read from
+/// the index after it (keyset pagination), however deep, instead of counting rows to skip.
+/// Travels in links as an opaque token ([`Cursor::token`], [`Cursor::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    key: String,
+    first_key: String,
+    ipp: String,
+}
+
+impl Cursor {
+    /// `key|first_key|ipp` — the keys are search keys (letters and digits), the IPP comes last.
+    pub fn token(&self) -> String {
+        format!("{}|{}|{}", self.key, self.first_key, self.ipp)
+    }
+
+    /// A token from a link; `None` when it was not made by [`Cursor::token`].
+    pub fn parse(token: &str) -> Option<Cursor> {
+        let mut it = token.splitn(3, '|');
+        let (key, first_key, ipp) = (it.next()?, it.next()?, it.next()?);
+        let is_key = |k: &str| k.len() <= 200 && quittance_domain::identity::search_key(k) == k;
+        (is_key(key) && is_key(first_key) && !ipp.is_empty() && ipp.len() <= 40)
+            .then(|| Cursor { key: key.into(), first_key: first_key.into(), ipp: ipp.into() })
+    }
+
+    fn of(r: &Keyed) -> Cursor {
+        Cursor { key: r.k.clone(), first_key: r.fk.clone(), ipp: r.s.ipp.clone() }
+    }
+
+    fn before(&self, r: &Keyed) -> bool {
+        (self.key.as_str(), self.first_key.as_str(), self.ipp.as_str()) < (r.k.as_str(), r.fk.as_str(), r.s.ipp.as_str())
+    }
 }
 
 /// Searches the establishment's files visible to the actor. At least one criterion
@@ -959,13 +996,38 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> Result<SearchPage, Error> {
+    search_from(db, actor, establishment_id, c, limit, offset, None).await
+}
+
+/// [`search`], the page that starts after `after` (keyset pagination: as fast on page 1 000
+/// as on page 1). `None` is the first page.
+pub async fn search_after(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    c: &SearchCriteria,
+    limit: i64,
+    after: Option<&Cursor>,
+) -> Result<SearchPage, Error> {
+    search_from(db, actor, establishment_id, c, limit, 0, after).await
+}
+
+async fn search_from(
+    db: &Db,
+    actor: &Actor,
+    establishment_id: i64,
+    c: &SearchCriteria,
+    limit: i64,
+    offset: i64,
+    after: Option<&Cursor>,
+) -> Result<SearchPage, Error> {
     actor.require(db, Permission::ReadPatients, Scope::Establishment(establishment_id), "patient", "search").await?;
     if c.is_empty() {
-        return Ok(SearchPage { items: vec![], more: false });
+        return Ok(SearchPage { items: vec![], more: false, next: None });
     }
     let vis = visibility(actor, establishment_id);
     let mut tx = db.read().await?;
-    let rows = run_search(&mut tx, establishment_id, &vis, c, limit + 1, offset).await?;
+    let rows = keyed_search(&mut tx, establishment_id, &vis, c, limit + 1, offset, after).await?;
     tx.rollback().await?;
     let ev = AuditEvent::new("patient", "search").at(Some(establishment_id), actor.site_id).changes(serde_json::json!({
         "nom": c.name_prefix, "prenom": c.first_name_prefix, "naissance": c.birth_date, "numero": c.number,
@@ -973,7 +1035,9 @@ pub async fn search(
     }));
     audit::append(db, actor, vec![ev]).await?;
     let more = rows.len() as i64 > limit;
-    Ok(SearchPage { items: rows.into_iter().take(limit as usize).collect(), more })
+    let rows: Vec<Keyed> = rows.into_iter().take(limit as usize).collect();
+    let next = if more { rows.last().map(Cursor::of) } else { None };
+    Ok(SearchPage { items: rows.into_iter().map(|r| r.s).collect(), more, next })
 }
 
 /// The query itself (no permission check, no audit): used by `search` and the benchmark.
@@ -985,6 +1049,23 @@ pub async fn run_search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<PatientSummary>, Error> {
+    Ok(keyed_search(tx, establishment_id, vis, c, limit, offset, None).await?.into_iter().map(|r| r.s).collect())
+}
+
+/// The search in its order, each row with its place in it (for the next page's [`Cursor`]).
+///
+/// With a name prefix, a file whose birth name and used name both match stands once, at the
+/// smaller of its two keys (the birth name on a tie): each of the two index scans leaves out
+/// the files the other one places earlier, so a page boundary never shows a file twice.
+async fn keyed_search(
+    tx: &mut Tx,
+    establishment_id: i64,
+    vis: &Visibility,
+    c: &SearchCriteria,
+    limit: i64,
+    offset: i64,
+    after: Option<&Cursor>,
+) -> Result<Vec<Keyed>, Error> {
     let mut conds: Vec<String> = vec!["p.establishment_id = $1".into()];
     let mut from = "patients p".to_string();
     let mut a: Vec<V> = vec![V::I(establishment_id)];
@@ -1019,38 +1100,59 @@ pub async fn run_search(
     }
     let base = conds.join(" AND ");
     let lim = bind(&mut a, V::I(limit + offset));
+    // After the cursor, in the scan's own key: `key >= c1` bounds the index range, the rest
+    // breaks ties on the first name and the IPP.
+    let after_sql = |a: &mut Vec<V>, key: &str| match after {
+        None => String::new(),
+        Some(cur) => {
+            let c1 = bind(a, V::T(cur.key.clone()));
+            let c2 = bind(a, V::T(cur.first_key.clone()));
+            let c3 = bind(a, V::T(cur.ipp.clone()));
+            format!(" AND {key} >= {c1} AND ({key} > {c1} OR p.first_name_key > {c2} OR (p.first_name_key = {c2} AND p.ipp > {c3}))")
+        }
+    };
+    let in_order = |x: &Keyed, y: &Keyed| (&x.k, &x.fk, &x.s.ipp).cmp(&(&y.k, &y.fk, &y.s.ipp));
     match &c.name_prefix {
         None if c.number.is_some() => {
             // A handful of rows at most: let the database start from the identifier
             // indexes (an ORDER BY could tempt it into walking the name index) and sort here.
-            let sql = format!("SELECT {SUMMARY_COLS} FROM {from} WHERE {base}");
-            let mut rows: Vec<PatientSummary> = tx.all(&sql, &a[..a.len() - 1]).await?;
-            rows.sort_by(|x, y| (&x.birth_name, &x.first_name, &x.ipp).cmp(&(&y.birth_name, &y.first_name, &y.ipp)));
-            Ok(rows.into_iter().skip(offset as usize).take(limit as usize).collect())
+            let sql = format!("SELECT {SUMMARY_COLS}, p.birth_name_key AS k, p.first_name_key AS fk FROM {from} WHERE {base}");
+            let mut rows: Vec<Keyed> = tx.all(&sql, &a[..a.len() - 1]).await?;
+            rows.sort_by(in_order);
+            Ok(rows.into_iter().filter(|r| after.is_none_or(|c| c.before(r))).skip(offset as usize).take(limit as usize).collect())
         }
         None => {
-            let sql = format!("SELECT {SUMMARY_COLS} FROM patients p WHERE {base} ORDER BY p.birth_name_key, p.first_name_key, p.ipp LIMIT {lim}");
-            let rows: Vec<PatientSummary> = tx.all(&sql, &a).await?;
+            let cur = after_sql(&mut a, "p.birth_name_key");
+            let sql = format!(
+                "SELECT {SUMMARY_COLS}, p.birth_name_key AS k, p.first_name_key AS fk FROM patients p WHERE {base}{cur} \
+                 ORDER BY p.birth_name_key, p.first_name_key, p.ipp LIMIT {lim}"
+            );
+            let rows: Vec<Keyed> = tx.all(&sql, &a).await?;
             Ok(rows.into_iter().skip(offset as usize).collect())
         }
         Some(n) => {
-            // Two index range scans (birth name, used name), each in index order, merged here.
+            // Two index range scans (birth name, used name), each in index order, merged here;
+            // each leaves out the files the other places earlier (see above).
             let lo = bind(&mut a, V::T(n.clone()));
             let hi = bind(&mut a, V::T(prefix_upper(n)));
+            let mut args_used = a.clone();
+            let cur_birth = after_sql(&mut a, "p.birth_name_key");
+            let cur_used = after_sql(&mut args_used, "p.used_name_key");
             let by_birth = format!(
                 "SELECT {SUMMARY_COLS}, p.birth_name_key AS k, p.first_name_key AS fk FROM patients p WHERE {base} AND p.birth_name_key >= {lo} AND p.birth_name_key < {hi} \
+                 AND NOT (COALESCE(p.used_name_key, '') >= {lo} AND COALESCE(p.used_name_key, '') < {hi} AND COALESCE(p.used_name_key, '') < p.birth_name_key){cur_birth} \
                  ORDER BY p.birth_name_key, p.first_name_key, p.ipp LIMIT {lim}"
             );
             let by_used = format!(
                 "SELECT {SUMMARY_COLS}, p.used_name_key AS k, p.first_name_key AS fk FROM patients p WHERE {base} AND p.used_name_key >= {lo} AND p.used_name_key < {hi} \
+                 AND NOT (p.birth_name_key >= {lo} AND p.birth_name_key < {hi} AND p.birth_name_key <= p.used_name_key){cur_used} \
                  ORDER BY p.used_name_key, p.first_name_key, p.ipp LIMIT {lim}"
             );
             let mut rows: Vec<Keyed> = tx.all(&by_birth, &a).await?;
-            let used: Vec<Keyed> = tx.all(&by_used, &a).await?;
+            let used: Vec<Keyed> = tx.all(&by_used, &args_used).await?;
             rows.extend(used);
-            rows.sort_by(|x, y| (&x.k, &x.fk, &x.s.ipp).cmp(&(&y.k, &y.fk, &y.s.ipp)));
-            let mut seen = std::collections::HashSet::new();
-            Ok(rows.into_iter().filter(|r| seen.insert(r.s.id)).map(|r| r.s).skip(offset as usize).take(limit as usize).collect())
+            rows.sort_by(in_order);
+            Ok(rows.into_iter().skip(offset as usize).take(limit as usize).collect())
         }
     }
 }

@@ -363,11 +363,13 @@ impl From<&patients::PatientFile> for PatientFileDto {
 pub struct SearchPageDto {
     pub items: Vec<PatientSummaryDto>,
     pub more: bool,
+    /// When `more`: pass it as `after` to read the next page (keyset pagination).
+    pub next: Option<String>,
 }
 
 impl From<&patients::SearchPage> for SearchPageDto {
     fn from(p: &patients::SearchPage) -> SearchPageDto {
-        SearchPageDto { items: p.items.iter().map(PatientSummaryDto::from).collect(), more: p.more }
+        SearchPageDto { items: p.items.iter().map(PatientSummaryDto::from).collect(), more: p.more, next: p.next.as_ref().map(|c| c.token()) }
     }
 }
 
@@ -385,7 +387,10 @@ pub struct PatientSearchParams {
     /// Birth date, `JJ/MM/AAAA` (00 for unknown parts) or `AAAA-MM-JJ`.
     birth_date: Option<String>,
     limit: Option<i64>,
+    /// Rows to skip (at most 100 000); prefer `after`.
     offset: Option<i64>,
+    /// The `next` of the previous page: the page after it, read from the index (any depth).
+    after: Option<String>,
 }
 
 /// Searches patient files (only those the key's roles and sites reach).
@@ -397,6 +402,19 @@ pub async fn search_patients(State(s): State<AppState>, Extension(a): Extension<
         errs.add("limit", "Entre 1 et 500.");
     }
     let offset = crate::extract::api_offset(p.offset, &mut errs);
+    let after = match p.after.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => {
+            let c = patients::Cursor::parse(t);
+            if c.is_none() {
+                errs.add("after", "Curseur de page inconnu : reprenez la valeur « next » d'une réponse précédente.");
+            }
+            if offset != 0 {
+                errs.add("offset", "Donnez « after » ou « offset », pas les deux.");
+            }
+            c
+        }
+    };
     let c = match quittance_domain::patients::search::parse(p.q.as_deref().unwrap_or(""), p.birth_date.as_deref().unwrap_or("")) {
         Ok(c) if c.is_empty() => {
             errs.add("q", "Donnez au moins un critère (nom, date de naissance, IPP, NIR ou n° CAFAT).");
@@ -411,7 +429,11 @@ pub async fn search_patients(State(s): State<AppState>, Extension(a): Extension<
     if !errs.is_empty() {
         return problem_from(Error::Invalid(errs));
     }
-    reply(StatusCode::OK, dto::<_, SearchPageDto>(patients::search(&s.db, &a, p.establishment_id, &c, limit, offset).await))
+    let page = match &after {
+        Some(cur) => patients::search_after(&s.db, &a, p.establishment_id, &c, limit, Some(cur)).await,
+        None => patients::search(&s.db, &a, p.establishment_id, &c, limit, offset).await,
+    };
+    reply(StatusCode::OK, dto::<_, SearchPageDto>(page))
 }
 
 /// Opens a patient file; the IPP is allocated.

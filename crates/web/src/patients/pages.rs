@@ -41,6 +41,9 @@ pub struct SearchQuery {
     #[serde(default)]
     naissance: String,
     page: Option<i64>,
+    /// Where the page starts (the `next` cursor of the page before; keyset pagination).
+    #[serde(default)]
+    apres: String,
 }
 
 impl SearchQuery {
@@ -90,6 +93,7 @@ struct PatientsPage {
     error: Option<String>,
     rows: Vec<Row>,
     more: bool,
+    next: String,
     page: i64,
     can_create: bool,
 }
@@ -102,6 +106,7 @@ struct ResultsFragment {
     error: Option<String>,
     rows: Vec<Row>,
     more: bool,
+    next: String,
     page: i64,
 }
 
@@ -110,19 +115,25 @@ struct Found {
     error: Option<String>,
     rows: Vec<PatientSummary>,
     more: bool,
+    /// The next page's cursor, URL-encoded.
+    next: String,
     page: i64,
 }
 
 async fn run(ctx: &Ctx, q: &SearchQuery, limit: i64) -> Result<Found, Error> {
     let e = current_establishment(ctx).await?;
-    let (page, offset) = crate::extract::page_offset(q.page, limit);
+    // Pages after the first start at a cursor (read from the index, any depth); the page
+    // number is only shown. A cursor that does not parse starts again at page 1.
+    let after = patients::Cursor::parse(&q.apres);
+    let page = if after.is_some() { q.page.unwrap_or(2).clamp(2, i64::from(i32::MAX)) } else { 1 };
+    let none = |searched, error| Found { searched, error, rows: vec![], more: false, next: String::new(), page };
     match patient_search::parse(&q.q, &q.naissance) {
-        Err(m) => Ok(Found { searched: true, error: Some(m), rows: vec![], more: false, page }),
-        Ok(c) if c.is_empty() => Ok(Found { searched: false, error: None, rows: vec![], more: false, page }),
+        Err(m) => Ok(none(true, Some(m))),
+        Ok(c) if c.is_empty() => Ok(none(false, None)),
         Ok(c) => {
-            let r = patients::search(&ctx.state.db, ctx.actor(), e.id, &c, limit, offset).await?;
-            // No « next » link past the deepest page (`extract::MAX_OFFSET`).
-            Ok(Found { searched: true, error: None, rows: r.items, more: r.more && offset + limit <= crate::extract::MAX_OFFSET, page })
+            let r = patients::search_after(&ctx.state.db, ctx.actor(), e.id, &c, limit, after.as_ref()).await?;
+            let next = r.next.map(|c| url_encode(&c.token())).unwrap_or_default();
+            Ok(Found { searched: true, error: None, rows: r.items, more: r.more, next, page })
         }
     }
 }
@@ -139,6 +150,7 @@ pub async fn search_page(ctx: Ctx, Query(q): Query<SearchQuery>) -> PageResult {
         error: f.error,
         rows: f.rows.into_iter().map(row).collect(),
         more: f.more,
+        next: f.next,
         page: f.page,
         can_create,
     };
@@ -154,6 +166,7 @@ pub async fn results_fragment(ctx: Ctx, Query(q): Query<SearchQuery>) -> PageRes
         error: f.error,
         rows: f.rows.into_iter().map(row).collect(),
         more: f.more,
+        next: f.next,
         page: f.page,
     };
     Ok(match frag.render() {
@@ -168,6 +181,7 @@ const EXPORT_HEADER: [&str; 11] =
 async fn export_rows(ctx: &Ctx, q: &SearchQuery) -> Result<Vec<Vec<String>>, Error> {
     let mut q = q.clone();
     q.page = Some(1);
+    q.apres = String::new();
     let f = run(ctx, &q, 100_000).await?;
     Ok(f.rows
         .into_iter()
