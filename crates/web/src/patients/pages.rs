@@ -497,7 +497,12 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let db = &ctx.state.db;
     let mut o = patients::open(db, ctx.actor(), id).await?;
     let est_id = o.checked.establishment_id();
-    let tz = est::get_in(&mut o.tx, est_id).await?.timezone;
+    // The actor's establishments (for the chrome) hold the file's, and its time zone.
+    let ests = est::list_in(&mut o.tx, ctx.actor()).await?;
+    let tz = match ests.iter().find(|e| e.id == est_id) {
+        Some(e) => e.timezone.clone(),
+        None => est::get_in(&mut o.tx, est_id).await?.timezone,
+    };
     let today = patients::today_in(&tz);
     let history = patients::history_checked(&mut o.tx, &o.checked).await?;
     let stay_list = quittance_store::care::stays::list_checked(&mut o.tx, &o.checked).await?;
@@ -507,10 +512,17 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         quittance_store::pec::payer_names_checked(&mut o.tx, &o.checked).await?.into_iter().collect();
     let doc_list = quittance_store::documents::list_checked(&mut o.tx, ctx.actor(), &o.checked).await?;
     let checklist = quittance_store::readiness::checklist_checked(&mut o.tx, &o.checked, today).await?;
-    let sites: std::collections::HashMap<i64, String> =
-        est::sites_in(&mut o.tx, est_id).await?.into_iter().map(|s| (s.id, s.name)).collect();
+    let site_list = est::sites_in(&mut o.tx, est_id).await?;
+    // The chrome's site switcher lists the current establishment's sites: the file's, most often.
+    let current = ctx.actor().establishment_id.or_else(|| ests.first().map(|e| e.id));
+    let chrome_sites = match current {
+        Some(c) if c == est_id => site_list.clone(),
+        Some(c) if ctx.actor().allows(Permission::ReadEstablishments, Scope::Establishment(c)) => est::sites_in(&mut o.tx, c).await?,
+        _ => Vec::new(),
+    };
+    let sites: std::collections::HashMap<i64, String> = site_list.into_iter().map(|s| (s.id, s.name)).collect();
     let title_name = o.checked.patient().birth_name.clone();
-    let chrome = Chrome::read(&ctx, &mut o.tx, &title_name, &ctx.path).await;
+    let chrome = Chrome::read_lists(&ctx, ests, chrome_sites, &title_name, &ctx.path);
     let file = o.finish(db, ctx.actor()).await?;
     let documents = crate::documents::pages::doc_rows_of(doc_list, &stay_list, &coverage_list, &pec_list);
     let p = file.patient;

@@ -71,7 +71,9 @@ impl Chrome {
         Chrome::read_lists(ctx, ests, sites, title, path)
     }
 
-    fn read_lists(
+    /// The chrome from lists the page has read already: the actor's establishments
+    /// ([`quittance_store::establishments::list_in`]) and the current one's sites.
+    pub(crate) fn read_lists(
         ctx: &Ctx,
         ests: Vec<quittance_store::establishments::Establishment>,
         site_list: Vec<quittance_store::establishments::Site>,
