@@ -3,6 +3,7 @@
 //! (dropped when the test ends, see `pg_schema`).
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod pg_schema;
 
 use std::io::Write;
