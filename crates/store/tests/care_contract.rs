@@ -8,7 +8,7 @@ mod flow;
 use std::collections::BTreeSet;
 
 use common::TestDb;
-use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_input, person, stay_input, validated};
+use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_input, person, seed_demo, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
@@ -20,7 +20,7 @@ use quittance_store::patients::{self, Patient, PatientInput};
 use flow::payers::{self, PayerInput};
 use quittance_store::readiness;
 use flow::stays::{self, StayInput};
-use quittance_store::{Actor, Db, Error, args, demo};
+use quittance_store::{Actor, Db, Error, args};
 
 contract!(
     payer_field_errors_write_nothing,
@@ -86,26 +86,6 @@ fn base_rules() -> Rules {
 
 async fn without_pec(db: &Db, est_id: i64) {
     readiness::save_rules(db, &op(), est_id, &base_rules()).await.expect("save the readiness rules");
-}
-
-/// The demo data set's establishments, sites and a few payers.
-struct Demo {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-async fn seed_demo(db: &Db) -> Demo {
-    demo::seed(db).await.expect("seed the demo data");
-    let list = est::list(db, &op()).await.unwrap();
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
 }
 
 async fn payer_id(db: &Db, est_id: i64, code: &str) -> i64 {

@@ -7,13 +7,14 @@ mod flow;
 use std::collections::BTreeSet;
 
 use common::TestDb;
+use common::fixtures::{self, at_site, hospital_input, op, person, seed_demo};
 use quittance_domain::identity::nir_key;
 use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::audit::{self, AuditFilter, AuditRow};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
+use flow::establishments as est;
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput, PatientSummary};
-use quittance_store::{Actor, Db, Error, args, demo};
+use quittance_store::{Actor, Db, Error, args};
 
 contract!(
     create_requires_the_strict_traits_and_writes_nothing,
@@ -44,24 +45,6 @@ contract!(
 const DEMO_PASSWORD: &str = "formation-2026";
 const STRICT: [&str; 5] = ["birth_name", "birth_first_names", "birth_date", "sex", "birth_place_code"];
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
 /// An establishment with two sites.
 struct Place {
     est: i64,
@@ -69,57 +52,12 @@ struct Place {
 }
 
 async fn establishment(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital(code)).await.expect("create establishment");
+    let e = est::create(db, &op(), &hospital_input(code)).await.expect("create establishment");
     let mut sites = Vec::new();
     for s in ["URG", "CONS"] {
-        let input = SiteInput {
-            code: s.into(),
-            name: format!("Site {s} de {code}"),
-            kind: "service".into(),
-            postcode: "69003".into(),
-            city: "Lyon".into(),
-            ..Default::default()
-        };
-        sites.push(est::create_site(db, &op(), e.id, &input).await.expect("create site").id);
+        sites.push(fixtures::site(db, e.id, s, &format!("Site {s} de {code}")).await);
     }
     Place { est: e.id, sites }
-}
-
-/// The demo data set's establishments and sites.
-struct Demo {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-async fn seed_demo(db: &Db) -> Demo {
-    demo::seed(db).await.expect("seed the demo data");
-    let list = est::list(db, &op()).await.unwrap();
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
-}
-
-fn person(name: &str, first_names: &str, born: &str, sex: &str) -> PatientInput {
-    PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first_names.into(),
-        birth_date: born.into(),
-        sex: sex.into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-fn at_site(mut p: PatientInput, site: i64) -> PatientInput {
-    p.site_id = site.to_string();
-    p
 }
 
 /// A NIR with its right key.

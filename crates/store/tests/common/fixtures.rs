@@ -119,3 +119,31 @@ pub fn stay_input(site: i64, admission: &str) -> StayInput {
         ..Default::default()
     }
 }
+
+// ---------------------------------------------------------------- the demo data set
+
+/// The demo data set's establishments (HSM, DPASS-PS) and sites (MED, CMS-RS, CMS-MD).
+pub struct Demo {
+    pub hsm: i64,
+    pub dpass: i64,
+    pub med: i64,
+    pub rs: i64,
+    pub md: i64,
+}
+
+/// Seeds the demo data set and returns its ids.
+pub async fn seed_demo(db: &Db) -> Demo {
+    quittance_store::demo::seed(db).await.expect("seed the demo data");
+    demo_ids(db).await
+}
+
+/// The ids of the demo data set, seeded already.
+pub async fn demo_ids(db: &Db) -> Demo {
+    let list = establishments::list(db, &op()).await.unwrap();
+    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
+    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
+    let mut sites = establishments::list_sites(db, &op(), hsm).await.unwrap();
+    sites.extend(establishments::list_sites(db, &op(), dpass).await.unwrap());
+    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
+    Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
+}
