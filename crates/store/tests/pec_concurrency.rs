@@ -4,6 +4,7 @@
 mod common;
 
 use common::TestDb;
+use common::fixtures::op;
 use quittance_domain::money::Currency;
 use quittance_store::pec::{self, Answer, AnswerInput, Pec, PecInput};
 use quittance_store::{Actor, Db, Error, args, care::payers, demo, establishments as est, patients};
@@ -12,10 +13,6 @@ contract!(concurrent_answers_one_wins, concurrent_sends_one_wins, concurrent_exp
 
 /// Rounds per test: a race that slips through once in a while still fails the test.
 const ROUNDS: usize = 6;
-
-fn op() -> Actor {
-    Actor::system("test")
-}
 
 /// A patient of HSM and its complementary payer.
 async fn fixture(db: &Db) -> (i64, i64) {

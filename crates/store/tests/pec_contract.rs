@@ -5,6 +5,7 @@ mod common;
 mod flow;
 
 use common::TestDb;
+use common::fixtures::op;
 use flow::coverages::{self, CoverageInput};
 use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
@@ -14,10 +15,6 @@ use flow::establishments as est;
 use flow::payers;
 
 contract!(pec_lifecycle_and_readiness, pec_validation_and_refused_transitions);
-
-fn op() -> Actor {
-    Actor::system("test")
-}
 
 /// Parses, then creates (as the pages and the API do).
 async fn create(db: &quittance_store::Db, actor: &Actor, patient: i64, raw: &PecInput) -> Result<pec::Pec, Error> {
