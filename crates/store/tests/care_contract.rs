@@ -8,7 +8,7 @@ mod flow;
 use std::collections::BTreeSet;
 
 use common::TestDb;
-use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_input, person, seed_demo, stay_input, validated};
+use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_id, payer_input, person, seed_demo, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
@@ -86,10 +86,6 @@ fn base_rules() -> Rules {
 
 async fn without_pec(db: &Db, est_id: i64) {
     readiness::save_rules(db, &op(), est_id, &base_rules()).await.expect("save the readiness rules");
-}
-
-async fn payer_id(db: &Db, est_id: i64, code: &str) -> i64 {
-    payers::list(db, &op(), est_id).await.unwrap().into_iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id
 }
 
 async fn create(db: &Db, est_id: i64, p: PatientInput) -> Patient {

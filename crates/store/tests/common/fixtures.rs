@@ -147,3 +147,9 @@ pub async fn demo_ids(db: &Db) -> Demo {
     let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
     Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
 }
+
+/// The id of the payer `code` of `establishment_id`.
+pub async fn payer_id(db: &Db, establishment_id: i64, code: &str) -> i64 {
+    let list = quittance_store::care::payers::list(db, &op(), establishment_id).await.unwrap();
+    list.into_iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id
+}
