@@ -8,12 +8,12 @@ mod flow;
 use std::collections::BTreeSet;
 
 use common::TestDb;
+use common::check::{count, audit_head, audit_rows, changes, sites_of, invalid, forbidden, fields, set};
 use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_id, payer_input, person, seed_demo, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
+use quittance_store::audit::AuditFilter;
 use flow::coverages;
 use flow::establishments as est;
 use quittance_store::patients::{self, Patient, PatientInput};
@@ -61,21 +61,17 @@ struct Place {
 }
 
 async fn place(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital_input(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        sites.push(fixtures::site(db, e.id, s, &format!("Site {s} de {code}")).await);
-    }
-    let cpam = payers::create(db, &op(), e.id, &payer_input("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create CPAM");
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    let cpam = payers::create(db, &op(), e, &payer_input("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create CPAM");
     for (cat, rate) in [("sejour", "80"), ("actes", "70")] {
         payers::add_rate(db, &op(), cpam.id, pv(db, cpam.id).await, cat, rate, "01/01/2020").await.expect("CPAM rate");
     }
-    let mgen = payers::create(db, &op(), e.id, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN");
+    let mgen = payers::create(db, &op(), e, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN");
     for (cat, rate) in [("sejour", "20"), ("actes", "30"), ("forfait_journalier", "100")] {
         payers::add_rate(db, &op(), mgen.id, pv(db, mgen.id).await, cat, rate, "01/01/2020").await.expect("MGEN rate");
     }
-    without_pec(db, e.id).await;
-    Place { est: e.id, urg: sites[0], cons: sites[1], cpam: cpam.id, mgen: mgen.id }
+    without_pec(db, e).await;
+    Place { est: e, urg: sites[0], cons: sites[1], cpam: cpam.id, mgen: mgen.id }
 }
 
 /// The default rules without the prise-en-charge control (another feature, tested
@@ -98,53 +94,8 @@ async fn pv(db: &Db, payer_id: i64) -> i64 {
     payers::get(db, &op(), payer_id).await.expect("payer").version
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
-async fn sites_of(db: &Db, patient_id: i64) -> Vec<i64> {
-    let mut tx = db.read().await.unwrap();
-    let rows: Vec<(i64,)> = tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![patient_id]).await.unwrap();
-    tx.rollback().await.unwrap();
-    rows.into_iter().map(|r| r.0).collect()
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
-}
-
 fn rows_of(entity: &str, id: i64, action: &str) -> AuditFilter {
     AuditFilter { entity: Some(entity.into()), entity_id: Some(id.to_string()), action: Some(action.into()), ..Default::default() }
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) {
-    assert!(matches!(r, Err(Error::Forbidden)), "expected Forbidden, got {r:?}");
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn changes(r: &AuditRow) -> serde_json::Value {
-    serde_json::from_str(&r.changes).unwrap_or_else(|e| panic!("changes of row {} are JSON: {e}", r.seq))
 }
 
 /// The failing control codes of the checklist entry of `stay` (or of the file alone).

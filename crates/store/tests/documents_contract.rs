@@ -10,12 +10,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::TestDb;
+use common::check::{count, audit_head, audit_rows, changes, invalid, forbidden, fields, set};
 use common::fixtures::{self, coverage_input, debtor_input, hospital_input, op, patient_input, payer_input, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::access::{Grant, Role};
 use quittance_domain::readiness::Rules;
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
+use quittance_store::audit::AuditFilter;
 use quittance_store::access::{self as auth, NewUser};
 use flow::coverages;
 use quittance_store::documents::{self as docs, ClassInput, DEFAULT_PLAN, DocClass, Document, Storage, StorageMode, UploadInput};
@@ -59,14 +59,10 @@ struct Place {
 }
 
 async fn place(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital_input(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        sites.push(fixtures::site(db, e.id, s, &format!("Site {s} de {code}")).await);
-    }
-    let cpam = payers::create(db, &op(), e.id, &payer_input("CPAM", "obligatoire", "CPAM")).await.expect("create CPAM").id;
-    let mgen = payers::create(db, &op(), e.id, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN").id;
-    Place { est: e.id, a: sites[0], b: sites[1], cpam, mgen }
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    let cpam = payers::create(db, &op(), e, &payer_input("CPAM", "obligatoire", "CPAM")).await.expect("create CPAM").id;
+    let mgen = payers::create(db, &op(), e, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN").id;
+    Place { est: e, a: sites[0], b: sites[1], cpam, mgen }
 }
 
 /// A validated file (identity, birth place) attached to `site`.
@@ -116,7 +112,7 @@ async fn pec_request(db: &Db, pl: &Place, patient: i64, stay: i64) -> pec::Pec {
 
 /// A user holding `grants`, logged in.
 async fn user(db: &Db, username: &str, grants: Vec<Grant>) -> Actor {
-    let new = NewUser { username: username.into(), display_name: username.into(), password: Some(PASSWORD.into()), grants, ..Default::default() };
+    let new = NewUser { password: Some(PASSWORD.into()), ..fixtures::user_input(username, grants) };
     auth::create_user(db, &op(), &new).await.unwrap_or_else(|e| panic!("create user {username}: {e:?}"));
     common::login_actor(db, username, PASSWORD).await
 }
@@ -212,24 +208,9 @@ async fn file_pdf(db: &Db, patient: i64, input: &UploadInput, text: &str) -> Doc
 
 // ---------------------------------------------------------------- database probes
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
 /// Rows of `documents` and of `document_contents`.
 async fn stored(db: &Db) -> (i64, i64) {
     (count(db, "SELECT COUNT(*) FROM documents").await, count(db, "SELECT COUNT(*) FROM document_contents").await)
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
 }
 
 fn filter(actor: Option<&str>, entity: &str, action: Option<&str>, outcome: &str) -> AuditFilter {
@@ -242,34 +223,11 @@ fn filter(actor: Option<&str>, entity: &str, action: Option<&str>, outcome: &str
     }
 }
 
-fn changes(r: &AuditRow) -> serde_json::Value {
-    serde_json::from_str(&r.changes).unwrap_or_else(|e| panic!("changes of row {} are JSON: {e}", r.seq))
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) {
-    assert!(matches!(r, Err(Error::Forbidden)), "expected Forbidden, got {r:?}");
-}
-
 fn integrity<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     match r {
         Err(Error::Integrity(m)) => m,
         other => panic!("expected an integrity error, got {other:?}"),
     }
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// The failing control codes of the checklist entry of `stay`.

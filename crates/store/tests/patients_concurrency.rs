@@ -6,7 +6,7 @@ mod common;
 mod flow;
 
 use common::TestDb;
-use common::fixtures::{hospital_input, op, person, site_input};
+use common::fixtures::{hospital_input, op, person, site_input, user_input};
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_domain::access::{Grant, Role};
@@ -186,13 +186,7 @@ async fn user(db: &Db, username: &str, est_id: i64) -> auth::User {
     let (id, _) = auth::create_user(
         db,
         &op(),
-        &NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: Some("une-phrase-de-passe".into()),
-            grants: vec![g],
-            ..Default::default()
-        },
+        &user_input(username, vec![g]),
     )
     .await
     .unwrap();

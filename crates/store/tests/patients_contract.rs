@@ -2,17 +2,15 @@
 //! and, when `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
-mod flow;
 
 use std::collections::BTreeSet;
 
 use common::TestDb;
-use common::fixtures::{self, at_site, hospital_input, op, person, seed_demo};
+use common::check::{count, audit_head, audit_rows, sites_of, invalid, fields, set};
+use common::fixtures::{self, at_site, op, person, seed_demo};
 use quittance_domain::identity::nir_key;
 use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
-use flow::establishments as est;
+use quittance_store::audit::AuditFilter;
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput, PatientSummary};
 use quittance_store::{Actor, Db, Error, args};
 
@@ -52,12 +50,8 @@ struct Place {
 }
 
 async fn establishment(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital_input(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        sites.push(fixtures::site(db, e.id, s, &format!("Site {s} de {code}")).await);
-    }
-    Place { est: e.id, sites }
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    Place { est: e, sites: sites.to_vec() }
 }
 
 /// A NIR with its right key.
@@ -71,50 +65,12 @@ fn nir_wrong_key(body13: &str) -> String {
     format!("{body13}{:02}", if k == 97 { 1 } else { k + 1 })
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
 async fn patient_count(db: &Db) -> i64 {
     count(db, "SELECT COUNT(*) FROM patients").await
 }
 
-async fn sites_of(db: &Db, patient_id: i64) -> Vec<i64> {
-    let mut tx = db.read().await.unwrap();
-    let rows: Vec<(i64,)> =
-        tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![patient_id]).await.unwrap();
-    tx.rollback().await.unwrap();
-    rows.into_iter().map(|r| r.0).collect()
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
-}
-
 fn patient_rows(id: i64, action: &str) -> AuditFilter {
     AuditFilter { entity: Some("patient".into()), entity_id: Some(id.to_string()), action: Some(action.into()), ..Default::default() }
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 async fn create(db: &Db, actor: &Actor, est_id: i64, p: PatientInput) -> Patient {

@@ -5,12 +5,13 @@ mod common;
 mod flow;
 
 use common::TestDb;
-use common::fixtures::{hospital_input, op};
+use common::check::{count};
+use common::fixtures::{hospital_input, op, user_input};
 use quittance_domain::access::{Grant, Role};
 use quittance_domain::audit::ChainBreak;
 use quittance_domain::numbering::is_gapless;
 use quittance_store::audit::{self, AuditFilter};
-use quittance_store::access::{self as auth, NewUser};
+use quittance_store::access as auth;
 use flow::establishments::{self as est, SiteInput};
 use quittance_store::{Actor, Backend, Db, Error, args, demo, migrate, numbering};
 
@@ -30,13 +31,6 @@ contract!(
     audit_search_filters_and_scopes,
 );
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
 async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<audit::AuditRow> {
     audit::search(db, &op(), &f, 100_000, 0).await.unwrap().0
 }
@@ -45,13 +39,7 @@ async fn user_with(db: &Db, username: &str, grants: Vec<Grant>) -> (i64, Actor) 
     let (id, _) = auth::create_user(
         db,
         &op(),
-        &NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: Some("une-phrase-de-passe".into()),
-            grants,
-            ..Default::default()
-        },
+        &user_input(username, grants),
     )
     .await
     .unwrap();

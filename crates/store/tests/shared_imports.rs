@@ -4,19 +4,12 @@
 mod common;
 
 use common::TestDb;
+use common::check::{count};
 use common::fixtures::{self, op};
 use quittance_store::patients::{self, PatientInput};
 use quittance_store::shared::imports::{BatchDone, Batches};
-use quittance_store::Db;
 
 contract!(patients_import_in_batches_and_resume);
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
 
 fn rows(n: usize, bad: usize) -> Vec<(usize, PatientInput)> {
     (0..n)

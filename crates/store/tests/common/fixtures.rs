@@ -5,6 +5,8 @@
 //! The async builders write through the domain parsers, as the pages and the API do.
 #![allow(dead_code)]
 
+use quittance_domain::access::Grant;
+use quittance_store::access::NewUser;
 use quittance_store::care::coverages::CoverageInput;
 use quittance_store::care::payers::PayerInput;
 use quittance_store::care::stays::StayInput;
@@ -15,6 +17,16 @@ use quittance_store::{Actor, Db};
 /// The system actor the tests write with (`cli:test`).
 pub fn op() -> Actor {
     Actor::system("test")
+}
+
+// ---------------------------------------------------------------- users
+
+/// The password [`user_input`] gives.
+pub const USER_PASSWORD: &str = "une-phrase-de-passe";
+
+/// A user named after its login, with [`USER_PASSWORD`] and `grants`.
+pub fn user_input(username: &str, grants: Vec<Grant>) -> NewUser {
+    NewUser { username: username.into(), display_name: username.into(), password: Some(USER_PASSWORD.into()), grants, ..Default::default() }
 }
 
 // ---------------------------------------------------------------- establishments and sites
@@ -49,6 +61,15 @@ pub fn site_input(code: &str, name: &str) -> SiteInput {
 pub async fn site(db: &Db, establishment_id: i64, code: &str, name: &str) -> i64 {
     let parsed = establishments::parse_site(&site_input(code, name)).expect("a valid site");
     establishments::create_site(db, &op(), establishment_id, &parsed).await.unwrap_or_else(|e| panic!("create site {code}: {e:?}")).id
+}
+
+/// Creates [`hospital`]`(code)` with two sites, URG and CONS (« Site URG de `code` », …):
+/// (establishment id, [URG id, CONS id]).
+pub async fn hospital_with_two_sites(db: &Db, code: &str) -> (i64, [i64; 2]) {
+    let e = hospital(db, code).await;
+    let urg = site(db, e, "URG", &format!("Site URG de {code}")).await;
+    let cons = site(db, e, "CONS", &format!("Site CONS de {code}")).await;
+    (e, [urg, cons])
 }
 
 // ---------------------------------------------------------------- payers and coverages
