@@ -1448,9 +1448,7 @@ async fn pec_letter_carries_the_birth_name_when_a_used_name_exists() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_document_class_and_letter_endpoints() {
     let app = TestApp::new().await;
-    let r = app.get("/api/v1/openapi.json", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let doc = r.json();
+    let doc = common::openapi(&app).await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, methods) in [
         ("/api/v1/patients/{id}/documents", &["get", "post"][..]),

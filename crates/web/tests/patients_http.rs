@@ -676,9 +676,7 @@ async fn api_create_read_search_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_patient_endpoints() {
     let app = TestApp::new().await;
-    let r = app.get("/api/v1/openapi.json", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let j = r.json();
+    let j = common::openapi(&app).await;
     let paths = &j["paths"];
     common::assert_documented(paths, &[
         ("/api/v1/patients", &["get", "post"][..]),

@@ -739,6 +739,13 @@ pub fn fr(d: jiff::civil::Date) -> String {
     quittance_domain::fr::format_date_fr(d)
 }
 
+/// The OpenAPI document the application serves (answered 200).
+pub async fn openapi(app: &TestApp) -> serde_json::Value {
+    let r = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
 /// Asserts that the OpenAPI document `paths` describes each path with each of its methods.
 pub fn assert_documented(paths: &serde_json::Value, expected: &[(&str, &[&str])]) {
     for (path, methods) in expected {
@@ -748,27 +755,6 @@ pub fn assert_documented(paths: &serde_json::Value, expected: &[(&str, &[&str])]
     }
 }
 
-pub mod typed {
-    use quittance_store::patients::{self, Debtor, DebtorEdit, DebtorInput, Identifier, IdentifierInput, Patient, PatientInput};
-    use quittance_store::{Actor, Db, Error};
-
-    pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, raw: &PatientInput) -> Result<Patient, Error> {
-        let parsed = patients::parse_new(db, establishment_id, raw).await?;
-        patients::create(db, actor, establishment_id, &parsed).await
-    }
-
-    pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, raw: &PatientInput) -> Result<Patient, Error> {
-        let parsed = patients::parse_change(db, id, raw).await?;
-        patients::update(db, actor, id, version, &parsed).await
-    }
-
-    pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<DebtorEdit>, raw: &DebtorInput) -> Result<Debtor, Error> {
-        let parsed = patients::parse_debtor(raw)?;
-        patients::save_debtor(db, actor, patient_id, edit, &parsed).await
-    }
-
-    pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &str, value: &str) -> Result<Identifier, Error> {
-        let parsed = patients::parse_identifier(&IdentifierInput { issuer: issuer.into(), value: value.into() })?;
-        patients::add_identifier(db, actor, patient_id, &parsed).await
-    }
-}
+/// The patient use cases from what was typed, as the pages and the API call them.
+#[path = "../../../store/tests/common/typed.rs"]
+pub mod typed;
