@@ -15,12 +15,10 @@ use std::io::Write;
 use std::path::Path;
 
 use common::{fixtures, fr};
-use common::browser::{Browser, Step, check, choose, click, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
+use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
-use quittance_store::patients::{DebtorInput, PatientInput};
-use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, readiness};
 use flow::coverages;
 
@@ -38,33 +36,22 @@ struct Setup {
 async fn setup(db: &Db) -> Setup {
     let op = fixtures::op();
     let ids = fixtures::demo_ids(db).await;
-    let (hsm, med) = (ids.hsm, ids.med);
+    let hsm = ids.hsm;
     let payer = |code: &'static str| fixtures::payer_id(db, hsm, code);
     // The prise-en-charge control is a feature of its own: this journey is about coverage.
     readiness::save_rules(db, &op, hsm, &Rules { pec_required: false, ..Rules::default() }).await.expect("rules");
-    let input = PatientInput {
-        doc_number: "840321123456".into(),
-        address_line1: "8 rue de la République".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        ..fixtures::at_site(fixtures::validated(fixtures::person("Lambertin", "Chloé Marie", "21/03/1984", "F")), med)
+    let file = JourneyFile {
+        name: "Lambertin",
+        first_names: "Chloé Marie",
+        born: "21/03/1984",
+        doc_number: "840321123456",
+        address: "8 rue de la République",
+        admitted_days_ago: 3,
+        admission_time: "10:20",
+        leaves_in_days: 7,
     };
-    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
-    let debtor = DebtorInput {
-        address_line1: "8 rue de la République".into(),
-        postcode: "69002".into(),
-        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
-        ..fixtures::debtor_input()
-    };
-    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
-    let today = jiff::Zoned::now().date();
-    let stay = StayInput {
-        admission_time: "10:20".into(),
-        planned_discharge_date: fr(today.checked_add(jiff::Span::new().days(7)).unwrap()),
-        ..fixtures::stay_input(med, &fr(today.checked_sub(jiff::Span::new().days(3)).unwrap()))
-    };
-    let s = stays::save(db, &op, p.id, None, 0, &stay).await.expect("stay");
-    Setup { patient: p.id, ipp: p.ipp, stay: s.id, cpam: payer("CPAM69").await, mgen: payer("MGEN").await }
+    let (p, stay) = journey_file(db, &file).await;
+    Setup { patient: p.id, ipp: p.ipp, stay, cpam: payer("CPAM69").await, mgen: payer("MGEN").await }
 }
 
 /// The checklist block's text.

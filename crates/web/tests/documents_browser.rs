@@ -11,11 +11,9 @@ mod flow;
 use std::io::Write;
 
 use common::{fixtures, fr};
-use common::browser::{Browser, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
+use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
 use flow::coverages::{self, CoverageInput};
-use quittance_store::patients::{DebtorInput, PatientInput};
-use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, documents, pec, readiness};
 
 struct Setup {
@@ -29,33 +27,22 @@ struct Setup {
 async fn setup(db: &Db) -> Setup {
     let op = fixtures::op();
     let ids = fixtures::demo_ids(db).await;
-    let (hsm, med) = (ids.hsm, ids.med);
+    let hsm = ids.hsm;
     let payer = |code: &'static str| fixtures::payer_id(db, hsm, code);
-    let input = PatientInput {
-        doc_number: "790714123456".into(),
-        address_line1: "3 quai Saint-Antoine".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        ..fixtures::at_site(fixtures::validated(fixtures::person("Vasseur", "Élodie Anne", "14/07/1979", "F")), med)
+    let file = JourneyFile {
+        name: "Vasseur",
+        first_names: "Élodie Anne",
+        born: "14/07/1979",
+        doc_number: "790714123456",
+        address: "3 quai Saint-Antoine",
+        admitted_days_ago: 2,
+        admission_time: "09:40",
+        leaves_in_days: 6,
     };
-    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
-    let debtor = DebtorInput {
-        address_line1: "3 quai Saint-Antoine".into(),
-        postcode: "69002".into(),
-        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
-        ..fixtures::debtor_input()
-    };
-    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
+    let (p, stay) = journey_file(db, &file).await;
     let cpam = CoverageInput { member_number: "2790769123045".into(), ..fixtures::coverage_input(payer("CPAM69").await, "obligatoire", "01/01/2026", "") };
     coverages::save(db, &op, p.id, None, 0, &cpam).await.expect("compulsory coverage");
-    let today = jiff::Zoned::now().date();
-    let stay = StayInput {
-        admission_time: "09:40".into(),
-        planned_discharge_date: fr(today.checked_add(jiff::Span::new().days(6)).unwrap()),
-        ..fixtures::stay_input(med, &fr(today.checked_sub(jiff::Span::new().days(2)).unwrap()))
-    };
-    let s = stays::save(db, &op, p.id, None, 0, &stay).await.expect("stay");
-    Setup { patient: p.id, stay: s.id, mgen: payer("MGEN").await }
+    Setup { patient: p.id, stay, mgen: payer("MGEN").await }
 }
 
 async fn checklist(c: &Client) -> Step<String> {
