@@ -1,75 +1,21 @@
 //! `quittance import payers FILE --establishment CODE [--dry-run]`, run as a user would.
 
+mod common;
 #[path = "../../store/tests/flow/mod.rs"]
 mod flow;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use flow::establishments::{self, EstablishmentInput};
+use common::fixtures::op;
+use common::{Base, Run, quittance};
+use flow::establishments;
 use flow::payers::{self, Payer};
-use quittance_store::{Actor, Db};
-
-struct Run {
-    ok: bool,
-    code: Option<i32>,
-    out: String,
-    err: String,
-}
-
-fn quittance(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_quittance"))
-        .args(args)
-        .env_remove("QUITTANCE_DATABASE")
-        .env_remove("QUITTANCE_CONFIG")
-        .env("QUITTANCE_LOG", "warn")
-        .output()
-        .expect("run quittance");
-    Run { ok: out.status.success(), code: out.status.code(), out: String::from_utf8_lossy(&out.stdout).into(), err: String::from_utf8_lossy(&out.stderr).into() }
-}
-
-/// A migrated database with two establishments (HSM, HSB) and no payer.
-struct Base {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    rt: tokio::runtime::Runtime,
-}
+use quittance_store::Db;
 
 impl Base {
+    /// A migrated database with two establishments (HSM, HSB) and no payer.
     fn new() -> Base {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.db");
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let db = Db::open(path.to_str().unwrap(), Default::default()).await.unwrap();
-            quittance_store::migrate::migrate(&db).await.unwrap();
-            for code in ["HSM", "HSB"] {
-                let input = EstablishmentInput {
-                    code: code.into(),
-                    name: format!("Hôpital {code}"),
-                    kind: "hopital".into(),
-                    currency: "EUR".into(),
-                    timezone: "Europe/Paris".into(),
-                    siret: "26690123400010".into(),
-                    postcode: "69003".into(),
-                    city: "Lyon".into(),
-                    ..Default::default()
-                };
-                establishments::create(&db, &Actor::system("test"), &input).await.unwrap();
-            }
-            db.close().await;
-        });
-        Base { _dir: dir, path, rt }
-    }
-
-    fn db(&self) -> &str {
-        self.path.to_str().unwrap()
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.path.parent().unwrap().join(name);
-        std::fs::write(&p, content).unwrap();
-        p
+        Base::with_hospitals(&["HSM", "HSB"])
     }
 
     fn import(&self, file: &Path, extra: &[&str]) -> Run {
@@ -82,7 +28,7 @@ impl Base {
     fn payers(&self, code: &str) -> Vec<Payer> {
         self.rt.block_on(async {
             let db = Db::open(self.db(), Default::default()).await.unwrap();
-            let op = Actor::system("test");
+            let op = op();
             let e = establishments::list(&db, &op).await.unwrap().into_iter().find(|e| e.code == code).unwrap();
             let mut v = payers::list(&db, &op, e.id).await.unwrap();
             v.sort_by(|a, b| a.code.cmp(&b.code));
@@ -95,7 +41,7 @@ impl Base {
         self.rt.block_on(async {
             let db = Db::open(self.db(), Default::default()).await.unwrap();
             let f = quittance_store::audit::AuditFilter { entity: Some("payer".into()), action: Some(action.into()), ..Default::default() };
-            let n = quittance_store::audit::search(&db, &Actor::system("test"), &f, 1000, 0).await.unwrap().0.len();
+            let n = quittance_store::audit::search(&db, &op(), &f, 1000, 0).await.unwrap().0.len();
             db.close().await;
             n
         })

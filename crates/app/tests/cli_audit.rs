@@ -1,8 +1,9 @@
 //! `quittance audit anchor` and `audit verify --anchors`, run as an operator would,
 //! against the attack of a database administrator who re-chains the trail.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use quittance_store::audit::{self, AuditEvent, AuditRow};
 use quittance_store::{Actor, Db, DbOptions, args, migrate};
@@ -10,18 +11,12 @@ use quittance_store::{Actor, Db, DbOptions, args, migrate};
 const KEY: &str = "cli-test-key-0123456789abcdef0123456789";
 
 fn quittance(args: &[&str], key: Option<&str>) -> (bool, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quittance"));
-    c.args(args)
-        .env_remove("QUITTANCE_DATABASE")
-        .env_remove("QUITTANCE_CONFIG")
-        .env_remove("QUITTANCE_AUDIT_KEY")
-        .env_remove("QUITTANCE_AUDIT_ANCHORS")
-        .env("QUITTANCE_LOG", "warn");
+    let mut c = common::command(args);
+    c.env_remove("QUITTANCE_AUDIT_KEY").env_remove("QUITTANCE_AUDIT_ANCHORS");
     if let Some(k) = key {
         c.env("QUITTANCE_AUDIT_KEY", k);
     }
-    let out = c.output().expect("run quittance");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    common::run(c).parts()
 }
 
 async fn open(path: &Path) -> Db {

@@ -2,72 +2,17 @@
 //! per batch, and running the same file again imports nothing twice (it resumes after the
 //! last committed batch).
 
-#[path = "../../store/tests/flow/mod.rs"]
-mod flow;
+mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use flow::establishments::{self, EstablishmentInput};
-use quittance_store::{Actor, Db, args};
-
-struct Run {
-    ok: bool,
-    out: String,
-    err: String,
-}
-
-fn quittance(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_quittance"))
-        .args(args)
-        .env_remove("QUITTANCE_DATABASE")
-        .env_remove("QUITTANCE_CONFIG")
-        .env("QUITTANCE_LOG", "warn")
-        .output()
-        .expect("run quittance");
-    Run { ok: out.status.success(), out: String::from_utf8_lossy(&out.stdout).into(), err: String::from_utf8_lossy(&out.stderr).into() }
-}
-
-/// A migrated database with one establishment (HSM).
-struct Base {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    rt: tokio::runtime::Runtime,
-}
+use common::{Base, Run, quittance};
+use quittance_store::{Db, args};
 
 impl Base {
+    /// A migrated database with one establishment (HSM).
     fn new() -> Base {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.db");
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let db = Db::open(path.to_str().unwrap(), Default::default()).await.unwrap();
-            quittance_store::migrate::migrate(&db).await.unwrap();
-            let input = EstablishmentInput {
-                code: "HSM".into(),
-                name: "Hôpital HSM".into(),
-                kind: "hopital".into(),
-                currency: "EUR".into(),
-                timezone: "Europe/Paris".into(),
-                siret: "26690123400010".into(),
-                postcode: "69003".into(),
-                city: "Lyon".into(),
-                ..Default::default()
-            };
-            establishments::create(&db, &Actor::system("test"), &input).await.unwrap();
-            db.close().await;
-        });
-        Base { _dir: dir, path, rt }
-    }
-
-    fn db(&self) -> &str {
-        self.path.to_str().unwrap()
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.path.parent().unwrap().join(name);
-        std::fs::write(&p, content).unwrap();
-        p
+        Base::with_hospitals(&["HSM"])
     }
 
     fn import(&self, what: &str, file: &Path, extra: &[&str]) -> Run {

@@ -8,12 +8,11 @@ mod common;
 mod flow;
 
 use common::TestDb;
+use common::fixtures::{self, at_site, op, payer_input, person};
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use flow::coverages::{self, CoverageInput};
 use flow::payers::{self, PayerInput};
 use flow::stays::{self, StayInput};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::{PatientInput};
 use quittance_store::{Actor, Db, Error};
 
 contract!(
@@ -23,10 +22,6 @@ contract!(
     two_rate_additions_on_one_payer_version_one_wins,
 );
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
 struct Place {
     est: i64,
     site: i64,
@@ -35,39 +30,12 @@ struct Place {
 }
 
 async fn place(db: &Db) -> Place {
-    let e = est::create(
-        db,
-        &op(),
-        &EstablishmentInput {
-            code: "HSM".into(),
-            name: "Hôpital HSM".into(),
-            kind: "hopital".into(),
-            currency: "EUR".into(),
-            timezone: "Europe/Paris".into(),
-            siret: "26690123400010".into(),
-            postcode: "69003".into(),
-            city: "Lyon".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("create establishment");
-    let site = SiteInput { code: "MED".into(), name: "Médecine".into(), kind: "service".into(), postcode: "69003".into(), city: "Lyon".into(), ..Default::default() };
-    let site = est::create_site(db, &op(), e.id, &site).await.expect("create site").id;
-    let payer = PayerInput { code: "CPAM".into(), kind: "obligatoire".into(), name: "CPAM du Rhône".into(), ..Default::default() };
-    let payer = payers::create(db, &op(), e.id, &payer).await.expect("create payer").id;
-    let p = PatientInput {
-        birth_name: "MARTIN".into(),
-        birth_first_names: "Claire".into(),
-        birth_date: "12/03/1980".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        site_id: site.to_string(),
-        ..Default::default()
-    };
-    let patient = common::typed::create(db, &op(), e.id, &p).await.expect("create patient").id;
-    Place { est: e.id, site, payer, patient }
+    let e = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, e, "MED", "Médecine").await;
+    let payer = payers::create(db, &op(), e, &payer_input("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create payer").id;
+    let p = at_site(person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), e, &p).await.expect("create patient").id;
+    Place { est: e, site, payer, patient }
 }
 
 /// Exactly one `Ok` and one `Err(Conflict)`; returns the index of the winner (0 or 1).

@@ -8,18 +8,19 @@ mod flow;
 use std::collections::BTreeSet;
 
 use common::TestDb;
+use common::check::{count, audit_head, audit_rows, changes, sites_of, invalid, forbidden, fields, set};
+use common::fixtures::{self, at_site, coverage_input, debtor_input, hospital_input, op, payer_id, payer_input, person, seed_demo, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Rules};
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
-use flow::coverages::{self, CoverageInput};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
+use quittance_store::audit::AuditFilter;
+use flow::coverages;
+use flow::establishments as est;
+use quittance_store::patients::{self, Patient, PatientInput};
 use flow::payers::{self, PayerInput};
 use quittance_store::readiness;
 use flow::stays::{self, StayInput};
-use quittance_store::{Actor, Db, Error, args, demo};
+use quittance_store::{Actor, Db, Error, args};
 
 contract!(
     payer_field_errors_write_nothing,
@@ -46,25 +47,7 @@ contract!(queue_hides_non_disclosure_files_from_the_secretary);
 const DEMO_PASSWORD: &str = "formation-2026";
 const TODAY: Date = date(2026, 11, 22);
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
 // ---------------------------------------------------------------- helpers
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
 
 /// An establishment with two sites and two payers with dated default rates.
 struct Place {
@@ -78,22 +61,17 @@ struct Place {
 }
 
 async fn place(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        let input = SiteInput { code: s.into(), name: format!("Site {s} de {code}"), kind: "service".into(), postcode: "69003".into(), city: "Lyon".into(), ..Default::default() };
-        sites.push(est::create_site(db, &op(), e.id, &input).await.expect("create site").id);
-    }
-    let cpam = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create CPAM");
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    let cpam = payers::create(db, &op(), e, &payer_input("CPAM", "obligatoire", "CPAM du Rhône")).await.expect("create CPAM");
     for (cat, rate) in [("sejour", "80"), ("actes", "70")] {
         payers::add_rate(db, &op(), cpam.id, pv(db, cpam.id).await, cat, rate, "01/01/2020").await.expect("CPAM rate");
     }
-    let mgen = payers::create(db, &op(), e.id, &payer("MGEN", "complementaire", "MGEN")).await.expect("create MGEN");
+    let mgen = payers::create(db, &op(), e, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN");
     for (cat, rate) in [("sejour", "20"), ("actes", "30"), ("forfait_journalier", "100")] {
         payers::add_rate(db, &op(), mgen.id, pv(db, mgen.id).await, cat, rate, "01/01/2020").await.expect("MGEN rate");
     }
-    without_pec(db, e.id).await;
-    Place { est: e.id, urg: sites[0], cons: sites[1], cpam: cpam.id, mgen: mgen.id }
+    without_pec(db, e).await;
+    Place { est: e, urg: sites[0], cons: sites[1], cpam: cpam.id, mgen: mgen.id }
 }
 
 /// The default rules without the prise-en-charge control (another feature, tested
@@ -106,87 +84,9 @@ async fn without_pec(db: &Db, est_id: i64) {
     readiness::save_rules(db, &op(), est_id, &base_rules()).await.expect("save the readiness rules");
 }
 
-fn payer(code: &str, kind: &str, name: &str) -> PayerInput {
-    PayerInput { code: code.into(), kind: kind.into(), name: name.into(), ..Default::default() }
-}
-
-/// The demo data set's establishments, sites and a few payers.
-struct Demo {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-async fn seed_demo(db: &Db) -> Demo {
-    demo::seed(db).await.expect("seed the demo data");
-    let list = est::list(db, &op()).await.unwrap();
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
-}
-
-async fn payer_id(db: &Db, est_id: i64, code: &str) -> i64 {
-    payers::list(db, &op(), est_id).await.unwrap().into_iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id
-}
-
-fn person(name: &str, first_names: &str, born: &str, sex: &str) -> PatientInput {
-    PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first_names.into(),
-        birth_date: born.into(),
-        sex: sex.into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-fn validated(mut p: PatientInput) -> PatientInput {
-    p.identity_status = "validee".into();
-    p.doc_type = "carte_identite".into();
-    p.doc_number = "123456789012".into();
-    p
-}
-
-fn at_site(mut p: PatientInput, site: i64) -> PatientInput {
-    p.site_id = site.to_string();
-    p
-}
-
 async fn create(db: &Db, est_id: i64, p: PatientInput) -> Patient {
     let what = format!("{} {}", p.birth_name, p.birth_first_names);
     common::typed::create(db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {what}: {e:?}"))
-}
-
-fn full_debtor() -> DebtorInput {
-    DebtorInput {
-        kind: "patient".into(),
-        address_line1: "3 rue Victor-Hugo".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        guarantees: "sejour,actes,forfait_journalier".into(),
-        is_default: true,
-        ..Default::default()
-    }
-}
-
-fn stay_input(site: i64, admission: &str) -> StayInput {
-    StayInput {
-        site_id: site.to_string(),
-        admission_date: admission.into(),
-        admission_time: "08:30".into(),
-        care_mode: "hospitalisation_complete".into(),
-        ..Default::default()
-    }
-}
-
-fn coverage(payer: i64, role: &str, from: &str, to: &str) -> CoverageInput {
-    CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: from.into(), valid_to: to.into(), ..Default::default() }
 }
 
 /// The payer's current version (what its page or edit form carries).
@@ -194,53 +94,8 @@ async fn pv(db: &Db, payer_id: i64) -> i64 {
     payers::get(db, &op(), payer_id).await.expect("payer").version
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
-async fn sites_of(db: &Db, patient_id: i64) -> Vec<i64> {
-    let mut tx = db.read().await.unwrap();
-    let rows: Vec<(i64,)> = tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![patient_id]).await.unwrap();
-    tx.rollback().await.unwrap();
-    rows.into_iter().map(|r| r.0).collect()
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
-}
-
 fn rows_of(entity: &str, id: i64, action: &str) -> AuditFilter {
     AuditFilter { entity: Some(entity.into()), entity_id: Some(id.to_string()), action: Some(action.into()), ..Default::default() }
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) {
-    assert!(matches!(r, Err(Error::Forbidden)), "expected Forbidden, got {r:?}");
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn changes(r: &AuditRow) -> serde_json::Value {
-    serde_json::from_str(&r.changes).unwrap_or_else(|e| panic!("changes of row {} are JSON: {e}", r.seq))
 }
 
 /// The failing control codes of the checklist entry of `stay` (or of the file alone).
@@ -261,7 +116,7 @@ async fn queued(db: &Db, actor: &Actor, est_id: i64, stay: i64) -> Option<Vec<St
 
 async fn payer_field_errors_write_nothing(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let head = audit_head(db).await;
     let bad = PayerInput {
         code: "MUT-1".into(),
@@ -329,13 +184,13 @@ async fn payer_code_is_unique_per_establishment(t: TestDb) {
     let n = count(db, "SELECT COUNT(*) FROM payers").await;
     let head = audit_head(db).await;
     // Same code in another case: refused on the code.
-    let errs = invalid(payers::create(db, &op(), a.est, &payer("cpam", "obligatoire", "Autre CPAM")).await);
+    let errs = invalid(payers::create(db, &op(), a.est, &payer_input("cpam", "obligatoire", "Autre CPAM")).await);
     assert_eq!(fields(&errs), set(&["code"]));
     assert_eq!(errs.get("code"), Some("Ce code d'organisme existe déjà."));
     assert_eq!(count(db, "SELECT COUNT(*) FROM payers").await, n);
     assert_eq!(audit_head(db).await, head);
     // Another establishment may use it.
-    let other = payers::create(db, &op(), b.est, &payer("MSA", "obligatoire", "MSA")).await.unwrap();
+    let other = payers::create(db, &op(), b.est, &payer_input("MSA", "obligatoire", "MSA")).await.unwrap();
     assert_eq!(other.establishment_id, b.est);
     // Renaming a payer to the code of another one of the same establishment: refused.
     let mgen = payers::get(db, &op(), a.mgen).await.unwrap();
@@ -383,8 +238,8 @@ async fn payer_update_is_audited(t: TestDb) {
 
 async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    let p = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire", "CPAM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
+    let p = payers::create(db, &op(), e.id, &payer_input("CPAM", "obligatoire", "CPAM")).await.unwrap();
     let r1 = payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "sejour", "80 %", "01/01/2024").await.unwrap();
     assert_eq!((r1.rate_bp.0, r1.valid_from.as_str(), r1.valid_to.as_deref()), (8000, "2024-01-01", None));
     payers::add_rate(db, &op(), p.id, pv(db, p.id).await, "actes", "70", "01/01/2024").await.unwrap();
@@ -442,19 +297,19 @@ async fn dated_rates_close_the_previous_one_and_refuse_earlier_starts(t: TestDb)
 
 async fn payer_import_reports_lines_and_dry_run_writes_nothing(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let rows = || {
-        let mut bad_contact = payer("MUTB", "complementaire", "Mutuelle B");
+        let mut bad_contact = payer_input("MUTB", "complementaire", "Mutuelle B");
         bad_contact.email = "mutuelle-b".into();
         bad_contact.accounting_account = "41l2".into();
-        let mut b = payer("MUTA2", "complementaire", "Mutuelle A bis");
+        let mut b = payer_input("MUTA2", "complementaire", "Mutuelle A bis");
         b.payment_terms_days = "45".into();
         vec![
-            (2, payer("CPAM38", "obligatoire", "CPAM de l'Isère")),
-            (3, payer("MUTX", "mutuelle", "Mutuelle X")),
+            (2, payer_input("CPAM38", "obligatoire", "CPAM de l'Isère")),
+            (3, payer_input("MUTX", "mutuelle", "Mutuelle X")),
             (4, b),
             (5, bad_contact),
-            (6, payer("cpam38", "obligatoire", "CPAM en double")),
+            (6, payer_input("cpam38", "obligatoire", "CPAM en double")),
         ]
     };
     let errs = |r: &payers::ImportReport| r.errors.iter().map(|(l, f, _)| (*l, f.clone())).collect::<Vec<_>>();
@@ -495,32 +350,32 @@ async fn payer_permissions_by_role(t: TestDb) {
 
     // Every role reads the list; the comptable writes nothing.
     assert!(payers::list(db, &compta, d.hsm).await.unwrap().iter().any(|p| p.code == "CPAM69"));
-    forbidden(payers::create(db, &compta, d.hsm, &payer("CPTA", "autre", "Employeur")).await);
+    forbidden(payers::create(db, &compta, d.hsm, &payer_input("CPTA", "autre", "Employeur")).await);
     let mut i = payers::as_input(&payers::get(db, &compta, cpam).await.unwrap());
     i.name = "Changé par le comptable".into();
     forbidden(payers::update(db, &compta, cpam, pv(db, cpam).await, &i).await);
     forbidden(payers::add_rate(db, &compta, cpam, pv(db, cpam).await, "sejour", "50", "01/01/2030").await);
-    forbidden(payers::import(db, &compta, d.hsm, vec![(2, payer("IMP", "autre", "Importé"))], false).await);
+    forbidden(payers::import(db, &compta, d.hsm, vec![(2, payer_input("IMP", "autre", "Importé"))], false).await);
     let refused = audit_rows(db, AuditFilter { actor: Some("comptable".into()), entity: Some("payer".into()), outcome: Some("refused".into()), ..Default::default() }).await;
     let actions: BTreeSet<String> = refused.iter().map(|r| r.action.clone()).collect();
     assert_eq!(actions, set(&["create", "update", "add_rate", "import"]), "every refusal is audited: {refused:?}");
     assert!(refused.iter().all(|r| r.establishment_id == Some(d.hsm)), "{refused:?}");
     // Auditor and secretary neither; the secretary has no grant at the HSM at all.
     forbidden(payers::update(db, &aud, cpam, pv(db, cpam).await, &i).await);
-    forbidden(payers::create(db, &sec, d.dpass, &payer("SEC", "autre", "Employeur")).await);
+    forbidden(payers::create(db, &sec, d.dpass, &payer_input("SEC", "autre", "Employeur")).await);
     forbidden(payers::list(db, &sec, d.hsm).await);
     assert_eq!(count(db, "SELECT COUNT(*) FROM payers").await, n);
     assert_eq!(count(db, "SELECT COUNT(*) FROM payer_rates").await, rates);
     assert_eq!(payers::get(db, &op(), cpam).await.unwrap().name, "CPAM du Rhône");
 
     // The technicien manages the HSM payers, not those of the DPASS.
-    let p = payers::create(db, &tech, d.hsm, &payer("EMPL", "autre", "Employeur")).await.unwrap();
+    let p = payers::create(db, &tech, d.hsm, &payer_input("EMPL", "autre", "Employeur")).await.unwrap();
     payers::add_rate(db, &tech, p.id, pv(db, p.id).await, "sejour", "100", "01/01/2026").await.unwrap();
     i.name = "CPAM du Rhône (Lyon)".into();
     assert_eq!(payers::update(db, &tech, cpam, pv(db, cpam).await, &i).await.unwrap().name, "CPAM du Rhône (Lyon)");
-    forbidden(payers::create(db, &tech, d.dpass, &payer("EMPL", "autre", "Employeur")).await);
+    forbidden(payers::create(db, &tech, d.dpass, &payer_input("EMPL", "autre", "Employeur")).await);
     // The administrator too.
-    payers::create(db, &admin, d.dpass, &payer("AMB", "autre", "Ambassade")).await.unwrap();
+    payers::create(db, &admin, d.dpass, &payer_input("AMB", "autre", "Ambassade")).await.unwrap();
     let created = audit_rows(db, AuditFilter { actor: Some("technicien".into()), entity: Some("payer".into()), outcome: Some("ok".into()), ..Default::default() }).await;
     assert_eq!(created.iter().map(|r| r.action.as_str()).collect::<BTreeSet<_>>(), ["add_rate", "create", "update"].into_iter().collect());
 }
@@ -534,18 +389,18 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     payers::add_rate(db, &op(), a.cpam, pv(db, a.cpam).await, "sejour", "90", "01/01/2026").await.unwrap();
     let p = create(db, a.est, person("Durand", "Paul", "01/02/1960", "M")).await;
 
-    let old = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "15/06/2025", "31/12/2025")).await.unwrap();
+    let old = coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "15/06/2025", "31/12/2025")).await.unwrap();
     assert_eq!(
         [old.rate_sejour_bp.0, old.rate_actes_bp.0, old.rate_fj_bp.0, old.rate_cp_bp.0, old.rate_annexes_bp.0],
         [8000, 7000, 0, 0, 0],
         "rates valid on 15/06/2025; categories without a default are 0"
     );
-    let new = coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "")).await.unwrap();
+    let new = coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "01/01/2026", "")).await.unwrap();
     assert_eq!([new.rate_sejour_bp.0, new.rate_actes_bp.0], [9000, 7000], "rates valid on 01/01/2026");
     assert_eq!((new.valid_from.as_str(), new.valid_to.as_deref()), ("2026-01-01", None));
 
     // Explicit rates, as typed in French, win over the defaults.
-    let mut c = coverage(a.mgen, "complementaire", "01/01/2026", "31/12/2026");
+    let mut c = coverage_input(a.mgen, "complementaire", "01/01/2026", "31/12/2026");
     c.rate_sejour = "12,5 %".into();
     c.rate_actes = "12.34%".into();
     c.rate_cp = "100".into();
@@ -566,7 +421,7 @@ async fn coverage_blank_rates_take_the_default_valid_at_the_start(t: TestDb) {
     let again = coverages::save(db, &op(), p.id, Some(m.id), m.version, &back).await.unwrap();
     assert_eq!([again.rate_sejour_bp.0, again.rate_actes_bp.0, again.rate_cp_bp.0], [1250, 1234, 10000]);
     // Bad rates are refused on their field.
-    let mut bad = coverage(a.mgen, "complementaire", "01/01/2026", "");
+    let mut bad = coverage_input(a.mgen, "complementaire", "01/01/2026", "");
     bad.rate_actes = "cent".into();
     bad.rate_fj = "101 %".into();
     assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &bad).await)), set(&["rate_actes", "rate_fj"]));
@@ -582,25 +437,25 @@ async fn coverage_refusals_write_nothing(t: TestDb) {
     let head = audit_head(db).await;
 
     // A complementary role on a compulsory payer, and the reverse.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "complementaire", "01/01/2026", "")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "complementaire", "01/01/2026", "")).await);
     assert_eq!(fields(&errs), set(&["role"]));
     assert!(errs.get("role").unwrap().contains("Assurance obligatoire"), "{errs:?}");
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "obligatoire", "01/01/2026", "")).await)), set(&["role"]));
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "aide", "01/01/2026", "")).await)), set(&["role"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.mgen, "obligatoire", "01/01/2026", "")).await)), set(&["role"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "aide", "01/01/2026", "")).await)), set(&["role"]));
     // A payer of another establishment, or none.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(b.cpam, "obligatoire", "01/01/2026", "")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(b.cpam, "obligatoire", "01/01/2026", "")).await);
     assert_eq!(fields(&errs), set(&["payer_id"]));
     assert_eq!(errs.get("payer_id"), Some("Organisme inconnu dans cet établissement."));
-    let mut none = coverage(a.cpam, "obligatoire", "01/01/2026", "");
+    let mut none = coverage_input(a.cpam, "obligatoire", "01/01/2026", "");
     none.payer_id.clear();
     assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &none).await)), set(&["payer_id"]));
     // Dates.
-    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/06/2026", "31/05/2026")).await);
+    let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "01/06/2026", "31/05/2026")).await);
     assert_eq!(fields(&errs), set(&["valid_to"]));
     assert_eq!(errs.get("valid_to"), Some("La fin des droits précède leur début."));
-    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "", "")).await)), set(&["valid_from"]));
+    assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "", "")).await)), set(&["valid_from"]));
     // A dependant needs the insured member (name or file of this establishment).
-    let mut dep = coverage(a.cpam, "obligatoire", "01/01/2026", "");
+    let mut dep = coverage_input(a.cpam, "obligatoire", "01/01/2026", "");
     dep.beneficiary = "ayant_droit".into();
     let errs = invalid(coverages::save(db, &op(), p.id, None, 0, &dep).await);
     assert_eq!(fields(&errs), set(&["insured_name"]));
@@ -611,7 +466,7 @@ async fn coverage_refusals_write_nothing(t: TestDb) {
     dep.insured_patient_id = elsewhere.id.to_string();
     assert_eq!(fields(&invalid(coverages::save(db, &op(), p.id, None, 0, &dep).await)), set(&["insured_patient_id"]), "file of another establishment");
     // Unknown codes.
-    let mut odd = coverage(a.cpam, "obligatoire", "01/01/2026", "");
+    let mut odd = coverage_input(a.cpam, "obligatoire", "01/01/2026", "");
     odd.exemptions = "ald,vip".into();
     odd.priority = "10".into();
     odd.beneficiary = "conjoint".into();
@@ -635,9 +490,9 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     let db = &t.db;
     let a = place(db, "HSM").await;
     let p = create(db, a.est, person("Bernard", "Anne", "06/06/1966", "F")).await;
-    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
-    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", "10/04/2026", "")).await.unwrap();
-    coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/01/2026", "10/12/2026")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", "10/04/2026", "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.mgen, "complementaire", "01/01/2026", "10/12/2026")).await.unwrap();
     let flags = |today: Date| {
         let db = db.clone();
         async move { coverages::list(&db, &op(), p.id, today).await.unwrap().flags }
@@ -651,7 +506,7 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     assert_eq!(flags(date(2026, 11, 10)).await, [GAP, "Droit expiré le 31/03/2026.", "Droit expirant le 10/12/2026."]);
 
     // An overlapping complementary coverage.
-    coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/12/2026", "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.mgen, "complementaire", "01/12/2026", "")).await.unwrap();
     let f = flags(TODAY).await;
     assert_eq!(
         f,
@@ -662,8 +517,8 @@ async fn coverage_flags_overlap_gap_expired_expiring(t: TestDb) {
     // A file without coverage, or with one continuous coverage, has no flag.
     let q = create(db, a.est, person("Bernard", "Paul", "07/07/1967", "M")).await;
     assert!(coverages::list(db, &op(), q.id, TODAY).await.unwrap().flags.is_empty());
-    coverages::save(db, &op(), q.id, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
-    coverages::save(db, &op(), q.id, None, 0, &coverage(a.cpam, "obligatoire", "01/04/2026", "")).await.unwrap();
+    coverages::save(db, &op(), q.id, None, 0, &coverage_input(a.cpam, "obligatoire", "01/01/2025", "31/03/2026")).await.unwrap();
+    coverages::save(db, &op(), q.id, None, 0, &coverage_input(a.cpam, "obligatoire", "01/04/2026", "")).await.unwrap();
     assert_eq!(coverages::list(db, &op(), q.id, date(2026, 1, 1)).await.unwrap().flags, Vec::<String>::new(), "adjacent periods: no gap");
 }
 
@@ -671,7 +526,7 @@ async fn coverage_add_and_update_are_audited_with_before_after(t: TestDb) {
     let db = &t.db;
     let a = place(db, "HSM").await;
     let p = create(db, a.est, at_site(person("Petit", "Louis", "08/08/1978", "M"), a.urg)).await;
-    let mut c = coverage(a.cpam, "obligatoire", "01/01/2026", "");
+    let mut c = coverage_input(a.cpam, "obligatoire", "01/01/2026", "");
     c.member_number = "123456789".into();
     let saved = coverages::save(db, &op(), p.id, None, 0, &c).await.unwrap();
 
@@ -878,19 +733,19 @@ async fn file(db: &Db, a: &Place, site: i64, first: &str, b: Break) -> File {
     let debtor = match b {
         Break::Debtor => None,
         Break::DebtorAddress => {
-            let mut d = full_debtor();
+            let mut d = debtor_input();
             d.postcode.clear();
             Some(common::typed::save_debtor(db, &op(), p.id, None, &d).await.unwrap().id)
         }
-        _ => Some(common::typed::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap().id),
+        _ => Some(common::typed::save_debtor(db, &op(), p.id, None, &debtor_input()).await.unwrap().id),
     };
     let mut s = stay_input(site, "01/11/2026");
     s.planned_discharge_date = "30/11/2026".into();
     let stay = stays::save(db, &op(), p.id, None, 0, &s).await.unwrap().id;
     let from = if b == Break::Compulsory { "05/11/2026" } else { "01/01/2026" };
-    coverages::save(db, &op(), p.id, None, 0, &coverage(a.cpam, "obligatoire", from, "")).await.unwrap();
+    coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.cpam, "obligatoire", from, "")).await.unwrap();
     if b != Break::Complementary {
-        coverages::save(db, &op(), p.id, None, 0, &coverage(a.mgen, "complementaire", "01/01/2026", "31/12/2026")).await.unwrap();
+        coverages::save(db, &op(), p.id, None, 0, &coverage_input(a.mgen, "complementaire", "01/01/2026", "31/12/2026")).await.unwrap();
     }
     File { patient: p.id, stay, debtor }
 }
@@ -906,18 +761,18 @@ async fn fix(db: &Db, a: &Place, f: &File, b: Break) {
             common::typed::update(db, &op(), f.patient, cur.version, &i).await.unwrap();
         }
         Break::Debtor => {
-            common::typed::save_debtor(db, &op(), f.patient, None, &full_debtor()).await.unwrap();
+            common::typed::save_debtor(db, &op(), f.patient, None, &debtor_input()).await.unwrap();
         }
         Break::DebtorAddress => {
             let debtors = patients::get(db, &op(), f.patient).await.unwrap().debtors;
             let edit = f.debtor.and_then(|id| debtors.iter().find(|d| d.id == id)).map(|d| patients::DebtorEdit { id: d.id, version: d.version });
-            common::typed::save_debtor(db, &op(), f.patient, edit, &full_debtor()).await.unwrap();
+            common::typed::save_debtor(db, &op(), f.patient, edit, &debtor_input()).await.unwrap();
         }
         Break::Compulsory => {
-            coverages::save(db, &op(), f.patient, None, 0, &coverage(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();
+            coverages::save(db, &op(), f.patient, None, 0, &coverage_input(a.cpam, "obligatoire", "01/01/2026", "04/11/2026")).await.unwrap();
         }
         Break::Complementary => {
-            coverages::save(db, &op(), f.patient, None, 0, &coverage(a.mgen, "complementaire", "01/10/2026", "")).await.unwrap();
+            coverages::save(db, &op(), f.patient, None, 0, &coverage_input(a.mgen, "complementaire", "01/10/2026", "")).await.unwrap();
         }
     }
 }
@@ -974,7 +829,7 @@ async fn each_readiness_control_fails_alone_and_is_fixed(t: TestDb) {
     // A file without a stay is only checked on identity and debtor.
     let p = create(db, a.est, validated(person("Sansjour", "Ines", "03/03/1973", "F"))).await;
     assert_eq!(failing(db, p.id, None, TODAY).await, ["debiteur"]);
-    common::typed::save_debtor(db, &op(), p.id, None, &full_debtor()).await.unwrap();
+    common::typed::save_debtor(db, &op(), p.id, None, &debtor_input()).await.unwrap();
     let list = readiness::checklist(db, &op(), p.id, TODAY).await.unwrap();
     assert_eq!(list.len(), 1);
     assert!(list[0].ready && list[0].stay_id.is_none(), "{list:?}");

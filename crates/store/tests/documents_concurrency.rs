@@ -4,30 +4,14 @@
 //! error (the unique constraint) for the other.
 
 mod common;
-mod flow;
 
 use common::TestDb;
+use common::fixtures;
 use quittance_domain::documents::input::{ClassInput, parse_class};
 use quittance_store::documents::{ClassEdit, DocClass};
-use flow::establishments::{self as est, EstablishmentInput};
 use quittance_store::{Actor, Db, Error, args, demo, documents};
 
 contract!(concurrent_withdrawals_one_wins, two_class_writers_one_wins, two_class_creators_one_code);
-
-async fn hospital(db: &Db) -> i64 {
-    let input = EstablishmentInput {
-        code: "HSM".into(),
-        name: "Hôpital HSM".into(),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    };
-    est::create(db, &Actor::system("test"), &input).await.expect("establishment").id
-}
 
 fn class(code: &str, label: &str) -> ClassInput {
     ClassInput { code: code.into(), label: label.into(), retention_years: "6".into(), confidentiality: "normal".into(), active: "on".into(), ..Default::default() }
@@ -45,7 +29,7 @@ async fn class_audit(db: &Db, id: i64, action: &str) -> Vec<String> {
 
 async fn two_class_writers_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = hospital(db).await;
+    let e = fixtures::hospital(db, "HSM").await;
     let plan = documents::classes(db, &Actor::system("test"), e).await.unwrap();
     let c: DocClass = plan.into_iter().find(|c| c.code == "courrier").expect("default plan");
     let edit = ClassEdit { id: c.id, version: c.version };
@@ -70,7 +54,7 @@ async fn two_class_writers_one_wins(t: TestDb) {
 
 async fn two_class_creators_one_code(t: TestDb) {
     let db = &t.db;
-    let e = hospital(db).await;
+    let e = fixtures::hospital(db, "HSM").await;
     let (ia, ib) = (parse_class(&class("releve_caf", "Relevé (alice)")).unwrap(), parse_class(&class("releve_caf", "Relevé (bruno)")).unwrap());
     let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
     let (ra, rb) = tokio::join!(documents::save_class(db, &alice, e, None, &ia), documents::save_class(db, &bruno, e, None, &ib));

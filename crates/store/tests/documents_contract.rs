@@ -10,17 +10,18 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::TestDb;
+use common::check::{count, audit_head, audit_rows, changes, invalid, forbidden, fields, set};
+use common::fixtures::{self, coverage_input, debtor_input, hospital_input, op, patient_input, payer_input, stay_input, validated};
 use jiff::civil::{Date, date};
 use quittance_domain::access::{Grant, Role};
 use quittance_domain::readiness::Rules;
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
+use quittance_store::audit::AuditFilter;
 use quittance_store::access::{self as auth, NewUser};
-use flow::coverages::{self, CoverageInput};
+use flow::coverages;
 use quittance_store::documents::{self as docs, ClassInput, DEFAULT_PLAN, DocClass, Document, Storage, StorageMode, UploadInput};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::{self, DebtorInput, PatientInput};
-use flow::payers::{self, PayerInput};
+use flow::establishments as est;
+use quittance_store::patients::{self, PatientInput};
+use flow::payers;
 use quittance_store::pec::{self, AnswerInput, PecInput};
 use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, Error, V, readiness};
@@ -46,25 +47,7 @@ contract!(
 const TODAY: Date = date(2026, 11, 22);
 const PASSWORD: &str = "formation-2026";
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
 // ---------------------------------------------------------------- places and people
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
 
 /// An establishment with two sites, a compulsory and a complementary payer.
 struct Place {
@@ -76,33 +59,15 @@ struct Place {
 }
 
 async fn place(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        let input = SiteInput { code: s.into(), name: format!("Site {s} de {code}"), kind: "service".into(), postcode: "69003".into(), city: "Lyon".into(), ..Default::default() };
-        sites.push(est::create_site(db, &op(), e.id, &input).await.expect("create site").id);
-    }
-    let payer = |code: &str, kind: &str| PayerInput { code: code.into(), kind: kind.into(), name: code.into(), ..Default::default() };
-    let cpam = payers::create(db, &op(), e.id, &payer("CPAM", "obligatoire")).await.expect("create CPAM").id;
-    let mgen = payers::create(db, &op(), e.id, &payer("MGEN", "complementaire")).await.expect("create MGEN").id;
-    Place { est: e.id, a: sites[0], b: sites[1], cpam, mgen }
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    let cpam = payers::create(db, &op(), e, &payer_input("CPAM", "obligatoire", "CPAM")).await.expect("create CPAM").id;
+    let mgen = payers::create(db, &op(), e, &payer_input("MGEN", "complementaire", "MGEN")).await.expect("create MGEN").id;
+    Place { est: e, a: sites[0], b: sites[1], cpam, mgen }
 }
 
 /// A validated file (identity, birth place) attached to `site`.
 async fn patient(db: &Db, pl: &Place, site: i64, name: &str, first: &str) -> i64 {
-    let input = PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first.into(),
-        birth_date: "02/02/1972".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        identity_status: "validee".into(),
-        doc_type: "carte_identite".into(),
-        doc_number: "123456789012".into(),
-        site_id: site.to_string(),
-        ..Default::default()
-    };
+    let input = fixtures::at_site(validated(patient_input(name, first)), site);
     common::typed::create(db, &op(), pl.est, &input).await.unwrap_or_else(|e| panic!("create {name} {first}: {e:?}")).id
 }
 
@@ -119,28 +84,11 @@ struct Ready {
 
 async fn ready_file(db: &Db, pl: &Place, site: i64, first: &str) -> Ready {
     let p = patient(db, pl, site, "Prete", first).await;
-    let debtor = DebtorInput {
-        kind: "patient".into(),
-        address_line1: "3 rue Victor-Hugo".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        guarantees: "sejour,actes,forfait_journalier".into(),
-        is_default: true,
-        ..Default::default()
-    };
-    common::typed::save_debtor(db, &op(), p, None, &debtor).await.expect("debtor");
-    let s = StayInput {
-        site_id: site.to_string(),
-        admission_date: "01/11/2026".into(),
-        admission_time: "08:30".into(),
-        planned_discharge_date: "30/11/2026".into(),
-        care_mode: "hospitalisation_complete".into(),
-        ..Default::default()
-    };
+    common::typed::save_debtor(db, &op(), p, None, &debtor_input()).await.expect("debtor");
+    let s = StayInput { planned_discharge_date: "30/11/2026".into(), ..stay_input(site, "01/11/2026") };
     let stay = stays::save(db, &op(), p, None, 0, &s).await.expect("stay").id;
-    let cov = |payer: i64, role: &str, to: &str| CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: "01/01/2026".into(), valid_to: to.into(), ..Default::default() };
-    let compulsory = coverages::save(db, &op(), p, None, 0, &cov(pl.cpam, "obligatoire", "")).await.expect("compulsory").id;
-    let complementary = coverages::save(db, &op(), p, None, 0, &cov(pl.mgen, "complementaire", "31/12/2026")).await.expect("complementary").id;
+    let compulsory = coverages::save(db, &op(), p, None, 0, &coverage_input(pl.cpam, "obligatoire", "01/01/2026", "")).await.expect("compulsory").id;
+    let complementary = coverages::save(db, &op(), p, None, 0, &coverage_input(pl.mgen, "complementaire", "01/01/2026", "31/12/2026")).await.expect("complementary").id;
     let pec = pec_request(db, pl, p, stay).await;
     let sent = pec::send(db, &op(), pec.id, pec.version).await.expect("send PEC");
     let answer = AnswerInput {
@@ -164,7 +112,7 @@ async fn pec_request(db: &Db, pl: &Place, patient: i64, stay: i64) -> pec::Pec {
 
 /// A user holding `grants`, logged in.
 async fn user(db: &Db, username: &str, grants: Vec<Grant>) -> Actor {
-    let new = NewUser { username: username.into(), display_name: username.into(), password: Some(PASSWORD.into()), grants, ..Default::default() };
+    let new = NewUser { password: Some(PASSWORD.into()), ..fixtures::user_input(username, grants) };
     auth::create_user(db, &op(), &new).await.unwrap_or_else(|e| panic!("create user {username}: {e:?}"));
     common::login_actor(db, username, PASSWORD).await
 }
@@ -260,24 +208,9 @@ async fn file_pdf(db: &Db, patient: i64, input: &UploadInput, text: &str) -> Doc
 
 // ---------------------------------------------------------------- database probes
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
 /// Rows of `documents` and of `document_contents`.
 async fn stored(db: &Db) -> (i64, i64) {
     (count(db, "SELECT COUNT(*) FROM documents").await, count(db, "SELECT COUNT(*) FROM document_contents").await)
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
 }
 
 fn filter(actor: Option<&str>, entity: &str, action: Option<&str>, outcome: &str) -> AuditFilter {
@@ -290,34 +223,11 @@ fn filter(actor: Option<&str>, entity: &str, action: Option<&str>, outcome: &str
     }
 }
 
-fn changes(r: &AuditRow) -> serde_json::Value {
-    serde_json::from_str(&r.changes).unwrap_or_else(|e| panic!("changes of row {} are JSON: {e}", r.seq))
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn forbidden<T: std::fmt::Debug>(r: Result<T, Error>) {
-    assert!(matches!(r, Err(Error::Forbidden)), "expected Forbidden, got {r:?}");
-}
-
 fn integrity<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
     match r {
         Err(Error::Integrity(m)) => m,
         other => panic!("expected an integrity error, got {other:?}"),
     }
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// The failing control codes of the checklist entry of `stay`.
@@ -351,7 +261,7 @@ async fn expired_ids(db: &Db, actor: &Actor, est_id: i64, today: Date) -> Vec<i6
 
 async fn default_plan_is_seeded_on_creation_and_installed_once(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap().id;
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap().id;
     let plan = docs::classes(db, &op(), e).await.unwrap();
     let got: Vec<(&str, &str, i64, &str, &str)> =
         plan.iter().map(|c| (c.code.as_str(), c.label.as_str(), c.retention_years, c.confidentiality.as_str(), c.required_for.as_str())).collect();
@@ -375,7 +285,7 @@ async fn default_plan_is_seeded_on_creation_and_installed_once(t: TestDb) {
     assert_eq!(mine.establishment_id, e);
 
     // Each establishment gets its own plan.
-    let f = est::create(db, &op(), &hospital("HSN")).await.unwrap().id;
+    let f = est::create(db, &op(), &hospital_input("HSN")).await.unwrap().id;
     let other = docs::classes(db, &op(), f).await.unwrap();
     assert_eq!(other.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), DEFAULT_PLAN.iter().map(|c| c.0).collect::<Vec<_>>());
     let ids: BTreeSet<i64> = plan.iter().map(|c| c.id).collect();
@@ -395,7 +305,7 @@ async fn default_plan_is_seeded_on_creation_and_installed_once(t: TestDb) {
 
 async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap().id;
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap().id;
     let n = count(db, "SELECT COUNT(*) FROM document_classes").await;
     let head = audit_head(db).await;
 
@@ -463,7 +373,7 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, n + 2);
 
     // Another establishment may use the same code.
-    let f = est::create(db, &op(), &hospital("HSN")).await.unwrap().id;
+    let f = est::create(db, &op(), &hospital_input("HSN")).await.unwrap().id;
     let there = save_class(db, &op(), f, None, &class_input("releve_caf")).await.unwrap();
     assert_eq!(there.establishment_id, f);
 

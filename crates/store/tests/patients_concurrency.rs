@@ -6,11 +6,12 @@ mod common;
 mod flow;
 
 use common::TestDb;
+use common::fixtures::{hospital_input, op, person, site_input, user_input};
 use quittance_store::audit::{self, AuditFilter, AuditRow};
 use flow::establishments::{self as est, EstablishmentInput, SiteInput};
 use quittance_domain::access::{Grant, Role};
 use quittance_store::access::{self as auth, NewUser};
-use quittance_store::patients::{self, DebtorEdit, DebtorInput, PatientInput};
+use quittance_store::patients::{self, DebtorEdit, DebtorInput};
 use quittance_store::{Actor, Db, Error};
 
 contract!(
@@ -23,28 +24,6 @@ contract!(
     two_role_changes_on_one_version_one_wins,
     duplicate_codes_are_field_errors,
 );
-
-fn op() -> Actor {
-    Actor::system("test")
-}
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-fn site_input(code: &str) -> SiteInput {
-    SiteInput { code: code.into(), name: format!("Site {code}"), kind: "service".into(), postcode: "69003".into(), city: "Lyon".into(), ..Default::default() }
-}
 
 async fn audit_rows(db: &Db, entity: &str, id: i64, action: &str) -> Vec<AuditRow> {
     let f = AuditFilter {
@@ -78,19 +57,12 @@ fn winner_name(i: usize) -> &'static str {
 }
 
 async fn patient(db: &Db) -> (i64, patients::Patient) {
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let p = common::typed::create(
         db,
         &op(),
         e.id,
-        &PatientInput {
-            birth_name: "Martin".into(),
-            birth_first_names: "Paul".into(),
-            birth_date: "01/02/1960".into(),
-            sex: "M".into(),
-            birth_place_code: "69123".into(),
-            ..Default::default()
-        },
+        &person("Martin", "Paul", "01/02/1960", "M"),
     )
     .await
     .unwrap();
@@ -145,7 +117,7 @@ async fn two_debtor_writers_one_wins(t: TestDb) {
 
 async fn two_establishment_writers_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     assert_eq!(e.version, 1);
     let (alice, bruno) = writers();
     let ia = EstablishmentInput { city: "Bron".into(), postcode: "69500".into(), ..est::as_input(&e) };
@@ -163,8 +135,8 @@ async fn two_establishment_writers_one_wins(t: TestDb) {
 
 async fn two_site_writers_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
-    let s = est::create_site(db, &op(), e.id, &site_input("URG")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
+    let s = est::create_site(db, &op(), e.id, &site_input("URG", "Site URG")).await.unwrap();
     assert_eq!(s.version, 1);
     let (alice, bruno) = writers();
     let ia = SiteInput { name: "Urgences adultes".into(), ..est::site_as_input(&s) };
@@ -182,7 +154,7 @@ async fn two_site_writers_one_wins(t: TestDb) {
 
 async fn two_series_writers_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let s = est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     assert_eq!(s.version, 1);
     let (alice, bruno) = writers();
@@ -214,13 +186,7 @@ async fn user(db: &Db, username: &str, est_id: i64) -> auth::User {
     let (id, _) = auth::create_user(
         db,
         &op(),
-        &NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: Some("une-phrase-de-passe".into()),
-            grants: vec![g],
-            ..Default::default()
-        },
+        &user_input(username, vec![g]),
     )
     .await
     .unwrap();
@@ -229,7 +195,7 @@ async fn user(db: &Db, username: &str, est_id: i64) -> auth::User {
 
 async fn two_user_writers_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let u = user(db, "claire", e.id).await;
     assert_eq!(u.version, 1);
     let (alice, bruno) = writers();
@@ -256,7 +222,7 @@ async fn two_user_writers_one_wins(t: TestDb) {
 
 async fn two_role_changes_on_one_version_one_wins(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let u = user(db, "claire", e.id).await;
     let (alice, bruno) = writers();
     let add = Grant { role: Role::TechnicienFacturation, establishment_id: e.id, site_id: None };
@@ -280,14 +246,14 @@ async fn duplicate_codes_are_field_errors(t: TestDb) {
         other => panic!("expected a field error, got {other:?}"),
     };
     // Establishment code (at creation and when changed to another's code).
-    assert_eq!(field(est::create(db, &op(), &hospital("HSM")).await.map(|_| ())), ["code"]);
-    let other = est::create(db, &op(), &hospital("HCL")).await.unwrap();
+    assert_eq!(field(est::create(db, &op(), &hospital_input("HSM")).await.map(|_| ())), ["code"]);
+    let other = est::create(db, &op(), &hospital_input("HCL")).await.unwrap();
     let i = EstablishmentInput { code: "HSM".into(), ..est::as_input(&other) };
     assert_eq!(field(est::update(db, &op(), other.id, other.version, &i).await.map(|_| ())), ["code"]);
     // Site code within the establishment.
-    let s = est::create_site(db, &op(), est_id, &site_input("URG")).await.unwrap();
-    assert_eq!(field(est::create_site(db, &op(), est_id, &site_input("URG")).await.map(|_| ())), ["code"]);
-    let s2 = est::create_site(db, &op(), est_id, &site_input("CONS")).await.unwrap();
+    let s = est::create_site(db, &op(), est_id, &site_input("URG", "Site URG")).await.unwrap();
+    assert_eq!(field(est::create_site(db, &op(), est_id, &site_input("URG", "Site URG")).await.map(|_| ())), ["code"]);
+    let s2 = est::create_site(db, &op(), est_id, &site_input("CONS", "Site CONS")).await.unwrap();
     let i = SiteInput { code: s.code.clone(), ..est::site_as_input(&s2) };
     assert_eq!(field(est::update_site(db, &op(), est_id, s2.id, s2.version, &i).await.map(|_| ())), ["code"]);
     // Username.

@@ -2,18 +2,17 @@
 //! and, when `QUITTANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod common;
-mod flow;
 
 use std::collections::BTreeSet;
 
 use common::TestDb;
+use common::check::{count, audit_head, audit_rows, sites_of, invalid, fields, set};
+use common::fixtures::{self, at_site, op, person, seed_demo};
 use quittance_domain::identity::nir_key;
 use quittance_domain::patients::search::{self as patient_search, SearchCriteria};
-use quittance_domain::validation::FieldErrors;
-use quittance_store::audit::{self, AuditFilter, AuditRow};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
+use quittance_store::audit::AuditFilter;
 use quittance_store::patients::{self, DebtorInput, Patient, PatientInput, PatientSummary};
-use quittance_store::{Actor, Db, Error, args, demo};
+use quittance_store::{Actor, Db, Error, args};
 
 contract!(
     create_requires_the_strict_traits_and_writes_nothing,
@@ -44,24 +43,6 @@ contract!(
 const DEMO_PASSWORD: &str = "formation-2026";
 const STRICT: [&str; 5] = ["birth_name", "birth_first_names", "birth_date", "sex", "birth_place_code"];
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
 /// An establishment with two sites.
 struct Place {
     est: i64,
@@ -69,57 +50,8 @@ struct Place {
 }
 
 async fn establishment(db: &Db, code: &str) -> Place {
-    let e = est::create(db, &op(), &hospital(code)).await.expect("create establishment");
-    let mut sites = Vec::new();
-    for s in ["URG", "CONS"] {
-        let input = SiteInput {
-            code: s.into(),
-            name: format!("Site {s} de {code}"),
-            kind: "service".into(),
-            postcode: "69003".into(),
-            city: "Lyon".into(),
-            ..Default::default()
-        };
-        sites.push(est::create_site(db, &op(), e.id, &input).await.expect("create site").id);
-    }
-    Place { est: e.id, sites }
-}
-
-/// The demo data set's establishments and sites.
-struct Demo {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-async fn seed_demo(db: &Db) -> Demo {
-    demo::seed(db).await.expect("seed the demo data");
-    let list = est::list(db, &op()).await.unwrap();
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Demo { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
-}
-
-fn person(name: &str, first_names: &str, born: &str, sex: &str) -> PatientInput {
-    PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first_names.into(),
-        birth_date: born.into(),
-        sex: sex.into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-fn at_site(mut p: PatientInput, site: i64) -> PatientInput {
-    p.site_id = site.to_string();
-    p
+    let (e, sites) = fixtures::hospital_with_two_sites(db, code).await;
+    Place { est: e, sites: sites.to_vec() }
 }
 
 /// A NIR with its right key.
@@ -133,50 +65,12 @@ fn nir_wrong_key(body13: &str) -> String {
     format!("{body13}{:02}", if k == 97 { 1 } else { k + 1 })
 }
 
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
-async fn audit_head(db: &Db) -> i64 {
-    count(db, "SELECT seq FROM audit_head").await
-}
-
 async fn patient_count(db: &Db) -> i64 {
     count(db, "SELECT COUNT(*) FROM patients").await
 }
 
-async fn sites_of(db: &Db, patient_id: i64) -> Vec<i64> {
-    let mut tx = db.read().await.unwrap();
-    let rows: Vec<(i64,)> =
-        tx.all("SELECT site_id FROM patient_sites WHERE patient_id = $1 ORDER BY site_id", &args![patient_id]).await.unwrap();
-    tx.rollback().await.unwrap();
-    rows.into_iter().map(|r| r.0).collect()
-}
-
-async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<AuditRow> {
-    audit::search(db, &op(), &f, 1000, 0).await.unwrap().0
-}
-
 fn patient_rows(id: i64, action: &str) -> AuditFilter {
     AuditFilter { entity: Some("patient".into()), entity_id: Some(id.to_string()), action: Some(action.into()), ..Default::default() }
-}
-
-fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> FieldErrors {
-    match r {
-        Err(Error::Invalid(e)) => e,
-        other => panic!("expected field errors, got {other:?}"),
-    }
-}
-
-fn fields(e: &FieldErrors) -> BTreeSet<String> {
-    e.0.iter().map(|f| f.field.clone()).collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
 }
 
 async fn create(db: &Db, actor: &Actor, est_id: i64, p: PatientInput) -> Patient {

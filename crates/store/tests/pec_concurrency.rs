@@ -4,41 +4,34 @@
 mod common;
 
 use common::TestDb;
+use common::fixtures::{self, at_site, op, person};
 use quittance_domain::money::Currency;
 use quittance_store::pec::{self, Answer, AnswerInput, Pec, PecInput};
-use quittance_store::{Actor, Db, Error, args, care::payers, demo, establishments as est, patients};
+use quittance_store::patients::PatientInput;
+use quittance_store::{Actor, Db, Error, args, establishments as est};
 
 contract!(concurrent_answers_one_wins, concurrent_sends_one_wins, concurrent_expiries_one_wins);
 
 /// Rounds per test: a race that slips through once in a while still fails the test.
 const ROUNDS: usize = 6;
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
 /// A patient of HSM and its complementary payer.
 async fn fixture(db: &Db) -> (i64, i64) {
-    demo::seed(db).await.unwrap();
-    let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
-    let site = est::list_sites(db, &op(), hsm.id).await.unwrap()[0].id;
+    let hsm = fixtures::seed_demo(db).await.hsm;
+    let site = est::list_sites(db, &op(), hsm).await.unwrap()[0].id;
     let p = common::typed::create(
         db,
         &op(),
-        hsm.id,
-        &patients::PatientInput {
-            birth_name: "Kerouac".into(),
-            birth_first_names: "Jeanne".into(),
-            birth_date: "02/03/1970".into(),
-            sex: "F".into(),
+        hsm,
+        &PatientInput {
             birth_place_code: "29019".into(),
-            site_id: site.to_string(),
-            ..Default::default()
+            birth_place_label: String::new(),
+            ..at_site(person("Kerouac", "Jeanne", "02/03/1970", "F"), site)
         },
     )
     .await
     .unwrap();
-    let mgen = payers::list(db, &op(), hsm.id).await.unwrap().into_iter().find(|x| x.code == "MGEN").unwrap().id;
+    let mgen = fixtures::payer_id(db, hsm, "MGEN").await;
     (p.id, mgen)
 }
 

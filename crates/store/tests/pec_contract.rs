@@ -5,6 +5,7 @@ mod common;
 mod flow;
 
 use common::TestDb;
+use common::fixtures::{self, at_site, op, person};
 use flow::coverages::{self, CoverageInput};
 use quittance_store::patients::{DebtorInput, PatientInput};
 use quittance_store::pec::{self, AnswerInput, PecInput};
@@ -14,10 +15,6 @@ use flow::establishments as est;
 use flow::payers;
 
 contract!(pec_lifecycle_and_readiness, pec_validation_and_refused_transitions);
-
-fn op() -> Actor {
-    Actor::system("test")
-}
 
 /// Parses, then creates (as the pages and the API do).
 async fn create(db: &quittance_store::Db, actor: &Actor, patient: i64, raw: &PecInput) -> Result<pec::Pec, Error> {
@@ -33,24 +30,19 @@ async fn answer_raw(db: &quittance_store::Db, actor: &Actor, id: i64, version: i
 
 /// A validated patient with a debtor, a current stay, compulsory and complementary coverage.
 async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
-    demo::seed(db).await.unwrap();
-    let hsm = est::list(db, &op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap();
-    let site = est::list_sites(db, &op(), hsm.id).await.unwrap()[0].id;
+    let hsm = fixtures::seed_demo(db).await.hsm;
+    let site = est::list_sites(db, &op(), hsm).await.unwrap()[0].id;
     let p = common::typed::create(
         db,
         &op(),
-        hsm.id,
+        hsm,
         &PatientInput {
-            birth_name: "Quéméner".into(),
-            birth_first_names: "Anne".into(),
-            birth_date: "12/05/1961".into(),
-            sex: "F".into(),
-            birth_place_code: "29019".into(),
             identity_status: "validee".into(),
             doc_type: "passeport".into(),
             doc_number: "12AB34567".into(),
-            site_id: site.to_string(),
-            ..Default::default()
+            birth_place_code: "29019".into(),
+            birth_place_label: String::new(),
+            ..at_site(person("Quéméner", "Anne", "12/05/1961", "F"), site)
         },
     )
     .await
@@ -74,7 +66,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
     )
     .await
     .unwrap();
-    let list = payers::list(db, &op(), hsm.id).await.unwrap();
+    let list = payers::list(db, &op(), hsm).await.unwrap();
     let cpam = list.iter().find(|x| x.code == "CPAM69").unwrap().id;
     let mgen = list.iter().find(|x| x.code == "MGEN").unwrap().id;
     for (payer, role) in [(cpam, "obligatoire"), (mgen, "complementaire")] {
@@ -82,7 +74,7 @@ async fn ready_but_for_pec(db: &quittance_store::Db) -> (i64, i64, i64, i64) {
             .await
             .unwrap();
     }
-    (hsm.id, p.id, stay.id, mgen)
+    (hsm, p.id, stay.id, mgen)
 }
 
 fn today() -> jiff::civil::Date {

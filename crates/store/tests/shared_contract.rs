@@ -5,12 +5,14 @@ mod common;
 mod flow;
 
 use common::TestDb;
+use common::check::{count};
+use common::fixtures::{hospital_input, op, user_input};
 use quittance_domain::access::{Grant, Role};
 use quittance_domain::audit::ChainBreak;
 use quittance_domain::numbering::is_gapless;
 use quittance_store::audit::{self, AuditFilter};
-use quittance_store::access::{self as auth, NewUser};
-use flow::establishments::{self as est, EstablishmentInput, SiteInput};
+use quittance_store::access as auth;
+use flow::establishments::{self as est, SiteInput};
 use quittance_store::{Actor, Backend, Db, Error, args, demo, migrate, numbering};
 
 contract!(
@@ -29,31 +31,6 @@ contract!(
     audit_search_filters_and_scopes,
 );
 
-fn op() -> Actor {
-    Actor::system("test")
-}
-
-fn hospital(code: &str) -> EstablishmentInput {
-    EstablishmentInput {
-        code: code.into(),
-        name: format!("Hôpital {code}"),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
 async fn audit_rows(db: &Db, f: AuditFilter) -> Vec<audit::AuditRow> {
     audit::search(db, &op(), &f, 100_000, 0).await.unwrap().0
 }
@@ -62,13 +39,7 @@ async fn user_with(db: &Db, username: &str, grants: Vec<Grant>) -> (i64, Actor) 
     let (id, _) = auth::create_user(
         db,
         &op(),
-        &NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: Some("une-phrase-de-passe".into()),
-            grants,
-            ..Default::default()
-        },
+        &user_input(username, grants),
     )
     .await
     .unwrap();
@@ -88,7 +59,7 @@ async fn migrations_match_and_rerun(t: TestDb) {
 
 async fn establishment_lifecycle(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     assert_eq!(e.code, "HSM");
     assert_eq!(e.siret.as_deref(), Some("26690123400010"));
     let got = est::get(db, &op(), e.id).await.unwrap();
@@ -126,11 +97,11 @@ async fn establishment_lifecycle(t: TestDb) {
 
 async fn invalid_input_writes_nothing(t: TestDb) {
     let db = &t.db;
-    est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     let before_est = count(db, "SELECT COUNT(*) FROM establishments").await;
     let before_audit = count(db, "SELECT seq FROM audit_head").await;
 
-    let mut bad = hospital("X");
+    let mut bad = hospital_input("X");
     bad.name = "  ".into();
     bad.siret = "12345678901234".into();
     bad.currency = "USD".into();
@@ -143,11 +114,11 @@ async fn invalid_input_writes_nothing(t: TestDb) {
         }
         other => panic!("accepted: {other:?}"),
     }
-    match est::create(db, &op(), &hospital("hsm")).await {
+    match est::create(db, &op(), &hospital_input("hsm")).await {
         Err(Error::Invalid(f)) => assert_eq!(f.get("code"), Some("Ce code est déjà utilisé.")),
         other => panic!("duplicate accepted: {other:?}"),
     }
-    let mut xpf = hospital("NC");
+    let mut xpf = hospital_input("NC");
     xpf.currency = "XPF".into();
     xpf.postcode = "69003".into();
     match est::create(db, &op(), &xpf).await {
@@ -187,7 +158,7 @@ async fn site_scoped_roles(t: TestDb) {
 
 async fn numbering_sequence_and_rollback(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     let mut tx = db.begin().await.unwrap();
     assert_eq!(numbering::allocate(&mut tx, e.id, "FAC", 2026).await.unwrap(), (1, "FAC-2026-000001".into()));
@@ -211,7 +182,7 @@ async fn numbering_sequence_and_rollback(t: TestDb) {
 /// writes a document row; a tenth of the transactions roll back.
 async fn numbering_concurrent_writers(t: TestDb) {
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     db.raw("CREATE TABLE docs (n BIGINT NOT NULL, number TEXT NOT NULL)").await.unwrap();
     let writers = 8u64;
@@ -350,7 +321,7 @@ async fn refusals_are_audited(t: TestDb) {
     demo::seed(db).await.unwrap();
     let s = auth::login(db, "comptable", demo::DEMO_PASSWORD, "10.2.0.1", None).await.unwrap();
     let comptable = auth::session(db, &s.token).await.unwrap().actor;
-    assert!(matches!(est::create(db, &comptable, &hospital("NEW")).await, Err(Error::Forbidden)));
+    assert!(matches!(est::create(db, &comptable, &hospital_input("NEW")).await, Err(Error::Forbidden)));
     assert!(matches!(auth::list_users(db, &comptable).await, Err(Error::Forbidden)));
     assert!(matches!(audit::search(db, &comptable, &AuditFilter::default(), 10, 0).await, Err(Error::Forbidden)));
     let rows = audit_rows(db, AuditFilter { actor: Some("comptable".into()), outcome: Some("refused".into()), ..Default::default() }).await;
@@ -444,7 +415,7 @@ async fn audit_chain_detects_tampering(t: TestDb) {
 
 async fn audit_rows_are_append_only(t: TestDb) {
     let db = &t.db;
-    est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     assert!(db.raw("UPDATE audit_log SET actor = 'x' WHERE seq = 1").await.is_err(), "update must be refused");
     assert!(db.raw("DELETE FROM audit_log WHERE seq = 1").await.is_err(), "delete must be refused");
     assert!(db.raw("UPDATE audit_head SET seq = 0, hash = 'x' WHERE id = 1").await.is_err(), "head cannot go back");
@@ -483,7 +454,7 @@ async fn audit_search_filters_and_scopes(t: TestDb) {
 async fn numbering_two_processes_postgres() {
     let Some(t) = common::postgres().await else { return };
     let db = &t.db;
-    let e = est::create(db, &op(), &hospital("HSM")).await.unwrap();
+    let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap();
     est::save_series(db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
     db.raw("CREATE TABLE docs (n BIGINT NOT NULL, number TEXT NOT NULL, pid BIGINT NOT NULL)").await.unwrap();
     let exe = std::env::current_exe().unwrap();
@@ -562,7 +533,7 @@ fn numbering_property_any_commit_rollback_sequence() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let t = rt.block_on(common::sqlite());
     let e = rt.block_on(async {
-        let e = est::create(&t.db, &op(), &hospital("HSM")).await.unwrap();
+        let e = est::create(&t.db, &op(), &hospital_input("HSM")).await.unwrap();
         est::save_series(&t.db, &op(), e.id, None, "FAC", "Factures", "FAC-{YYYY}-{N:6}").await.unwrap();
         est::save_series(&t.db, &op(), e.id, None, "REC", "Reçus", "REC{YY}{N:5}").await.unwrap();
         t.db.raw("CREATE TABLE docs (series TEXT NOT NULL, year BIGINT NOT NULL, n BIGINT NOT NULL)").await.unwrap();

@@ -2,26 +2,14 @@
 //! journal per file that makes a re-run resume after the last committed batch.
 
 mod common;
-mod flow;
 
 use common::TestDb;
-use flow::establishments::{self as est, EstablishmentInput};
+use common::check::{count};
+use common::fixtures::{self, op};
 use quittance_store::patients::{self, PatientInput};
 use quittance_store::shared::imports::{BatchDone, Batches};
-use quittance_store::{Actor, Db};
 
 contract!(patients_import_in_batches_and_resume);
-
-fn op() -> Actor {
-    Actor::system("test")
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    let mut tx = db.read().await.unwrap();
-    let n = tx.int(sql, &[]).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
 
 fn rows(n: usize, bad: usize) -> Vec<(usize, PatientInput)> {
     (0..n)
@@ -41,18 +29,7 @@ fn rows(n: usize, bad: usize) -> Vec<(usize, PatientInput)> {
 
 async fn patients_import_in_batches_and_resume(t: TestDb) {
     let db = &t.db;
-    let input = EstablishmentInput {
-        code: "HSM".into(),
-        name: "Hôpital".into(),
-        kind: "hopital".into(),
-        currency: "EUR".into(),
-        timezone: "Europe/Paris".into(),
-        siret: "26690123400010".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        ..Default::default()
-    };
-    let e = est::create(db, &op(), &input).await.unwrap().id;
+    let e = fixtures::hospital(db, "HSM").await;
     let opts = Batches { size: 10, dry_run: false, source_sha256: Some("a".repeat(64)) };
     let mut seen = Vec::new();
     let r = patients::import_in_batches(db, &op(), e, rows(25, 12), &opts, &mut |b: &BatchDone| seen.push(b.clone())).await.unwrap();

@@ -14,21 +14,13 @@ mod flow;
 use std::io::Write;
 use std::path::Path;
 
-use common::browser::{Browser, Step, check, choose, click, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
+use common::{fixtures, fr};
+use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
-use jiff::civil::Date;
 use quittance_domain::readiness::Rules;
 use quittance_store::audit::AuditFilter;
-use quittance_store::patients::{DebtorInput, PatientInput};
-use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, readiness};
 use flow::coverages;
-use flow::establishments as est;
-use flow::payers;
-
-fn fr(d: Date) -> String {
-    quittance_domain::fr::format_date_fr(d)
-}
 
 /// The file the journey works on, made through the store before the browser starts.
 struct Setup {
@@ -42,51 +34,24 @@ struct Setup {
 /// A validated HSM file with a debtor at a full address and a current full
 /// hospitalisation in Médecine interne, but no coverage right.
 async fn setup(db: &Db) -> Setup {
-    let op = Actor::system("test");
-    let hsm = est::list(db, &op).await.unwrap().into_iter().find(|e| e.code == "HSM").expect("HSM").id;
-    let med = est::list_sites(db, &op, hsm).await.unwrap().into_iter().find(|s| s.code == "MED").expect("MED").id;
-    let list = payers::list(db, &op, hsm).await.unwrap();
-    let payer = |code: &str| list.iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id;
+    let op = fixtures::op();
+    let ids = fixtures::demo_ids(db).await;
+    let hsm = ids.hsm;
+    let payer = |code: &'static str| fixtures::payer_id(db, hsm, code);
     // The prise-en-charge control is a feature of its own: this journey is about coverage.
     readiness::save_rules(db, &op, hsm, &Rules { pec_required: false, ..Rules::default() }).await.expect("rules");
-    let input = PatientInput {
-        birth_name: "Lambertin".into(),
-        birth_first_names: "Chloé Marie".into(),
-        birth_date: "21/03/1984".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        identity_status: "validee".into(),
-        doc_type: "carte_identite".into(),
-        doc_number: "840321123456".into(),
-        address_line1: "8 rue de la République".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        site_id: med.to_string(),
-        ..Default::default()
+    let file = JourneyFile {
+        name: "Lambertin",
+        first_names: "Chloé Marie",
+        born: "21/03/1984",
+        doc_number: "840321123456",
+        address: "8 rue de la République",
+        admitted_days_ago: 3,
+        admission_time: "10:20",
+        leaves_in_days: 7,
     };
-    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
-    let debtor = DebtorInput {
-        kind: "patient".into(),
-        address_line1: "8 rue de la République".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
-        is_default: true,
-        ..Default::default()
-    };
-    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
-    let today = jiff::Zoned::now().date();
-    let stay = StayInput {
-        site_id: med.to_string(),
-        admission_date: fr(today.checked_sub(jiff::Span::new().days(3)).unwrap()),
-        admission_time: "10:20".into(),
-        planned_discharge_date: fr(today.checked_add(jiff::Span::new().days(7)).unwrap()),
-        care_mode: "hospitalisation_complete".into(),
-        ..Default::default()
-    };
-    let s = stays::save(db, &op, p.id, None, 0, &stay).await.expect("stay");
-    Setup { patient: p.id, ipp: p.ipp, stay: s.id, cpam: payer("CPAM69"), mgen: payer("MGEN") }
+    let (p, stay) = journey_file(db, &file).await;
+    Setup { patient: p.id, ipp: p.ipp, stay, cpam: payer("CPAM69").await, mgen: payer("MGEN").await }
 }
 
 /// The checklist block's text.

@@ -7,14 +7,15 @@ mod common;
 mod flow;
 
 use axum::http::{Method, StatusCode};
-use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
+use common::fixtures::{at_site, debtor_input, op, person, stay_input, validated};
+use common::{TestApp, csrf_from_html, field, field_error, filter, form_fields, fr, html_tags, html_unescape, id_after, plain, refs, scalar, section, set_field, xlsx_text};
 use jiff::civil::Date;
 use quittance_domain::readiness::{CONTROLS, Rules};
 use flow::coverages::{self, CoverageInput};
 use flow::establishments as est;
-use quittance_store::patients::{self, DebtorInput, Patient, PatientInput};
+use quittance_store::patients::{self, Patient};
 use flow::stays::{self, StayInput};
-use quittance_store::{Actor, args, readiness};
+use quittance_store::{args, readiness};
 use flow::payers;
 use serde_json::json;
 
@@ -30,10 +31,6 @@ struct Ids {
     cpam: i64,
     mgen: i64,
     cafat: i64,
-}
-
-fn op() -> Actor {
-    Actor::system("t")
 }
 
 async fn ids(app: &TestApp) -> Ids {
@@ -73,80 +70,19 @@ fn days(n: i64) -> Date {
     today().checked_add(jiff::Span::new().days(n)).unwrap()
 }
 
-fn fr(d: Date) -> String {
-    quittance_domain::fr::format_date_fr(d)
-}
-
-fn person(name: &str, first_names: &str, born: &str, sex: &str) -> PatientInput {
-    PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first_names.into(),
-        birth_date: born.into(),
-        sex: sex.into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
 /// A validated file at `site` with a debtor at a full address and a current full
 /// hospitalisation admitted five days ago, without any coverage.
 async fn file_without_coverage(app: &TestApp, est_id: i64, site: i64, name: &str) -> (Patient, i64) {
-    let mut input = person(name, "Camille", "12/05/1975", "F");
-    input.site_id = site.to_string();
-    input.identity_status = "validee".into();
-    input.doc_type = "carte_identite".into();
-    input.doc_number = "123456789012".into();
+    let input = validated(at_site(person(name, "Camille", "12/05/1975", "F"), site));
     let p = common::typed::create(&app.db, &op(), est_id, &input).await.expect("create the file");
-    let debtor = DebtorInput {
-        kind: "patient".into(),
-        address_line1: "3 rue Victor-Hugo".into(),
-        postcode: "69003".into(),
-        city: "Lyon".into(),
-        guarantees: "sejour,actes,forfait_journalier".into(),
-        is_default: true,
-        ..Default::default()
-    };
-    common::typed::save_debtor(&app.db, &op(), p.id, None, &debtor).await.expect("debtor");
-    let stay = StayInput {
-        site_id: site.to_string(),
-        admission_date: fr(days(-5)),
-        admission_time: "09:15".into(),
-        planned_discharge_date: fr(days(10)),
-        care_mode: "hospitalisation_complete".into(),
-        ..Default::default()
-    };
+    common::typed::save_debtor(&app.db, &op(), p.id, None, &debtor_input()).await.expect("debtor");
+    let stay = StayInput { admission_time: "09:15".into(), planned_discharge_date: fr(days(10)), ..stay_input(site, &fr(days(-5))) };
     let s = stays::save(&app.db, &op(), p.id, None, 0, &stay).await.expect("stay");
     (p, s.id)
 }
 
 fn coverage(payer: i64, role: &str, from: Date, to: Option<Date>) -> CoverageInput {
     CoverageInput { payer_id: payer.to_string(), role: role.into(), valid_from: fr(from), valid_to: to.map(fr).unwrap_or_default(), ..Default::default() }
-}
-
-async fn scalar(app: &TestApp, sql: &str, a: &[quittance_store::V]) -> i64 {
-    let mut tx = app.db.read().await.unwrap();
-    let n = tx.int(sql, a).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-/// The text of the `<p class="error" id="e-{name}">` next to a field, unescaped.
-fn field_error(html: &str, name: &str) -> Option<String> {
-    let marker = format!("<p class=\"error\" id=\"e-{name}\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")?;
-    Some(html_unescape(&html[start..start + end]))
-}
-
-/// The id in a `Location: {prefix}{id}?…` redirect.
-fn id_after(r: &Resp, prefix: &str) -> i64 {
-    let loc = r.location().unwrap_or_else(|| panic!("a redirect, got {}: {}", r.status, r.text()));
-    loc.strip_prefix(prefix).and_then(|rest| rest.split(['?', '/']).next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("location {loc}"))
 }
 
 
@@ -848,22 +784,16 @@ async fn api_coverages_and_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_payer_coverage_and_stay_endpoints() {
     let app = TestApp::new().await;
-    let r = app.get("/api/v1/openapi.json", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let j = r.json();
+    let j = common::openapi(&app).await;
     let paths = &j["paths"];
-    for (path, methods) in [
+    common::assert_documented(paths, &[
         ("/api/v1/payers", &["get", "post"][..]),
         ("/api/v1/payers/{id}", &["get", "put"][..]),
         ("/api/v1/patients/{id}/coverages", &["get", "post"][..]),
         ("/api/v1/patients/{id}/stays", &["get", "post"][..]),
         ("/api/v1/patients/{id}/coverages/{cid}", &["put"][..]),
         ("/api/v1/patients/{id}/stays/{sid}", &["put"][..]),
-    ] {
-        for m in methods {
-            assert!(paths[path][m].is_object(), "{m} {path} documented");
-        }
-    }
+    ]);
     let params: Vec<&str> = paths["/api/v1/payers"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(params.contains(&"establishment_id"), "{params:?}");
     assert!(paths["/api/v1/payers"]["post"]["responses"]["422"].is_object(), "the 422 answer is documented");

@@ -7,28 +7,17 @@ mod common;
 mod flow;
 
 use axum::http::{Method, StatusCode};
-use common::{TestApp, field, form_fields, html_unescape, set_field};
+use common::fixtures::{self, at_site, person};
+use common::{TestApp, field, field_error, form_fields, html_unescape, refs, set_field};
 use flow::coverages::{self, CoverageInput};
 use flow::payers;
 use flow::stays::{self, StayInput};
-use quittance_store::patients::{PatientInput};
 use quittance_store::{Actor};
 use flow::establishments as est;
 use serde_json::json;
 
 fn op() -> Actor {
     Actor::system("autre-agent")
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-fn field_error(html: &str, name: &str) -> Option<String> {
-    let marker = format!("<p class=\"error\" id=\"e-{name}\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")?;
-    Some(html_unescape(&html[start..start + end]))
 }
 
 struct Place {
@@ -42,17 +31,8 @@ async fn place(app: &TestApp) -> Place {
     let list = app.establishments().await;
     let hsm = list.iter().find(|e| e.code == "HSM").expect("HSM").id;
     let med = est::list_sites(&app.db, &op(), hsm).await.unwrap().into_iter().find(|s| s.code == "MED").expect("MED").id;
-    let cpam = payers::list(&app.db, &op(), hsm).await.unwrap().into_iter().find(|p| p.code == "CPAM69").expect("CPAM69").id;
-    let input = PatientInput {
-        birth_name: "CONCURRENT".into(),
-        birth_first_names: "Alix".into(),
-        birth_date: "12/05/1975".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        site_id: med.to_string(),
-        ..Default::default()
-    };
+    let cpam = fixtures::payer_id(&app.db, hsm, "CPAM69").await;
+    let input = at_site(person("CONCURRENT", "Alix", "12/05/1975", "F"), med);
     let patient = common::typed::create(&app.db, &op(), hsm, &input).await.expect("create the file").id;
     Place { hsm, med, cpam, patient }
 }

@@ -10,19 +10,11 @@ mod flow;
 
 use std::io::Write;
 
-use common::browser::{Browser, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
+use common::{fixtures, fr};
+use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
 use fantoccini::{Client, Locator};
-use jiff::civil::Date;
 use flow::coverages::{self, CoverageInput};
-use quittance_store::patients::{DebtorInput, PatientInput};
-use flow::stays::{self, StayInput};
 use quittance_store::{Actor, Db, documents, pec, readiness};
-use flow::establishments as est;
-use flow::payers;
-
-fn fr(d: Date) -> String {
-    quittance_domain::fr::format_date_fr(d)
-}
 
 struct Setup {
     patient: i64,
@@ -33,51 +25,24 @@ struct Setup {
 /// A validated HSM file with a debtor, a current full hospitalisation in Médecine
 /// interne and its compulsory coverage (CPAM), but no complementary.
 async fn setup(db: &Db) -> Setup {
-    let op = Actor::system("test");
-    let hsm = est::list(db, &op).await.unwrap().into_iter().find(|e| e.code == "HSM").expect("HSM").id;
-    let med = est::list_sites(db, &op, hsm).await.unwrap().into_iter().find(|s| s.code == "MED").expect("MED").id;
-    let list = payers::list(db, &op, hsm).await.unwrap();
-    let payer = |code: &str| list.iter().find(|p| p.code == code).unwrap_or_else(|| panic!("payer {code}")).id;
-    let input = PatientInput {
-        birth_name: "Vasseur".into(),
-        birth_first_names: "Élodie Anne".into(),
-        birth_date: "14/07/1979".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        identity_status: "validee".into(),
-        doc_type: "carte_identite".into(),
-        doc_number: "790714123456".into(),
-        address_line1: "3 quai Saint-Antoine".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        site_id: med.to_string(),
-        ..Default::default()
+    let op = fixtures::op();
+    let ids = fixtures::demo_ids(db).await;
+    let hsm = ids.hsm;
+    let payer = |code: &'static str| fixtures::payer_id(db, hsm, code);
+    let file = JourneyFile {
+        name: "Vasseur",
+        first_names: "Élodie Anne",
+        born: "14/07/1979",
+        doc_number: "790714123456",
+        address: "3 quai Saint-Antoine",
+        admitted_days_ago: 2,
+        admission_time: "09:40",
+        leaves_in_days: 6,
     };
-    let p = common::typed::create(db, &op, hsm, &input).await.expect("create the file");
-    let debtor = DebtorInput {
-        kind: "patient".into(),
-        address_line1: "3 quai Saint-Antoine".into(),
-        postcode: "69002".into(),
-        city: "Lyon".into(),
-        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
-        is_default: true,
-        ..Default::default()
-    };
-    common::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
-    let cpam = CoverageInput { payer_id: payer("CPAM69").to_string(), role: "obligatoire".into(), member_number: "2790769123045".into(), valid_from: "01/01/2026".into(), ..Default::default() };
+    let (p, stay) = journey_file(db, &file).await;
+    let cpam = CoverageInput { member_number: "2790769123045".into(), ..fixtures::coverage_input(payer("CPAM69").await, "obligatoire", "01/01/2026", "") };
     coverages::save(db, &op, p.id, None, 0, &cpam).await.expect("compulsory coverage");
-    let today = jiff::Zoned::now().date();
-    let stay = StayInput {
-        site_id: med.to_string(),
-        admission_date: fr(today.checked_sub(jiff::Span::new().days(2)).unwrap()),
-        admission_time: "09:40".into(),
-        planned_discharge_date: fr(today.checked_add(jiff::Span::new().days(6)).unwrap()),
-        care_mode: "hospitalisation_complete".into(),
-        ..Default::default()
-    };
-    let s = stays::save(db, &op, p.id, None, 0, &stay).await.expect("stay");
-    Setup { patient: p.id, stay: s.id, mgen: payer("MGEN") }
+    Setup { patient: p.id, stay, mgen: payer("MGEN").await }
 }
 
 async fn checklist(c: &Client) -> Step<String> {

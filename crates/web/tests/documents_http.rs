@@ -10,44 +10,15 @@ mod flow;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{plain, section, Resp, TestApp, csrf_from_html, field, filter, form_fields, html_tags, html_unescape, set_field, xlsx_text};
+use common::fixtures::{self, op};
+use common::{Resp, TestApp, csrf_from_html, field, field_error, filter, form_fields, fr, html_tags, html_unescape, plain, refs, scalar, section, set_field, xlsx_text};
 use quittance_store::documents::{Storage, StorageMode};
-use flow::establishments as est;
-use quittance_store::{Actor, V, args, readiness};
+use quittance_store::{V, args, readiness};
 use quittance_web::{AppState, WebConfig};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------- helpers
-
-struct Ids {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-fn op() -> Actor {
-    Actor::system("t")
-}
-
-async fn ids(app: &TestApp) -> Ids {
-    let list = app.establishments().await;
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(&app.db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(&app.db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Ids { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
-}
-
-async fn scalar(app: &TestApp, sql: &str, a: Vec<V>) -> i64 {
-    let mut tx = app.db.read().await.unwrap();
-    let n = tx.int(sql, &a).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
-}
 
 async fn pairs(app: &TestApp, sql: &str, a: Vec<V>) -> Vec<(i64, i64)> {
     let mut tx = app.db.read().await.unwrap();
@@ -228,24 +199,8 @@ fn with_limit(app: &mut TestApp, max_bytes: usize) {
 }
 
 
-/// The text of the `<p class="error" id="e-{name}">` next to a field, unescaped.
-fn field_error(html: &str, name: &str) -> Option<String> {
-    let marker = format!("<p class=\"error\" id=\"e-{name}\">");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find("</p>")?;
-    Some(html_unescape(&html[start..start + end]))
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 fn paris_today() -> jiff::civil::Date {
     quittance_store::patients::today_in("Europe/Paris")
-}
-
-fn fr(d: jiff::civil::Date) -> String {
-    quittance_domain::fr::format_date_fr(d)
 }
 
 /// `AAAA-MM-JJ…` → `JJ/MM/AAAA`.
@@ -299,7 +254,7 @@ fn is_denied(status: StatusCode) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_upload_to_a_pec_is_listed_opened_with_its_checksum_and_audited() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let missing = pecs_missing_answer(&app, ids.hsm).await;
     assert!(!missing.is_empty(), "the demo leaves agreed PECs without their answer document");
     let (pec_id, pid) = missing[0];
@@ -389,7 +344,7 @@ async fn page_upload_to_a_pec_is_listed_opened_with_its_checksum_and_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_upload_to_the_file_itself_returns_to_the_documents_section() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let cookie = app.login_demo("technicien").await;
     let csrf = upload_csrf(&app, &cookie, pid).await;
@@ -415,7 +370,7 @@ async fn page_upload_to_the_file_itself_returns_to_the_documents_section() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_shows_filing_in_french_and_not_the_openings() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let cookie = app.login_demo("technicien").await;
     let csrf = upload_csrf(&app, &cookie, pid).await;
@@ -434,7 +389,7 @@ async fn history_shows_filing_in_french_and_not_the_openings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coverage_rows_show_their_proof_and_link_to_file_it() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let input = flow::coverages::CoverageInput {
         payer_id: scalar(&app, "SELECT id FROM payers WHERE establishment_id = $1 AND code = 'CPAM69'", args![ids.hsm]).await.to_string(),
@@ -468,7 +423,7 @@ async fn coverage_rows_show_their_proof_and_link_to_file_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_and_withdrawal_confirmations_reach_the_patient_page() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let cookie = app.login_demo("technicien").await;
     let csrf = upload_csrf(&app, &cookie, pid).await;
@@ -496,7 +451,7 @@ async fn upload_and_withdrawal_confirmations_reach_the_patient_page() {
 async fn page_upload_refuses_too_large_files_with_the_limit_and_writes_nothing() {
     let mut app = TestApp::new().await;
     with_limit(&mut app, 64 * 1024);
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let cookie = app.login_demo("technicien").await;
     let r = app.get(&format!("/patients/{pid}/documents/nouveau"), Some(&cookie)).await;
@@ -529,7 +484,7 @@ async fn page_upload_refuses_too_large_files_with_the_limit_and_writes_nothing()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_upload_refuses_other_types_missing_files_and_forged_forms() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let cookie = app.login_demo("technicien").await;
     let csrf = upload_csrf(&app, &cookie, pid).await;
@@ -595,7 +550,7 @@ async fn page_upload_refuses_other_types_missing_files_and_forged_forms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_upload_returns_the_document_and_problems_naming_the_field() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (pec_id, pid) = pecs_missing_answer(&app, ids.hsm).await[0];
     let accord = class_id(&app, ids.hsm, "accord_pec").await;
     let key = app.api_key("technicien").await;
@@ -688,7 +643,7 @@ async fn api_upload_returns_the_document_and_problems_naming_the_field() {
 async fn api_upload_over_the_limit_is_a_413_problem_naming_the_file() {
     let mut app = TestApp::new().await;
     with_limit(&mut app, 64 * 1024);
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let courrier = class_id(&app, ids.hsm, "courrier").await;
     let key = app.api_key("technicien").await;
@@ -712,7 +667,7 @@ async fn api_upload_over_the_limit_is_a_413_problem_naming_the_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_withdrawal_with_version_and_reason() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let answers = filed_answers(&app, ids.hsm).await;
     let ((doc, pid), (doc2, _)) = (answers[0], answers[1]);
     let key = app.api_key("technicien").await;
@@ -746,7 +701,7 @@ async fn api_withdrawal_with_version_and_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_of_another_establishment_or_site_are_out_of_reach() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (hsm_doc, hsm_file) = filed_answers(&app, ids.hsm).await[0];
     let before = count_documents(&app).await;
 
@@ -817,7 +772,7 @@ async fn documents_of_another_establishment_or_site_are_out_of_reach() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confidential_documents_open_only_with_the_permission() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
 
     // HSM: the technician files a confidential letter; he opens it, the mandataire may not.
     let med_file = file_at_site(&app, ids.med).await;
@@ -877,7 +832,7 @@ async fn confidential_documents_open_only_with_the_permission() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (doc, pid) = filed_answers(&app, ids.hsm).await[0];
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
@@ -937,7 +892,7 @@ async fn withdrawal_form_needs_a_reason_and_marks_the_document() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_withdrawal_reshows_the_form_with_a_way_back() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (doc, pid) = filed_answers(&app, ids.hsm).await[0];
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
@@ -963,7 +918,7 @@ async fn a_stale_withdrawal_reshows_the_form_with_a_way_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawal_refusal_names_the_reason_field_in_french() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (doc, pid) = filed_answers(&app, ids.hsm).await[0];
     let cookie = app.login_demo("technicien").await;
     let html = app.get(&format!("/patients/{pid}"), Some(&cookie)).await.text();
@@ -981,7 +936,7 @@ async fn withdrawal_refusal_names_the_reason_field_in_french() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_list_missing_answers_and_expired_mail_with_exports_matching_the_api() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let missing = pecs_missing_answer(&app, ids.hsm).await;
     assert_eq!(missing.len(), 2, "the demo leaves two agreed PECs without their answer");
     let expired: Vec<(i64, i64)> = pairs(
@@ -1095,7 +1050,7 @@ async fn reports_list_missing_answers_and_expired_mail_with_exports_matching_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_are_scoped_to_the_users_establishment_and_roles() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     // The DPASS secretary sees her establishment's (empty) reports, nothing of the hospital.
     let sec = app.login_demo("secretaire").await;
     let r = app.get("/documents", Some(&sec)).await;
@@ -1126,7 +1081,7 @@ async fn reports_are_scoped_to_the_users_establishment_and_roles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_admin_pages_list_create_refuse_duplicates_and_deactivate() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let admin = app.login_demo("admin").await;
     let plan = format!("/admin/etablissements/{}/plan-de-classement", ids.hsm);
 
@@ -1212,7 +1167,7 @@ async fn plan_admin_pages_list_create_refuse_duplicates_and_deactivate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_class_form_is_reshown_with_what_was_typed() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let admin = app.login_demo("admin").await;
     let cid = class_id(&app, ids.hsm, "courrier").await;
     let edit = format!("/admin/etablissements/{}/plan-de-classement/{cid}", ids.hsm);
@@ -1249,7 +1204,7 @@ async fn a_stale_class_form_is_reshown_with_what_was_typed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_default_is_offered_to_an_establishment_without_classes() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     assert_eq!(count_classes(&app, ids.dpass).await, quittance_store::documents::DEFAULT_PLAN.len() as i64, "seeded with the establishment");
     assert_eq!(scalar(&app, "SELECT COUNT(*) FROM documents WHERE establishment_id = $1", args![ids.dpass]).await, 0, "the demo files nothing at DPASS");
     exec(&app, "DELETE FROM document_classes WHERE establishment_id = $1", args![ids.dpass]).await;
@@ -1276,7 +1231,7 @@ async fn plan_default_is_offered_to_an_establishment_without_classes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_document_classes_list_create_update() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let key = app.api_key("admin").await;
     let path = format!("/api/v1/document-classes?establishment_id={}", ids.hsm);
 
@@ -1350,7 +1305,7 @@ async fn api_document_classes_list_create_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_admin_validates_and_unticking_documents_drops_the_missing_document_failure() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (_, pid) = pecs_missing_answer(&app, ids.hsm).await[0];
     let file_ipp = text_of(&app, "SELECT ipp FROM patients WHERE id = $1", args![pid]).await;
     let tech = app.login_demo("technicien").await;
@@ -1431,7 +1386,7 @@ async fn pec_of_plain_file(app: &TestApp, est_id: i64) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pec_letter_pdf_from_the_page_and_the_api() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (pec_id, pid) = pec_of_plain_file(&app, ids.hsm).await;
     let number = text_of(&app, "SELECT number FROM cover_authorizations WHERE id = $1", args![pec_id]).await;
     let birth_name = text_of(&app, "SELECT birth_name FROM patients WHERE id = $1", args![pid]).await;
@@ -1475,7 +1430,7 @@ async fn pec_letter_pdf_from_the_page_and_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pec_letter_carries_the_birth_name_when_a_used_name_exists() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let (pec_id, pid) = pec_of_plain_file(&app, ids.hsm).await;
     let birth_name = text_of(&app, "SELECT birth_name FROM patients WHERE id = $1", args![pid]).await;
     exec(&app, "UPDATE patients SET used_name = 'EPOUSENOM' WHERE id = $1", args![pid]).await;
@@ -1493,9 +1448,7 @@ async fn pec_letter_carries_the_birth_name_when_a_used_name_exists() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_document_class_and_letter_endpoints() {
     let app = TestApp::new().await;
-    let r = app.get("/api/v1/openapi.json", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let doc = r.json();
+    let doc = common::openapi(&app).await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, methods) in [
         ("/api/v1/patients/{id}/documents", &["get", "post"][..]),
@@ -1536,7 +1489,7 @@ async fn folder_storage_keeps_content_addressed_files_and_detects_tampering() {
         app.db.clone(),
         WebConfig { documents: Storage { mode: StorageMode::Folder(root.path().to_path_buf()), max_bytes: 1024 * 1024 }, ..WebConfig::default() },
     ));
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let pid = file_at_site(&app, ids.med).await;
     let key = app.api_key("technicien").await;
     let bytes = pdf("Rangé dans un dossier");

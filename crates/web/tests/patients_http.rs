@@ -6,53 +6,14 @@ mod common;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};
-use common::{Resp, TestApp, csrf_from_html, field, filter, form_body, form_fields, html_unescape, set_field};
+use common::fixtures::{self, at_site, op, person};
+use common::{Resp, TestApp, csrf_from_html, field, filter, form_body, form_fields, html_unescape, refs, scalar, set_field, zip_entries};
 use quittance_domain::identity::nir_key;
-use quittance_store::establishments as est;
 use quittance_store::patients::{self, Patient, PatientInput};
-use quittance_store::{Actor, args};
+use quittance_store::args;
 use serde_json::json;
 
 // ---------------------------------------------------------------- helpers
-
-struct Ids {
-    hsm: i64,
-    dpass: i64,
-    med: i64,
-    rs: i64,
-    md: i64,
-}
-
-fn op() -> Actor {
-    Actor::system("t")
-}
-
-async fn ids(app: &TestApp) -> Ids {
-    let list = app.establishments().await;
-    let id_of = |code: &str| list.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("establishment {code}")).id;
-    let (hsm, dpass) = (id_of("HSM"), id_of("DPASS-PS"));
-    let mut sites = est::list_sites(&app.db, &op(), hsm).await.unwrap();
-    sites.extend(est::list_sites(&app.db, &op(), dpass).await.unwrap());
-    let site = |code: &str| sites.iter().find(|s| s.code == code).unwrap_or_else(|| panic!("site {code}")).id;
-    Ids { hsm, dpass, med: site("MED"), rs: site("CMS-RS"), md: site("CMS-MD") }
-}
-
-fn person(name: &str, first_names: &str, born: &str, sex: &str) -> PatientInput {
-    PatientInput {
-        birth_name: name.into(),
-        birth_first_names: first_names.into(),
-        birth_date: born.into(),
-        sex: sex.into(),
-        birth_place_code: "69123".into(),
-        birth_place_label: "Lyon".into(),
-        ..Default::default()
-    }
-}
-
-fn at(mut p: PatientInput, site: i64) -> PatientInput {
-    p.site_id = site.to_string();
-    p
-}
 
 fn hidden(mut p: PatientInput) -> PatientInput {
     p.non_disclosure = true;
@@ -62,13 +23,6 @@ fn hidden(mut p: PatientInput) -> PatientInput {
 /// Creates a file as the local operator.
 async fn create(app: &TestApp, est_id: i64, p: PatientInput) -> Patient {
     common::typed::create(&app.db, &op(), est_id, &p).await.unwrap_or_else(|e| panic!("create {}: {e:?}", p.birth_name))
-}
-
-async fn scalar(app: &TestApp, sql: &str, a: &[quittance_store::V]) -> i64 {
-    let mut tx = app.db.read().await.unwrap();
-    let n = tx.int(sql, a).await.unwrap();
-    tx.rollback().await.unwrap();
-    n
 }
 
 async fn patient_count(app: &TestApp) -> i64 {
@@ -84,10 +38,6 @@ async fn stored(app: &TestApp, id: i64) -> Patient {
     let p: Patient = tx.one(&format!("SELECT {cols} FROM patients WHERE id = $1"), &args![id]).await.unwrap();
     tx.rollback().await.unwrap();
     p
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -155,206 +105,12 @@ fn new_file_form(csrf: &str, site: i64) -> Vec<(String, String)> {
     ])
 }
 
-// ---------------------------------------------------------------- minimal ZIP + DEFLATE reader (XLSX)
-
-struct BitReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    buf: u32,
-    n: u32,
-}
-
-impl BitReader<'_> {
-    fn bits(&mut self, need: u32) -> u32 {
-        while self.n < need {
-            let b = *self.data.get(self.pos).expect("deflate stream ends early");
-            self.pos += 1;
-            self.buf |= u32::from(b) << self.n;
-            self.n += 8;
-        }
-        let v = self.buf & ((1u32 << need) - 1);
-        self.buf >>= need;
-        self.n -= need;
-        v
-    }
-}
-
-/// Canonical Huffman code: how many codes of each length, and the symbols in code order.
-struct Huffman {
-    count: [u16; 16],
-    symbol: Vec<u16>,
-}
-
-impl Huffman {
-    fn new(lengths: &[u8]) -> Huffman {
-        let mut count = [0u16; 16];
-        for &l in lengths {
-            count[l as usize] += 1;
-        }
-        count[0] = 0;
-        let mut offs = [0u16; 16];
-        for l in 1..15 {
-            offs[l + 1] = offs[l] + count[l];
-        }
-        let mut symbol = vec![0u16; lengths.len()];
-        for (s, &l) in lengths.iter().enumerate() {
-            if l != 0 {
-                symbol[offs[l as usize] as usize] = s as u16;
-                offs[l as usize] += 1;
-            }
-        }
-        Huffman { count, symbol }
-    }
-
-    fn decode(&self, r: &mut BitReader) -> u16 {
-        let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
-        for len in 1..16 {
-            code |= r.bits(1) as i32;
-            let count = i32::from(self.count[len]);
-            if code - count < first {
-                return self.symbol[(index + (code - first)) as usize];
-            }
-            index += count;
-            first += count;
-            first <<= 1;
-            code <<= 1;
-        }
-        panic!("bad Huffman code in deflate stream");
-    }
-}
-
-const LEN_BASE: [u16; 29] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
-const LEN_EXTRA: [u8; 29] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DIST_BASE: [u16; 30] =
-    [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577];
-const DIST_EXTRA: [u8; 30] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
-
-/// Inflates a raw DEFLATE stream (RFC 1951).
-fn inflate(data: &[u8]) -> Vec<u8> {
-    let mut r = BitReader { data, pos: 0, buf: 0, n: 0 };
-    let mut out: Vec<u8> = Vec::new();
-    loop {
-        let last = r.bits(1) == 1;
-        match r.bits(2) {
-            0 => {
-                r.buf = 0;
-                r.n = 0;
-                let len = usize::from(u16::from_le_bytes([data[r.pos], data[r.pos + 1]]));
-                r.pos += 4;
-                out.extend_from_slice(&data[r.pos..r.pos + len]);
-                r.pos += len;
-            }
-            kind @ (1 | 2) => {
-                let (lit, dist) = if kind == 1 {
-                    let mut l = [0u8; 288];
-                    for (i, v) in l.iter_mut().enumerate() {
-                        *v = match i {
-                            0..=143 => 8,
-                            144..=255 => 9,
-                            256..=279 => 7,
-                            _ => 8,
-                        };
-                    }
-                    (Huffman::new(&l), Huffman::new(&[5u8; 30]))
-                } else {
-                    let nlen = r.bits(5) as usize + 257;
-                    let ndist = r.bits(5) as usize + 1;
-                    let ncode = r.bits(4) as usize + 4;
-                    const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
-                    let mut cl = [0u8; 19];
-                    for &o in ORDER.iter().take(ncode) {
-                        cl[o] = r.bits(3) as u8;
-                    }
-                    let clh = Huffman::new(&cl);
-                    let mut lengths: Vec<u8> = Vec::with_capacity(nlen + ndist);
-                    while lengths.len() < nlen + ndist {
-                        match clh.decode(&mut r) {
-                            s @ 0..=15 => lengths.push(s as u8),
-                            16 => {
-                                let prev = *lengths.last().expect("repeat without a previous length");
-                                let n = 3 + r.bits(2);
-                                lengths.extend(std::iter::repeat_n(prev, n as usize));
-                            }
-                            17 => {
-                                let n = 3 + r.bits(3);
-                                lengths.extend(std::iter::repeat_n(0, n as usize));
-                            }
-                            _ => {
-                                let n = 11 + r.bits(7);
-                                lengths.extend(std::iter::repeat_n(0, n as usize));
-                            }
-                        }
-                    }
-                    (Huffman::new(&lengths[..nlen]), Huffman::new(&lengths[nlen..]))
-                };
-                loop {
-                    let sym = lit.decode(&mut r);
-                    if sym < 256 {
-                        out.push(sym as u8);
-                    } else if sym == 256 {
-                        break;
-                    } else {
-                        let i = usize::from(sym - 257);
-                        let len = usize::from(LEN_BASE[i]) + r.bits(u32::from(LEN_EXTRA[i])) as usize;
-                        let d = usize::from(dist.decode(&mut r));
-                        let back = usize::from(DIST_BASE[d]) + r.bits(u32::from(DIST_EXTRA[d])) as usize;
-                        let from = out.len() - back;
-                        for k in 0..len {
-                            out.push(out[from + k]);
-                        }
-                    }
-                }
-            }
-            _ => panic!("invalid deflate block type"),
-        }
-        if last {
-            return out;
-        }
-    }
-}
-
-fn u16_at(b: &[u8], i: usize) -> usize {
-    usize::from(u16::from_le_bytes([b[i], b[i + 1]]))
-}
-
-fn u32_at(b: &[u8], i: usize) -> usize {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize
-}
-
-/// The entries of a ZIP file: (name, uncompressed content).
-fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let eocd = (0..zip.len().saturating_sub(21)).rev().find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x05, 0x06]).expect("end of central directory");
-    let entries = u16_at(zip, eocd + 10);
-    let mut at = u32_at(zip, eocd + 16);
-    let mut out = Vec::new();
-    for _ in 0..entries {
-        assert_eq!(zip[at..at + 4], [0x50, 0x4b, 0x01, 0x02], "central directory entry");
-        let method = u16_at(zip, at + 10);
-        let csize = u32_at(zip, at + 20);
-        let usize_ = u32_at(zip, at + 24);
-        let (n, e, c) = (u16_at(zip, at + 28), u16_at(zip, at + 30), u16_at(zip, at + 32));
-        let local = u32_at(zip, at + 42);
-        let name = String::from_utf8_lossy(&zip[at + 46..at + 46 + n]).into_owned();
-        let data_at = local + 30 + u16_at(zip, local + 26) + u16_at(zip, local + 28);
-        let raw = &zip[data_at..data_at + csize];
-        let content = match method {
-            0 => raw.to_vec(),
-            8 => inflate(raw),
-            m => panic!("compression method {m} of {name}"),
-        };
-        assert_eq!(content.len(), usize_, "size of {name}");
-        out.push((name, content));
-        at += 46 + n + e + c;
-    }
-    out
-}
-
 // ---------------------------------------------------------------- search
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_page_and_live_results_fragment() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("technicien").await;
 
     let page = app.get("/patients", Some(&cookie)).await;
@@ -368,7 +124,7 @@ async fn search_page_and_live_results_fragment() {
     assert!(html.contains("href=\"/patients\" aria-current=\"page\""), "« Patients » in the navigation");
     assert!(!html.contains("Aucun dossier"), "nothing searched yet");
 
-    let a = create(&app, ids.hsm, at(person("Quenehervé", "Ana", "12/12/1977", "F"), ids.med)).await;
+    let a = create(&app, ids.hsm, at_site(person("Quenehervé", "Ana", "12/12/1977", "F"), ids.med)).await;
     let b = create(&app, ids.hsm, person("Quenot", "Bruno", "12/12/1977", "M")).await;
     let c = create(&app, ids.hsm, person("Quentin", "Cyril", "13/12/1977", "M")).await;
 
@@ -423,7 +179,7 @@ async fn search_page_and_live_results_fragment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_file_form_errors_then_creation() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("technicien").await;
     let page = app.get("/patients/nouveau", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -518,11 +274,11 @@ async fn new_file_form_errors_then_creation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secretary_only_opens_files_of_her_site() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("secretaire").await;
-    let hsm = create(&app, ids.hsm, at(person("Perimetre", "Hugues", "01/01/1971", "M"), ids.med)).await;
-    let md = create(&app, ids.dpass, at(person("Perimetre", "Maud", "02/02/1972", "F"), ids.md)).await;
-    let rs = create(&app, ids.dpass, at(person("Perimetre", "Rose", "03/03/1973", "F"), ids.rs)).await;
+    let hsm = create(&app, ids.hsm, at_site(person("Perimetre", "Hugues", "01/01/1971", "M"), ids.med)).await;
+    let md = create(&app, ids.dpass, at_site(person("Perimetre", "Maud", "02/02/1972", "F"), ids.md)).await;
+    let rs = create(&app, ids.dpass, at_site(person("Perimetre", "Rose", "03/03/1973", "F"), ids.rs)).await;
 
     let r = app.get(&format!("/patients/{}", rs.id), Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -564,10 +320,10 @@ async fn secretary_only_opens_files_of_her_site() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_disclosure_files_do_not_exist_for_the_secretary() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
-    let nd = create(&app, ids.dpass, hidden(at(person("Xolotlan", "Anne", "03/03/1983", "F"), ids.rs))).await;
-    let shown = create(&app, ids.dpass, at(person("Xolotlan", "Marie", "04/04/1984", "F"), ids.rs)).await;
-    let hsm_nd = create(&app, ids.hsm, hidden(at(person("Xolotlan", "Paul", "05/05/1985", "M"), ids.med))).await;
+    let ids = fixtures::demo_ids(&app.db).await;
+    let nd = create(&app, ids.dpass, hidden(at_site(person("Xolotlan", "Anne", "03/03/1983", "F"), ids.rs))).await;
+    let shown = create(&app, ids.dpass, at_site(person("Xolotlan", "Marie", "04/04/1984", "F"), ids.rs)).await;
+    let hsm_nd = create(&app, ids.hsm, hidden(at_site(person("Xolotlan", "Paul", "05/05/1985", "M"), ids.med))).await;
 
     let sec = app.login_demo("secretaire").await;
     let exact = form_body(&[("q", "Xolotlan Anne"), ("naissance", "03/03/1983")]);
@@ -604,7 +360,7 @@ async fn non_disclosure_files_do_not_exist_for_the_secretary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_exports_csv_and_xlsx() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("technicien").await;
     let mut made = Vec::new();
     for first in ["Alice", "Bruno", "Chloé"] {
@@ -635,7 +391,7 @@ async fn search_exports_csv_and_xlsx() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type().contains("spreadsheetml"), "{}", r.content_type());
     assert!(r.body.starts_with(b"PK"), "a ZIP file");
-    let entries = unzip(&r.body);
+    let entries = zip_entries(&r.body);
     assert!(entries.iter().any(|(n, _)| n == "xl/worksheets/sheet1.xml"), "{:?}", entries.iter().map(|e| &e.0).collect::<Vec<_>>());
     let xml: String = entries.iter().filter(|(n, _)| n.ends_with(".xml")).map(|(_, c)| String::from_utf8_lossy(c).into_owned()).collect();
     assert!(xml.contains("Nom de naissance") && xml.contains("EXPORTABLE") && xml.contains("CHLOE"));
@@ -652,9 +408,9 @@ async fn search_exports_csv_and_xlsx() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_form_round_trip_and_reason() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("technicien").await;
-    let mut p = at(person("Allard", "Jules Marcel", "09/09/1979", "M"), ids.med);
+    let mut p = at_site(person("Allard", "Jules Marcel", "09/09/1979", "M"), ids.med);
     p.identity_status = "validee".into();
     p.doc_type = "carte_identite".into();
     p.doc_number = "123456789012".into();
@@ -738,9 +494,9 @@ async fn edit_form_round_trip_and_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debtor_added_through_the_form() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let cookie = app.login_demo("technicien").await;
-    let p = create(&app, ids.hsm, at(person("Garant", "Lucie", "07/07/2015", "F"), ids.med)).await;
+    let p = create(&app, ids.hsm, at_site(person("Garant", "Lucie", "07/07/2015", "F"), ids.med)).await;
     let path = format!("/patients/{}/debiteurs/nouveau", p.id);
     let r = app.get(&path, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -817,7 +573,7 @@ async fn debtor_added_through_the_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_create_read_search_update() {
     let app = TestApp::new().await;
-    let ids = ids(&app).await;
+    let ids = fixtures::demo_ids(&app.db).await;
     let key = app.api_key("technicien").await;
     let base = format!("/api/v1/patients?establishment_id={}", ids.hsm);
 
@@ -920,20 +676,14 @@ async fn api_create_read_search_update() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_patient_endpoints() {
     let app = TestApp::new().await;
-    let r = app.get("/api/v1/openapi.json", None).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let j = r.json();
+    let j = common::openapi(&app).await;
     let paths = &j["paths"];
-    for (path, methods) in [
+    common::assert_documented(paths, &[
         ("/api/v1/patients", &["get", "post"][..]),
         ("/api/v1/patients/{id}", &["get", "put"][..]),
         ("/api/v1/patients/{id}/debtors", &["post"][..]),
         ("/api/v1/patients/{id}/identifiers", &["post"][..]),
-    ] {
-        for m in methods {
-            assert!(paths[path][m].is_object(), "{m} {path} documented");
-        }
-    }
+    ]);
     let params: Vec<&str> =
         paths["/api/v1/patients"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     for p in ["establishment_id", "q", "birth_date", "limit", "offset"] {
@@ -951,8 +701,8 @@ async fn openapi_lists_the_patient_endpoints() {
 
 /// A file of the HSM and the auditor's session.
 async fn auditor_and_file(app: &TestApp) -> (String, Patient) {
-    let ids = ids(app).await;
-    let p = create(app, ids.hsm, at(person("Lecteur", "Paul", "01/01/1970", "M"), ids.med)).await;
+    let ids = fixtures::demo_ids(&app.db).await;
+    let p = create(app, ids.hsm, at_site(person("Lecteur", "Paul", "01/01/1970", "M"), ids.med)).await;
     (app.login_demo("auditeur").await, p)
 }
 

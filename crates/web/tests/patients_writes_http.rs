@@ -8,20 +8,12 @@ mod common;
 mod flow;
 
 use axum::http::{Method, StatusCode};
-use common::{Resp, TestApp, field, form_fields, html_unescape, set_field};
+use common::fixtures::{at_site, op, person};
+use common::{Resp, TestApp, field, form_fields, html_unescape, refs, set_field};
 use quittance_store::access as store_auth;
 use flow::establishments::{self as est, EstablishmentInput, SiteInput};
-use quittance_store::patients::{self, DebtorEdit, DebtorInput, PatientInput};
-use quittance_store::Actor;
+use quittance_store::patients::{self, DebtorEdit, DebtorInput};
 use serde_json::json;
-
-fn op() -> Actor {
-    Actor::system("t")
-}
-
-fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
 
 async fn hsm(app: &TestApp) -> i64 {
     app.establishments().await.iter().find(|e| e.code == "HSM").expect("HSM").id
@@ -45,15 +37,7 @@ async fn a_stale_patient_form_is_reshown_with_what_was_typed() {
     let cookie = app.login_demo("technicien").await;
     let est_id = hsm(&app).await;
     let sites = est::list_sites(&app.db, &op(), est_id).await.unwrap();
-    let input = PatientInput {
-        birth_name: "Allard".into(),
-        birth_first_names: "Jules".into(),
-        birth_date: "09/09/1979".into(),
-        sex: "M".into(),
-        birth_place_code: "69123".into(),
-        site_id: sites[0].id.to_string(),
-        ..Default::default()
-    };
+    let input = at_site(person("Allard", "Jules", "09/09/1979", "M"), sites[0].id);
     let p = common::typed::create(&app.db, &op(), est_id, &input).await.unwrap();
     let path = format!("/patients/{}/modifier", p.id);
     let r = app.get(&path, Some(&cookie)).await;
@@ -85,15 +69,7 @@ async fn debtor_forms_carry_their_version_and_show_errors_next_to_fields() {
     let cookie = app.login_demo("technicien").await;
     let est_id = hsm(&app).await;
     let sites = est::list_sites(&app.db, &op(), est_id).await.unwrap();
-    let input = PatientInput {
-        birth_name: "Blanc".into(),
-        birth_first_names: "Léa".into(),
-        birth_date: "01/01/1990".into(),
-        sex: "F".into(),
-        birth_place_code: "69123".into(),
-        site_id: sites[0].id.to_string(),
-        ..Default::default()
-    };
+    let input = at_site(person("Blanc", "Léa", "01/01/1990", "F"), sites[0].id);
     let p = common::typed::create(&app.db, &op(), est_id, &input).await.unwrap();
     let d = common::typed::save_debtor(&app.db, &op(), p.id, None, &DebtorInput { kind: "patient".into(), guarantees: "sejour".into(), ..Default::default() })
         .await

@@ -5,12 +5,9 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::fixtures::op;
 use common::{TestApp, field, form_fields, html_unescape};
-use quittance_store::{Actor, Db, V, args};
-
-fn op() -> Actor {
-    Actor::system("test")
-}
+use quittance_store::{Db, V, args};
 
 /// A draft request of HSM, sent now: (patient, pec, version).
 async fn sent_pec(db: &Db) -> (i64, i64, i64) {
@@ -76,7 +73,7 @@ async fn a_stale_answer_is_re_shown_with_the_conflict_message_and_what_was_typed
     common::set_field(&mut pairs, "agreement_number", "ACC-TAPE");
     common::set_field(&mut pairs, "valid_from", "01/12/2026");
     common::set_field(&mut pairs, "valid_to", "31/12/2026");
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs = common::refs(&pairs);
     let r = app.post_form(&action, Some(&cookie), &refs).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     let html = html_unescape(&r.text());
@@ -105,7 +102,7 @@ async fn a_parse_error_is_shown_next_to_its_field_with_the_boxes_as_submitted() 
     common::set_field(&mut pairs, "agreement_number", "ACC-42");
     common::set_field(&mut pairs, "valid_from", "31/02/2026");
     common::set_field(&mut pairs, "valid_to", "31/12/2026");
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs = common::refs(&pairs);
     let r = app.post_form(&action, Some(&cookie), &refs).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let html = html_unescape(&r.text());

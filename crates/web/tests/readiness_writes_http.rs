@@ -21,7 +21,7 @@ async fn a_stale_rules_form_is_re_shown_with_the_message_and_what_was_typed() {
     let other = Rules { pec_answer_days: 9, ..readiness::current_rules(&app.db, hsm).await.unwrap() };
     readiness::save_rules(&app.db, &Actor::system("autre"), hsm, &other).await.unwrap();
     set_field(&mut form, "pec_answer_days", "44");
-    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs = common::refs(&form);
     let r = app.post_form(&page, Some(&admin), &refs).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let html = html_unescape(&r.text());

@@ -187,3 +187,52 @@ pub async fn screenshot(c: &Client, to: &Path) -> Step<()> {
     std::fs::create_dir_all(to.parent().expect("parent")).map_err(|e| format!("create screenshot folder: {e}"))?;
     std::fs::write(to, &png).map_err(|e| format!("write {}: {e}", to.display()))
 }
+
+/// The file a journey starts from, at HSM in Médecine interne.
+pub struct JourneyFile<'a> {
+    pub name: &'a str,
+    pub first_names: &'a str,
+    pub born: &'a str,
+    pub doc_number: &'a str,
+    /// The street of the file and of its debtor, in 69002 Lyon.
+    pub address: &'a str,
+    pub admitted_days_ago: i64,
+    pub admission_time: &'a str,
+    pub leaves_in_days: i64,
+}
+
+/// A validated HSM file (a woman) at `address`, the patient as default debtor at the same
+/// address for every guarantee, and a current full hospitalisation in Médecine interne
+/// (admitted `admitted_days_ago` days ago, planned to leave in `leaves_in_days`):
+/// (the file, the stay id).
+pub async fn journey_file(db: &Db, f: &JourneyFile<'_>) -> (quittance_store::patients::Patient, i64) {
+    use super::fixtures;
+    use quittance_store::care::stays::{self, StayInput};
+    use quittance_store::patients::{DebtorInput, PatientInput};
+    let op = fixtures::op();
+    let ids = fixtures::demo_ids(db).await;
+    let input = PatientInput {
+        doc_number: f.doc_number.into(),
+        address_line1: f.address.into(),
+        postcode: "69002".into(),
+        city: "Lyon".into(),
+        ..fixtures::at_site(fixtures::validated(fixtures::person(f.name, f.first_names, f.born, "F")), ids.med)
+    };
+    let p = super::typed::create(db, &op, ids.hsm, &input).await.expect("create the file");
+    let debtor = DebtorInput {
+        address_line1: f.address.into(),
+        postcode: "69002".into(),
+        guarantees: "sejour,actes,forfait_journalier,chambre_particuliere,prestations_annexes".into(),
+        ..fixtures::debtor_input()
+    };
+    super::typed::save_debtor(db, &op, p.id, None, &debtor).await.expect("debtor");
+    let today = jiff::Zoned::now().date();
+    let stay = StayInput {
+        admission_time: f.admission_time.into(),
+        planned_discharge_date: super::fr(today.checked_add(jiff::Span::new().days(f.leaves_in_days)).unwrap()),
+        ..fixtures::stay_input(ids.med, &super::fr(today.checked_sub(jiff::Span::new().days(f.admitted_days_ago)).unwrap()))
+    };
+    let parsed = stays::parse(db, &op, p.id, &stay).await.expect("a valid stay");
+    let s = stays::save(db, &op, p.id, None, 0, &parsed).await.expect("stay");
+    (p, s.id)
+}

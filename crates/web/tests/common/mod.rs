@@ -14,6 +14,9 @@ use quittance_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
 pub mod browser;
+/// The store tests' builders, one per entity (`fixtures::patient_input`, `fixtures::demo_ids`, …).
+#[path = "../../../store/tests/common/fixtures.rs"]
+pub mod fixtures;
 #[path = "../../../store/tests/common/pg_schema.rs"]
 pub mod pg_schema;
 
@@ -702,27 +705,56 @@ pub fn section<'a>(html: &'a str, id: &str) -> &'a str {
 
 /// The patient use cases from what was typed: parsed first (on the establishment's day), as
 /// the pages and the API do, then the use case on the parsed values.
-pub mod typed {
-    use quittance_store::patients::{self, Debtor, DebtorEdit, DebtorInput, Identifier, IdentifierInput, Patient, PatientInput};
-    use quittance_store::{Actor, Db, Error};
+// ---------------------------------------------------------------- forms and pages
 
-    pub async fn create(db: &Db, actor: &Actor, establishment_id: i64, raw: &PatientInput) -> Result<Patient, Error> {
-        let parsed = patients::parse_new(db, establishment_id, raw).await?;
-        patients::create(db, actor, establishment_id, &parsed).await
-    }
+/// One integer from `sql` on a read transaction (a count, an id).
+pub async fn scalar(app: &TestApp, sql: &str, a: impl AsRef<[quittance_store::V]>) -> i64 {
+    let mut tx = app.db.read().await.unwrap();
+    let n = tx.int(sql, a.as_ref()).await.unwrap();
+    tx.rollback().await.unwrap();
+    n
+}
 
-    pub async fn update(db: &Db, actor: &Actor, id: i64, version: i64, raw: &PatientInput) -> Result<Patient, Error> {
-        let parsed = patients::parse_change(db, id, raw).await?;
-        patients::update(db, actor, id, version, &parsed).await
-    }
+/// Borrowed pairs of form fields, for [`TestApp::post_form`].
+pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
 
-    pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<DebtorEdit>, raw: &DebtorInput) -> Result<Debtor, Error> {
-        let parsed = patients::parse_debtor(raw)?;
-        patients::save_debtor(db, actor, patient_id, edit, &parsed).await
-    }
+/// The text of the `<p class="error" id="e-{name}">` next to a field, unescaped.
+pub fn field_error(html: &str, name: &str) -> Option<String> {
+    let marker = format!("<p class=\"error\" id=\"e-{name}\">");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find("</p>")?;
+    Some(html_unescape(&html[start..start + end]))
+}
 
-    pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, issuer: &str, value: &str) -> Result<Identifier, Error> {
-        let parsed = patients::parse_identifier(&IdentifierInput { issuer: issuer.into(), value: value.into() })?;
-        patients::add_identifier(db, actor, patient_id, &parsed).await
+/// The id in a `Location: {prefix}{id}?…` redirect.
+pub fn id_after(r: &Resp, prefix: &str) -> i64 {
+    let loc = r.location().unwrap_or_else(|| panic!("a redirect, got {}: {}", r.status, r.text()));
+    loc.strip_prefix(prefix).and_then(|rest| rest.split(['?', '/']).next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("location {loc}"))
+}
+
+/// A date as the forms type it (`22/11/2026`).
+pub fn fr(d: jiff::civil::Date) -> String {
+    quittance_domain::fr::format_date_fr(d)
+}
+
+/// The OpenAPI document the application serves (answered 200).
+pub async fn openapi(app: &TestApp) -> serde_json::Value {
+    let r = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()
+}
+
+/// Asserts that the OpenAPI document `paths` describes each path with each of its methods.
+pub fn assert_documented(paths: &serde_json::Value, expected: &[(&str, &[&str])]) {
+    for (path, methods) in expected {
+        for m in *methods {
+            assert!(paths[path][m].is_object(), "{m} {path} documented");
+        }
     }
 }
+
+/// The patient use cases from what was typed, as the pages and the API call them.
+#[path = "../../../store/tests/common/typed.rs"]
+pub mod typed;
