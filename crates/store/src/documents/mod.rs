@@ -258,6 +258,15 @@ pub(crate) async fn on_file(tx: &mut Tx, establishment_id: i64, patient_id: Opti
     Ok(rows.into_iter().collect())
 }
 
+/// [`on_file`] of one file from its documents, already read ([`list_checked`]).
+pub(crate) fn on_file_of(documents: &[Document], reqs: &[Requirement]) -> dd::OnFile {
+    documents
+        .iter()
+        .filter(|d| d.withdrawn_at.is_none() && reqs.iter().any(|r| r.class_id == d.class_id))
+        .map(|d| (d.target_kind.clone(), d.target_id, d.class_id))
+        .collect()
+}
+
 // ------------------------------------------------------------------ documents
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]

@@ -409,8 +409,25 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
     Ok(v)
 }
 
+/// What a page has read of the file already, so that its checklist does not read it again.
+pub struct Given<'a> {
+    pub coverages: &'a [crate::care::coverages::CoverageLine],
+    pub pecs: &'a [crate::pec::Pec],
+    pub documents: &'a [crate::documents::Document],
+}
+
 /// [`checklist`] for a file already checked and viewed in this request (no second check, no row).
 pub async fn checklist_checked(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date) -> Result<Vec<Checklist>, Error> {
+    checklist_of(tx, file, today, None).await
+}
+
+/// [`checklist_checked`] from the coverages, requests and documents the page has read in the
+/// same transaction: the rules, the candidates and the plan's requirements are the only reads.
+pub async fn checklist_given(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date, given: Given<'_>) -> Result<Vec<Checklist>, Error> {
+    checklist_of(tx, file, today, Some(given)).await
+}
+
+async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date, given: Option<Given<'_>>) -> Result<Vec<Checklist>, Error> {
     let p = file.patient();
     let patient_id = p.id;
     let rules = rules(tx, p.establishment_id).await?;
@@ -427,16 +444,44 @@ pub async fn checklist_checked(tx: &mut Tx, file: &crate::patients::Checked, tod
             )
             .await?;
     }
-    let covs: Vec<CovRow> =
-        tx.all("SELECT patient_id, id, role, valid_from, valid_to FROM coverages WHERE patient_id = $1 AND active = TRUE", &args![patient_id]).await?;
-    let agreements: Vec<AgreementRow> = tx
-        .all(
-            "SELECT id, stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE patient_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
-            &args![patient_id],
-        )
-        .await?;
+    let (covs, agreements): (Vec<CovRow>, Vec<AgreementRow>) = match &given {
+        // The same rows as the queries below select, from what the page read.
+        Some(g) => (
+            g.coverages
+                .iter()
+                .map(|l| &l.coverage)
+                .filter(|c| c.active)
+                .map(|c| CovRow { patient_id: c.patient_id, id: c.id, role: c.role.code().to_string(), valid_from: c.valid_from.clone(), valid_to: c.valid_to.clone() })
+                .collect(),
+            g.pecs
+                .iter()
+                .filter(|x| matches!(x.status, quittance_domain::pec::Status::Acceptee | quittance_domain::pec::Status::Partielle))
+                .filter_map(|x| {
+                    x.stay_id.map(|stay_id| AgreementRow {
+                        id: x.id,
+                        stay_id,
+                        status: x.status.code().to_string(),
+                        valid_from: x.valid_from.clone(),
+                        valid_to: x.valid_to.clone(),
+                    })
+                })
+                .collect(),
+        ),
+        None => (
+            tx.all("SELECT patient_id, id, role, valid_from, valid_to FROM coverages WHERE patient_id = $1 AND active = TRUE", &args![patient_id]).await?,
+            tx.all(
+                "SELECT id, stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE patient_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
+                &args![patient_id],
+            )
+            .await?,
+        ),
+    };
     let reqs = if rules.documents_required { crate::documents::requirements(tx, p.establishment_id).await? } else { Vec::new() };
-    let docs = Docs { on_file: crate::documents::on_file(tx, p.establishment_id, Some(patient_id), &reqs).await?, reqs };
+    let on_file = match &given {
+        Some(g) => crate::documents::on_file_of(g.documents, &reqs),
+        None => crate::documents::on_file(tx, p.establishment_id, Some(patient_id), &reqs).await?,
+    };
+    let docs = Docs { on_file, reqs };
     let spans: Vec<Span> = covs.iter().filter_map(span).collect();
     Ok(cands
         .iter()

@@ -511,7 +511,8 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let payer_names: std::collections::HashMap<i64, String> =
         quittance_store::pec::payer_names_checked(&mut o.tx, &o.checked).await?.into_iter().collect();
     let doc_list = quittance_store::documents::list_checked(&mut o.tx, ctx.actor(), &o.checked).await?;
-    let checklist = quittance_store::readiness::checklist_checked(&mut o.tx, &o.checked, today).await?;
+    let given = quittance_store::readiness::Given { coverages: &coverage_list.lines, pecs: &pec_list, documents: &doc_list };
+    let checklist = quittance_store::readiness::checklist_given(&mut o.tx, &o.checked, today, given).await?;
     let site_list = est::sites_in(&mut o.tx, est_id).await?;
     // The chrome's site switcher lists the current establishment's sites: the file's, most often.
     let current = ctx.actor().establishment_id.or_else(|| ests.first().map(|e| e.id));

@@ -1,0 +1,39 @@
+//! The patient page computes its readiness checklist from the coverages, requests and
+//! documents it has read already (`readiness::checklist_given`); the readiness API reads them
+//! itself (`checklist_checked`). For every file of the demo, on both backends, the two agree.
+
+mod common;
+
+use common::TestDb;
+use common::fixtures::op;
+use quittance_store::care::coverages;
+use quittance_store::{demo, documents, patients, pec, readiness};
+
+contract!(the_page_checklist_is_the_api_checklist);
+
+async fn the_page_checklist_is_the_api_checklist(t: TestDb) {
+    let db = &t.db;
+    demo::seed(db).await.expect("demo");
+    let mut tx = db.read().await.unwrap();
+    let ids: Vec<(i64,)> = tx.all("SELECT id FROM patients ORDER BY id", &[]).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(ids.len() > 100, "the demo's files");
+    let today = jiff::civil::date(2026, 12, 1);
+    let (mut with_failures, mut ready) = (0, 0);
+    for (id,) in ids {
+        let mut o = patients::open(db, &op(), id).await.expect("open");
+        let covs = coverages::list_checked(&mut o.tx, &o.checked, today).await.unwrap();
+        let pecs = pec::list_checked(&mut o.tx, &o.checked).await.unwrap();
+        let docs = documents::list_checked(&mut o.tx, &op(), &o.checked).await.unwrap();
+        let given = readiness::Given { coverages: &covs.lines, pecs: &pecs, documents: &docs };
+        let from_page = readiness::checklist_given(&mut o.tx, &o.checked, today, given).await.unwrap();
+        let read_again = readiness::checklist_checked(&mut o.tx, &o.checked, today).await.unwrap();
+        let show = |v: &[readiness::Checklist]| format!("{v:?}");
+        assert_eq!(show(&from_page), show(&read_again), "file {id}");
+        for c in &from_page {
+            if c.ready { ready += 1 } else { with_failures += 1 }
+        }
+        o.finish(db, &op()).await.unwrap();
+    }
+    assert!(ready > 0 && with_failures > 0, "the demo has ready and unready files ({ready}, {with_failures})");
+}
