@@ -118,6 +118,27 @@ pub async fn grants_of(tx: &mut Tx, user_id: i64) -> Result<Grants, Error> {
     ))
 }
 
+/// The role columns of a row that joins `user_roles r` (with `LEFT JOIN`: none for a user
+/// without a role): the authentication lookups read the user and the grants in one statement.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct JoinedRole {
+    grant_role: Option<String>,
+    grant_establishment_id: Option<i64>,
+    grant_site_id: Option<i64>,
+}
+
+const JOINED_ROLE_COLS: &str = "r.role AS grant_role, r.establishment_id AS grant_establishment_id, r.site_id AS grant_site_id";
+
+fn grants_joined<'a>(rows: impl Iterator<Item = &'a JoinedRole>) -> Grants {
+    Grants(
+        rows.filter_map(|r| match (r.grant_role.as_deref().and_then(Role::from_code), r.grant_establishment_id) {
+            (Some(role), Some(establishment_id)) => Some(Grant { role, establishment_id, site_id: r.grant_site_id }),
+            _ => None,
+        })
+        .collect(),
+    )
+}
+
 /// A new user as the admin page, the API or the CLI sends it.
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
@@ -530,7 +551,7 @@ pub async fn login(db: &Db, username: &str, password: &str, ip: &str, request_id
     Ok(NewSession { token, csrf, user_id: user.id, must_change_password: user.must_change_password })
 }
 
-/// A session with its user, read in one statement.
+/// A session with its user and one of the user's roles: the lookup reads them in one statement.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct SessionRow {
     csrf_token: String,
@@ -540,6 +561,8 @@ struct SessionRow {
     session_site_id: Option<i64>,
     #[sqlx(flatten)]
     user: User,
+    #[sqlx(flatten)]
+    role: JoinedRole,
 }
 
 /// A live session with its user.
@@ -554,22 +577,25 @@ pub struct Session {
 /// removed and refused. Touches `last_seen_at` at most once a minute.
 pub async fn session(db: &Db, token: &str) -> Result<Session, Error> {
     let h = sha256_hex(token);
-    // Every request comes here: two statements on a connection, no transaction (a role
-    // changed between them is a role changed just after the request began).
+    // Every request comes here: one statement on a connection, no transaction — the session,
+    // its user and the user's roles (one row per role).
     let mut conn = db.autocommit().await?;
-    let row: Option<SessionRow> = conn
-        .opt(
-            "SELECT s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.establishment_id AS session_establishment_id, \
-             s.site_id AS session_site_id, u.id, u.username, u.display_name, u.email, u.password_hash, u.must_change_password, u.disabled, \
-             u.created_at, u.version FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1", // USER_COLS, as u.
+    let rows: Vec<SessionRow> = conn
+        .all(
+            &format!(
+                "SELECT s.csrf_token, s.created_at AS session_created_at, s.last_seen_at, s.establishment_id AS session_establishment_id, \
+                 s.site_id AS session_site_id, u.id, u.username, u.display_name, u.email, u.password_hash, u.must_change_password, u.disabled, \
+                 u.created_at, u.version, {JOINED_ROLE_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN user_roles r ON r.user_id = u.id WHERE s.token_hash = $1 ORDER BY r.id" // USER_COLS, as u.
+            ),
             &args![h.clone()],
         )
         .await?;
-    let Some(row) = row else {
+    drop(conn);
+    let grants = grants_joined(rows.iter().map(|r| &r.role));
+    let Some(row) = rows.into_iter().next() else {
         return Err(Error::Unauthenticated);
     };
-    let grants = grants_of(&mut conn, row.user.id).await?;
-    drop(conn);
     let user = row.user;
     let now = jiff::Timestamp::now();
     let age = |s: &str| parse_ts(s).map(|t| (now - t).get_seconds()).unwrap_or(i64::MAX);
@@ -708,26 +734,38 @@ pub async fn list_api_keys(db: &Db, actor: &Actor, user_id: i64) -> Result<Vec<A
     Ok(k)
 }
 
+/// An API key with its user and one of the user's roles (one row per role).
 #[derive(sqlx::FromRow)]
 struct KeyOwner {
-    id: i64,
-    user_id: i64,
+    key_id: i64,
     last_used_at: Option<String>,
+    #[sqlx(flatten)]
+    user: User,
+    #[sqlx(flatten)]
+    role: JoinedRole,
 }
 
 /// The actor behind a bearer secret, or `Unauthenticated`.
 pub async fn api_actor(db: &Db, secret: &str) -> Result<Actor, Error> {
-    // Every API request comes here: statements on a connection, no transaction (as [`session`]).
+    // Every API request comes here: one statement on a connection, no transaction (as [`session`]).
     let mut conn = db.autocommit().await?;
-    let k: Option<KeyOwner> = conn
-        .opt("SELECT id, user_id, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", &args![sha256_hex(secret)])
+    let rows: Vec<KeyOwner> = conn
+        .all(
+            &format!(
+                "SELECT k.id AS key_id, k.last_used_at, u.id, u.username, u.display_name, u.email, u.password_hash, \
+                 u.must_change_password, u.disabled, u.created_at, u.version, {JOINED_ROLE_COLS} \
+                 FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN user_roles r ON r.user_id = u.id \
+                 WHERE k.key_hash = $1 AND k.revoked_at IS NULL ORDER BY r.id" // USER_COLS, as u.
+            ),
+            &args![sha256_hex(secret)],
+        )
         .await?;
-    let Some(k) = k else {
+    drop(conn);
+    let grants = grants_joined(rows.iter().map(|r| &r.role));
+    let Some(k) = rows.into_iter().next() else {
         return Err(Error::Unauthenticated);
     };
-    let user = load_user(&mut conn, k.user_id).await?;
-    let grants = grants_of(&mut conn, k.user_id).await?;
-    drop(conn);
+    let user = k.user;
     if user.disabled {
         return Err(Error::Unauthenticated);
     }
@@ -738,12 +776,12 @@ pub async fn api_actor(db: &Db, secret: &str) -> Result<Actor, Error> {
     let stale = k.last_used_at.as_deref().and_then(parse_ts).is_none_or(|t| (jiff::Timestamp::now() - t).get_seconds() > 60);
     if stale {
         let mut tx = db.begin().await?;
-        tx.exec("UPDATE api_keys SET last_used_at = $1 WHERE id = $2", &args![now_text(), k.id]).await?;
+        tx.exec("UPDATE api_keys SET last_used_at = $1 WHERE id = $2", &args![now_text(), k.key_id]).await?;
         tx.commit().await?;
     }
     Ok(Actor {
         user_id: Some(user.id),
-        username: format!("{}#cle{}", user.username, k.id),
+        username: format!("{}#cle{}", user.username, k.key_id),
         grants,
         system: false,
         request_id: None,
