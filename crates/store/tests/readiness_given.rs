@@ -1,12 +1,13 @@
 //! The patient page computes its readiness checklist from the coverages, requests and
 //! documents it has read already (`readiness::checklist_given`); the readiness API reads them
-//! itself (`checklist_checked`). For every file of the demo, on both backends, the two agree.
+//! itself (`checklist_checked`). For every file of the demo, on both backends, the two agree
+//! (files with and without stays; the page also gives the stays and debtors it has read).
 
 mod common;
 
 use common::TestDb;
 use common::fixtures::op;
-use quittance_store::care::coverages;
+use quittance_store::care::{coverages, stays};
 use quittance_store::{demo, documents, patients, pec, readiness};
 
 contract!(the_page_checklist_is_the_api_checklist);
@@ -19,13 +20,18 @@ async fn the_page_checklist_is_the_api_checklist(t: TestDb) {
     tx.rollback().await.unwrap();
     assert!(ids.len() > 100, "the demo's files");
     let today = jiff::civil::date(2026, 12, 1);
-    let (mut with_failures, mut ready) = (0, 0);
+    let (mut with_failures, mut ready, mut without_stay) = (0, 0, 0);
     for (id,) in ids {
         let mut o = patients::open(db, &op(), id).await.expect("open");
         let covs = coverages::list_checked(&mut o.tx, &o.checked, today).await.unwrap();
         let pecs = pec::list_checked(&mut o.tx, &o.checked).await.unwrap();
         let docs = documents::list_checked(&mut o.tx, &op(), &o.checked).await.unwrap();
-        let given = readiness::Given { coverages: &covs.lines, pecs: &pecs, documents: &docs };
+        let stays = stays::list_checked(&mut o.tx, &o.checked).await.unwrap();
+        if stays.is_empty() {
+            without_stay += 1;
+        }
+        let debtors = o.debtors().to_vec();
+        let given = readiness::Given { stays: &stays, debtors: &debtors, coverages: &covs.lines, pecs: &pecs, documents: &docs };
         let from_page = readiness::checklist_given(&mut o.tx, &o.checked, today, given).await.unwrap();
         let read_again = readiness::checklist_checked(&mut o.tx, &o.checked, today).await.unwrap();
         let show = |v: &[readiness::Checklist]| format!("{v:?}");
@@ -36,4 +42,5 @@ async fn the_page_checklist_is_the_api_checklist(t: TestDb) {
         o.finish(db, &op()).await.unwrap();
     }
     assert!(ready > 0 && with_failures > 0, "the demo has ready and unready files ({ready}, {with_failures})");
+    assert!(without_stay > 0, "the demo has files without a stay");
 }

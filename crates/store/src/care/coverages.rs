@@ -146,6 +146,15 @@ fn json(c: &Coverage) -> serde_json::Value {
     v
 }
 
+/// A coverage joined with its payer (`py`).
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    #[sqlx(flatten)]
+    coverage: Coverage,
+    payer_name: String,
+    payer_kind: String,
+}
+
 /// A coverage with its payer's name, for display.
 #[derive(Debug, Clone, Serialize)]
 pub struct CoverageLine {
@@ -189,17 +198,21 @@ pub async fn list(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::D
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
 pub async fn list_checked(tx: &mut Tx, file: &patients::Checked, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
-    let list: Vec<Coverage> =
-        tx.all(&format!("SELECT {COLS} FROM coverages WHERE patient_id = $1 ORDER BY active DESC, priority, valid_from"), &args![file.id()]).await?;
-    // The payers of these coverages in one query (not one per coverage).
-    let names: Vec<(i64, String, String)> =
-        tx.all("SELECT id, name, kind FROM payers WHERE id IN (SELECT payer_id FROM coverages WHERE patient_id = $1)", &args![file.id()]).await?;
-    let mut lines = Vec::new();
-    for c in &list {
-        let (_, name, kind) = names.iter().find(|p| p.0 == c.payer_id).cloned().ok_or(Error::NotFound("Organisme"))?;
-        let payer_kind = PayerKind::try_from(kind).map_err(Error::Integrity)?;
-        lines.push(CoverageLine { coverage: c.clone(), payer_name: name, payer_kind });
+    // The coverages with their payers, in one statement.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let cols = COLS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        format!(
+            "SELECT {cols}, py.name AS payer_name, py.kind AS payer_kind FROM coverages c JOIN payers py ON py.id = c.payer_id \
+             WHERE c.patient_id = $1 ORDER BY c.active DESC, c.priority, c.valid_from"
+        )
+    });
+    let rows: Vec<LineRow> = tx.all(&SQL, &args![file.id()]).await?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        let payer_kind = PayerKind::try_from(r.payer_kind).map_err(Error::Integrity)?;
+        lines.push(CoverageLine { coverage: r.coverage, payer_name: r.payer_name, payer_kind });
     }
+    let list: Vec<Coverage> = lines.iter().map(|l| l.coverage.clone()).collect();
     let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
     Ok(CoverageSummary { lines, flags })
 }

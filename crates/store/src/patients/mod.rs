@@ -246,6 +246,25 @@ async fn load(tx: &mut Tx, id: i64) -> Result<Patient, Error> {
     tx.opt(&format!("SELECT {COLS} FROM patients WHERE id = $1"), &args![id]).await?.ok_or(Error::NotFound("Dossier patient"))
 }
 
+/// A file with one of its sites (`LEFT JOIN`: none for a file on no site).
+#[derive(sqlx::FromRow)]
+struct PatientOnSite {
+    #[sqlx(flatten)]
+    patient: Patient,
+    file_site_id: Option<i64>,
+}
+
+/// The file and its sites in one statement (every access check begins here).
+async fn load_with_sites(tx: &mut Tx, id: i64) -> Result<Option<(Patient, Vec<i64>)>, Error> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let cols = COLS.split(", ").map(|c| format!("p.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        format!("SELECT {cols}, ps.site_id AS file_site_id FROM patients p LEFT JOIN patient_sites ps ON ps.patient_id = p.id WHERE p.id = $1 ORDER BY ps.site_id")
+    });
+    let rows: Vec<PatientOnSite> = tx.all(&SQL, &args![id]).await?;
+    let sites = rows.iter().filter_map(|r| r.file_site_id).collect();
+    Ok(rows.into_iter().next().map(|r| (r.patient, sites)))
+}
+
 /// What an access check found.
 enum Seen {
     Visible(Patient, Vec<i64>),
@@ -258,12 +277,9 @@ enum Seen {
 
 /// Loads the file and decides, inside the caller's (read) transaction; writes nothing.
 async fn see(tx: &mut Tx, actor: &Actor, id: i64, permission: Permission) -> Result<Seen, Error> {
-    let p = match load(tx, id).await {
-        Ok(p) => p,
-        Err(Error::NotFound(_)) => return Ok(Seen::Missing),
-        Err(e) => return Err(e),
+    let Some((p, sites)) = load_with_sites(tx, id).await? else {
+        return Ok(Seen::Missing);
     };
-    let sites = patient_sites(tx, id).await?;
     let est = p.establishment_id;
     let allowed_sites = if actor.system { None } else { actor.grants.sites_for(permission, est) };
     let site_ok = match &allowed_sites {
@@ -533,6 +549,16 @@ pub struct Opened {
 }
 
 impl Opened {
+    /// The file's debtors, read with the file (for the page's readiness checklist).
+    pub fn debtors(&self) -> &[Debtor] {
+        &self.file.debtors
+    }
+
+    /// The transaction, the check and the debtors at once (to read more while using them).
+    pub fn parts(&mut self) -> (&mut Tx, &Checked, &[Debtor]) {
+        (&mut self.tx, &self.checked, &self.file.debtors)
+    }
+
     /// Ends the read (the connection goes back to the pool before the audit write waits for
     /// the appender), commits the `view` row, and hands out the file.
     pub async fn finish(self, db: &Db, actor: &Actor) -> Result<PatientFile, Error> {

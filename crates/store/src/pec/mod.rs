@@ -193,6 +193,26 @@ pub async fn payer_names_checked(tx: &mut Tx, file: &patients::Checked) -> Resul
     tx.all("SELECT id, name FROM payers WHERE id IN (SELECT payer_id FROM cover_authorizations WHERE patient_id = $1)", &args![file.id()]).await
 }
 
+/// The names of the payers of `pecs`, taking those already `known` (the payers of the file's
+/// coverages, which a page has read): a query only for the others, none most of the time.
+pub async fn payer_names_given(
+    tx: &mut Tx,
+    pecs: &[Pec],
+    known: impl IntoIterator<Item = (i64, String)>,
+) -> Result<std::collections::HashMap<i64, String>, Error> {
+    let mut names: std::collections::HashMap<i64, String> = known.into_iter().collect();
+    let mut missing: Vec<i64> = pecs.iter().map(|p| p.payer_id).filter(|id| !names.contains_key(id)).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        // Integers only in the list: nothing typed by a person reaches this SQL.
+        let list = missing.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let rows: Vec<(i64, String)> = tx.all(&format!("SELECT id, name FROM payers WHERE id IN ({list})"), &args![]).await?;
+        names.extend(rows);
+    }
+    Ok(names)
+}
+
 /// One request. The view is audited (`view_pec`, the request's id in `changes`).
 pub async fn get(db: &Db, actor: &Actor, id: i64) -> Result<Pec, Error> {
     let mut tx = db.read().await?;

@@ -409,8 +409,40 @@ pub async fn checklist(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civ
     Ok(v)
 }
 
+/// The candidates that [`CANDIDATES`] (or, for a file without a stay, the query after it)
+/// selects for one file, from the rows a page has read.
+fn candidates_given(p: &crate::patients::Patient, g: &Given<'_>) -> Vec<Candidate> {
+    let default = g.debtors.iter().find(|d| d.is_default && d.active);
+    let cand = |stay: Option<&crate::care::stays::Stay>, debtor_count: i64| Candidate {
+        patient_id: p.id,
+        ipp: p.ipp.clone(),
+        birth_name: p.birth_name.clone(),
+        first_name: p.first_name.clone(),
+        identity_status: p.identity_status.clone(),
+        birth_place_code: p.birth_place_code.clone(),
+        stay_id: stay.map(|s| s.id),
+        site_id: stay.map(|s| s.site_id),
+        admission_at: stay.map(|s| s.admission_at.clone()),
+        discharge_at: stay.and_then(|s| s.discharge_at.clone()),
+        care_mode: stay.map(|s| s.care_mode.code().to_string()),
+        debtor_count,
+        debtor_line1: default.and_then(|d| d.address_line1.clone()),
+        debtor_postcode: default.and_then(|d| d.postcode.clone()),
+        debtor_city: default.and_then(|d| d.city.clone()),
+    };
+    if g.stays.is_empty() {
+        return vec![cand(None, g.debtors.iter().filter(|d| d.active).count() as i64)];
+    }
+    let mut stays: Vec<&crate::care::stays::Stay> = g.stays.iter().collect();
+    stays.sort_by(|a, b| b.admission_at.cmp(&a.admission_at));
+    stays.into_iter().map(|s| cand(Some(s), i64::from(default.is_some()))).collect()
+}
+
 /// What a page has read of the file already, so that its checklist does not read it again.
+/// `stays` and `debtors` are all of the file's (as the page lists them).
 pub struct Given<'a> {
+    pub stays: &'a [crate::care::stays::Stay],
+    pub debtors: &'a [crate::patients::Debtor],
     pub coverages: &'a [crate::care::coverages::CoverageLine],
     pub pecs: &'a [crate::pec::Pec],
     pub documents: &'a [crate::documents::Document],
@@ -431,8 +463,11 @@ async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff:
     let p = file.patient();
     let patient_id = p.id;
     let rules = rules(tx, p.establishment_id).await?;
-    let mut cands: Vec<Candidate> = tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?;
-    if cands.is_empty() {
+    let mut cands: Vec<Candidate> = match &given {
+        Some(g) => candidates_given(p, g),
+        None => tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?,
+    };
+    if cands.is_empty() && given.is_none() {
         cands = tx
             .all(
                 "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.first_name, p.identity_status, p.birth_place_code, \

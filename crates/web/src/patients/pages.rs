@@ -508,11 +508,20 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let stay_list = quittance_store::care::stays::list_checked(&mut o.tx, &o.checked).await?;
     let coverage_list = quittance_store::care::coverages::list_checked(&mut o.tx, &o.checked, today).await?;
     let pec_list = quittance_store::pec::list_checked(&mut o.tx, &o.checked).await?;
-    let payer_names: std::collections::HashMap<i64, String> =
-        quittance_store::pec::payer_names_checked(&mut o.tx, &o.checked).await?.into_iter().collect();
+    let known = coverage_list.lines.iter().map(|l| (l.coverage.payer_id, l.payer_name.clone()));
+    let payer_names = quittance_store::pec::payer_names_given(&mut o.tx, &pec_list, known).await?;
     let doc_list = quittance_store::documents::list_checked(&mut o.tx, ctx.actor(), &o.checked).await?;
-    let given = quittance_store::readiness::Given { coverages: &coverage_list.lines, pecs: &pec_list, documents: &doc_list };
-    let checklist = quittance_store::readiness::checklist_given(&mut o.tx, &o.checked, today, given).await?;
+    let checklist = {
+        let (tx, checked, debtors) = o.parts();
+        let given = quittance_store::readiness::Given {
+            stays: &stay_list,
+            debtors,
+            coverages: &coverage_list.lines,
+            pecs: &pec_list,
+            documents: &doc_list,
+        };
+        quittance_store::readiness::checklist_given(tx, checked, today, given).await?
+    };
     let site_list = est::sites_in(&mut o.tx, est_id).await?;
     // The chrome's site switcher lists the current establishment's sites: the file's, most often.
     let current = ctx.actor().establishment_id.or_else(|| ests.first().map(|e| e.id));
