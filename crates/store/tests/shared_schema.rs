@@ -48,9 +48,17 @@ fn postgres_type(formatted: &str) -> String {
     }
 }
 
-/// `(used_name_key IS NOT NULL)` and `used_name_key IS NOT NULL` read the same.
+/// `(used_name_key IS NOT NULL)` and `used_name_key IS NOT NULL` read the same, and so do
+/// PostgreSQL's deparsed `action !~~ 'view%'::text` and the script's `action NOT LIKE 'view%'`.
 fn predicate(p: &str) -> String {
-    p.replace(['(', ')'], " ").split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()
+    p.replace(['(', ')'], " ")
+        .replace("::text", "")
+        .replace(" !~~ ", " not like ")
+        .replace(" ~~ ", " like ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase()
 }
 
 fn index_fact(table: &str, name: &str, unique: bool, constraint: bool, cols: &str, pred: Option<&str>) -> String {

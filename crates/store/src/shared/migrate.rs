@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0009_versions_patients_admin.sql"),
         postgres: include_str!("../../migrations/postgres/0009_versions_patients_admin.sql"),
     },
+    Migration {
+        version: 11,
+        name: "audit_history",
+        sqlite: include_str!("../../migrations/sqlite/0011_audit_history.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_audit_history.sql"),
+    },
 ];
 
 impl Migration {
