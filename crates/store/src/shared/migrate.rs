@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0009_versions_patients_admin.sql"),
         postgres: include_str!("../../migrations/postgres/0009_versions_patients_admin.sql"),
     },
+    Migration {
+        version: 10,
+        name: "user_roles_unique",
+        sqlite: include_str!("../../migrations/sqlite/0010_user_roles_unique.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_user_roles_unique.sql"),
+    },
 ];
 
 impl Migration {
