@@ -264,14 +264,14 @@ async fn default_plan_is_seeded_on_creation_and_installed_once(t: TestDb) {
     let e = est::create(db, &op(), &hospital_input("HSM")).await.unwrap().id;
     let plan = docs::classes(db, &op(), e).await.unwrap();
     let got: Vec<(&str, &str, i64, &str, &str)> =
-        plan.iter().map(|c| (c.code.as_str(), c.label.as_str(), c.retention_years, c.confidentiality.as_str(), c.required_for.as_str())).collect();
+        plan.iter().map(|c| (c.code.as_str(), c.label.as_str(), c.retention_years, c.confidentiality.code(), c.required_for.code())).collect();
     assert_eq!(got, DEFAULT_PLAN.to_vec(), "the default plan, in its order");
     assert_eq!(plan.iter().map(|c| c.position).collect::<Vec<_>>(), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     assert!(plan.iter().all(|c| c.active && c.establishment_id == e), "{plan:?}");
     let accord = class(db, e, "accord_pec").await;
-    assert_eq!((accord.label.as_str(), accord.retention_years, accord.required_for.as_str()), ("Accord de prise en charge", 10, "pec_accordee"));
+    assert_eq!((accord.label.as_str(), accord.retention_years, accord.required_for.code()), ("Accord de prise en charge", 10, "pec_accordee"));
     assert_eq!(class(db, e, "courrier").await.retention_years, 6);
-    assert_eq!(class(db, e, "mesure_protection").await.confidentiality, "confidentiel");
+    assert_eq!(class(db, e, "mesure_protection").await.confidentiality.code(), "confidentiel");
 
     // Installing over an existing plan changes nothing.
     assert_eq!(docs::install_default_plan(db, &op(), e).await.unwrap(), 0);
@@ -357,7 +357,7 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
 
     // The bounds are accepted; blanks take their defaults.
     let one = save_class(db, &op(), e, None, &ClassInput { retention_years: "1".into(), ..class_input("releve_caf") }).await.unwrap();
-    assert_eq!((one.code.as_str(), one.label.as_str(), one.retention_years, one.confidentiality.as_str(), one.required_for.as_str()), ("releve_caf", "Relevé de la CAF", 1, "normal", ""));
+    assert_eq!((one.code.as_str(), one.label.as_str(), one.retention_years, one.confidentiality.code(), one.required_for.code()), ("releve_caf", "Relevé de la CAF", 1, "normal", ""));
     assert_eq!((one.position, one.active), (1000, true));
     let hundred = ClassInput {
         retention_years: "100".into(),
@@ -368,7 +368,7 @@ async fn class_refusals_name_the_field_and_write_nothing(t: TestDb) {
         ..class_input("archives_2")
     };
     let h = save_class(db, &op(), e, None, &hundred).await.unwrap();
-    assert_eq!((h.retention_years, h.confidentiality.as_str(), h.required_for.as_str(), h.position, h.active), (100, "confidentiel", "sejour", 5, false));
+    assert_eq!((h.retention_years, h.confidentiality.code(), h.required_for.code(), h.position, h.active), (100, "confidentiel", "sejour", 5, false));
     assert_eq!(docs::classes(db, &op(), e).await.unwrap()[0].id, h.id, "ordered by position");
     assert_eq!(count(db, "SELECT COUNT(*) FROM document_classes").await, n + 2);
 
@@ -450,8 +450,8 @@ async fn database_upload_keeps_the_exact_bytes_with_checksum_and_retention(t: Te
         assert_eq!(d.sha256, sha_hex(bytes), "{name}");
         assert_eq!(d.size_bytes, bytes.len() as i64);
         assert_eq!((d.document_date.as_str(), d.retention_until.as_deref()), ("2024-03-15", Some("2030-03-15")), "date + 6 years");
-        assert_eq!((d.target_kind.as_str(), d.target_id, d.class_id, d.class_label.as_str()), ("patient", r.patient, courrier, "Courrier"));
-        assert_eq!((d.title.as_str(), d.confidentiality.as_str(), d.storage.as_str()), ("Courrier", "normal", "base"), "blank title: the class label");
+        assert_eq!((d.target_kind.code(), d.target_id, d.class_id, d.class_label.as_str()), ("patient", r.patient, courrier, "Courrier"));
+        assert_eq!((d.title.as_str(), d.confidentiality.code(), d.storage.code()), ("Courrier", "normal", "base"), "blank title: the class label");
         assert_eq!((d.establishment_id, d.patient_id, d.version, d.uploaded_by.as_str()), (pl.est, r.patient, 1, "cli:test"));
         assert!(d.withdrawn_at.is_none() && d.withdrawn_reason.is_none());
         let (meta, back) = docs::content(db, &op(), &storage, d.id).await.unwrap();
@@ -470,14 +470,14 @@ async fn database_upload_keeps_the_exact_bytes_with_checksum_and_retention(t: Te
     let attestation = class_id(db, pl.est, "attestation_droits").await;
     let bulletin = class_id(db, pl.est, "bulletin_admission").await;
     let on_pec = upload(db, &op(), &storage, r.patient, &UploadInput { title: "Accord MGEN n° 12".into(), ..doc(&format!("pec:{}", r.pec), accord) }, "accord.pdf", &a4).await.unwrap();
-    assert_eq!((on_pec.target_kind.as_str(), on_pec.target_id, on_pec.title.as_str()), ("pec", r.pec, "Accord MGEN n° 12"));
+    assert_eq!((on_pec.target_kind.code(), on_pec.target_id, on_pec.title.as_str()), ("pec", r.pec, "Accord MGEN n° 12"));
     assert_eq!((on_pec.document_date.as_str(), on_pec.retention_until.as_deref()), ("2026-11-22", Some("2036-11-22")), "today + 10 years");
     let on_cov = file_pdf(db, r.patient, &doc(&format!("droit:{}", r.compulsory), attestation), "Attestation").await;
-    assert_eq!((on_cov.target_kind.as_str(), on_cov.target_id), ("droit", r.compulsory));
+    assert_eq!((on_cov.target_kind.code(), on_cov.target_id), ("droit", r.compulsory));
     let on_stay = file_pdf(db, r.patient, &doc(&format!("sejour:{}", r.stay), bulletin), "Bulletin").await;
-    assert_eq!((on_stay.target_kind.as_str(), on_stay.target_id), ("sejour", r.stay));
+    assert_eq!((on_stay.target_kind.code(), on_stay.target_id), ("sejour", r.stay));
     let blank = file_pdf(db, r.patient, &doc("", courrier), "Sans rattachement").await;
-    assert_eq!((blank.target_kind.as_str(), blank.target_id), ("patient", r.patient), "blank target: the file");
+    assert_eq!((blank.target_kind.code(), blank.target_id), ("patient", r.patient), "blank target: the file");
 
     // A file of exactly the limit is accepted.
     let exact = Storage { mode: StorageMode::Database, max_bytes: a4.len() };
@@ -578,7 +578,7 @@ async fn upload_refusals_name_the_field_and_write_nothing(t: TestDb) {
     assert!(matches!(upload(db, &op(), &storage, 999_999, &base(), "a.pdf", &good_pdf).await, Err(Error::NotFound(_))));
     // The other patient's own elements are accepted on his file.
     let ok = upload(db, &op(), &storage, q.patient, &doc(&format!("pec:{}", q.pec), courrier), "a.pdf", &good_pdf).await.unwrap();
-    assert_eq!((ok.patient_id, ok.target_kind.as_str(), ok.target_id), (q.patient, "pec", q.pec));
+    assert_eq!((ok.patient_id, ok.target_kind.code(), ok.target_id), (q.patient, "pec", q.pec));
     assert_eq!(stored(db).await, (1, 1));
 }
 
@@ -593,7 +593,7 @@ async fn folder_storage_is_content_addressed_and_checked(t: TestDb) {
 
     let letter = pdf("Courrier range dans le dossier");
     let d = upload(db, &op(), &folder, p, &doc("patient", courrier), "lettre.pdf", &letter).await.unwrap();
-    assert_eq!((d.storage.as_str(), d.sha256.as_str()), ("dossier", sha_hex(&letter).as_str()));
+    assert_eq!((d.storage.code(), d.sha256.as_str()), ("dossier", sha_hex(&letter).as_str()));
     let path = path_of(&d, "pdf");
     assert_eq!(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())), letter, "the file is the content");
     assert_eq!(stored(db).await, (1, 0), "no content row in the database");
@@ -673,12 +673,12 @@ async fn confidential_documents_are_masked_and_refused_without_the_permission(t:
 
     // By the class's default level, and by the level chosen at upload.
     let judgement = file_pdf(db, p, &dated("patient", tutelle, "01/01/2010"), "Jugement").await;
-    assert_eq!((judgement.confidentiality.as_str(), judgement.title.as_str()), ("confidentiel", "Jugement de tutelle ou de curatelle"));
+    assert_eq!((judgement.confidentiality.code(), judgement.title.as_str()), ("confidentiel", "Jugement de tutelle ou de curatelle"));
     let letter = file_pdf(db, p, &UploadInput { confidentiality: "confidentiel".into(), title: "Lettre du juge".into(), ..dated("patient", courrier, "01/01/2015") }, "Lettre").await;
-    assert_eq!(letter.confidentiality, "confidentiel");
+    assert_eq!(letter.confidentiality.code(), "confidentiel");
     let plain = file_pdf(db, p, &UploadInput { title: "Courrier de la CPAM".into(), ..doc("patient", courrier) }, "CPAM").await;
     let lowered = file_pdf(db, p, &UploadInput { confidentiality: "normal".into(), ..doc("patient", tutelle) }, "Copie").await;
-    assert_eq!(lowered.confidentiality, "normal", "the level chosen at upload wins over the class's");
+    assert_eq!(lowered.confidentiality.code(), "normal", "the level chosen at upload wins over the class's");
     let uploads = audit_rows(db, AuditFilter { entity_id: Some(p.to_string()), ..filter(None, "patient", Some("document_upload"), "ok") }).await;
     assert_eq!(uploads.len(), 4);
 

@@ -165,9 +165,9 @@ async fn technicien_files_the_mutuelle_answer_and_the_file_becomes_ready_to_bill
     let docs = documents::list(&db, &op, s.patient).await.expect("documents");
     assert_eq!(docs.len(), 2, "the letter filed when sent, and the answer: {docs:?}");
     let letter = docs.iter().find(|d| d.title.starts_with("Lettre de demande PEC-")).expect("the letter as sent");
-    assert_eq!((letter.target_kind.as_str(), letter.target_id, letter.mime.as_str()), ("pec", pecs[0].id, "application/pdf"));
+    assert_eq!((letter.target_kind.code(), letter.target_id, letter.mime.as_str()), ("pec", pecs[0].id, "application/pdf"));
     let d = docs.iter().find(|d| d.title == "Accord MGEN du séjour").expect("the answer");
-    assert_eq!((d.target_kind.as_str(), d.target_id, d.title.as_str(), d.mime.as_str()), ("pec", pecs[0].id, "Accord MGEN du séjour", "application/pdf"));
+    assert_eq!((d.target_kind.code(), d.target_id, d.title.as_str(), d.mime.as_str()), ("pec", pecs[0].id, "Accord MGEN du séjour", "application/pdf"));
     assert_eq!(d.file_name, "reponse-mgen.pdf");
     let (_, content) = documents::content(&db, &op, &documents::Storage::default(), d.id).await.expect("content");
     assert_eq!(content, bytes, "the stored content is the chosen file");

@@ -164,7 +164,7 @@ async fn technicien_opens_a_file_and_finds_it_by_search_as_you_type() {
     let file = quittance_store::patients::get(&db, &Actor::system("t"), seen.id).await.expect("the new file");
     assert_eq!(file.patient.ipp, seen.ipp);
     assert_eq!((file.patient.birth_name.as_str(), file.patient.birth_first_names.as_str()), ("KERBRAT-OUVRARD", "YANN ERWAN"));
-    assert_eq!((file.patient.birth_date.as_str(), file.patient.sex.as_str()), ("1988-07-14", "M"));
+    assert_eq!((file.patient.birth_date.as_str(), file.patient.sex.code()), ("1988-07-14", "M"));
     let rows = quittance_store::audit::search(
         &db,
         &Actor::system("t"),

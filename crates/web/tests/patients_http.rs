@@ -265,7 +265,7 @@ async fn new_file_form_errors_then_creation() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let twin = created_id(&r);
     assert_ne!(twin, id);
-    assert!(stored(&app, twin).await.attributes.contains("doublon_potentiel"));
+    assert!(stored(&app, twin).await.attributes.contains(&quittance_domain::identity::IdentityAttribute::DoublonPotentiel));
     assert!(app.get(&format!("/patients/{twin}"), Some(&cookie)).await.text().contains("Doublon potentiel"));
 }
 
@@ -470,7 +470,7 @@ async fn edit_form_round_trip_and_reason() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let now = stored(&app, p.id).await;
     assert_eq!((now.birth_name.as_str(), now.version), ("ALLART", 2));
-    assert_eq!((now.attributes.as_str(), now.doc_expiry.as_deref()), ("homonyme", Some("2031-01-01")), "the rest is kept");
+    assert_eq!((now.attributes.as_slice(), now.doc_expiry.as_deref()), (&[quittance_domain::identity::IdentityAttribute::Homonyme][..], Some("2031-01-01")), "the rest is kept");
     let page = html_unescape(&app.get(&r.location().unwrap(), Some(&cookie)).await.text());
     assert!(page.contains("ALLART JULES") && page.contains("Modifications enregistrées."), "{page}");
     assert!(page.contains("Modification d'un trait strict") && page.contains("Nom mal orthographié à l'admission"), "history on the page");
@@ -532,8 +532,8 @@ async fn debtor_added_through_the_form() {
     let file = patients::get(&app.db, &op(), p.id).await.unwrap();
     assert_eq!(file.debtors.len(), 1);
     let d = &file.debtors[0];
-    assert_eq!((d.kind.as_str(), d.name.as_str(), d.relationship.as_deref()), ("assure", "Marie Garant", Some("mère")));
-    assert_eq!(d.guarantees, "actes,forfait_journalier,sejour", "every ticked box");
+    assert_eq!((d.kind.code(), d.name.as_str(), d.relationship.as_deref()), ("assure", "Marie Garant", Some("mère")));
+    assert_eq!(quittance_store::shared::rows::codes_text(&d.guarantees), "actes,forfait_journalier,sejour", "every ticked box");
     assert!(d.is_default, "the first debtor is the default one");
     let page = app.get(&format!("/patients/{}", p.id), Some(&cookie)).await.text();
     assert!(page.contains("Marie Garant") && page.contains("par défaut") && page.contains("Actes, Forfait journalier, Séjour"), "{page}");
@@ -549,7 +549,7 @@ async fn debtor_added_through_the_form() {
     assert_eq!(rows.iter().filter(|r| r.actor == "technicien" && r.entity_id.as_deref() == Some(p.id.to_string().as_str())).count(), 2);
 
     // The first debtor's form, sent back with another name: only the name changes.
-    let first = file.debtors.iter().find(|d| d.kind == "assure").expect("the insured parent").clone();
+    let first = file.debtors.iter().find(|d| d.kind.code() == "assure").expect("the insured parent").clone();
     let edit = format!("/patients/{}/debiteurs/{}/modifier", p.id, first.id);
     let r = app.get(&edit, Some(&cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -562,7 +562,7 @@ async fn debtor_added_through_the_form() {
     let after = patients::get(&app.db, &op(), p.id).await.unwrap();
     let changed = after.debtors.iter().find(|d| d.id == first.id).unwrap();
     assert_eq!(changed.name, "Marie Garant-Lopez");
-    assert_eq!((changed.guarantees.as_str(), changed.is_default), (first.guarantees.as_str(), false));
+    assert_eq!((&changed.guarantees, changed.is_default), (&first.guarantees, false));
     assert_eq!(after.debtors.iter().filter(|d| d.is_default).count(), 1, "still one default debtor");
     let rows = app.audit(filter("patient", "update_debtor", "ok")).await;
     assert!(rows.iter().any(|r| r.changes.contains("Marie Garant-Lopez")), "{rows:?}");

@@ -96,7 +96,7 @@ async fn debtor_forms_carry_their_version_and_show_errors_next_to_fields() {
     let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
     assert_stale_reshown(&r, &path, ("name", "Paul Blanc"), 2);
     let now = patients::get(&app.db, &op(), p.id).await.unwrap().debtors;
-    assert_eq!((now[0].city.as_deref(), now[0].kind.as_str()), (Some("Bron"), "patient"), "the stale form changed nothing");
+    assert_eq!((now[0].city.as_deref(), now[0].kind.code()), (Some("Bron"), "patient"), "the stale form changed nothing");
 }
 
 #[tokio::test]

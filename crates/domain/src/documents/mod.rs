@@ -91,6 +91,14 @@ crate::code_enum! {
     }
 }
 
+crate::code_enum! {
+    /// Where a document's content is kept (the `storage` column of `documents`).
+    pub enum ContentStore ("emplacement du contenu") {
+        Base = "base", "Base de données";
+        Dossier = "dossier", "Dossier des documents";
+    }
+}
+
 /// Confidentiality levels of a document.
 pub const CONFIDENTIALITY: Codes = Confidentiality::TABLE;
 
@@ -205,6 +213,7 @@ mod tests {
         crate::shared::codes::check::<Confidentiality>();
         crate::shared::codes::check::<RequiredFor>();
         crate::shared::codes::check::<Target>();
+        crate::shared::codes::check::<ContentStore>();
         assert_eq!(RequiredFor::from_code(""), Some(RequiredFor::Jamais));
         assert_eq!(CONFIDENTIALITY[1].0, "confidentiel");
     }

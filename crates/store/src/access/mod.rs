@@ -219,6 +219,17 @@ fn grant_text(g: &Grant) -> String {
     }
 }
 
+/// A unique index on a user's roles (migration 0010) refused a second row of the same role
+/// and scope (one the count in [`insert_grant`] did not see), as the field error of the role.
+fn role_unique(e: Error) -> Error {
+    match e.constraint().as_deref() {
+        Some("user_roles_user_id_role_establishment_id_site_id_key" | "user_roles_user_id_role_establishment_id_key") => {
+            Error::invalid("role", "Cet utilisateur a déjà ce rôle sur ce périmètre.")
+        }
+        _ => e,
+    }
+}
+
 pub(crate) async fn insert_grant(tx: &mut Tx, user_id: i64, g: &Grant) -> Result<(), Error> {
     if let Some(s) = g.site_id {
         let ok = tx.int("SELECT COUNT(*) FROM sites WHERE id = $1 AND establishment_id = $2", &args![s, g.establishment_id]).await?;
@@ -239,7 +250,8 @@ pub(crate) async fn insert_grant(tx: &mut Tx, user_id: i64, g: &Grant) -> Result
             "INSERT INTO user_roles (user_id, role, establishment_id, site_id, created_at) VALUES ($1, $2, $3, $4, $5)",
             &args![user_id, g.role.code(), g.establishment_id, g.site_id, now_text()],
         )
-        .await?;
+        .await
+        .map_err(role_unique)?;
     }
     Ok(())
 }

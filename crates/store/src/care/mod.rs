@@ -13,11 +13,7 @@ pub(crate) fn stale(what: &str) -> crate::Error {
     ))
 }
 
-/// A code read from the database as its enum (an unknown code is a decoding error, not a
-/// blank): what `#[sqlx(try_from = "String")]` would do, which needs sqlx's `macros` feature.
-pub(crate) fn decode<T: TryFrom<String, Error = String>>(code: String) -> Result<T, sqlx::Error> {
-    T::try_from(code).map_err(|m| sqlx::Error::Decode(m.into()))
-}
+pub(crate) use crate::shared::rows::decode;
 
 /// Basis points read from the database (a negative or huge value is a decoding error).
 pub(crate) fn decode_bp(bp: i64) -> Result<quittance_domain::money::BasisPoints, sqlx::Error> {

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::documents::{self as dd, Kind, Requirement, Target};
+use quittance_domain::documents::{self as dd, Confidentiality, ContentStore, Kind, RequiredFor, Requirement, Target};
 use quittance_domain::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,7 @@ use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
+use crate::shared::rows::decode;
 
 /// Where document contents are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,22 +56,59 @@ pub use quittance_domain::documents::size_fr;
 
 // ------------------------------------------------------------------ plan
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A class of the plan: its levels decoded as their enums (serialized as their codes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocClass {
     pub id: i64,
     pub establishment_id: i64,
     pub code: String,
     pub label: String,
     pub retention_years: i64,
-    /// normal, confidentiel (the default level of the class's documents).
-    pub confidentiality: String,
-    /// Empty, or what the class is required for (patient, sejour, droit_obligatoire,
-    /// droit_complementaire, pec_accordee).
-    pub required_for: String,
+    /// The default level of the class's documents.
+    pub confidentiality: Confidentiality,
+    /// What the class is required for ([`RequiredFor::Jamais`], stored as the empty code:
+    /// never required).
+    pub required_for: RequiredFor,
     pub position: i64,
     pub active: bool,
     /// Changes with every write; an edit sends the version it read.
     pub version: i64,
+}
+
+/// The columns of `document_classes` as the database holds them.
+#[derive(sqlx::FromRow)]
+struct DocClassRow {
+    id: i64,
+    establishment_id: i64,
+    code: String,
+    label: String,
+    retention_years: i64,
+    confidentiality: String,
+    required_for: String,
+    position: i64,
+    active: bool,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for DocClass
+where
+    DocClassRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = DocClassRow::from_row(row)?;
+        Ok(DocClass {
+            id: r.id,
+            establishment_id: r.establishment_id,
+            code: r.code,
+            label: r.label,
+            retention_years: r.retention_years,
+            confidentiality: decode(r.confidentiality)?,
+            required_for: decode(r.required_for)?,
+            position: r.position,
+            active: r.active,
+            version: r.version,
+        })
+    }
 }
 
 const CLASS_COLS: &str = "id, establishment_id, code, label, retention_years, confidentiality, required_for, position, active, version";
@@ -88,8 +126,8 @@ pub fn class_input(c: &DocClass) -> ClassInput {
         code: c.code.clone(),
         label: c.label.clone(),
         retention_years: c.retention_years.to_string(),
-        confidentiality: c.confidentiality.clone(),
-        required_for: c.required_for.clone(),
+        confidentiality: c.confidentiality.code().to_string(),
+        required_for: c.required_for.code().to_string(),
         position: c.position.to_string(),
         active: if c.active { "on".into() } else { String::new() },
     }
@@ -263,32 +301,32 @@ pub(crate) fn on_file_of(documents: &[Document], reqs: &[Requirement]) -> dd::On
     documents
         .iter()
         .filter(|d| d.withdrawn_at.is_none() && reqs.iter().any(|r| r.class_id == d.class_id))
-        .map(|d| (d.target_kind.clone(), d.target_id, d.class_id))
+        .map(|d| (d.target_kind.code().to_string(), d.target_id, d.class_id))
         .collect()
 }
 
 // ------------------------------------------------------------------ documents
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A filed document: what it is attached to, its level and where its content is kept
+/// decoded as their enums (serialized as their codes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Document {
     pub id: i64,
     pub establishment_id: i64,
     pub patient_id: i64,
-    /// patient, droit, pec, sejour.
-    pub target_kind: String,
+    pub target_kind: Target,
     pub target_id: i64,
     pub class_id: i64,
     pub class_label: String,
-    /// normal, confidentiel.
-    pub confidentiality: String,
+    pub confidentiality: Confidentiality,
     pub title: String,
     pub file_name: String,
     pub mime: String,
     pub size_bytes: i64,
     /// Hexadecimal SHA-256 of the content.
     pub sha256: String,
-    /// base (database) or dossier (folder).
-    pub storage: String,
+    /// In the database (`base`) or in the documents folder (`dossier`).
+    pub storage: ContentStore,
     /// AAAA-MM-JJ: date of the document (start of the retention period).
     pub document_date: String,
     /// AAAA-MM-JJ: last day it must be kept.
@@ -300,9 +338,68 @@ pub struct Document {
     pub version: i64,
     /// Whether the requesting user may open the content (a confidential document
     /// needs the permission on one of the file's sites); the title is masked otherwise.
-    #[sqlx(skip)]
+    /// Not a column: `false` as read, set by the readers that mask.
     #[serde(default)]
     pub openable: bool,
+}
+
+/// The columns of a document (with its class's label) as the database holds them.
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: i64,
+    establishment_id: i64,
+    patient_id: i64,
+    target_kind: String,
+    target_id: i64,
+    class_id: i64,
+    class_label: String,
+    confidentiality: String,
+    title: String,
+    file_name: String,
+    mime: String,
+    size_bytes: i64,
+    sha256: String,
+    storage: String,
+    document_date: String,
+    retention_until: Option<String>,
+    uploaded_by: String,
+    created_at: String,
+    withdrawn_at: Option<String>,
+    withdrawn_reason: Option<String>,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Document
+where
+    DocumentRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = DocumentRow::from_row(row)?;
+        Ok(Document {
+            id: r.id,
+            establishment_id: r.establishment_id,
+            patient_id: r.patient_id,
+            target_kind: decode(r.target_kind)?,
+            target_id: r.target_id,
+            class_id: r.class_id,
+            class_label: r.class_label,
+            confidentiality: decode(r.confidentiality)?,
+            title: r.title,
+            file_name: r.file_name,
+            mime: r.mime,
+            size_bytes: r.size_bytes,
+            sha256: r.sha256,
+            storage: decode(r.storage)?,
+            document_date: r.document_date,
+            retention_until: r.retention_until,
+            uploaded_by: r.uploaded_by,
+            created_at: r.created_at,
+            withdrawn_at: r.withdrawn_at,
+            withdrawn_reason: r.withdrawn_reason,
+            version: r.version,
+            openable: false,
+        })
+    }
 }
 
 const DOC_COLS: &str = "d.id, d.establishment_id, d.patient_id, d.target_kind, d.target_id, d.class_id, c.label AS class_label, d.confidentiality, d.title, \
@@ -321,7 +418,7 @@ fn may_open_confidential(actor: &Actor, establishment_id: i64, file_sites: &[i64
 
 /// Whether the actor may open a document of this level, on a file attached to these sites.
 pub fn may_open(actor: &Actor, d: &Document, file_sites: &[i64]) -> bool {
-    d.confidentiality != "confidentiel" || may_open_confidential(actor, d.establishment_id, file_sites)
+    d.confidentiality != Confidentiality::Confidentiel || may_open_confidential(actor, d.establishment_id, file_sites)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -437,13 +534,13 @@ pub async fn upload(
     let (Some(class), Some((target_kind, target_id))) = (class, target) else {
         return Err(Error::invalid("class_id", NO_CLASS));
     };
-    let confidentiality = input.confidentiality.map_or_else(|| class.confidentiality.clone(), |c| c.code().to_string());
+    let confidentiality = input.confidentiality.unwrap_or(class.confidentiality).code();
     let document_date = input.document_date;
     let sha = sha256_hex(bytes);
     let until = dd::retention_until(document_date, class.retention_years);
     let file_name = dd::safe_file_name(original_name, kind);
-    let store_code = match &storage.mode {
-        StorageMode::Database => "base",
+    let stored = match &storage.mode {
+        StorageMode::Database => ContentStore::Base,
         StorageMode::Folder(root) => {
             let path = folder_path(root, est, &sha, kind.mime());
             let data = bytes.to_vec();
@@ -451,7 +548,7 @@ pub async fn upload(
                 .await
                 .map_err(|e| Error::Integrity(e.to_string()))?
                 .map_err(|e| Error::Config(format!("dossier des documents inaccessible en écriture : {e}")))?;
-            "dossier"
+            ContentStore::Dossier
         }
     };
     let now = now_text();
@@ -461,11 +558,11 @@ pub async fn upload(
              document_date, retention_until, uploaded_by, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1) RETURNING id",
             &args![
                 est, patient_id, target_kind, target_id, class.id, confidentiality, input.title.clone().unwrap_or_else(|| class.label.clone()), file_name, kind.mime(),
-                bytes.len() as i64, sha.clone(), store_code, document_date.to_string(), until.map(|d| d.to_string()), actor.username.clone(), now
+                bytes.len() as i64, sha.clone(), stored.code(), document_date.to_string(), until.map(|d| d.to_string()), actor.username.clone(), now
             ],
         )
         .await?;
-    if store_code == "base" {
+    if stored == ContentStore::Base {
         tx.exec("INSERT INTO document_contents (document_id, content) VALUES ($1, $2)", &args![id, bytes.to_vec()]).await?;
     }
     let d = load(&mut tx, id).await?;
@@ -493,7 +590,7 @@ pub async fn parse_and_upload(
 
 fn json(d: &Document) -> serde_json::Value {
     serde_json::json!({
-        "document": d.id, "rattachement": format!("{}:{}", d.target_kind, d.target_id), "classe": d.class_label, "confidentialite": d.confidentiality,
+        "document": d.id, "rattachement": format!("{}:{}", d.target_kind.code(), d.target_id), "classe": d.class_label, "confidentialite": d.confidentiality,
         "taille": d.size_bytes, "sha256": d.sha256, "date": d.document_date, "conservation": d.retention_until,
         "retrait": d.withdrawn_at, "motif": d.withdrawn_reason,
     })
@@ -552,14 +649,14 @@ pub async fn content(db: &Db, actor: &Actor, storage: &Storage, id: i64) -> Resu
     if !may_open(actor, &d, &sites) {
         return Err(actor.deny(db, Permission::ReadConfidentialDocuments, Scope::Establishment(d.establishment_id), "document", "open").await);
     }
-    let bytes = match d.storage.as_str() {
-        "base" => {
+    let bytes = match d.storage {
+        ContentStore::Base => {
             let mut tx = db.read().await?;
             let row: Option<(Vec<u8>,)> = tx.opt("SELECT content FROM document_contents WHERE document_id = $1", &args![id]).await?;
             tx.rollback().await?;
             row.map(|r| r.0).ok_or_else(|| Error::Integrity(format!("contenu du document {id} absent de la base")))?
         }
-        _ => {
+        ContentStore::Dossier => {
             let StorageMode::Folder(root) = &storage.mode else {
                 return Err(Error::Config("ce document est rangé dans un dossier, mais aucun dossier de documents n'est configuré".into()));
             };

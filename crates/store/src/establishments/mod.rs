@@ -17,11 +17,7 @@ use crate::error::Error;
 
 pub use quittance_domain::establishments::{KINDS, SITE_KINDS};
 
-/// A code read from the database as its enum (an unknown code is a decoding error, not a
-/// blank): what `#[sqlx(try_from = "String")]` would do, which needs sqlx's `macros` feature.
-fn decode<T: TryFrom<String, Error = String>>(code: String) -> Result<T, sqlx::Error> {
-    T::try_from(code).map_err(|m| sqlx::Error::Decode(m.into()))
-}
+use crate::shared::rows::decode;
 
 /// An establishment as stored: kind decoded as [`EstablishmentKind`], currency as [`Currency`].
 #[derive(Debug, Clone, PartialEq, Eq)]

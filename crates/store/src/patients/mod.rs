@@ -2,7 +2,9 @@
 //! search, history. Every view and every change is audited.
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::identity::{self, BirthDate};
+use quittance_domain::care::coverage::Category;
+use quittance_domain::identity::{self, BirthDate, DocumentType, IdentityAttribute, IdentityStatus, Sex};
+use quittance_domain::patients::debtors::DebtorKind;
 use quittance_domain::patients::input::parse_patient;
 use quittance_domain::patients::search::{SearchCriteria, prefix_upper};
 use quittance_domain::validation::FieldErrors;
@@ -19,9 +21,12 @@ use crate::audit::{self, AuditEvent, AuditRow, diff};
 use crate::db::{Db, Tx, V, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
+use crate::shared::rows::{codes_text, decode, decode_list};
 
-/// A stored patient file.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A stored patient file: sex, identity status, identity document and RNIV attributes
+/// decoded as their enums (serialized as their codes, the attributes as the stored
+/// comma-separated text, so the audit trail reads as before).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Patient {
     pub id: i64,
     pub establishment_id: i64,
@@ -33,15 +38,17 @@ pub struct Patient {
     pub used_first_name: Option<String>,
     pub birth_date: String,
     pub birth_date_incomplete: bool,
-    pub sex: String,
+    pub sex: Sex,
     pub birth_place_code: Option<String>,
     pub birth_place_label: Option<String>,
-    pub identity_status: String,
-    pub doc_type: Option<String>,
+    pub identity_status: IdentityStatus,
+    pub doc_type: Option<DocumentType>,
     pub doc_number: Option<String>,
     pub doc_expiry: Option<String>,
     pub insi_checked: bool,
-    pub attributes: String,
+    /// RNIV attributes, in the stored order (sorted by code when written).
+    #[serde(with = "crate::shared::rows::code_list")]
+    pub attributes: Vec<IdentityAttribute>,
     pub nir: Option<String>,
     pub cafat_number: Option<String>,
     pub address_line1: Option<String>,
@@ -59,6 +66,94 @@ pub struct Patient {
     pub date_of_death: Option<String>,
     pub non_disclosure: bool,
     pub version: i64,
+}
+
+/// The columns of `patients` as the database holds them (decoded by [`Patient`]'s `FromRow`).
+#[derive(sqlx::FromRow)]
+struct PatientRow {
+    id: i64,
+    establishment_id: i64,
+    ipp: String,
+    birth_name: String,
+    used_name: Option<String>,
+    birth_first_names: String,
+    first_name: String,
+    used_first_name: Option<String>,
+    birth_date: String,
+    birth_date_incomplete: bool,
+    sex: String,
+    birth_place_code: Option<String>,
+    birth_place_label: Option<String>,
+    identity_status: String,
+    doc_type: Option<String>,
+    doc_number: Option<String>,
+    doc_expiry: Option<String>,
+    insi_checked: bool,
+    attributes: String,
+    nir: Option<String>,
+    cafat_number: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+    email: Option<String>,
+    language: Option<String>,
+    legal_rep_name: Option<String>,
+    legal_rep_relation: Option<String>,
+    legal_rep_phone: Option<String>,
+    date_of_death: Option<String>,
+    non_disclosure: bool,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Patient
+where
+    PatientRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = PatientRow::from_row(row)?;
+        Ok(Patient {
+            id: r.id,
+            establishment_id: r.establishment_id,
+            ipp: r.ipp,
+            birth_name: r.birth_name,
+            used_name: r.used_name,
+            birth_first_names: r.birth_first_names,
+            first_name: r.first_name,
+            used_first_name: r.used_first_name,
+            birth_date: r.birth_date,
+            birth_date_incomplete: r.birth_date_incomplete,
+            sex: decode(r.sex)?,
+            birth_place_code: r.birth_place_code,
+            birth_place_label: r.birth_place_label,
+            identity_status: decode(r.identity_status)?,
+            doc_type: r.doc_type.map(decode).transpose()?,
+            doc_number: r.doc_number,
+            doc_expiry: r.doc_expiry,
+            insi_checked: r.insi_checked,
+            attributes: decode_list(r.attributes)?,
+            nir: r.nir,
+            cafat_number: r.cafat_number,
+            address_line1: r.address_line1,
+            address_line2: r.address_line2,
+            postcode: r.postcode,
+            city: r.city,
+            country: r.country,
+            phone: r.phone,
+            mobile: r.mobile,
+            email: r.email,
+            language: r.language,
+            legal_rep_name: r.legal_rep_name,
+            legal_rep_relation: r.legal_rep_relation,
+            legal_rep_phone: r.legal_rep_phone,
+            date_of_death: r.date_of_death,
+            non_disclosure: r.non_disclosure,
+            version: r.version,
+        })
+    }
 }
 
 const COLS: &str = "id, establishment_id, ipp, birth_name, used_name, birth_first_names, first_name, used_first_name, birth_date, \
@@ -79,15 +174,15 @@ pub fn patient_input(p: &Patient) -> PatientInput {
             birth_first_names: p.birth_first_names.clone(),
             used_first_name: s(&p.used_first_name),
             birth_date: BirthDate::from_storage(&p.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
-            sex: p.sex.clone(),
+            sex: p.sex.code().to_string(),
             birth_place_code: s(&p.birth_place_code),
             birth_place_label: s(&p.birth_place_label),
-            identity_status: p.identity_status.clone(),
-            doc_type: s(&p.doc_type),
+            identity_status: p.identity_status.code().to_string(),
+            doc_type: p.doc_type.map(|d| d.code().to_string()).unwrap_or_default(),
             doc_number: s(&p.doc_number),
             doc_expiry: fr_day(&p.doc_expiry),
             insi_checked: p.insi_checked,
-            attributes: p.attributes.clone(),
+            attributes: codes_text(&p.attributes),
             nir: s(&p.nir),
             cafat_number: s(&p.cafat_number),
             address_line1: s(&p.address_line1),
@@ -763,11 +858,13 @@ pub async fn add_identifier(db: &Db, actor: &Actor, patient_id: i64, input: &New
 
 // ---------------------------------------------------------------- debtors
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// A debtor of a file: its kind decoded as [`DebtorKind`], the charges it guarantees as
+/// [`Category`] (serialized as the stored comma-separated codes, for the audit trail).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Debtor {
     pub id: i64,
     pub patient_id: i64,
-    pub kind: String,
+    pub kind: DebtorKind,
     pub name: String,
     pub relationship: Option<String>,
     pub address_line1: Option<String>,
@@ -777,12 +874,61 @@ pub struct Debtor {
     pub country: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    /// Comma-separated kinds of charges guaranteed.
-    pub guarantees: String,
+    /// The kinds of charges guaranteed, in the stored order (sorted by code when written).
+    #[serde(with = "crate::shared::rows::code_list")]
+    pub guarantees: Vec<Category>,
     pub is_default: bool,
     pub active: bool,
     /// Changes with every write; an edit sends the version it read.
     pub version: i64,
+}
+
+/// The columns of `debtors` as the database holds them.
+#[derive(sqlx::FromRow)]
+struct DebtorRow {
+    id: i64,
+    patient_id: i64,
+    kind: String,
+    name: String,
+    relationship: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    postcode: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    guarantees: String,
+    is_default: bool,
+    active: bool,
+    version: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Debtor
+where
+    DebtorRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = DebtorRow::from_row(row)?;
+        Ok(Debtor {
+            id: r.id,
+            patient_id: r.patient_id,
+            kind: decode(r.kind)?,
+            name: r.name,
+            relationship: r.relationship,
+            address_line1: r.address_line1,
+            address_line2: r.address_line2,
+            postcode: r.postcode,
+            city: r.city,
+            country: r.country,
+            phone: r.phone,
+            email: r.email,
+            guarantees: decode_list(r.guarantees)?,
+            is_default: r.is_default,
+            active: r.active,
+            version: r.version,
+        })
+    }
 }
 
 const DEBTOR_COLS: &str =
@@ -795,13 +941,19 @@ pub struct DebtorEdit {
     pub version: i64,
 }
 
-/// The stored row of a parsed debtor of `patient` (id and version set by the write).
-fn debtor_row(patient: &Patient, d: &DebtorData) -> Debtor {
+/// The stored row of a parsed debtor of `patient` (id and version set by the write). A
+/// guarantee that is not a category of charge is the field error [`parse_debtor`] gives.
+fn debtor_row(patient: &Patient, d: &DebtorData) -> Result<Debtor, Error> {
     let name = d.name.clone().unwrap_or_else(|| format!("{} {}", patient.used_name.clone().unwrap_or_else(|| patient.birth_name.clone()), patient.first_name));
-    Debtor {
+    let guarantees = d
+        .guarantees
+        .iter()
+        .map(|g| Category::from_code(g).ok_or_else(|| Error::invalid("guarantees", "Nature de charge inconnue.")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Debtor {
         id: 0,
         patient_id: patient.id,
-        kind: d.kind.code().to_string(),
+        kind: d.kind,
         name,
         relationship: d.relationship.clone(),
         address_line1: d.address_line1.clone(),
@@ -811,18 +963,18 @@ fn debtor_row(patient: &Patient, d: &DebtorData) -> Debtor {
         country: d.country.clone(),
         phone: d.phone.clone(),
         email: d.email.clone(),
-        guarantees: d.guarantees.join(","),
+        guarantees,
         is_default: d.is_default,
         active: true,
         version: 0,
-    }
+    })
 }
 
 /// The form of a debtor, filled with what is stored (for the edit page).
 pub fn debtor_input(d: &Debtor) -> DebtorInput {
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
     DebtorInput {
-        kind: d.kind.clone(),
+        kind: d.kind.code().to_string(),
         name: d.name.clone(),
         relationship: s(&d.relationship),
         address_line1: s(&d.address_line1),
@@ -832,7 +984,7 @@ pub fn debtor_input(d: &Debtor) -> DebtorInput {
         country: s(&d.country),
         phone: s(&d.phone),
         email: s(&d.email),
-        guarantees: d.guarantees.clone(),
+        guarantees: codes_text(&d.guarantees),
         is_default: d.is_default,
     }
 }
@@ -846,7 +998,7 @@ pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<D
     let mut tx = db.begin().await?;
     let p = lock(&mut tx, patient_id).await?;
     // A « patient » debtor typed without a name takes the file's name, as locked.
-    let mut d = debtor_row(&p, input);
+    let mut d = debtor_row(&p, input)?;
     let sites = patient_sites(&mut tx, patient_id).await?;
     if !may_write(actor, &p, &sites) {
         return Err(Error::Forbidden);
@@ -878,8 +1030,8 @@ pub async fn save_debtor(db: &Db, actor: &Actor, patient_id: i64, edit: Option<D
     }
     let now = now_text();
     let vals = args![
-        d.kind.clone(), d.name.clone(), d.relationship.clone(), d.address_line1.clone(), d.address_line2.clone(), d.postcode.clone(),
-        d.city.clone(), d.country.clone(), d.phone.clone(), d.email.clone(), d.guarantees.clone(), d.is_default, now
+        d.kind.code(), d.name.clone(), d.relationship.clone(), d.address_line1.clone(), d.address_line2.clone(), d.postcode.clone(),
+        d.city.clone(), d.country.clone(), d.phone.clone(), d.email.clone(), codes_text(&d.guarantees), d.is_default, now
     ];
     let (action, before) = match (edit, before) {
         (Some(e), Some(before)) => {
@@ -946,8 +1098,8 @@ fn stale_message(what: &str) -> String {
 
 // ---------------------------------------------------------------- search
 
-/// One line of a search result.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+/// One line of a search result (sex and identity status decoded as their enums).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PatientSummary {
     pub id: i64,
     pub ipp: String,
@@ -956,13 +1108,57 @@ pub struct PatientSummary {
     pub first_name: String,
     pub used_first_name: Option<String>,
     pub birth_date: String,
-    pub sex: String,
-    pub identity_status: String,
+    pub sex: Sex,
+    pub identity_status: IdentityStatus,
     pub nir: Option<String>,
     pub cafat_number: Option<String>,
     pub city: Option<String>,
     pub date_of_death: Option<String>,
     pub non_disclosure: bool,
+}
+
+/// The columns of a search line as the database holds them.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    ipp: String,
+    birth_name: String,
+    used_name: Option<String>,
+    first_name: String,
+    used_first_name: Option<String>,
+    birth_date: String,
+    sex: String,
+    identity_status: String,
+    nir: Option<String>,
+    cafat_number: Option<String>,
+    city: Option<String>,
+    date_of_death: Option<String>,
+    non_disclosure: bool,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for PatientSummary
+where
+    SummaryRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = SummaryRow::from_row(row)?;
+        Ok(PatientSummary {
+            id: r.id,
+            ipp: r.ipp,
+            birth_name: r.birth_name,
+            used_name: r.used_name,
+            first_name: r.first_name,
+            used_first_name: r.used_first_name,
+            birth_date: r.birth_date,
+            sex: decode(r.sex)?,
+            identity_status: decode(r.identity_status)?,
+            nir: r.nir,
+            cafat_number: r.cafat_number,
+            city: r.city,
+            date_of_death: r.date_of_death,
+            non_disclosure: r.non_disclosure,
+        })
+    }
 }
 
 const SUMMARY_COLS: &str = "p.id, p.ipp, p.birth_name, p.used_name, p.first_name, p.used_first_name, p.birth_date, p.sex, p.identity_status, \

@@ -418,7 +418,7 @@ fn candidates_given(p: &crate::patients::Patient, g: &Given<'_>) -> Vec<Candidat
         ipp: p.ipp.clone(),
         birth_name: p.birth_name.clone(),
         first_name: p.first_name.clone(),
-        identity_status: p.identity_status.clone(),
+        identity_status: p.identity_status.code().to_string(),
         birth_place_code: p.birth_place_code.clone(),
         stay_id: stay.map(|s| s.id),
         site_id: stay.map(|s| s.site_id),

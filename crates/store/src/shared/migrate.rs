@@ -67,6 +67,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0009_versions_patients_admin.sql"),
     },
     Migration {
+        version: 10,
+        name: "user_roles_unique",
+        sqlite: include_str!("../../migrations/sqlite/0010_user_roles_unique.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_user_roles_unique.sql"),
+    },
+    Migration {
         version: 11,
         name: "audit_history",
         sqlite: include_str!("../../migrations/sqlite/0011_audit_history.sql"),

@@ -1,5 +1,5 @@
 //! Plumbing every capability uses: the database handle and transactions, migrations, the
-//! acting user, errors, gapless numbering and backups. Re-exported at the crate root.
+//! acting user, errors, gapless numbering, backups, and the decoding of codes in rows. Re-exported at the crate root.
 
 pub mod actor;
 pub mod backup;
@@ -8,3 +8,4 @@ pub mod error;
 pub mod imports;
 pub mod migrate;
 pub mod numbering;
+pub mod rows;

@@ -7,7 +7,7 @@ use axum::extract::Multipart;
 use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use quittance_domain::documents::{CONFIDENTIALITY, REQUIRED_FOR, TARGETS};
+use quittance_domain::documents::{CONFIDENTIALITY, Confidentiality, REQUIRED_FOR, RequiredFor, Target};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::documents::{self as docs, ClassEdit, ClassInput, DocClass, Document, UploadInput, size_fr};
 use quittance_store::{Error, patients, pec, care::stays};
@@ -18,10 +18,6 @@ use crate::render::{Chrome, Field, FormPage, Opt, PageError, PageResult, csv_res
 
 fn day(d: &str) -> String {
     crate::render::day_fr(Some(d))
-}
-
-fn label(codes: quittance_domain::care::coverage::Codes, code: &str) -> String {
-    quittance_domain::care::coverage::label(codes, code).unwrap_or(code).to_string()
 }
 
 /// The things of a file a document can be attached to: `(value, label)`.
@@ -50,8 +46,13 @@ fn target_list(stays: Vec<stays::Stay>, coverages: quittance_store::care::covera
 
 /// `(value, label)` of a target, for lists.
 fn target_label(all: &[(String, String)], d: &Document) -> String {
-    let key = if d.target_kind == "patient" { "patient".to_string() } else { format!("{}:{}", d.target_kind, d.target_id) };
-    all.iter().find(|(v, _)| *v == key).map(|(_, l)| l.clone()).unwrap_or_else(|| label(TARGETS, &d.target_kind))
+    let key = target_key(d);
+    all.iter().find(|(v, _)| *v == key).map(|(_, l)| l.clone()).unwrap_or_else(|| d.target_kind.label().to_string())
+}
+
+/// The value of a document's target in the lists of [`targets`] (`patient`, `droit:12`…).
+fn target_key(d: &Document) -> String {
+    if d.target_kind == Target::Patient { Target::Patient.code().to_string() } else { format!("{}:{}", d.target_kind.code(), d.target_id) }
 }
 
 #[derive(Deserialize, Default)]
@@ -201,8 +202,8 @@ pub async fn upload(ctx: Ctx, Path(id): Path<i64>, mp: Multipart) -> PageResult 
     };
     match filed {
         Ok(d) => {
-            let back = match d.target_kind.as_str() {
-                "pec" => format!("/patients/{id}/pec/{}", d.target_id),
+            let back = match d.target_kind {
+                Target::Pec => format!("/patients/{id}/pec/{}", d.target_id),
                 _ => format!("/patients/{id}#h-documents"),
             };
             Ok(see_other(&back, "document"))
@@ -327,9 +328,9 @@ fn doc_rows(list: Vec<Document>, all: &[(String, String)]) -> Vec<DocRow> {
             class: d.class_label.clone(),
             title: d.title.clone(),
             target: target_label(all, &d),
-            target_key: if d.target_kind == "patient" { "patient".into() } else { format!("{}:{}", d.target_kind, d.target_id) },
+            target_key: target_key(&d),
             size: size_fr(d.size_bytes),
-            confidential: d.confidentiality == "confidentiel",
+            confidential: d.confidentiality == Confidentiality::Confidentiel,
             can_open: d.openable,
             withdrawn: d.withdrawn_at.as_ref().map(|w| format!("Retiré le {} : {}", day(w), d.withdrawn_reason.clone().unwrap_or_default())),
             retention: d.retention_until.as_deref().map(day).unwrap_or_else(|| "—".into()),
@@ -453,8 +454,8 @@ pub async fn plan(ctx: Ctx, Path(est): Path<i64>) -> PageResult {
         .await?
         .into_iter()
         .map(|c| {
-            let conf = label(CONFIDENTIALITY, &c.confidentiality).split(" — ").next().unwrap_or("").to_string();
-            let req = if c.required_for.is_empty() { "—".to_string() } else { label(REQUIRED_FOR, &c.required_for) };
+            let conf = c.confidentiality.label().split(" — ").next().unwrap_or("").to_string();
+            let req = if c.required_for == RequiredFor::Jamais { "—".to_string() } else { c.required_for.label().to_string() };
             (c, conf, req)
         })
         .collect();

@@ -70,8 +70,8 @@ fn row(s: PatientSummary) -> Row {
     Row {
         id: s.id,
         birth_date: BirthDate::from_storage(&s.birth_date).map(|b| b.format_fr()).unwrap_or(s.birth_date),
-        sex: s.sex,
-        status: IdentityStatus::from_code(&s.identity_status).map_or(s.identity_status.clone(), |x| x.label().to_string()),
+        sex: s.sex.code().to_string(),
+        status: s.identity_status.label().to_string(),
         city: s.city.unwrap_or_default(),
         deceased: s.date_of_death.is_some(),
         non_disclosure: s.non_disclosure,
@@ -192,8 +192,8 @@ async fn export_rows(ctx: &Ctx, q: &SearchQuery) -> Result<Vec<Vec<String>>, Err
                 s.used_name.clone().unwrap_or_default(),
                 s.first_name.clone(),
                 BirthDate::from_storage(&s.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
-                s.sex.clone(),
-                IdentityStatus::from_code(&s.identity_status).map_or(String::new(), |x| x.label().to_string()),
+                s.sex.code().to_string(),
+                s.identity_status.label().to_string(),
                 s.nir.clone().unwrap_or_default(),
                 s.cafat_number.clone().unwrap_or_default(),
                 s.city.clone().unwrap_or_default(),
@@ -536,7 +536,6 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let file = o.finish(db, ctx.actor()).await?;
     let documents = crate::documents::pages::doc_rows_of(doc_list, &stay_list, &coverage_list, &pec_list);
     let p = file.patient;
-    let status = IdentityStatus::from_code(&p.identity_status);
     let can_write = ctx.actor().allows(Permission::WritePatients, Scope::Establishment(p.establishment_id))
         && match ctx.actor().grants.sites_for(Permission::WritePatients, p.establishment_id) {
             None => true,
@@ -595,22 +594,17 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         coverage_flags,
         chrome,
         title: format!("{} {}", p.used_name.clone().unwrap_or_else(|| p.birth_name.clone()), p.used_first_name.clone().unwrap_or_else(|| p.first_name.clone())),
-        status: status.map_or(p.identity_status.clone(), |s| s.label().to_string()),
-        status_class: match status {
-            Some(IdentityStatus::Qualifiee) | Some(IdentityStatus::Validee) => "ok",
+        status: p.identity_status.label().to_string(),
+        status_class: match p.identity_status {
+            IdentityStatus::Qualifiee | IdentityStatus::Validee => "ok",
             _ => "warn",
         },
-        attributes: p
-            .attributes
-            .split(',')
-            .filter(|a| !a.is_empty())
-            .map(|a| ATTRIBUTES.iter().find(|(c, _)| *c == a).map_or(a, |(_, l)| l).to_string())
-            .collect(),
+        attributes: p.attributes.iter().map(|a| a.label().to_string()).collect(),
         death: fr_day(&p.date_of_death),
         used_name: dash(&p.used_name),
         used_first_name: dash(&p.used_first_name),
         birth_date: BirthDate::from_storage(&p.birth_date).map(|b| b.format_fr()).unwrap_or_default(),
-        sex: Sex::from_code(&p.sex).map_or(p.sex.clone(), |s| s.label().to_string()),
+        sex: p.sex.label().to_string(),
         birth_place: match (&p.birth_place_label, &p.birth_place_code) {
             (Some(l), Some(c)) => format!("{l} ({c})"),
             (None, Some(c)) => c.clone(),
@@ -620,7 +614,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         document: match (&p.doc_type, &p.doc_number) {
             (Some(t), n) => format!(
                 "{} {}{}",
-                DocumentType::from_code(t).map_or(t.as_str(), |d| d.label()),
+                t.label(),
                 n.clone().unwrap_or_default(),
                 fr_day(&p.doc_expiry).map(|d| format!(" (expire le {d})")).unwrap_or_default()
             ),
@@ -639,15 +633,10 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
             .into_iter()
             .map(|d| DebtorRow {
                 id: d.id,
-                kind: DEBTOR_KINDS.iter().find(|(k, _)| *k == d.kind).map_or(d.kind.as_str(), |(_, l)| l).to_string(),
+                kind: d.kind.label().to_string(),
                 relationship: d.relationship.clone().unwrap_or_default(),
                 address: join_address(&[&d.address_line1, &d.postcode, &d.city]),
-                guarantees: d
-                    .guarantees
-                    .split(',')
-                    .map(|g| GUARANTEES.iter().find(|(k, _)| *k == g).map_or(g, |(_, l)| l))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                guarantees: d.guarantees.iter().map(|g| g.label()).collect::<Vec<_>>().join(", "),
                 is_default: d.is_default,
                 name: d.name,
             })
