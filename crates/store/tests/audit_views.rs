@@ -163,4 +163,41 @@ async fn concurrent_views_keep_one_chain(t: TestDb) {
     assert_eq!(v.checked as i64, head);
 }
 
-contract!(every_api_read_writes_its_view_row, a_refused_read_names_the_file, concurrent_views_keep_one_chain);
+contract!(every_api_read_writes_its_view_row, a_refused_read_names_the_file, concurrent_views_keep_one_chain, the_history_reads_its_index);
+
+/// Every view of a file is audited, so a file's history must not walk its view rows: both
+/// planners read it through the partial index `audit_log_history` (migration 11), even when
+/// the file has been viewed many times.
+async fn the_history_reads_its_index(t: TestDb) {
+    let db = &t.db;
+    demo::seed(db).await.expect("demo");
+    let (pid, _) = rich_file(db).await;
+    let tech = login_actor(db, "technicien", demo::DEMO_PASSWORD).await;
+    for _ in 0..50 {
+        patients::view(db, &tech, pid).await.expect("view");
+    }
+    let mut tx = db.read().await.unwrap();
+    if matches!(db.backend(), quittance_store::Backend::Postgres) {
+        // A test database is small enough for a sequential scan to win; without it, the planner
+        // still takes the partial index only if the query implies its predicate (else it takes
+        // `audit_log_entity`), which is what this checks.
+        tx.exec("SET LOCAL enable_seqscan = off", &[]).await.unwrap();
+    }
+    let plan: Vec<String> = match db.backend() {
+        quittance_store::Backend::Sqlite => {
+            let rows: Vec<(i64, i64, i64, String)> =
+                tx.all(&format!("EXPLAIN QUERY PLAN {}", patients::HISTORY_SQL), &args![pid.to_string()]).await.unwrap();
+            rows.into_iter().map(|r| r.3).collect()
+        }
+        quittance_store::Backend::Postgres => {
+            let rows: Vec<(String,)> = tx.all(&format!("EXPLAIN {}", patients::HISTORY_SQL), &args![pid.to_string()]).await.unwrap();
+            rows.into_iter().map(|r| r.0).collect()
+        }
+    };
+    tx.rollback().await.unwrap();
+    assert!(plan.iter().any(|l| l.contains("audit_log_history")), "the history query does not use its index: {plan:#?}");
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "the history is sorted apart from its index: {plan:#?}");
+    // And it lists changes only.
+    let hist = patients::history(db, &tech, pid).await.unwrap();
+    assert!(!hist.is_empty() && hist.iter().all(|r| !r.action.starts_with("view")));
+}
