@@ -11,7 +11,7 @@ mod flow;
 use std::io::Write;
 
 use common::{fixtures, fr};
-use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page};
+use common::browser::{Browser, JourneyFile, journey_file, Step, check, choose, click, login, screenshot, screenshot_dir, text_of, type_into, wait_for_page, wait_for_text};
 use fantoccini::{Client, Locator};
 use flow::coverages::{self, CoverageInput};
 use quittance_store::{Actor, Db, documents, pec, readiness};
@@ -101,8 +101,8 @@ async fn journey(c: &Client, base: &str, s: &Setup, answer_pdf: &std::path::Path
     type_into(c, "#f-valid_to", &fr(today.checked_add(jiff::Span::new().days(30)).unwrap())).await?;
     click(c, &format!("form[action='{pec_path}/reponse'] button[type=submit]"), "« Enregistrer la réponse »").await?;
     wait_for_page(c, &pec_path, "#h-pec-docs").await?;
-    let status = text_of(c, "[data-testid='statut-pec']").await?;
-    check(status == "Acceptée", format!("agreement recorded: {status:?}"))?;
+    // The answer is posted from the page it redirects back to: wait for the new status.
+    wait_for_text(c, "[data-testid='statut-pec']", "Acceptée").await.map_err(|e| format!("agreement recorded: {e}"))?;
 
     // 3. Back on the file, only the answer document is missing.
     c.goto(&format!("{base}{file}")).await.map_err(|e| format!("goto file: {e}"))?;

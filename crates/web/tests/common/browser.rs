@@ -141,6 +141,25 @@ pub async fn wait_for_page(c: &Client, path: &str, css: &str) -> Step<()> {
     }
 }
 
+/// Polls until the text of `css` is `expected` (a form posted to the page it is on: the old
+/// page matches [`wait_for_page`] until the new one has loaded).
+pub async fn wait_for_text(c: &Client, css: &str, expected: &str) -> Step<()> {
+    let start = Instant::now();
+    loop {
+        let now = match c.find(Locator::Css(css)).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now == expected {
+            return Ok(());
+        }
+        if start.elapsed() > STEP_TIMEOUT {
+            return Err(format!("expected {css:?} to read {expected:?}; still {now:?} after {STEP_TIMEOUT:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub async fn text_of(c: &Client, css: &str) -> Step<String> {
     let el = c.find(Locator::Css(css)).await.map_err(|e| format!("find {css:?}: {e}"))?;
     el.text().await.map_err(|e| format!("text of {css:?}: {e}"))
