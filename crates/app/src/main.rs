@@ -185,6 +185,8 @@ async fn open(s: &Settings) -> Result<Db, String> {
 async fn open_migrated(s: &Settings) -> Result<Db, String> {
     let db = open(s).await?;
     migrate::migrate(&db).await.map_err(|e| format!("migration impossible : {e}"))?;
+    // Establishments created before the billing engine get their territory's tariffs and parameters once.
+    quittance_store::billing::territory::seed_missing(&db).await.map_err(|e| format!("tarifs du territoire : {e}"))?;
     Ok(db)
 }
 
@@ -242,6 +244,7 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
         Command::Migrate => {
             let db = open(&s).await?;
             let applied = migrate::migrate(&db).await.map_err(|e| e.to_string())?;
+            quittance_store::billing::territory::seed_missing(&db).await.map_err(|e| format!("tarifs du territoire : {e}"))?;
             let all = migrate::applied_versions(&db).await.map_err(|e| e.to_string())?;
             println!("Migrations appliquées maintenant : {applied:?} ; version du schéma : {}", all.last().copied().unwrap_or(0));
             Ok(())

@@ -24,6 +24,7 @@ fn permission() -> impl Strategy<Value = Permission> {
         Permission::Collect,
         Permission::ControlStatements,
         Permission::Accounting,
+        Permission::ManageTariffs,
     ])
 }
 

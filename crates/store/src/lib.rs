@@ -1,6 +1,6 @@
 //! Quittance storage and use cases: SQLite or PostgreSQL behind one `Db`.
 //!
-//! One folder per capability (`access`, `audit`, `care`, `documents`, `establishments`, `patients`,
+//! One folder per capability (`access`, `audit`, `billing`, `care`, `documents`, `establishments`, `patients`,
 //! `pec`, `readiness`, and `demo` for the training data set); the plumbing they share is in `shared/`
 //! (re-exported here as `db`, `migrate`, `actor`, `error`, `numbering`, `backup`).
 //!
@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod billing;
 pub mod care;
 pub mod demo;
 pub mod documents;

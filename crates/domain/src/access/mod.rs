@@ -51,6 +51,8 @@ pub enum Permission {
     ControlStatements,
     /// Accounting exports and journals.
     Accounting,
+    /// Set the establishment's tariffs and billing rule parameters (dated versions).
+    ManageTariffs,
 }
 
 impl Role {
@@ -64,6 +66,7 @@ impl Role {
                 ReadAudit,
                 ReadMetrics,
                 ReadEstablishments,
+                ManageTariffs,
             ],
             Role::TechnicienFacturation => {
                 &[ReadEstablishments, ReadPatients, WritePatients, ReadConfidentialPatients, ReadConfidentialDocuments, Bill]
@@ -74,7 +77,7 @@ impl Role {
             }
             Role::Mandataire => &[ReadEstablishments, ReadPatients, Collect],
             Role::ControleurFinancier => {
-                &[ReadEstablishments, ReadPatients, ReadConfidentialPatients, ReadConfidentialDocuments, ControlStatements, Bill]
+                &[ReadEstablishments, ReadPatients, ReadConfidentialPatients, ReadConfidentialDocuments, ControlStatements, Bill, ManageTariffs]
             }
             Role::Comptable => &[ReadEstablishments, Accounting],
             Role::Auditeur => &[ReadEstablishments, ReadAudit, ReadPatients, ReadConfidentialPatients, ReadConfidentialDocuments],
@@ -102,6 +105,7 @@ impl Permission {
             Permission::Collect => "collect",
             Permission::ControlStatements => "control_statements",
             Permission::Accounting => "accounting",
+            Permission::ManageTariffs => "manage_tariffs",
         }
     }
 
@@ -110,7 +114,7 @@ impl Permission {
     pub fn establishment_wide(self) -> bool {
         matches!(
             self,
-            Permission::ManageEstablishments | Permission::ManageUsers | Permission::ReadMetrics
+            Permission::ManageEstablishments | Permission::ManageUsers | Permission::ReadMetrics | Permission::ManageTariffs
         )
     }
 }

@@ -254,6 +254,8 @@ pub async fn create(db: &Db, actor: &Actor, input: &ParsedEstablishment) -> Resu
     );
     // A classification plan to start from (editable on the plan page).
     crate::documents::seed_default_plan(&mut tx, e.id).await?;
+    // The dated tariffs and billing parameters of its territory (editable on the tariffs pages).
+    crate::billing::territory::seed(&mut tx, actor, e.id, e.currency).await?;
     // The administrator who creates an establishment administers it; otherwise
     // nobody but the command line could reach it.
     if let (Some(user_id), false) = (actor.user_id, actor.system) {

@@ -78,6 +78,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_audit_history.sql"),
         postgres: include_str!("../../migrations/postgres/0011_audit_history.sql"),
     },
+    Migration {
+        version: 12,
+        name: "tariffs_parameters",
+        sqlite: include_str!("../../migrations/sqlite/0012_tariffs_parameters.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_tariffs_parameters.sql"),
+    },
 ];
 
 impl Migration {

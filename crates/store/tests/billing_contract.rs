@@ -1,0 +1,281 @@
+//! Contract of the billing engine's dated tariffs and parameters, on SQLite and (when
+//! `QUITTANCE_TEST_POSTGRES_URL` is set) PostgreSQL: a new establishment starts with its
+//! territory's set; a version closes the earlier one and never changes a day already priced;
+//! the database refuses to change or delete a row; two writers on one version: one wins.
+
+mod common;
+
+use common::TestDb;
+use common::fixtures::{self, op};
+use jiff::civil::date;
+use quittance_domain::access::{Grant, Grants, Role};
+use quittance_domain::billing::parameters::{ParameterKey, ParameterSet};
+use quittance_domain::billing::tariffs::{self as domain_tariffs, TariffCategory};
+use quittance_domain::money::{BasisPoints, Currency, Money};
+use quittance_store::billing::tariffs::{self, TariffCsvRow, TariffFilter};
+use quittance_store::billing::{ParameterInput, TariffInput, parameters};
+use quittance_store::establishments::{self, EstablishmentInput};
+use quittance_store::shared::imports::Batches;
+use quittance_store::{Actor, Db, Error, args};
+
+contract!(
+    a_new_establishment_starts_with_its_territory_set,
+    a_version_closes_the_earlier_one_and_keeps_earlier_days,
+    the_database_refuses_to_change_or_delete_a_row,
+    only_the_tariff_managers_set_tariffs,
+    two_closings_on_one_version_one_wins,
+    two_additions_of_one_version_one_wins,
+    tariffs_import_reports_each_refused_line,
+);
+
+async fn nc(db: &Db) -> i64 {
+    let input = EstablishmentInput {
+        code: "DPASS".into(),
+        name: "Direction provinciale".into(),
+        kind: "direction_sante".into(),
+        currency: "XPF".into(),
+        timezone: "Pacific/Noumea".into(),
+        ridet: "0123456".into(),
+        city: "Nouméa".into(),
+        country: "Nouvelle-Calédonie".into(),
+        ..Default::default()
+    };
+    let parsed = establishments::parse_establishment(&input).unwrap_or_else(|e| panic!("{e:?}"));
+    establishments::create(db, &op(), &parsed).await.expect("create").id
+}
+
+fn tariff(code: &str, category: &str, price: &str, from: &str) -> TariffInput {
+    TariffInput { code: code.into(), label: format!("Tarif {code}"), category: category.into(), price: price.into(), valid_from: from.into(), ..Default::default() }
+}
+
+async fn lines(db: &Db, e: i64) -> Vec<domain_tariffs::TariffLine> {
+    tariffs::list(db, &op(), e, &TariffFilter::default()).await.expect("list").into_iter().map(|t| t.line).collect()
+}
+
+async fn a_new_establishment_starts_with_its_territory_set(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let l = lines(db, h).await;
+    let fj = |d| domain_tariffs::find(&l, "FJ", None, "", d).map(|t| t.price);
+    assert_eq!(fj(date(2026, 2, 28)), Some(Money::new(2000, Currency::Eur)));
+    assert_eq!(fj(date(2026, 3, 1)), Some(Money::new(2300, Currency::Eur)));
+    assert_eq!(fj(date(2017, 12, 31)), Some(Money::new(1800, Currency::Eur)));
+    let psy = domain_tariffs::find(&l, "FJPSY", None, "", date(2026, 3, 1)).expect("FJ psychiatrie");
+    assert_eq!((psy.price.minor, psy.category), (1700, TariffCategory::ForfaitJournalierPsy));
+    assert!(psy.source.contains("R174-5-1"), "{}", psy.source);
+    let p = parameters::list(db, &op(), h, None).await.expect("parameters");
+    let rows: Vec<_> = p.into_iter().map(|p| p.parameter).collect();
+    let set = ParameterSet(&rows);
+    assert_eq!(set.rate(ParameterKey::TauxTm, date(2026, 3, 1)), Ok(BasisPoints(2000)));
+    assert_eq!(set.count(ParameterKey::FinTmJour, date(2026, 3, 1)), Ok(31));
+    assert_eq!(set.amount(ParameterKey::MontantPf, date(2026, 3, 1)), Ok(Money::new(2400, Currency::Eur)));
+    assert!(set.effects(quittance_domain::care::coverage::Exemption::Ald, date(2026, 3, 1)).iter().all(|e| e.code() != "fj"), "ALD: FJ still due");
+    assert!(rows.iter().all(|r| !r.source.is_empty()));
+
+    let n = nc(db).await;
+    let l = lines(db, n).await;
+    let fh = domain_tariffs::find(&l, "FH", None, "", date(2026, 3, 1)).expect("forfait d'hébergement");
+    assert_eq!(fh.price, Money::new(1800, Currency::Xpf));
+    assert!(domain_tariffs::find(&l, "FJ", None, "", date(2026, 3, 1)).is_none(), "no French FJ in New Caledonia");
+    let p: Vec<_> = parameters::list(db, &op(), n, None).await.unwrap().into_iter().map(|p| p.parameter).collect();
+    let set = ParameterSet(&p);
+    assert_eq!(set.rate(ParameterKey::TauxTm, date(2026, 3, 1)), Ok(BasisPoints(3000)));
+    assert_eq!(set.rate(ParameterKey::PartCarteA, date(2024, 7, 31)), Ok(BasisPoints(1000)));
+    assert_eq!(set.rate(ParameterKey::PartCarteA, date(2024, 8, 1)), Ok(BasisPoints(2000)));
+    // Seeding again at start-up finds nothing to seed.
+    assert_eq!(quittance_store::billing::territory::seed_missing(db).await.unwrap(), 0);
+}
+
+async fn a_version_closes_the_earlier_one_and_keeps_earlier_days(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MATER", "Maternité").await;
+    let mut first = tariff("CP", "chambre_particuliere", "55,00", "01/01/2026");
+    first.site_id = site.to_string();
+    let a = tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &first).await.unwrap()).await.expect("first");
+    let before = lines(db, h).await;
+    let price_on = |l: &[domain_tariffs::TariffLine], d| domain_tariffs::find(l, "CP", Some(site), "", d).map(|t| t.price.minor);
+    assert_eq!(price_on(&before, date(2026, 6, 30)), Some(5500));
+    let second = TariffInput { price: "60,00".into(), valid_from: "01/07/2026".into(), ..first.clone() };
+    tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &second).await.unwrap()).await.expect("second");
+    let after = lines(db, h).await;
+    for d in [date(2026, 1, 1), date(2026, 3, 15), date(2026, 6, 30)] {
+        assert_eq!(price_on(&after, d), price_on(&before, d), "an earlier day keeps its price ({d})");
+    }
+    assert_eq!(price_on(&after, date(2026, 7, 1)), Some(6000));
+    let closed = tariffs::get(db, &op(), h, a.id).await.unwrap();
+    assert_eq!(closed.line.period.to, Some(date(2026, 6, 30)));
+    assert_eq!(closed.version, a.version + 1);
+    // Another site is not priced by this one; an earlier or equal start is refused on its field.
+    assert_eq!(price_on(&after, date(2026, 7, 1)).is_some(), domain_tariffs::find(&after, "CP", Some(site + 1000), "", date(2026, 7, 1)).is_none());
+    let late = TariffInput { valid_from: "01/05/2026".into(), ..second.clone() };
+    match tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &late).await.unwrap()).await {
+        Err(Error::Invalid(e)) => assert!(e.get("valid_from").unwrap().contains("01/07/2026"), "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    // A code keeps its category.
+    let other = TariffInput { category: "television".into(), valid_from: "01/09/2026".into(), ..second };
+    assert!(matches!(tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &other).await.unwrap()).await, Err(Error::Invalid(e)) if e.get("category").is_some()));
+    // A parameter likewise.
+    let tm = ParameterInput { key: "taux_tm".into(), value: "25 %".into(), valid_from: "01/01/2027".into(), source: "test".into(), ..Default::default() };
+    parameters::add(db, &op(), h, &parameters::parse_for(db, h, &tm).await.unwrap()).await.expect("new TM rate");
+    let p: Vec<_> = parameters::list(db, &op(), h, None).await.unwrap().into_iter().map(|p| p.parameter).collect();
+    assert_eq!(ParameterSet(&p).rate(ParameterKey::TauxTm, date(2026, 12, 31)), Ok(BasisPoints(2000)));
+    assert_eq!(ParameterSet(&p).rate(ParameterKey::TauxTm, date(2027, 1, 1)), Ok(BasisPoints(2500)));
+    let audit = quittance_store::audit::search(
+        db,
+        &op(),
+        &quittance_store::audit::AuditFilter { entity: Some("tariff".into()), action: Some("add".into()), ..Default::default() },
+        100,
+        0,
+    )
+    .await
+    .unwrap()
+    .0;
+    assert!(audit.iter().any(|r| r.changes.contains("60,00") && r.changes.contains("version_close")), "{audit:?}");
+}
+
+async fn the_database_refuses_to_change_or_delete_a_row(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let id: i64 = {
+        let mut tx = db.read().await.unwrap();
+        let n = tx.int("SELECT MIN(id) FROM tariffs WHERE establishment_id = $1", &args![h]).await.unwrap();
+        tx.rollback().await.unwrap();
+        n
+    };
+    for sql in [
+        "UPDATE tariffs SET price_minor = 1 WHERE id = $1",
+        "UPDATE tariffs SET valid_from = '2000-01-01' WHERE id = $1",
+        "DELETE FROM tariffs WHERE id = $1",
+        "UPDATE billing_parameters SET value = '1' WHERE establishment_id = $1",
+        "DELETE FROM billing_parameters WHERE establishment_id = $1",
+    ] {
+        let mut tx = db.begin().await.unwrap();
+        let arg = if sql.contains("billing_parameters") { h } else { id };
+        let r = tx.exec(sql, &args![arg]).await;
+        assert!(r.is_err(), "{sql} must be refused");
+        drop(tx);
+    }
+    // Closing (valid_to, version) is what may change.
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(tx.exec("UPDATE tariffs SET version = version + 1 WHERE id = $1", &args![id]).await.unwrap(), 1);
+    drop(tx);
+}
+
+fn technicien(e: i64) -> Actor {
+    Actor {
+        user_id: None,
+        username: "tech".into(),
+        grants: Grants(vec![Grant { role: Role::TechnicienFacturation, establishment_id: e, site_id: None }]),
+        system: false,
+        request_id: None,
+        establishment_id: Some(e),
+        site_id: None,
+    }
+}
+
+async fn only_the_tariff_managers_set_tariffs(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let tech = technicien(h);
+    let parsed = tariffs::parse_for(db, h, &tariff("TV", "television", "4,50", "01/01/2026")).await.unwrap();
+    assert!(matches!(tariffs::add(db, &tech, h, &parsed).await, Err(Error::Forbidden)));
+    // They read them (every role of the establishment does).
+    assert!(!tariffs::list(db, &tech, h, &TariffFilter::default()).await.unwrap().is_empty());
+    let ctrl = Actor { grants: Grants(vec![Grant { role: Role::ControleurFinancier, establishment_id: h, site_id: None }]), ..tech.clone() };
+    tariffs::add(db, &ctrl, h, &parsed).await.expect("the finance controller sets tariffs");
+    let refused = quittance_store::audit::search(
+        db,
+        &op(),
+        &quittance_store::audit::AuditFilter { entity: Some("tariff".into()), outcome: Some("refused".into()), ..Default::default() },
+        10,
+        0,
+    )
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(refused.len(), 1, "the refusal is audited");
+}
+
+async fn two_closings_on_one_version_one_wins(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let tv = tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &tariff("TV", "television", "4,50", "01/01/2026")).await.unwrap()).await.unwrap();
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let (a, b) = tokio::join!(
+        tariffs::close(db, &alice, h, tv.id, tv.version, date(2026, 6, 30)),
+        tariffs::close(db, &bruno, h, tv.id, tv.version, date(2026, 9, 30)),
+    );
+    let w = match (&a, &b) {
+        (Ok(_), Err(Error::Conflict(_))) => 0,
+        (Err(Error::Conflict(_)), Ok(_)) => 1,
+        other => panic!("expected one Ok and one Conflict: {other:?}"),
+    };
+    let (winner, last) = [(&alice, date(2026, 6, 30)), (&bruno, date(2026, 9, 30))][w];
+    assert_eq!(tariffs::get(db, &op(), h, tv.id).await.unwrap().line.period.to, Some(last));
+    let f = quittance_store::audit::AuditFilter { entity: Some("tariff".into()), entity_id: Some(tv.id.to_string()), action: Some("close".into()), ..Default::default() };
+    let rows = quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].actor, winner.username);
+    assert!(rows[0].changes.contains(&last.to_string()));
+}
+
+async fn two_additions_of_one_version_one_wins(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let pa = tariffs::parse_for(db, h, &tariff("FJ", "forfait_journalier", "24,00", "01/01/2027")).await.unwrap();
+    let pb = tariffs::parse_for(db, h, &tariff("FJ", "forfait_journalier", "25,00", "01/01/2027")).await.unwrap();
+    let (a, b) = tokio::join!(tariffs::add(db, &alice, h, &pa), tariffs::add(db, &bruno, h, &pb));
+    let w = match (&a, &b) {
+        (Ok(_), Err(Error::Invalid(e))) | (Err(Error::Invalid(e)), Ok(_)) => {
+            assert!(e.get("valid_from").is_some(), "{e:?}");
+            if a.is_ok() { 0 } else { 1 }
+        }
+        other => panic!("expected one Ok and one refusal: {other:?}"),
+    };
+    let l = lines(db, h).await;
+    let on = |d| domain_tariffs::find(&l, "FJ", None, "", d).map(|t| t.price.minor);
+    assert_eq!(on(date(2027, 1, 1)), Some([2400, 2500][w]));
+    assert_eq!(on(date(2026, 12, 31)), Some(2300), "the 2026 price ends the day before");
+    let fj: Vec<_> = l.iter().filter(|t| t.code == "FJ").collect();
+    for (i, a) in fj.iter().enumerate() {
+        for b in &fj[i + 1..] {
+            assert!(!a.period.overlaps(&b.period), "{a:?} / {b:?}");
+        }
+    }
+}
+
+async fn tariffs_import_reports_each_refused_line(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    fixtures::site(db, h, "MATER", "Maternité").await;
+    let row = |code: &str, cat: &str, price: &str, site: &str, from: &str| TariffCsvRow {
+        code: code.into(),
+        label: format!("Tarif {code}"),
+        category: cat.into(),
+        price: price.into(),
+        site: site.into(),
+        valid_from: from.into(),
+        source: "Délibération tarifaire".into(),
+        ..Default::default()
+    };
+    let rows = vec![
+        (2, row("TJP-MED", "tjp", "1 150,00", "", "01/01/2026")),
+        (3, row("CP-MAT", "chambre_particuliere", "60,00", "MATER", "01/01/2026")),
+        (4, row("CP-X", "chambre_particuliere", "60,00", "NULLE-PART", "01/01/2026")),
+        (5, row("TEL-U", "telephone_unite", "abc", "", "01/01/2026")),
+        (6, row("TJP-MED", "tjp", "1 200,00", "", "01/01/2025")),
+    ];
+    let parsed = tariffs::parse_rows(db, h, rows.clone()).await.unwrap();
+    let dry = tariffs::import_in_batches(db, &op(), h, parsed.clone(), &Batches::single(true), &mut |_| {}).await.unwrap();
+    assert_eq!(dry.imported, 2);
+    assert_eq!(lines(db, h).await.iter().filter(|l| l.code == "TJP-MED").count(), 0, "a dry run writes nothing");
+    let r = tariffs::import_in_batches(db, &op(), h, parsed, &Batches { size: 2, dry_run: false, source_sha256: Some("f".into()) }, &mut |_| {}).await.unwrap();
+    assert_eq!(r.imported, 2);
+    let refused: Vec<(usize, &str)> = r.errors.iter().map(|(l, f, _)| (*l, f.as_str())).collect();
+    assert_eq!(refused, vec![(4, "site"), (5, "price"), (6, "valid_from")], "{:?}", r.errors);
+    let l = lines(db, h).await;
+    assert_eq!(domain_tariffs::find(&l, "TJP-MED", None, "", date(2026, 3, 1)).map(|t| t.price.minor), Some(115_000));
+}
