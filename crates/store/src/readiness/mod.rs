@@ -138,6 +138,7 @@ pub async fn save_rules_at(db: &Db, actor: &Actor, establishment_id: i64, versio
             "avant": format!("{before:?}"), "apres": format!("{r:?}")
         })),
     );
+    crate::establishments::bump_config(&mut tx, establishment_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -528,6 +529,8 @@ fn candidates_given(p: &crate::patients::Patient, g: &Given<'_>) -> Vec<Candidat
 /// What a page has read of the file already, so that its checklist does not read it again.
 /// `stays` and `debtors` are all of the file's (as the page lists them).
 pub struct Given<'a> {
+    /// The establishment's rules and required classes, when the page has them (else read).
+    pub config: Option<&'a crate::establishments::EstablishmentConfig>,
     pub stays: &'a [crate::care::stays::Stay],
     pub debtors: &'a [crate::patients::Debtor],
     pub coverages: &'a [crate::care::coverages::CoverageLine],
@@ -549,7 +552,10 @@ pub async fn checklist_given(tx: &mut Tx, file: &crate::patients::Checked, today
 async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date, given: Option<Given<'_>>) -> Result<Vec<Checklist>, Error> {
     let p = file.patient();
     let patient_id = p.id;
-    let rules = rules(tx, p.establishment_id).await?;
+    let rules = match given.as_ref().and_then(|g| g.config) {
+        Some(c) => c.rules.clone(),
+        None => rules(tx, p.establishment_id).await?,
+    };
     let mut cands: Vec<Candidate> = match &given {
         Some(g) => candidates_given(p, g),
         None => tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?,
@@ -598,7 +604,11 @@ async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff:
             .await?,
         ),
     };
-    let reqs = if rules.documents_required { crate::documents::requirements(tx, p.establishment_id).await? } else { Vec::new() };
+    let reqs = match (rules.documents_required, given.as_ref().and_then(|g| g.config)) {
+        (false, _) => Vec::new(),
+        (true, Some(c)) => c.requirements.clone(),
+        (true, None) => crate::documents::requirements(tx, p.establishment_id).await?,
+    };
     let on_file = match &given {
         Some(g) => crate::documents::on_file_of(g.documents, &reqs),
         None => crate::documents::on_file(tx, p.establishment_id, Some(patient_id), &reqs).await?,
