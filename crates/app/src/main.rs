@@ -72,6 +72,25 @@ enum Command {
     /// Benchmarks that print figures beside a baseline measured in the same run.
     #[command(subcommand)]
     Bench(BenchCmds),
+    /// Billing: what a stay would bill.
+    #[command(subcommand)]
+    Bill(BillCmd),
+}
+
+#[derive(Subcommand)]
+enum BillCmd {
+    /// What a stay would bill today (or on --date): each charge with its tariff code, days,
+    /// unit price, amount and explanation, and what is not billed and why.
+    Preview {
+        #[arg(long)]
+        stay: i64,
+        /// JJ/MM/AAAA (default: today in the establishment's time zone).
+        #[arg(long)]
+        date: Option<String>,
+        /// JSON instead of text (amounts as French strings and as integer minor units).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -332,7 +351,60 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
             let db = open_migrated(&s).await?;
             import::run(cmd, &db, &operator()).await
         }
+        Command::Bill(BillCmd::Preview { stay, date, json }) => {
+            let db = open_migrated(&s).await?;
+            let day = date.as_deref().map(quittance_domain::fr::parse_date_fr).transpose().map_err(|e| format!("--date : {e}"))?;
+            let v = quittance_store::billing::valuation::stay(&db, &operator(), stay, day).await.map_err(|e| e.to_string())?;
+            print!("{}", if json { preview_json(&v) } else { preview_text(&v) });
+            Ok(())
+        }
     }
+}
+
+fn preview_text(v: &quittance_store::billing::valuation::StayValuation) -> String {
+    use quittance_domain::billing::days::run_text;
+    let mut out = format!("Séjour n° {} — valorisé au {}\n", v.stay.id, quittance_domain::fr::format_date_fr(v.until));
+    for c in &v.charges {
+        out.push_str(&format!(
+            "{:<8} {:>3} × {:>12} = {:>12}  {}\n    {}\n",
+            c.code,
+            c.days.len(),
+            c.unit_price.format_fr_plain(),
+            c.amount.format_fr_plain(),
+            run_text(&c.days),
+            c.explanation
+        ));
+    }
+    for n in &v.notes {
+        out.push_str(&format!("- {n}\n"));
+    }
+    out
+}
+
+fn preview_json(v: &quittance_store::billing::valuation::StayValuation) -> String {
+    let charges: Vec<serde_json::Value> = v
+        .charges
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "tariff_id": c.tariff_id,
+                "code": c.code,
+                "label": c.label,
+                "category": c.category.code(),
+                "days": c.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "day_count": c.days.len(),
+                "unit_price": c.unit_price.format_fr_plain(),
+                "unit_price_minor": c.unit_price.minor,
+                "amount": c.amount.format_fr_plain(),
+                "amount_minor": c.amount.minor,
+                "currency": c.amount.currency.code(),
+                "rule": c.rule,
+                "explanation": c.explanation,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({ "stay_id": v.stay.id, "until": v.until.to_string(), "charges": charges, "notes": v.notes });
+    format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
 fn audit_key(s: &Settings, to: &str) -> Result<quittance_store::audit::anchor::AuditKey, String> {

@@ -2,6 +2,8 @@
 //! the example file of docs/billing.md.
 
 mod common;
+#[path = "../../store/tests/flow/mod.rs"]
+mod flow;
 
 use common::fixtures::{self, op};
 use common::{Base, quittance};
@@ -81,4 +83,40 @@ fn each_refused_line_is_reported_with_its_field() {
     let unknown = b.file("bad.csv", "code;prix\nTV;4\n");
     let r = quittance(&["--database", b.db(), "import", "tariffs", unknown.to_str().unwrap(), "--establishment", "HSM"]);
     assert!(!r.ok && r.err.contains("colonne inconnue « prix »"), "{}", r.err);
+}
+
+#[test]
+fn bill_preview_explains_each_charge_in_text_and_json() {
+    let b = base();
+    let stay_id = b.rt.block_on(async {
+        let db = Db::open(b.db(), Default::default()).await.unwrap();
+        let e = establishment(&db).await;
+        let site = quittance_store::establishments::list_sites(&db, &op(), e).await.unwrap().into_iter().find(|s| s.code == "MED").unwrap().id;
+        let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+        let parsed = quittance_store::patients::parse_new(&db, e, &p).await.expect("parse");
+        let patient = quittance_store::patients::create(&db, &op(), e, &parsed).await.expect("patient").id;
+        let input = quittance_store::care::stays::StayInput {
+            discharge_date: "02/03/2026".into(),
+            discharge_time: "14:00".into(),
+            discharge_mode: "domicile".into(),
+            ..fixtures::stay_input(site, "26/02/2026")
+        };
+        let id = flow::stays::save(&db, &op(), patient, None, 0, &input).await.expect("stay").id;
+        db.close().await;
+        id
+    });
+    let id = stay_id.to_string();
+    let text = quittance(&["--database", b.db(), "bill", "preview", "--stay", &id, "--date", "01/12/2026"]);
+    assert!(text.ok, "{} {}", text.out, text.err);
+    assert!(text.out.contains("Forfait journalier 20,00\u{a0}€ × 3 jours, du 26/02/2026 au 28/02/2026"), "{}", text.out);
+    assert!(text.out.contains("Forfait journalier 23,00\u{a0}€ × 2 jours, du 01/03/2026 au 02/03/2026, jour de sortie inclus"), "{}", text.out);
+    assert!(text.out.contains("Pas de tarif journalier de prestations"), "the example has no site-wide TJP for MED: {}", text.out);
+    let json = quittance(&["--database", b.db(), "bill", "preview", "--stay", &id, "--date", "01/12/2026", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.out).expect("JSON");
+    let charges = v["charges"].as_array().unwrap();
+    assert_eq!(charges[0]["amount_minor"], 6000);
+    assert_eq!(charges[1]["amount"], "46,00 €");
+    assert_eq!(charges[1]["day_count"], 2);
+    let missing = quittance(&["--database", b.db(), "bill", "preview", "--stay", "999999"]);
+    assert!(!missing.ok && missing.err.contains("introuvable"), "{}", missing.err);
 }

@@ -4,6 +4,7 @@
 //! the database refuses to change or delete a row; two writers on one version: one wins.
 
 mod common;
+mod flow;
 
 use common::TestDb;
 use common::fixtures::{self, op};
@@ -26,6 +27,7 @@ contract!(
     two_closings_on_one_version_one_wins,
     two_additions_of_one_version_one_wins,
     tariffs_import_reports_each_refused_line,
+    a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -278,4 +280,30 @@ async fn tariffs_import_reports_each_refused_line(t: TestDb) {
     assert_eq!(refused, vec![(4, "site"), (5, "price"), (6, "valid_from")], "{:?}", r.errors);
     let l = lines(db, h).await;
     assert_eq!(domain_tariffs::find(&l, "TJP-MED", None, "", date(2026, 3, 1)).map(|t| t.price.minor), Some(115_000));
+}
+
+async fn a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MED", "Médecine").await;
+    let tjp = TariffInput { site_id: site.to_string(), ..tariff("TJP", "tjp", "1 150,00", "01/01/2026") };
+    tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &tjp).await.unwrap()).await.unwrap();
+    let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    let input = quittance_store::care::stays::StayInput {
+        discharge_date: "02/03/2026".into(),
+        discharge_time: "14:00".into(),
+        discharge_mode: "deces".into(),
+        ..fixtures::stay_input(site, "26/02/2026")
+    };
+    let stay = flow::stays::save(db, &op(), patient, None, 0, &input).await.expect("stay");
+    let v = quittance_store::billing::valuation::stay(db, &op(), stay.id, Some(date(2026, 12, 1))).await.expect("valuation");
+    let fj: Vec<_> = v.charges.iter().filter(|c| c.code == "FJ").collect();
+    assert_eq!(fj.len(), 2, "20 € until 28/02, 23 € from 01/03: {:?}", v.charges);
+    assert_eq!((fj[0].days.len(), fj[0].amount.minor, fj[1].days.len(), fj[1].amount.minor), (3, 6000, 1, 2300), "death: exit day left out");
+    assert!(v.notes.iter().any(|n| n.contains("02/03/2026") && n.contains("décès")), "{:?}", v.notes);
+    let tjp: Vec<_> = v.charges.iter().filter(|c| c.code == "TJP").collect();
+    assert_eq!((tjp[0].days.len(), tjp[0].amount.minor), (4, 460_000), "four nights");
+    let f = quittance_store::audit::AuditFilter { entity: Some("patient".into()), entity_id: Some(patient.to_string()), action: Some("view_valuation".into()), ..Default::default() };
+    assert_eq!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.len(), 1, "the valuation is a view of the file");
 }

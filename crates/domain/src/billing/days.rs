@@ -83,7 +83,7 @@ fn span(from: Date, to: Date) -> Vec<Date> {
 pub fn fj_days(stay: &StayTimes, rules: &DayRules, until: Date) -> FjDays {
     let none = |why: String| FjDays { days: Vec::new(), left_out: Vec::new(), none_because: Some(why), exit_day_included: false };
     if !rules.fj_modes.contains(&stay.care_mode) {
-        return none(format!("pas de forfait journalier en {} (art. L174-4 CSS ; guide des règles de facturation)", stay.care_mode.label().to_lowercase()));
+        return none(format!("mode « {} » (art. L174-4 CSS ; guide des règles de facturation)", stay.care_mode.label()));
     }
     let first = stay.admission.date();
     let last = match stay.discharge {
@@ -212,7 +212,7 @@ mod tests {
         assert!(death.left_out[0].reason.contains("décès"));
         assert!(!death.exit_day_included);
         assert!(fj_days(&cases[0].stay, &rules(), today).exit_day_included);
-        assert!(fj_days(&cases[9].stay, &rules(), today).none_because.unwrap().contains("hospitalisation de jour"));
+        assert!(fj_days(&cases[9].stay, &rules(), today).none_because.unwrap().contains("« Hospitalisation de jour »"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod parameters;
 pub mod tariffs;
 pub mod territory;
+pub mod valuation;
 
 pub use quittance_domain::billing::input::{ParameterInput, ParsedParameter, ParsedTariff, TariffInput, parse_parameter, parse_tariff};
 

@@ -1,0 +1,79 @@
+//! What a stay would bill today: its forfait journalier and daily-tariff charges, valued by
+//! the establishment's dated tariffs and parameters (`quittance_domain::billing::valuation`).
+//! Reading a valuation is a view of the patient's file: it is audited.
+
+use jiff::civil::{Date, DateTime};
+use quittance_domain::billing::days::StayTimes;
+use quittance_domain::billing::parameters::{Parameter, ParameterSet};
+use quittance_domain::billing::tariffs::{TariffCategory, TariffLine};
+use quittance_domain::billing::valuation::{Charge, value_fj, value_tjp};
+
+use super::{parameters, tariffs};
+use crate::actor::Actor;
+use crate::care::stays;
+use crate::db::Db;
+use crate::error::Error;
+
+/// A stay's valuation.
+#[derive(Debug, Clone)]
+pub struct StayValuation {
+    pub stay: stays::Stay,
+    /// The day the open part of a stay is valued to.
+    pub until: Date,
+    pub charges: Vec<Charge>,
+    /// Days or charges not billed, and why.
+    pub notes: Vec<String>,
+}
+
+fn local(s: &str) -> Result<DateTime, Error> {
+    s.parse::<DateTime>().map_err(|e| Error::Integrity(format!("date et heure de séjour illisibles « {s} » : {e}")))
+}
+
+/// The code of the establishment's forfait of `category` (the general FJ, or the New
+/// Caledonian forfait d'hébergement), if it has one.
+fn fj_code(lines: &[TariffLine]) -> Option<String> {
+    [TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc]
+        .iter()
+        .find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
+}
+
+/// Values a stay as of `today` (default: today in the establishment's time zone): each charge
+/// with its days, price, amount and explanation, and the notes on what is not billed. The view
+/// is audited (`view_valuation`).
+pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> Result<StayValuation, Error> {
+    let s = stays::get(db, actor, stay_id).await?;
+    let mut tx = db.read().await?;
+    let today = match today {
+        Some(d) => d,
+        None => crate::patients::today_in(&crate::establishments::get_in(&mut tx, s.establishment_id).await?.timezone),
+    };
+    let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|t| t.line).collect();
+    let rows: Vec<Parameter> = parameters::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|p| p.parameter).collect();
+    tx.rollback().await?;
+    let times = StayTimes {
+        admission: local(&s.admission_at)?,
+        discharge: s.discharge_at.as_deref().map(local).transpose()?,
+        discharge_mode: s.discharge_mode,
+        care_mode: s.care_mode,
+    };
+    let set = ParameterSet(&rows);
+    let mut charges = Vec::new();
+    let mut notes = Vec::new();
+    let invalid = |e: quittance_domain::billing::valuation::ValuationError| Error::invalid("valuation", e.message_fr());
+    match fj_code(&lines) {
+        Some(code) => {
+            let (c, n) = value_fj(&times, Some(s.site_id), "", &code, &lines, &set, today).map_err(invalid)?;
+            charges.extend(c);
+            notes.extend(n);
+        }
+        None => notes.push("Pas de forfait journalier : l'établissement n'en a pas de tarif.".into()),
+    }
+    if lines.iter().any(|l| l.category == TariffCategory::Tjp && l.code == "TJP") {
+        charges.extend(value_tjp(&times, Some(s.site_id), "", "TJP", &lines, today).map_err(invalid)?);
+    } else {
+        notes.push("Pas de tarif journalier de prestations « TJP » : la base du ticket modérateur n'est pas valorisée.".into());
+    }
+    let file = crate::patients::checked(db, actor, s.patient_id, "view_valuation").await?;
+    crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
+    Ok(StayValuation { stay: s, until: today, charges, notes })
+}
