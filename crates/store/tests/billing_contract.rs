@@ -28,6 +28,7 @@ contract!(
     two_additions_of_one_version_one_wins,
     tariffs_import_reports_each_refused_line,
     a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited,
+    two_servers_starting_at_once_seed_an_older_establishment_once,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -306,4 +307,25 @@ async fn a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited(t: T
     assert_eq!((tjp[0].days.len(), tjp[0].amount.minor), (4, 460_000), "four nights");
     let f = quittance_store::audit::AuditFilter { entity: Some("patient".into()), entity_id: Some(patient.to_string()), action: Some("view_valuation".into()), ..Default::default() };
     assert_eq!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.len(), 1, "the valuation is a view of the file");
+}
+
+async fn two_servers_starting_at_once_seed_an_older_establishment_once(t: TestDb) {
+    let db = &t.db;
+    // An establishment created before the billing engine: no tariff, no parameter.
+    let mut tx = db.begin().await.unwrap();
+    let id = tx
+        .int(
+            "INSERT INTO establishments (code, name, kind, currency, timezone, country, active, created_at, updated_at) \
+             VALUES ('OLD', 'Ancien', 'hopital', 'EUR', 'Europe/Paris', 'France', TRUE, '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let other = Db::open(&t.url, quittance_store::DbOptions { pg_schema: t.schema.clone(), ..Default::default() }).await.expect("a second pool");
+    let (a, b) = tokio::join!(quittance_store::billing::territory::seed_missing(db), quittance_store::billing::territory::seed_missing(&other));
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "seeded once");
+    let fj = lines(db, id).await.into_iter().filter(|l| l.code == "FJ").count();
+    assert_eq!(fj, 3, "the three dated FJ versions, once");
+    assert_eq!(quittance_store::billing::territory::seed_missing(db).await.unwrap(), 0);
 }

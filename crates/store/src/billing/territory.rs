@@ -80,23 +80,28 @@ pub async fn seed(tx: &mut Tx, actor: &Actor, establishment_id: i64, currency: C
 }
 
 /// Seeds, at start-up, the establishments that have neither tariffs nor parameters (created
-/// before the billing engine): each gets its territory's set, once.
+/// before the billing engine): each gets its territory's set, once. Several servers starting
+/// at once on one PostgreSQL database seed each establishment once: each one is re-checked
+/// under its lock.
 pub async fn seed_missing(db: &crate::db::Db) -> Result<usize, Error> {
-    let mut tx = db.begin().await?;
-    let bare: Vec<(i64, String)> = tx
-        .all(
-            "SELECT id, currency FROM establishments e WHERE NOT EXISTS (SELECT 1 FROM tariffs t WHERE t.establishment_id = e.id) \
-             AND NOT EXISTS (SELECT 1 FROM billing_parameters p WHERE p.establishment_id = e.id) ORDER BY id",
-            &[],
-        )
-        .await?;
+    const BARE: &str = "NOT EXISTS (SELECT 1 FROM tariffs t WHERE t.establishment_id = e.id) \
+        AND NOT EXISTS (SELECT 1 FROM billing_parameters p WHERE p.establishment_id = e.id)";
+    let mut tx = db.read().await?;
+    let bare: Vec<(i64,)> = tx.all(&format!("SELECT id FROM establishments e WHERE {BARE} ORDER BY id"), &[]).await?;
+    tx.rollback().await?;
     let actor = Actor::system("demarrage");
-    for (id, currency) in &bare {
-        let c = Currency::from_code(currency).ok_or_else(|| Error::Integrity(format!("devise inconnue : {currency}")))?;
-        seed(&mut tx, &actor, *id, c).await?;
+    let mut seeded = 0;
+    for (id,) in bare {
+        let mut tx = db.begin().await?;
+        let currency = super::lock_establishment(&mut tx, id).await?;
+        let still: Option<(i64,)> = tx.opt(&format!("SELECT id FROM establishments e WHERE e.id = $1 AND {BARE}"), &crate::args![id]).await?;
+        if still.is_some() {
+            seed(&mut tx, &actor, id, currency).await?;
+            seeded += 1;
+        }
+        tx.commit().await?;
     }
-    tx.commit().await?;
-    Ok(bare.len())
+    Ok(seeded)
 }
 
 #[cfg(test)]
