@@ -382,28 +382,8 @@ fn preview_text(v: &quittance_store::billing::valuation::StayValuation) -> Strin
 }
 
 fn preview_json(v: &quittance_store::billing::valuation::StayValuation) -> String {
-    let charges: Vec<serde_json::Value> = v
-        .charges
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "tariff_id": c.tariff_id,
-                "code": c.code,
-                "label": c.label,
-                "category": c.category.code(),
-                "days": c.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-                "day_count": c.days.len(),
-                "unit_price": c.unit_price.format_fr_plain(),
-                "unit_price_minor": c.unit_price.minor,
-                "amount": c.amount.format_fr_plain(),
-                "amount_minor": c.amount.minor,
-                "currency": c.amount.currency.code(),
-                "rule": c.rule,
-                "explanation": c.explanation,
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({ "stay_id": v.stay.id, "until": v.until.to_string(), "charges": charges, "notes": v.notes });
+    // The API's document (GET /api/v1/stays/{id}/valuation).
+    let doc = quittance_web::care::api::ValuationDto::from(v);
     format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 

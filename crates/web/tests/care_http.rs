@@ -782,6 +782,43 @@ async fn api_coverages_and_stays() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_stay_valuation_explains_each_charge() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let key = app.api_key("technicien").await;
+    let (p, _) = file_without_coverage(&app, ids.hsm, ids.med, "Valorise").await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/patients/{}/stays", p.id),
+            Some(&key),
+            &json!({ "site_id": ids.med.to_string(), "admission_date": "26/02/2026", "admission_time": "08:30", "discharge_date": "02/03/2026",
+                     "discharge_time": "14:00", "discharge_mode": "domicile", "care_mode": "hospitalisation_complete" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let stay = r.json()["id"].as_i64().unwrap();
+    let r = app.get_api(&format!("/api/v1/stays/{stay}/valuation?date=2026-12-01"), &key).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    let charges = v["charges"].as_array().unwrap();
+    let summary: Vec<(String, i64, i64)> =
+        charges.iter().map(|c| (c["code"].as_str().unwrap().to_string(), c["day_count"].as_i64().unwrap(), c["amount_minor"].as_i64().unwrap())).collect();
+    assert_eq!(summary, vec![("FJ".into(), 3, 6000), ("FJ".into(), 2, 4600), ("TJP".into(), 4, 460_000)], "{v}");
+    assert_eq!(charges[1]["amount"], "46,00 €");
+    assert!(charges[1]["explanation"].as_str().unwrap().contains("jour de sortie inclus (art. L174-4 CSS)"));
+    assert!(charges[2]["explanation"].as_str().unwrap().contains("présence à minuit"));
+    assert_eq!(v["until"], "2026-12-01");
+    // Bad input names the field; no right, no valuation.
+    let r = app.get_api(&format!("/api/v1/stays/{stay}/valuation?date=01/12/2026"), &key).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["errors"][0]["field"], "date");
+    let compta = app.api_key("comptable").await;
+    assert_eq!(app.get_api(&format!("/api/v1/stays/{stay}/valuation"), &compta).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get_api("/api/v1/stays/999999/valuation", &key).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'view_valuation' AND entity_id = $1", &args![p.id.to_string()]).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_payer_coverage_and_stay_endpoints() {
     let app = TestApp::new().await;
     let j = common::openapi(&app).await;

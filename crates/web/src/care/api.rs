@@ -155,6 +155,76 @@ impl From<CoverageBody> for coverages::CoverageInput {
     }
 }
 
+/// One charge of a stay's valuation.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ChargeDto {
+    pub tariff_id: i64,
+    pub code: String,
+    pub label: String,
+    /// A tariff category code (`forfait_journalier`, `tjp`…).
+    pub category: String,
+    /// The days it covers (AAAA-MM-JJ), each once.
+    pub days: Vec<String>,
+    pub day_count: usize,
+    /// French, e.g. « 23,00 € ».
+    pub unit_price: String,
+    pub unit_price_minor: i64,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The rule that produced it.
+    pub rule: String,
+    /// For people, with the text it applies.
+    pub explanation: String,
+}
+
+/// What a stay would bill: its charges and what is not billed, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ValuationDto {
+    pub stay_id: i64,
+    /// The day the open part of the stay is valued to (AAAA-MM-JJ).
+    pub until: String,
+    pub charges: Vec<ChargeDto>,
+    pub notes: Vec<String>,
+}
+
+impl From<&quittance_store::billing::valuation::StayValuation> for ValuationDto {
+    fn from(v: &quittance_store::billing::valuation::StayValuation) -> Self {
+        let plain = |m: &quittance_domain::money::Money| m.format_fr_plain();
+        ValuationDto {
+            stay_id: v.stay.id,
+            until: v.until.to_string(),
+            charges: v
+                .charges
+                .iter()
+                .map(|c| ChargeDto {
+                    tariff_id: c.tariff_id,
+                    code: c.code.clone(),
+                    label: c.label.clone(),
+                    category: c.category.code().into(),
+                    days: c.days.iter().map(|d| d.to_string()).collect(),
+                    day_count: c.days.len(),
+                    unit_price: plain(&c.unit_price),
+                    unit_price_minor: c.unit_price.minor,
+                    amount: plain(&c.amount),
+                    amount_minor: c.amount.minor,
+                    currency: c.amount.currency.code().into(),
+                    rule: c.rule.into(),
+                    explanation: c.explanation.clone(),
+                })
+                .collect(),
+            notes: v.notes.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ValuationParams {
+    /// AAAA-MM-JJ: the day to value an open stay to (default: today in the establishment's time zone).
+    pub date: Option<String>,
+}
+
 /// A stay of a patient.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StayDto {
@@ -393,6 +463,24 @@ pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>,
     reply(StatusCode::CREATED, map(saved, |x| StayDto::from(x)))
 }
 
+/// What the stay would bill on a day: its forfait journalier and daily-tariff charges, each
+/// with its days, price and explanation, and the days not billed and why. Audited as a view of
+/// the file (`view_valuation`).
+#[utoipa::path(get, path = "/stays/{id}/valuation", params(("id" = i64, Path), ValuationParams),
+    responses((status = 200, body = ValuationDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn stay_valuation(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Query(q): Query<ValuationParams>) -> Response {
+    let day = match q.date.as_deref().map(|d| d.trim().parse::<jiff::civil::Date>()) {
+        None => Ok(None),
+        Some(Ok(d)) => Ok(Some(d)),
+        Some(Err(_)) => Err(quittance_store::Error::invalid("date", "Date invalide : attendu AAAA-MM-JJ.")),
+    };
+    let v = match day {
+        Ok(day) => quittance_store::billing::valuation::stay(&s.db, &a, id, day).await,
+        Err(e) => Err(e),
+    };
+    reply(StatusCode::OK, map(v, |x| ValuationDto::from(x)))
+}
+
 /// Changes a stay; `version` is the one read (a concurrent change answers 409).
 #[utoipa::path(put, path = "/patients/{id}/stays/{sid}", params(("id" = i64, Path), ("sid" = i64, Path), VersionParam), request_body = StayBody,
     responses((status = 200, body = StayDto), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -457,6 +545,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(update_coverage))
         .routes(routes!(list_stays, add_stay))
         .routes(routes!(update_stay))
+        .routes(routes!(stay_valuation))
         .routes(routes!(list_payers, create_payer))
         .routes(routes!(get_payer, update_payer))
 }
