@@ -819,6 +819,33 @@ async fn api_stay_valuation_explains_each_charge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stay_valuation_page_lists_the_charges_and_what_is_not_billed() {
+    let app = TestApp::new().await;
+    let ids = ids(&app).await;
+    let (p, _) = file_without_coverage(&app, ids.hsm, ids.med, "Pagevalo").await;
+    let input = StayInput {
+        discharge_date: "16/03/2026".into(),
+        discharge_time: "04:00".into(),
+        discharge_mode: "deces".into(),
+        ..stay_input(ids.med, "12/03/2026")
+    };
+    let stay = stays::save(&app.db, &op(), p.id, None, 0, &input).await.expect("stay").id;
+    let tech = app.login_demo("technicien").await;
+    let page = format!("/patients/{}/sejours/{stay}/valorisation", p.id);
+    let file = app.get(&format!("/patients/{}", p.id), Some(&tech)).await.text();
+    assert!(file.contains(&format!("href=\"{page}\"")), "the file links each stay's valuation");
+    let r = app.get(&page, Some(&tech)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = html_unescape(&r.text());
+    assert!(html.contains("Valorisation du séjour du 12/03/2026 à 08:30"), "{html}");
+    assert!(html.contains("Forfait journalier 23,00\u{a0}€ × 4 jours, du 12/03/2026 au 15/03/2026 (art. L174-4 CSS)"), "{html}");
+    assert!(html.contains("92,00\u{a0}€"), "4 × 23 €");
+    assert!(html.contains("Forfait journalier non facturé le 16/03/2026 : jour de sortie non facturé : décès"), "{html}");
+    let compta = app.login_demo("comptable").await;
+    assert_eq!(app.get(&page, Some(&compta)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_the_payer_coverage_and_stay_endpoints() {
     let app = TestApp::new().await;
     let j = common::openapi(&app).await;

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/patients/{id}/sejours/nouveau", get(pages::stay_new).post(pages::stay_create))
         .route("/patients/{id}/sejours/{sid}/modifier", get(pages::stay_edit).post(pages::stay_update))
+        .route("/patients/{id}/sejours/{sid}/valorisation", get(pages::stay_valuation))
         .route("/patients/{id}/droits/nouveau", get(pages::coverage_new).post(pages::coverage_create))
         .route("/patients/{id}/droits/{cid}/modifier", get(pages::coverage_edit).post(pages::coverage_update))
         .route("/organismes", get(payers::list))

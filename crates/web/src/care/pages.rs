@@ -135,6 +135,83 @@ pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): Cs
     }
 }
 
+// ---------------------------------------------------------------- valuation
+
+struct ChargeRow {
+    code: String,
+    label: String,
+    explanation: String,
+    period: String,
+    quantity: String,
+    unit_price: String,
+    amount: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "care/valuation.html")]
+struct ValuationPage {
+    chrome: crate::render::Chrome,
+    patient_id: i64,
+    patient_name: String,
+    admission: String,
+    discharge: String,
+    open: bool,
+    until: String,
+    charges: Vec<ChargeRow>,
+    notes: Vec<String>,
+    error: Option<String>,
+}
+
+/// What the stay would bill today: each charge with its days, price and explanation (a
+/// view of the file, audited); a missing tariff or parameter is said on the page.
+pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
+    let db = &ctx.state.db;
+    let s = stays::get(db, ctx.actor(), sid).await?;
+    if s.patient_id != id {
+        return Err(PageError(Error::NotFound("Séjour")));
+    }
+    let p = patients::check_read(db, ctx.actor(), id).await?;
+    let fr_local = |t: &str| {
+        let (d, h) = t.split_once('T').unwrap_or((t, ""));
+        let day = d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
+        if h.is_empty() { day } else { format!("{day} à {h}") }
+    };
+    let (charges, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
+        Ok(v) => {
+            let rows = v
+                .charges
+                .iter()
+                .map(|c| ChargeRow {
+                    code: c.code.clone(),
+                    label: c.label.clone(),
+                    explanation: c.explanation.clone(),
+                    period: quittance_domain::billing::days::run_text(&c.days),
+                    quantity: c.days.len().to_string(),
+                    unit_price: c.unit_price.format_fr(),
+                    amount: c.amount.format_fr(),
+                })
+                .collect();
+            (rows, v.notes, quittance_domain::fr::format_date_fr(v.until), None)
+        }
+        Err(Error::Invalid(e)) => (Vec::new(), Vec::new(), String::new(), e.0.first().map(|x| x.message.clone())),
+        Err(e) => return Err(PageError(e)),
+    };
+    let name = format!("{} {}", p.used_name.clone().unwrap_or_else(|| p.birth_name.clone()), p.used_first_name.clone().unwrap_or_else(|| p.first_name.clone()));
+    let page = ValuationPage {
+        chrome: ctx.chrome(&format!("Valorisation — {name}")).await,
+        patient_id: id,
+        patient_name: name,
+        admission: fr_local(&s.admission_at),
+        discharge: s.discharge_at.as_deref().map(fr_local).unwrap_or_default(),
+        open: s.discharge_at.is_none(),
+        until,
+        charges,
+        notes,
+        error,
+    };
+    Ok(crate::render::html(StatusCode::OK, askama::Template::render(&page)))
+}
+
 // ---------------------------------------------------------------- coverages
 
 async fn coverage_form(ctx: &Ctx, patient_id: i64, cid: Option<(i64, i64)>, i: &CoverageInput, errors: &FieldErrors, stale: Option<String>) -> Result<Response, Error> {
