@@ -527,13 +527,8 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         quittance_store::readiness::checklist_given(tx, checked, today, given).await?
     };
     let site_list = config.sites.clone();
-    // The chrome's site switcher lists the current establishment's sites: the file's, most often.
-    let current = ctx.actor().establishment_id.or_else(|| ests.first().map(|e| e.id));
-    let chrome_sites = match current {
-        Some(c) if c == est_id => site_list.clone(),
-        Some(c) if ctx.actor().allows(Permission::ReadEstablishments, Scope::Establishment(c)) => est::sites_in(&mut o.tx, c).await?,
-        _ => Vec::new(),
-    };
+    // The chrome's site switcher: the current establishment's sites (the file's, most often: from memory).
+    let chrome_sites = Chrome::switcher_sites(&ctx, &mut o.tx, &ests).await;
     let sites: std::collections::HashMap<i64, String> = site_list.into_iter().map(|s| (s.id, s.name)).collect();
     let title_name = o.checked.patient().birth_name.clone();
     let chrome = Chrome::read_lists(&ctx, ests, chrome_sites, &title_name, &ctx.path);

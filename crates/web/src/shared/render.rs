@@ -59,16 +59,26 @@ impl Chrome {
 
     /// The chrome, read inside the page's own read transaction (one connection for the page).
     pub async fn read(ctx: &Ctx, tx: &mut quittance_store::db::Tx, title: &str, path: &str) -> Chrome {
+        let ests = quittance_store::establishments::list_in(tx, &ctx.session.actor).await.unwrap_or_default();
+        let sites = Chrome::switcher_sites(ctx, tx, &ests).await;
+        Chrome::read_lists(ctx, ests, sites, title, path)
+    }
+
+    /// The sites of the switcher: the current establishment's (the session's, else the first
+    /// of `ests`), from its configuration kept in memory at the version `ests` was read with.
+    pub(crate) async fn switcher_sites(
+        ctx: &Ctx,
+        tx: &mut quittance_store::db::Tx,
+        ests: &[quittance_store::establishments::Establishment],
+    ) -> Vec<quittance_store::establishments::Site> {
         let a = &ctx.session.actor;
-        let ests = quittance_store::establishments::list_in(tx, a).await.unwrap_or_default();
-        let current_est = a.establishment_id.or_else(|| ests.first().map(|e| e.id));
-        let sites = match current_est {
-            Some(e) if a.allows(Permission::ReadEstablishments, quittance_domain::access::Scope::Establishment(e)) => {
-                quittance_store::establishments::sites_in(tx, e).await.unwrap_or_default()
+        let current = a.establishment_id.or_else(|| ests.first().map(|e| e.id));
+        match current.and_then(|c| ests.iter().find(|e| e.id == c)) {
+            Some(e) if a.allows(Permission::ReadEstablishments, quittance_domain::access::Scope::Establishment(e.id)) => {
+                quittance_store::establishments::config_in(&ctx.state.db, tx, e).await.map(|c| c.sites.clone()).unwrap_or_default()
             }
             _ => Vec::new(),
-        };
-        Chrome::read_lists(ctx, ests, sites, title, path)
+        }
     }
 
     /// The chrome from lists the page has read already: the actor's establishments
