@@ -26,6 +26,17 @@ pub enum BenchCmd {
     /// for typical queries, alone and with concurrent clients, beside an exact-IPP lookup.
     /// Billing readiness of COUNT open files computed in one pass, beside a plain
     /// scan of the same rows.
+    /// Every stay valued (forfait journalier and daily tariff by the dated tariffs) from the
+    /// database, beside a plain read of the same rows.
+    Valuation {
+        #[arg(long, default_value_t = 30_000)]
+        stays: u64,
+        /// Days of each stay.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        #[arg(long, env = "QUITTANCE_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+    },
     Readiness {
         #[arg(long, default_value_t = 100_000)]
         count: u64,
@@ -49,6 +60,26 @@ pub enum BenchCmd {
 
 pub async fn run(cmd: BenchCmd, _database: &str) -> Result<(), String> {
     match cmd {
+        BenchCmd::Valuation { stays, days, postgres } => {
+            println!("Banc d'essai « valorisation » : {stays} séjours de {days} jours.");
+            let dir = std::env::temp_dir().join(format!("quittance-bench-{}", quittance_store::access::random_hex(4)));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let db = Db::open(&dir.join("bench.db").to_string_lossy(), DbOptions::default()).await.map_err(|e| e.to_string())?;
+            let r = crate::bench_valuation::run(&db, "SQLite", stays, days).await;
+            db.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r?;
+            if let Some(url) = postgres {
+                let (db, admin, schema) = scratch_pg(&url, 4).await?;
+                let r = crate::bench_valuation::run(&db, "PostgreSQL", stays, days).await;
+                db.close().await;
+                admin.raw(&format!("DROP SCHEMA {schema} CASCADE")).await.map_err(|e| e.to_string())?;
+                r?;
+            } else {
+                println!("(PostgreSQL non mesuré : donnez --postgres postgres://… ou QUITTANCE_BENCH_POSTGRES_URL)");
+            }
+            Ok(())
+        }
         BenchCmd::Readiness { count, postgres } => {
             println!("Banc d'essai « facturabilité » : {count} dossiers ouverts.");
             // QUITTANCE_BENCH_KEEP=DIR keeps the SQLite file there for inspection.

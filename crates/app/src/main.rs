@@ -4,6 +4,7 @@ mod bench;
 mod bench_http;
 mod bench_patients;
 mod bench_readiness;
+mod bench_valuation;
 mod config;
 mod import;
 

@@ -37,6 +37,64 @@ fn fj_code(lines: &[TariffLine]) -> Option<String> {
         .find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
 }
 
+fn times(s: &stays::Stay) -> Result<StayTimes, Error> {
+    Ok(StayTimes {
+        admission: local(&s.admission_at)?,
+        discharge: s.discharge_at.as_deref().map(local).transpose()?,
+        discharge_mode: s.discharge_mode,
+        care_mode: s.care_mode,
+    })
+}
+
+/// What valuing many stays gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub stays: usize,
+    /// Days of forfait journalier and of daily tariff counted.
+    pub stay_days: usize,
+    pub charges: usize,
+    /// Sum of the charges, in minor units.
+    pub amount_minor: i64,
+    /// Stays that could not be valued (missing tariff or parameter).
+    pub refused: usize,
+}
+
+/// Values every stay of an establishment as of `today`, from one read of its stays, tariffs and
+/// parameters (what a billing run reads; `quittance bench valuation` times it). No audit row:
+/// nothing of a patient leaves this function but totals.
+pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Totals, Error> {
+    let mut tx = db.read().await?;
+    let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, establishment_id).await?.into_iter().map(|t| t.line).collect();
+    let rows: Vec<Parameter> = parameters::all_in(&mut tx, establishment_id).await?.into_iter().map(|p| p.parameter).collect();
+    let all: Vec<stays::Stay> = tx.all(&format!("SELECT {} FROM stays WHERE establishment_id = $1 ORDER BY id", stays::COLS), &crate::args![establishment_id]).await?;
+    tx.rollback().await?;
+    let set = ParameterSet(&rows);
+    let fj = fj_code(&lines);
+    let mut t = Totals::default();
+    for s in &all {
+        t.stays += 1;
+        let st = times(s)?;
+        let mut charges = Vec::new();
+        let ok = (|| {
+            if let Some(code) = &fj {
+                charges.extend(value_fj(&st, Some(s.site_id), "", code, &lines, &set, today)?.0);
+            }
+            charges.extend(value_tjp(&st, Some(s.site_id), "", "TJP", &lines, today)?);
+            Ok::<(), quittance_domain::billing::valuation::ValuationError>(())
+        })();
+        if ok.is_err() {
+            t.refused += 1;
+            continue;
+        }
+        for c in &charges {
+            t.stay_days += c.days.len();
+            t.charges += 1;
+            t.amount_minor = t.amount_minor.checked_add(c.amount.minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
+        }
+    }
+    Ok(t)
+}
+
 /// Values a stay as of `today` (default: today in the establishment's time zone): each charge
 /// with its days, price, amount and explanation, and the notes on what is not billed. The view
 /// is audited (`view_valuation`).
@@ -50,12 +108,7 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|t| t.line).collect();
     let rows: Vec<Parameter> = parameters::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|p| p.parameter).collect();
     tx.rollback().await?;
-    let times = StayTimes {
-        admission: local(&s.admission_at)?,
-        discharge: s.discharge_at.as_deref().map(local).transpose()?,
-        discharge_mode: s.discharge_mode,
-        care_mode: s.care_mode,
-    };
+    let times = times(&s)?;
     let set = ParameterSet(&rows);
     let mut charges = Vec::new();
     let mut notes = Vec::new();

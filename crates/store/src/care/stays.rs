@@ -70,7 +70,7 @@ where
     }
 }
 
-const COLS: &str = "id, patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, version";
+pub(crate) const COLS: &str = "id, patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, version";
 
 /// The form of a stay as stored (to edit it).
 pub fn as_input(s: &Stay) -> StayInput {
