@@ -34,6 +34,14 @@ async fn refuse(ctx: &Ctx, establishment_id: i64, entity: &str, action: &str) ->
     PageError(ctx.actor().deny(&ctx.state.db, Permission::ManageTariffs, Scope::Establishment(establishment_id), entity, action).await)
 }
 
+/// What the list shows, said above it.
+fn scope_text(on: Option<Date>) -> String {
+    match on {
+        None => "toutes les versions".into(),
+        Some(d) => format!("en vigueur le {}", format_date_fr(d)),
+    }
+}
+
 fn opt_day(d: Option<Date>) -> String {
     d.map(format_date_fr).unwrap_or_else(|| "—".into())
 }
@@ -175,6 +183,10 @@ pub struct TariffLineRow {
     to: String,
     source: String,
     open: bool,
+    /// Shown in grey: a closed version, when every version is listed.
+    dim: bool,
+    /// The latest version of its code and scope (a new version starts from it).
+    latest: bool,
 }
 
 #[derive(Template)]
@@ -187,6 +199,8 @@ struct TariffsPage {
     categories: Vec<(&'static str, &'static str)>,
     q: TariffQuery,
     query: String,
+    /// « toutes les versions » or « en vigueur le JJ/MM/AAAA ».
+    scope: String,
     filter_error: Option<String>,
     can_manage: bool,
 }
@@ -213,11 +227,23 @@ pub async fn tariffs(ctx: Ctx, Query(q): Query<TariffQuery>) -> PageResult {
     let e = ctx.establishment().await?;
     let (list, filter_error) = read_tariffs(&ctx, &e, &q).await?;
     let sites = site_names(&ctx, &e).await?;
+    let all_versions = on_day(&q.le).ok().flatten().is_none();
+    let latest: std::collections::HashSet<i64> = {
+        let mut by_scope: std::collections::HashMap<(&str, Option<i64>, &str), (Date, i64)> = std::collections::HashMap::new();
+        for t in &list {
+            let k = (t.line.code.as_str(), t.line.site_id, t.line.service.as_str());
+            let v = (t.line.period.from, t.id);
+            by_scope.entry(k).and_modify(|x| *x = (*x).max(v)).or_insert(v);
+        }
+        by_scope.values().map(|v| v.1).collect()
+    };
     let rows = list
         .into_iter()
         .map(|t| {
             let l = t.line;
             TariffLineRow {
+                dim: all_versions && l.period.to.is_some(),
+                latest: latest.contains(&t.id),
                 id: t.id,
                 category: l.category.label(),
                 site: site_name(&sites, l.site_id),
@@ -242,6 +268,7 @@ pub async fn tariffs(ctx: Ctx, Query(q): Query<TariffQuery>) -> PageResult {
         rows,
         categories: TariffCategory::TABLE.to_vec(),
         query: q.query(),
+        scope: scope_text(on_day(&q.le).ok().flatten()),
         q,
         filter_error,
     };
@@ -488,6 +515,10 @@ pub struct ParameterQuery {
 
 pub struct ParameterRowView {
     id: i64,
+    /// Shown in grey: a closed version, when every version is listed.
+    dim: bool,
+    /// The latest version of its key and subject (a new version starts from it).
+    latest: bool,
     key: &'static str,
     subject: String,
     value: String,
@@ -504,6 +535,7 @@ struct ParametersPage {
     establishment: String,
     rows: Vec<ParameterRowView>,
     q: ParameterQuery,
+    scope: String,
     filter_error: Option<String>,
     can_manage: bool,
 }
@@ -514,13 +546,21 @@ pub async fn parameters(ctx: Ctx, Query(q): Query<ParameterQuery>) -> PageResult
         Ok(d) => (d, None),
         Err(m) => (None, Some(m)),
     };
-    let rows = parameters::list(&ctx.state.db, ctx.actor(), e.id, on)
-        .await?
+    let list = parameters::list(&ctx.state.db, ctx.actor(), e.id, on).await?;
+    let mut latest: std::collections::HashMap<(ParameterKey, Option<Exemption>), (Date, i64)> = std::collections::HashMap::new();
+    for p in &list {
+        let v = (p.parameter.period.from, p.parameter.id);
+        latest.entry((p.parameter.key, p.parameter.subject)).and_modify(|x| *x = (*x).max(v)).or_insert(v);
+    }
+    let latest: std::collections::HashSet<i64> = latest.values().map(|v| v.1).collect();
+    let rows = list
         .into_iter()
         .map(|p| {
             let p = p.parameter;
             ParameterRowView {
+                latest: latest.contains(&p.id),
                 id: p.id,
+                dim: on.is_none() && p.period.to.is_some(),
                 key: p.key.label(),
                 subject: p.subject.map(|s| s.label().to_string()).unwrap_or_default(),
                 value: p.value.format_fr(),
@@ -536,6 +576,7 @@ pub async fn parameters(ctx: Ctx, Query(q): Query<ParameterQuery>) -> PageResult
         can_manage: can_manage(&ctx, e.id),
         establishment: e.name,
         rows,
+        scope: scope_text(on),
         q,
         filter_error,
     };
