@@ -104,6 +104,7 @@ async fn an_administrator_adds_a_version_from_a_line_and_the_open_one_ends_the_d
     let fj = open_fj(&app, ids.hsm).await;
     let page = app.get(&format!("/tarifs/nouveau?depuis={}", fj.id), Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(html_unescape(&page.text()).contains("depuis le 01/03/2026, sera close la veille"), "the form says what happens to the open version");
     let mut form = form_fields(&page.text(), "/tarifs/nouveau");
     assert_eq!((field(&form, "code"), field(&form, "category"), field(&form, "unit")), (Some("FJ"), Some("forfait_journalier"), Some("jour")));
     assert_eq!((field(&form, "price"), field(&form, "valid_from")), (Some(""), Some("")), "a new price and date are typed");

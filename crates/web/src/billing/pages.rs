@@ -340,8 +340,30 @@ fn tariff_fields(i: &TariffInput, e: &Establishment, sites: &[(i64, String)]) ->
     ]
 }
 
-async fn tariff_form(ctx: &Ctx, e: &Establishment, i: &TariffInput, errors: &FieldErrors, intro: Option<String>) -> Result<Response, Error> {
+/// What saving will do to the version in force of the same code and scope, when there is one.
+async fn open_version_note(ctx: &Ctx, e: &Establishment, i: &TariffInput) -> Option<String> {
+    let code = i.code.trim().to_uppercase();
+    if code.is_empty() {
+        return None;
+    }
+    let site = i.site_id.trim().parse::<i64>().ok();
+    let service = i.service.trim().to_uppercase();
+    let list = tariffs::list(&ctx.state.db, ctx.actor(), e.id, &TariffFilter { code: Some(code.clone()), ..Default::default() }).await.ok()?;
+    let open = list.into_iter().find(|t| t.line.code == code && t.line.site_id == site && t.line.service == service && t.line.period.to.is_none())?;
+    let l = open.line;
+    Some(format!(
+        "Nouvelle version de {} ({}) : la version en vigueur, {} {} depuis le {}, sera close la veille de la date « Du ».",
+        l.code,
+        l.label,
+        l.price.format_fr(),
+        l.unit.label(),
+        format_date_fr(l.period.from)
+    ))
+}
+
+async fn tariff_form(ctx: &Ctx, e: &Establishment, i: &TariffInput, errors: &FieldErrors) -> Result<Response, Error> {
     let sites = site_names(ctx, e).await?;
+    let intro = open_version_note(ctx, e, i).await;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(FormPage {
         chrome: ctx.chrome("Nouveau tarif").await,
@@ -368,19 +390,11 @@ pub async fn tariff_new(ctx: Ctx, Query(q): Query<FromQuery>) -> PageResult {
     if !can_manage(&ctx, e.id) {
         return Err(refuse(&ctx, e.id, "tariff", "add").await);
     }
-    let (i, intro) = match q.depuis {
-        None => (TariffInput::default(), None),
+    let i = match q.depuis {
+        None => TariffInput::default(),
         Some(id) => {
-            let t = tariffs::get(&ctx.state.db, ctx.actor(), e.id, id).await?;
-            let l = t.line;
-            let intro = format!(
-                "Nouvelle version de {} ({}, {} depuis le {}) : saisissez le nouveau prix et la date à partir de laquelle il s'applique.",
-                l.code,
-                l.label,
-                l.price.format_fr(),
-                format_date_fr(l.period.from)
-            );
-            let i = TariffInput {
+            let l = tariffs::get(&ctx.state.db, ctx.actor(), e.id, id).await?.line;
+            TariffInput {
                 code: l.code,
                 label: l.label,
                 category: l.category.code().into(),
@@ -389,11 +403,10 @@ pub async fn tariff_new(ctx: Ctx, Query(q): Query<FromQuery>) -> PageResult {
                 site_id: l.site_id.map(|s| s.to_string()).unwrap_or_default(),
                 service: l.service,
                 ..Default::default()
-            };
-            (i, Some(intro))
+            }
         }
     };
-    Ok(tariff_form(&ctx, &e, &i, &FieldErrors::new(), intro).await?)
+    Ok(tariff_form(&ctx, &e, &i, &FieldErrors::new()).await?)
 }
 
 pub async fn tariff_create(CsrfForm(ctx, i): CsrfForm<TariffInput>) -> PageResult {
@@ -404,7 +417,7 @@ pub async fn tariff_create(CsrfForm(ctx, i): CsrfForm<TariffInput>) -> PageResul
     };
     match added {
         Ok(_) => Ok(see_other("/tarifs", "tarif")),
-        Err(Error::Invalid(errs)) => Ok(tariff_form(&ctx, &e, &i, &errs, None).await?),
+        Err(Error::Invalid(errs)) => Ok(tariff_form(&ctx, &e, &i, &errs).await?),
         Err(err) => Err(PageError(err)),
     }
 }
