@@ -25,6 +25,18 @@ pub enum ImportCmd {
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = batch_size)]
         batch_size: usize,
     },
+    /// Tariffs from a CSV file (header = field names of docs/billing.md, `;` or `,`): each row a
+    /// dated version of a tariff code (a later version closes the earlier one the day before).
+    Tariffs {
+        file: PathBuf,
+        #[arg(long)]
+        establishment: String,
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction (each batch is committed on its own).
+        #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = batch_size)]
+        batch_size: usize,
+    },
     /// Payers from a CSV file (header = field names of docs/payers.md, `;` or `,`).
     Payers {
         file: PathBuf,
@@ -174,6 +186,37 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             }
             println!(
                 "{n} ligne(s) lue(s) : {} organisme(s) {}, {} ligne(s) refusée(s).",
+                report.imported,
+                if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
+                refused.len()
+            );
+            if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+        }
+        ImportCmd::Tariffs { file, establishment, dry_run, batch_size } => {
+            use quittance_store::billing::tariffs;
+            let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
+            let e = ests
+                .iter()
+                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
+                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let text = read_text(&file)?;
+            let rows: Vec<(usize, tariffs::TariffCsvRow)> = read_csv(&text)?;
+            let n = rows.len();
+            let opts = batches(&text, dry_run, batch_size);
+            let skipped = quittance_store::shared::imports::already_done(db, e.id, "tariffs", &opts).await.map_err(|e| e.to_string())?;
+            if let Some(l) = resume_line(skipped, n) {
+                println!("{l}");
+            }
+            let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "tarif(s)"));
+            let parsed = tariffs::parse_rows(db, e.id, rows).await.map_err(|e| e.to_string())?;
+            let report = tariffs::import_in_batches(db, op, e.id, parsed, &opts, &mut print).await.map_err(|e| e.to_string())?;
+            let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
+            refused.dedup();
+            for (line, field, message) in &report.errors {
+                println!("ligne {line} ; champ {field} ; {message}");
+            }
+            println!(
+                "{n} ligne(s) lue(s) : {} tarif(s) {}, {} ligne(s) refusée(s).",
                 report.imported,
                 if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
                 refused.len()

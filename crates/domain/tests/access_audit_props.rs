@@ -145,12 +145,12 @@ mod coverage_props {
         #[test]
         fn gaps_match_uncovered_days(periods in prop::collection::vec((0i64..200, 0i64..60), 1..6)) {
             let spans: Vec<Span> = periods.iter().enumerate()
-                .map(|(i, (start, len))| Span { id: i as i64, role: "obligatoire".into(), from: day(*start), to: Some(day(start + len)) })
+                .map(|(i, (start, len))| Span { id: i as i64, role: quittance_domain::care::coverage::CoverageRole::Obligatoire, from: day(*start), to: Some(day(start + len)) })
                 .collect();
             let first = spans.iter().map(|s| s.from).min().unwrap();
             let last = spans.iter().filter_map(|s| s.to).max().unwrap();
             let has_gap = flags(&spans, day(0), 0).iter().any(|f| matches!(f, Flag::Gap { .. }));
-            prop_assert_eq!(has_gap, !covered_throughout(&spans, "obligatoire", first, last));
+            prop_assert_eq!(has_gap, !covered_throughout(&spans, quittance_domain::care::coverage::CoverageRole::Obligatoire, first, last));
             // Every reported gap day is really uncovered.
             for f in flags(&spans, day(0), 0) {
                 if let Flag::Gap { from, to } = f {

@@ -130,3 +130,85 @@ proptest! {
         let _ = plan_version(&[], Period { from: c, to: b });
     }
 }
+
+mod valuation_props {
+    use super::*;
+    use jiff::civil::DateTime;
+    use quittance_domain::billing::days::{DayRules, StayTimes, fj_days, midnight_days};
+    use quittance_domain::billing::parameters::{Parameter, ParameterKey, ParameterSet};
+    use quittance_domain::billing::valuation::value_fj;
+    use quittance_domain::care::stay::{CareMode, DischargeMode};
+
+    fn fj(id: i64, cents: i64, from: Date, to: Option<Date>) -> TariffLine {
+        TariffLine {
+            id,
+            code: "FJ".into(),
+            label: "Forfait journalier".into(),
+            category: TariffCategory::ForfaitJournalier,
+            unit: Unit::Jour,
+            price: Money::new(cents, Currency::Eur),
+            coefficient: None,
+            site_id: None,
+            service: String::new(),
+            period: Period { from, to },
+            source: String::new(),
+        }
+    }
+
+    fn params(death: bool, transfer: bool, short: bool) -> Vec<Parameter> {
+        let p = |id, key, value| Parameter { id, key, subject: None, value, period: Period { from: date(2000, 1, 1), to: None }, source: String::new() };
+        vec![
+            p(1, ParameterKey::ModesFj, Value::CareModes(vec![CareMode::HospitalisationComplete])),
+            p(2, ParameterKey::SortieDecesFacturee, Value::Flag(death)),
+            p(3, ParameterKey::SortieTransfertFacturee, Value::Flag(transfer)),
+            p(4, ParameterKey::FjMoins24h, Value::Flag(short)),
+        ]
+    }
+
+    fn stay() -> impl Strategy<Value = StayTimes> {
+        (0u16..600, 0i64..1440, prop::option::of((0i64..60 * 24 * 40, prop::sample::select(DischargeMode::ALL.to_vec()))), prop::sample::select(CareMode::ALL.to_vec())).prop_map(
+            |(d, minute, out, care)| {
+                let admission: DateTime = day_in_2026(d).at(0, 0, 0, 0).checked_add(jiff::Span::new().minutes(minute)).unwrap();
+                let (discharge, discharge_mode) = match out {
+                    Some((m, mode)) => (Some(admission.checked_add(jiff::Span::new().minutes(m)).unwrap()), Some(mode)),
+                    None => (None, None),
+                };
+                StayTimes { admission, discharge, discharge_mode, care_mode: care }
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_day_is_counted_once_and_inside_the_stay(s in stay(), death in any::<bool>(), transfer in any::<bool>(), short in any::<bool>(), until in 0u16..700) {
+            let rows = params(death, transfer, short);
+            let set = ParameterSet(&rows);
+            let until = day_in_2026(until);
+            let rules = DayRules::on(&set, s.admission.date()).unwrap();
+            let f = fj_days(&s, &rules, until);
+            let mut sorted = f.days.clone();
+            sorted.sort();
+            sorted.dedup();
+            prop_assert_eq!(&sorted, &f.days, "sorted, each once");
+            let last = s.discharge.map_or(until, |d| d.date());
+            prop_assert!(f.days.iter().all(|d| *d >= s.admission.date() && *d <= last));
+            let nights = midnight_days(&s, until);
+            prop_assert!(nights.len() <= f.days.len() + 1 || f.days.is_empty());
+            // Priced by a tariff that changes inside the period: the charges cover exactly the days.
+            let change = day_in_2026(300);
+            let tariffs = [fj(1, 2000, date(2000, 1, 1), Some(change.yesterday().unwrap())), fj(2, 2300, change, None)];
+            let (charges, _) = value_fj(&s, None, "", "FJ", &tariffs, &set, until).unwrap();
+            let covered: Vec<Date> = charges.iter().flat_map(|c| c.days.clone()).collect();
+            prop_assert_eq!(&covered, &f.days);
+            for c in &charges {
+                prop_assert_eq!(c.amount.minor, c.unit_price.minor * c.days.len() as i64);
+                let expected = if c.days[0] < change { 2000 } else { 2300 };
+                prop_assert_eq!(c.unit_price.minor, expected, "each day at the price valid that day");
+            }
+            // Deterministic.
+            prop_assert_eq!(value_fj(&s, None, "", "FJ", &tariffs, &set, until).unwrap().0, charges);
+        }
+    }
+}

@@ -13,11 +13,8 @@ use quittance_domain::care::coverage::{
 use quittance_domain::care::stay::{CareMode, DischargeMode};
 use quittance_domain::dates::days_between;
 
-fn role() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => prop::sample::select(vec!["obligatoire", "complementaire", "aide"]).prop_map(String::from),
-        1 => wild_string(),
-    ]
+fn role() -> impl Strategy<Value = CoverageRole> {
+    prop::sample::select(CoverageRole::ALL.to_vec())
 }
 
 fn span() -> impl Strategy<Value = Span> {
@@ -28,7 +25,7 @@ fn span() -> impl Strategy<Value = Span> {
 }
 
 /// Day-by-day reference for `covered_throughout`, on short ranges only.
-fn covered_reference(spans: &[Span], role: &str, from: Date, to: Date) -> bool {
+fn covered_reference(spans: &[Span], role: CoverageRole, from: Date, to: Date) -> bool {
     let mut day = from;
     loop {
         if !spans.iter().any(|s| s.role == role && s.covers(day)) {
@@ -87,7 +84,7 @@ proptest! {
     #[test]
     fn extreme_horizons(today in ext_date(), later in 0i64..100_000) {
         let end = near(today, later);
-        let v = [Span { id: 1, role: "obligatoire".into(), from: Date::MIN, to: Some(end) }];
+        let v = [Span { id: 1, role: CoverageRole::Obligatoire, from: Date::MIN, to: Some(end) }];
         prop_assert_eq!(flags(&v, today, i32::MAX), vec![Flag::ExpiresSoon { id: 1, on: end }]);
         prop_assert!(flags(&v, today, i32::MIN).is_empty());
     }
@@ -103,18 +100,18 @@ proptest! {
     ) {
         let spans: Vec<Span> = periods.iter().enumerate().map(|(i, (start, length, other))| Span {
             id: i as i64,
-            role: if *other { "aide".into() } else { "obligatoire".into() },
+            role: if *other { CoverageRole::Aide } else { CoverageRole::Obligatoire },
             from: near(base, *start),
             to: length.map(|l| near(base, start + l)),
         }).collect();
         let (f, t) = (near(base, from), near(base, from + len));
-        prop_assert_eq!(covered_throughout(&spans, "obligatoire", f, t), covered_reference(&spans, "obligatoire", f, t));
+        prop_assert_eq!(covered_throughout(&spans, CoverageRole::Obligatoire, f, t), covered_reference(&spans, CoverageRole::Obligatoire, f, t));
     }
 
     /// Over the whole calendar it answers at once (one step per period, not per day).
     #[test]
     fn covered_throughout_any_range(spans in prop::collection::vec(span(), 0..40), r in role(), a in ext_date(), b in ext_date()) {
-        let got = covered_throughout(&spans, &r, a, b);
+        let got = covered_throughout(&spans, r, a, b);
         if got {
             prop_assert!(spans.iter().any(|s| s.role == r && s.covers(a)));
         }

@@ -6,24 +6,29 @@ mod common;
 
 use common::{ext_date, ext_i64, wild_string};
 use proptest::prelude::*;
-use quittance_domain::care::coverage::Span;
+use quittance_domain::care::coverage::{CoverageRole, Span};
+use quittance_domain::care::stay::CareMode;
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::{CONTROLS, Control, Facts, Rules, check};
 
 fn span() -> impl Strategy<Value = Span> {
-    (ext_i64(), prop::sample::select(vec!["obligatoire", "complementaire", "aide", "?"]), ext_date(), prop::option::of(ext_date()))
-        .prop_map(|(id, role, from, to)| Span { id, role: role.into(), from, to })
+    (ext_i64(), prop::sample::select(CoverageRole::ALL.to_vec()), ext_date(), prop::option::of(ext_date()))
+        .prop_map(|(id, role, from, to)| Span { id, role, from, to })
 }
 
 fn status() -> impl Strategy<Value = IdentityStatus> {
     prop::sample::select(IdentityStatus::ALL.to_vec())
 }
 
+fn care_mode() -> impl Strategy<Value = CareMode> {
+    prop::sample::select(CareMode::ALL.to_vec())
+}
+
 fn rules() -> impl Strategy<Value = Rules> {
     (
         prop::option::of(status()),
         prop::array::uniform6(any::<bool>()),
-        prop::collection::vec(prop_oneof![Just("hospitalisation_complete".to_string()), wild_string()], 0..3),
+        prop::collection::vec(care_mode(), 0..3),
         ext_i64(),
     )
         .prop_map(|(min, b, modes, days)| Rules {
@@ -45,7 +50,7 @@ fn facts() -> impl Strategy<Value = Facts> {
         prop::array::uniform4(any::<bool>()),
         prop::collection::vec(span(), 0..6),
         prop::option::of((ext_date(), ext_date())),
-        prop::option::of(prop_oneof![Just("hospitalisation_complete".to_string()), wild_string()]),
+        prop::option::of(care_mode()),
         prop::collection::vec(wild_string(), 0..3),
     )
         .prop_map(|(identity_status, b, coverages, service, care_mode, missing_documents)| Facts {

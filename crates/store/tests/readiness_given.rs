@@ -8,7 +8,7 @@ mod common;
 use common::TestDb;
 use common::fixtures::op;
 use quittance_store::care::{coverages, stays};
-use quittance_store::{demo, documents, patients, pec, readiness};
+use quittance_store::{demo, documents, establishments, patients, pec, readiness};
 
 contract!(the_page_checklist_is_the_api_checklist);
 
@@ -31,11 +31,17 @@ async fn the_page_checklist_is_the_api_checklist(t: TestDb) {
             without_stay += 1;
         }
         let debtors = o.debtors().to_vec();
-        let given = readiness::Given { stays: &stays, debtors: &debtors, coverages: &covs.lines, pecs: &pecs, documents: &docs };
+        let given = readiness::Given { config: None, stays: &stays, debtors: &debtors, coverages: &covs.lines, pecs: &pecs, documents: &docs };
         let from_page = readiness::checklist_given(&mut o.tx, &o.checked, today, given).await.unwrap();
+        // And with the establishment's configuration from memory, as the page reads it.
+        let est = establishments::get_in(&mut o.tx, o.checked.establishment_id()).await.unwrap();
+        let config = establishments::config_in(db, &mut o.tx, &est).await.unwrap();
+        let given = readiness::Given { config: Some(&config), stays: &stays, debtors: &debtors, coverages: &covs.lines, pecs: &pecs, documents: &docs };
+        let with_config = readiness::checklist_given(&mut o.tx, &o.checked, today, given).await.unwrap();
         let read_again = readiness::checklist_checked(&mut o.tx, &o.checked, today).await.unwrap();
         let show = |v: &[readiness::Checklist]| format!("{v:?}");
         assert_eq!(show(&from_page), show(&read_again), "file {id}");
+        assert_eq!(show(&with_config), show(&read_again), "file {id}, configuration from memory");
         for c in &from_page {
             if c.ready { ready += 1 } else { with_failures += 1 }
         }

@@ -5,8 +5,10 @@
 //! the planning of a new version are pure functions here; `store` holds the rows.
 
 pub mod dated;
+pub mod days;
 pub mod input;
 pub mod parameters;
 pub mod tariffs;
+pub mod valuation;
 
 pub use dated::{Period, PlanError, VersionPlan, plan_version};

@@ -20,7 +20,7 @@ crate::code_enum! {
         ModesFj = "modes_fj", "Modes de prise en charge soumis au forfait journalier";
         SortieDecesFacturee = "sortie_deces_facturee", "Jour de sortie facturé en cas de décès";
         SortieTransfertFacturee = "sortie_transfert_facturee", "Jour de sortie facturé en cas de transfert";
-        FjMoins24h = "fj_moins_24h", "Forfait journalier dû pour un séjour de moins de 24 heures";
+        FjMoins24h = "fj_moins_24h", "Forfait journalier dû pour une hospitalisation complète de moins de 24 heures présente à minuit";
         ImputationFjTm = "imputation_fj_tm", "Forfait journalier imputé sur le ticket modérateur";
         PartCarteA = "part_carte_a", "Aide médicale, carte A : part du patient";
         PartCarteB = "part_carte_b", "Aide médicale, carte B : part du patient";

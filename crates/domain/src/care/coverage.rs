@@ -129,7 +129,7 @@ pub fn role_allowed(payer_kind: &str, role: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     pub id: i64,
-    pub role: String,
+    pub role: CoverageRole,
     pub from: Date,
     pub to: Option<Date>,
 }
@@ -185,7 +185,7 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
     // Gaps: walk the compulsory periods in order, tracking the furthest covered day.
     let mut covered_to: Option<Date> = None;
     let mut open_ended = false;
-    for s in sorted.iter().filter(|s| s.role == CoverageRole::Obligatoire.code()) {
+    for s in sorted.iter().filter(|s| s.role == CoverageRole::Obligatoire) {
         if let Some(end) = covered_to
             && !open_ended
                 && let Ok(next) = end.tomorrow()
@@ -213,7 +213,7 @@ pub fn flags(spans: &[Span], today: Date, horizon_days: i32) -> Vec<Flag> {
 /// Whether some period of `role` covers every day of `from..=to` (`true` when `to < from`
 /// and `from` is covered). Jumps from period end to period end: at most one step per period,
 /// whatever the length of the range.
-pub fn covered_throughout(spans: &[Span], role: &str, from: Date, to: Date) -> bool {
+pub fn covered_throughout(spans: &[Span], role: CoverageRole, from: Date, to: Date) -> bool {
     let mut day = from;
     loop {
         // The furthest end among the periods covering `day`.
@@ -236,7 +236,7 @@ mod tests {
     use jiff::civil::date;
 
     fn s(id: i64, role: &str, from: Date, to: Option<Date>) -> Span {
-        Span { id, role: role.into(), from, to }
+        Span { id, role: CoverageRole::from_code(role).expect("a role"), from, to }
     }
 
     #[test]
@@ -259,8 +259,8 @@ mod tests {
         let f = flags(&v, date(2026, 5, 1), 30);
         assert!(f.contains(&Flag::Gap { from: date(2026, 4, 1), to: date(2026, 4, 9) }), "{f:?}");
         assert!(f.contains(&Flag::Expired { id: 1, on: date(2026, 3, 31) }));
-        assert!(!covered_throughout(&v, "obligatoire", date(2026, 3, 30), date(2026, 4, 12)));
-        assert!(covered_throughout(&v, "obligatoire", date(2026, 4, 10), date(2026, 12, 31)));
+        assert!(!covered_throughout(&v, CoverageRole::Obligatoire, date(2026, 3, 30), date(2026, 4, 12)));
+        assert!(covered_throughout(&v, CoverageRole::Obligatoire, date(2026, 4, 10), date(2026, 12, 31)));
     }
 
     #[test]
@@ -272,7 +272,7 @@ mod tests {
         let f = flags(&v, date(2026, 11, 22), 30);
         assert!(!f.iter().any(|x| matches!(x, Flag::Gap { .. })), "{f:?}");
         assert!(f.contains(&Flag::ExpiresSoon { id: 2, on: date(2026, 12, 10) }));
-        assert!(covered_throughout(&v, "obligatoire", date(2026, 3, 30), date(2026, 4, 2)));
+        assert!(covered_throughout(&v, CoverageRole::Obligatoire, date(2026, 3, 30), date(2026, 4, 2)));
     }
 
     #[test]

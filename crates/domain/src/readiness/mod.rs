@@ -4,10 +4,11 @@
 use jiff::civil::Date;
 
 use crate::care::coverage::{CoverageRole, Span, covered_throughout};
+use crate::care::stay::CareMode;
 use crate::identity::IdentityStatus;
 
 /// The configurable rules of an establishment (stored as data; defaults below).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rules {
     /// Minimum identity status (RNIV); `None` disables the rule.
     pub min_identity_status: Option<IdentityStatus>,
@@ -15,7 +16,7 @@ pub struct Rules {
     pub debtor_address_required: bool,
     pub compulsory_coverage_required: bool,
     /// A complementary coverage on the service dates, for stays of these care modes.
-    pub complementary_for_care_modes: Vec<String>,
+    pub complementary_for_care_modes: Vec<CareMode>,
     pub debtor_required: bool,
     /// An agreed prise en charge of the complementary payer covering the stay,
     /// when a complementary coverage is to be billed.
@@ -26,6 +27,25 @@ pub struct Rules {
     pub documents_required: bool,
 }
 
+/// As derived, but the care modes by their codes: the audit trail records the rules so
+/// (`["hospitalisation_complete"]`, as when they were text).
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let modes: Vec<&str> = self.complementary_for_care_modes.iter().map(|m| m.code()).collect();
+        f.debug_struct("Rules")
+            .field("min_identity_status", &self.min_identity_status)
+            .field("birth_place_required", &self.birth_place_required)
+            .field("debtor_address_required", &self.debtor_address_required)
+            .field("compulsory_coverage_required", &self.compulsory_coverage_required)
+            .field("complementary_for_care_modes", &modes)
+            .field("debtor_required", &self.debtor_required)
+            .field("pec_required", &self.pec_required)
+            .field("pec_answer_days", &self.pec_answer_days)
+            .field("documents_required", &self.documents_required)
+            .finish()
+    }
+}
+
 impl Default for Rules {
     fn default() -> Self {
         Rules {
@@ -33,7 +53,7 @@ impl Default for Rules {
             birth_place_required: true,
             debtor_address_required: true,
             compulsory_coverage_required: true,
-            complementary_for_care_modes: vec!["hospitalisation_complete".into()],
+            complementary_for_care_modes: vec![CareMode::HospitalisationComplete],
             debtor_required: true,
             pec_required: true,
             pec_answer_days: 15,
@@ -53,7 +73,7 @@ pub struct Facts {
     pub coverages: Vec<Span>,
     /// Service dates (admission day ..= discharge day, or today while present); `None` without a stay.
     pub service: Option<(Date, Date)>,
-    pub care_mode: Option<String>,
+    pub care_mode: Option<CareMode>,
     /// An accepted (or partial) PEC of the complementary payer covers the stay.
     pub pec_agreed: bool,
     /// Labels of the classes of documents required and not on file (see `documents::missing`).
@@ -126,7 +146,7 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
         });
     }
     if let Some((from, to)) = f.service {
-        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, CoverageRole::Obligatoire.code(), from, to) {
+        if rules.compulsory_coverage_required && !covered_throughout(&f.coverages, CoverageRole::Obligatoire, from, to) {
             out.push(Failure {
                 code: Control::DroitsObligatoires.code(),
                 message: format!(
@@ -137,9 +157,9 @@ pub fn check(rules: &Rules, f: &Facts) -> Vec<Failure> {
                 fix: Fix::Coverage,
             });
         }
-        let needs_amc = f.care_mode.as_ref().is_some_and(|m| rules.complementary_for_care_modes.contains(m));
-        let amc = covered_throughout(&f.coverages, CoverageRole::Complementaire.code(), from, to);
-        if needs_amc && !amc && !covered_throughout(&f.coverages, CoverageRole::Aide.code(), from, to) {
+        let needs_amc = f.care_mode.is_some_and(|m| rules.complementary_for_care_modes.contains(&m));
+        let amc = covered_throughout(&f.coverages, CoverageRole::Complementaire, from, to);
+        if needs_amc && !amc && !covered_throughout(&f.coverages, CoverageRole::Aide, from, to) {
             out.push(Failure {
                 code: Control::DroitsComplementaires.code(),
                 message: "Pas de complémentaire (ni d'aide) valide sur tout le séjour : vérifiez-la ou orientez la part vers le patient.".into(),
@@ -176,11 +196,11 @@ mod tests {
             has_debtor: true,
             debtor_address_complete: true,
             coverages: vec![
-                Span { id: 1, role: "obligatoire".into(), from: date(2026, 1, 1), to: None },
-                Span { id: 2, role: "complementaire".into(), from: date(2026, 1, 1), to: Some(date(2026, 12, 31)) },
+                Span { id: 1, role: CoverageRole::Obligatoire, from: date(2026, 1, 1), to: None },
+                Span { id: 2, role: CoverageRole::Complementaire, from: date(2026, 1, 1), to: Some(date(2026, 12, 31)) },
             ],
             service: Some((date(2026, 11, 1), date(2026, 11, 22))),
-            care_mode: Some("hospitalisation_complete".into()),
+            care_mode: Some(CareMode::HospitalisationComplete),
             pec_agreed: true,
             missing_documents: vec![],
         }
@@ -194,6 +214,17 @@ mod tests {
     fn code_lists() {
         crate::shared::codes::check::<Control>();
         assert_eq!(CONTROLS.len(), 8);
+    }
+
+    #[test]
+    fn rules_debug_as_when_the_modes_were_text() {
+        // The audit trail of a save records this text.
+        assert_eq!(
+            format!("{:?}", Rules::default()),
+            "Rules { min_identity_status: Some(Validee), birth_place_required: true, debtor_address_required: true, \
+             compulsory_coverage_required: true, complementary_for_care_modes: [\"hospitalisation_complete\"], debtor_required: true, \
+             pec_required: true, pec_answer_days: 15, documents_required: true }"
+        );
     }
 
     #[test]
@@ -242,7 +273,7 @@ mod tests {
         let rules = Rules { min_identity_status: Some(IdentityStatus::Recuperee), complementary_for_care_modes: vec![], ..Rules::default() };
         assert!(check(&rules, &f).is_empty());
         // Outpatient care modes do not need a complementary by default.
-        f.care_mode = Some("consultation".into());
+        f.care_mode = Some(CareMode::Consultation);
         assert!(!codes(&f).contains(&"droits_complementaires"));
     }
 

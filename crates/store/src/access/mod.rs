@@ -2,7 +2,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use quittance_domain::access::{Grant, Grants, Permission, Role, Scope};
+use quittance_domain::access::{Grant, Grants, Permission, Scope};
 use quittance_domain::audit::hex;
 use quittance_domain::validation::{FieldErrors, check_password, check_username};
 use serde::Serialize;
@@ -13,6 +13,7 @@ use crate::args;
 use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, V, now_text, parse_ts, ts_text};
 use crate::error::Error;
+use crate::shared::rows::decode;
 
 /// Session idle timeout.
 pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
@@ -96,11 +97,26 @@ pub struct User {
     pub version: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct RoleRow {
+/// A row of `user_roles` as a grant: an unknown role is a decoding error (an integrity
+/// problem to see), not a role silently dropped.
+struct RoleRow(Grant);
+
+/// The columns of a [`RoleRow`] as the database holds them.
+#[derive(sqlx::FromRow)]
+struct RoleCols {
     role: String,
     establishment_id: i64,
     site_id: Option<i64>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for RoleRow
+where
+    RoleCols: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = RoleCols::from_row(row)?;
+        Ok(RoleRow(Grant { role: decode(r.role)?, establishment_id: r.establishment_id, site_id: r.site_id }))
+    }
 }
 
 const USER_COLS: &str = "id, username, display_name, email, password_hash, must_change_password, disabled, created_at, version";
@@ -109,34 +125,41 @@ pub async fn grants_of(tx: &mut Tx, user_id: i64) -> Result<Grants, Error> {
     let rows: Vec<RoleRow> = tx
         .all("SELECT role, establishment_id, site_id FROM user_roles WHERE user_id = $1 ORDER BY id", &args![user_id])
         .await?;
-    Ok(Grants(
-        rows.into_iter()
-            .filter_map(|r| {
-                Role::from_code(&r.role).map(|role| Grant { role, establishment_id: r.establishment_id, site_id: r.site_id })
-            })
-            .collect(),
-    ))
+    Ok(Grants(rows.into_iter().map(|r| r.0).collect()))
 }
 
-/// The role columns of a row that joins `user_roles r` (with `LEFT JOIN`: none for a user
+/// The grant of a row that joins `user_roles r` (with `LEFT JOIN`: none for a user
 /// without a role): the authentication lookups read the user and the grants in one statement.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct JoinedRole {
+/// An unknown role is a decoding error, as in [`RoleRow`].
+#[derive(Debug, Clone)]
+struct JoinedRole(Option<Grant>);
+
+/// The columns of a [`JoinedRole`] as the database holds them.
+#[derive(sqlx::FromRow)]
+struct JoinedRoleCols {
     grant_role: Option<String>,
     grant_establishment_id: Option<i64>,
     grant_site_id: Option<i64>,
 }
 
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for JoinedRole
+where
+    JoinedRoleCols: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = JoinedRoleCols::from_row(row)?;
+        Ok(JoinedRole(match (r.grant_role, r.grant_establishment_id) {
+            (None, None) => None,
+            (Some(role), Some(establishment_id)) => Some(Grant { role: decode(role)?, establishment_id, site_id: r.grant_site_id }),
+            (role, _) => return Err(sqlx::Error::Decode(format!("rôle {role:?} joint sans son établissement").into())),
+        }))
+    }
+}
+
 const JOINED_ROLE_COLS: &str = "r.role AS grant_role, r.establishment_id AS grant_establishment_id, r.site_id AS grant_site_id";
 
 fn grants_joined<'a>(rows: impl Iterator<Item = &'a JoinedRole>) -> Grants {
-    Grants(
-        rows.filter_map(|r| match (r.grant_role.as_deref().and_then(Role::from_code), r.grant_establishment_id) {
-            (Some(role), Some(establishment_id)) => Some(Grant { role, establishment_id, site_id: r.grant_site_id }),
-            _ => None,
-        })
-        .collect(),
-    )
+    Grants(rows.filter_map(|r| r.0.clone()).collect())
 }
 
 /// A new user as the admin page, the API or the CLI sends it.

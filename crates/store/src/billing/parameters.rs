@@ -172,6 +172,7 @@ pub(crate) async fn add_in(tx: &mut Tx, actor: &Actor, establishment_id: i64, in
         changes["version_close"] = serde_json::json!([closed, format!("jusqu'au {}", format_date_fr(last))]);
     }
     tx.audit(actor, AuditEvent::new("billing_parameter", "add").id(id).at(Some(establishment_id), None).changes(changes));
+    crate::establishments::bump_config(tx, establishment_id).await?;
     Ok(id)
 }
 
@@ -203,6 +204,7 @@ pub async fn close(db: &Db, actor: &Actor, establishment_id: i64, id: i64, versi
         actor,
         AuditEvent::new("billing_parameter", "close").id(id).at(Some(establishment_id), None).changes(serde_json::json!({ "valid_to": [null, last_day.to_string()] })),
     );
+    crate::establishments::bump_config(&mut tx, establishment_id).await?;
     let p: StoredParameter = tx.one(&format!("{SELECT} WHERE p.id = $1"), &args![id]).await?;
     tx.commit().await?;
     Ok(p)

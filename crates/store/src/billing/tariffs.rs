@@ -216,6 +216,7 @@ async fn add_in(tx: &mut Tx, actor: &Actor, establishment_id: i64, input: &Parse
         changes["version_close"] = serde_json::json!([closed, format!("jusqu'au {}", format_date_fr(last))]);
     }
     tx.audit(actor, AuditEvent::new("tariff", "add").id(id).at(Some(establishment_id), input.site_id).changes(changes));
+    crate::establishments::bump_config(tx, establishment_id).await?;
     Ok(id)
 }
 
@@ -258,6 +259,7 @@ pub async fn close(db: &Db, actor: &Actor, establishment_id: i64, id: i64, versi
             .at(Some(establishment_id), t.line.site_id)
             .changes(serde_json::json!({ "valid_to": [null, last_day.to_string()] })),
     );
+    crate::establishments::bump_config(&mut tx, establishment_id).await?;
     let t: Tariff = tx.one(&format!("{SELECT} WHERE t.id = $1"), &args![id]).await?;
     tx.commit().await?;
     Ok(t)

@@ -177,7 +177,7 @@ pub fn spans(list: &[Coverage]) -> Vec<Span> {
         .filter_map(|c| {
             Some(Span {
                 id: c.id,
-                role: c.role.code().to_string(),
+                role: c.role,
                 from: c.valid_from.parse().ok()?,
                 to: c.valid_to.as_deref().and_then(|d| d.parse().ok()),
             })

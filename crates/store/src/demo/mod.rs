@@ -82,6 +82,10 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
     let pa = establishments::create_site(db, &op, dpass.id, &site("CMS-PA", "CMS de Païta", "cms", "98890", "Païta")?).await?;
     let bo = establishments::create_site(db, &op, dpass.id, &site("CMS-BO", "CMS de Bourail", "cms", "98870", "Bourail")?).await?;
 
+    // Each establishment's own tariffs, beside the national ones of its territory.
+    seed_tariffs(db, &op, hsm.id, include_str!("tarifs-hsm.csv")).await?;
+    seed_tariffs(db, &op, dpass.id, include_str!("tarifs-dpass.csv")).await?;
+
     for e in [hsm.id, dpass.id] {
         establishments::save_series(db, &op, e, None, &series("FAC", "Factures", "FAC-{YYYY}-{N:6}")?).await?;
         establishments::save_series(db, &op, e, None, &series("AV", "Avoirs", "AV-{YYYY}-{N:6}")?).await?;
@@ -131,6 +135,17 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
         out.push(DemoLogin { role, username, password: DEMO_PASSWORD, scope });
     }
     Ok(out)
+}
+
+/// Imports a demo tariff file (the format of `quittance import tariffs`); a refused row is a bug of the demo.
+async fn seed_tariffs(db: &Db, op: &Actor, establishment_id: i64, csv_text: &str) -> Result<(), Error> {
+    let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(csv_text.as_bytes());
+    let rows: Vec<crate::billing::tariffs::TariffCsvRow> =
+        r.deserialize().collect::<Result<_, _>>().map_err(|e| Error::Integrity(format!("tarifs de démonstration : {e}")))?;
+    let rows = rows.into_iter().enumerate().map(|(i, r)| (i + 2, r)).collect();
+    let parsed = crate::billing::tariffs::parse_rows(db, establishment_id, rows).await?;
+    let report = crate::billing::tariffs::import_in_batches(db, op, establishment_id, parsed, &crate::shared::imports::Batches::single(false), &mut |_| {}).await?;
+    if report.errors.is_empty() { Ok(()) } else { Err(Error::Integrity(format!("tarifs de démonstration refusés : {:?}", report.errors))) }
 }
 
 /// The demo logins (for printing when the data set already exists).

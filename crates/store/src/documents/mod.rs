@@ -256,6 +256,7 @@ pub async fn save_class(db: &Db, actor: &Actor, establishment_id: i64, edit: Opt
             .at(Some(establishment_id), None)
             .changes(diff(&before, &class_json(&after))),
     );
+    crate::establishments::bump_config(&mut tx, establishment_id).await?;
     tx.commit().await?;
     Ok(after)
 }

@@ -41,6 +41,9 @@ pub struct Establishment {
     pub active: bool,
     /// Changes with every write; an edit sends the version it read.
     pub version: i64,
+    /// Changes with every change of the configuration pages read (sites, readiness rules,
+    /// document classes, tariffs, parameters): see [`config_in`].
+    pub config_version: i64,
 }
 
 /// The columns as the database holds them.
@@ -64,6 +67,7 @@ struct EstablishmentRow {
     email: Option<String>,
     active: bool,
     version: i64,
+    config_version: i64,
 }
 
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Establishment
@@ -92,6 +96,7 @@ where
             email: r.email,
             active: r.active,
             version: r.version,
+            config_version: r.config_version,
         })
     }
 }
@@ -139,11 +144,60 @@ fn new_establishment(p: &ParsedEstablishment) -> Establishment {
         email: p.email.clone(),
         active: true,
         version: 0,
+        config_version: 1,
     }
 }
 
+// ---------------------------------------------------------------- configuration read by every page
+
+/// The configuration of an establishment that every patient page reads: its sites, its
+/// readiness rules and the document classes it requires.
+#[derive(Debug, Clone)]
+pub struct EstablishmentConfig {
+    pub config_version: i64,
+    pub sites: Vec<Site>,
+    pub rules: quittance_domain::readiness::Rules,
+    pub requirements: Vec<quittance_domain::documents::Requirement>,
+}
+
+/// Each establishment's [`EstablishmentConfig`] at the last configuration version a request
+/// read, shared by the requests of one pool.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigCache(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<EstablishmentConfig>>>>);
+
+/// Every change of what [`EstablishmentConfig`] holds (and of tariffs and parameters) calls
+/// this in its transaction: the next page that reads the establishment reads it again.
+pub(crate) async fn bump_config(tx: &mut Tx, establishment_id: i64) -> Result<(), Error> {
+    tx.exec("UPDATE establishments SET config_version = config_version + 1 WHERE id = $1", &args![establishment_id]).await?;
+    Ok(())
+}
+
+/// The configuration of `e` as of the caller's snapshot: from memory when the version `e` was
+/// read with (in the same transaction) is the one kept, else read in that transaction (three
+/// statements) and kept. A change committed after the snapshot has a higher version, so a
+/// request never mixes configurations; several processes each keep their own.
+pub async fn config_in(db: &Db, tx: &mut Tx, e: &Establishment) -> Result<std::sync::Arc<EstablishmentConfig>, Error> {
+    let cache = &db.shared().config.0;
+    let kept = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&e.id).cloned();
+    if let Some(c) = kept
+        && c.config_version == e.config_version
+    {
+        return Ok(c);
+    }
+    let sites = sites_in(tx, e.id).await?;
+    let rules = crate::readiness::rules(tx, e.id).await?;
+    let requirements = crate::documents::requirements(tx, e.id).await?;
+    let c = std::sync::Arc::new(EstablishmentConfig { config_version: e.config_version, sites, rules, requirements });
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    // A slower request that read an older snapshot does not replace a newer entry.
+    if map.get(&e.id).is_none_or(|old| old.config_version <= c.config_version) {
+        map.insert(e.id, c.clone());
+    }
+    Ok(c)
+}
+
 const EST_COLS: &str =
-    "id, code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, version";
+    "id, code, name, kind, siret, finess, ridet, currency, timezone, address_line1, address_line2, postcode, city, country, phone, email, active, version, config_version";
 
 /// What the audit trail records of an establishment (the stored names, codes as text).
 fn est_json(e: &Establishment) -> serde_json::Value {
@@ -454,6 +508,7 @@ pub async fn create_site(db: &Db, actor: &Actor, establishment_id: i64, input: &
             .at(Some(establishment_id), Some(s.id))
             .changes(diff(&serde_json::json!({}), &site_json(&s))),
     );
+    bump_config(&mut tx, establishment_id).await?;
     tx.commit().await?;
     Ok(s)
 }
@@ -497,6 +552,7 @@ pub async fn update_site(
         actor,
         AuditEvent::new("site", "update").id(site_id).at(Some(establishment_id), Some(site_id)).changes(diff(&site_json(&before), &site_json(&s))),
     );
+    bump_config(&mut tx, establishment_id).await?;
     tx.commit().await?;
     Ok(s)
 }

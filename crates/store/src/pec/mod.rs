@@ -7,7 +7,7 @@
 
 use quittance_domain::money::{Currency, Money};
 use quittance_domain::pec::input::{check_against_request, items_code, items_from_code};
-use quittance_domain::pec::{self, Event, Status};
+use quittance_domain::pec::{self, Event, Item, Status};
 use quittance_domain::validation::FieldErrors;
 
 pub use quittance_domain::pec::input::{Answer, AnswerInput, NewPec, PecInput};
@@ -18,8 +18,9 @@ use crate::audit::{AuditEvent, diff};
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::patients;
+use crate::shared::rows::{codes_text, decode, decode_list};
 
-/// A request as stored: status decoded as [`Status`], amounts as [`Money`] in the request's currency.
+/// A request as stored: status decoded as [`Status`], items as [`Item`]s, amounts as [`Money`] in the request's currency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pec {
     pub id: i64,
@@ -30,14 +31,15 @@ pub struct Pec {
     pub payer_id: i64,
     pub number: String,
     pub status: Status,
-    /// Item codes, sorted, comma-separated.
-    pub requested_items: String,
+    /// Sorted by code (stored as the codes, comma-separated).
+    pub requested_items: Vec<Item>,
     pub requested_days: i64,
     pub estimate: Money,
     pub sent_at: Option<String>,
     pub answered_at: Option<String>,
     pub agreement_number: Option<String>,
-    pub agreed_items: Option<String>,
+    /// `None` without an agreement (stored as the codes, comma-separated).
+    pub agreed_items: Option<Vec<Item>>,
     pub cap_per_day: Option<Money>,
     pub max_days: Option<i64>,
     pub valid_from: Option<String>,
@@ -98,13 +100,13 @@ where
             payer_id: r.payer_id,
             number: r.number,
             status,
-            requested_items: r.requested_items,
+            requested_items: decode_list(r.requested_items)?,
             requested_days: r.requested_days,
             estimate: Money::new(r.estimate_minor, currency),
             sent_at: r.sent_at,
             answered_at: r.answered_at,
             agreement_number: r.agreement_number,
-            agreed_items: r.agreed_items,
+            agreed_items: r.agreed_items.map(decode_list).transpose()?,
             cap_per_day: r.cap_per_day_minor.map(|m| Money::new(m, currency)),
             max_days: r.max_days,
             valid_from: r.valid_from,
@@ -128,14 +130,14 @@ fn json(p: &Pec) -> serde_json::Value {
         "payer_id": p.payer_id,
         "number": p.number,
         "status": p.status.code(),
-        "requested_items": p.requested_items,
+        "requested_items": codes_text(&p.requested_items),
         "requested_days": p.requested_days,
         "estimate_minor": p.estimate.minor,
         "currency": p.currency().code(),
         "sent_at": p.sent_at,
         "answered_at": p.answered_at,
         "agreement_number": p.agreement_number,
-        "agreed_items": p.agreed_items,
+        "agreed_items": p.agreed_items.as_deref().map(codes_text),
         "cap_per_day_minor": p.cap_per_day.map(|m| m.minor),
         "max_days": p.max_days,
         "valid_from": p.valid_from,
@@ -299,7 +301,7 @@ pub async fn parse_answer(db: &Db, id: i64, raw: &AnswerInput) -> Result<Answer,
                 let mut tx = db.read().await?;
                 let requested: Option<(String,)> = tx.opt("SELECT requested_items FROM cover_authorizations WHERE id = $1", &args![id]).await?;
                 tx.rollback().await?;
-                let requested = requested.map(|r| items_from_code(&r.0)).unwrap_or_default();
+                let requested: Vec<Item> = requested.map(|r| decode_list(r.0)).transpose()?.unwrap_or_default();
                 if let Err(more) = pec::input::check_items(status, &items_from_code(&raw.agreed_items), &requested) {
                     e.0.extend(more.0);
                 }
@@ -398,7 +400,7 @@ async fn apply(db: &Db, actor: &Actor, id: i64, version: i64, event: Event, answ
         }
         (Event::Answer(_), Some(a)) => {
             let mut e = FieldErrors::new();
-            if let Err(errs) = check_against_request(a, &items_from_code(&before.requested_items)) {
+            if let Err(errs) = check_against_request(a, &before.requested_items) {
                 e.0.extend(errs.0);
             }
             if a.cap_per_day.is_some_and(|m| m.currency != before.currency()) {
@@ -464,6 +466,40 @@ pub struct Alert {
     pub message: String,
 }
 
+/// A request the alerts look at, its status decoded.
+struct AlertLine {
+    id: i64,
+    patient_id: i64,
+    number: String,
+    status: Status,
+    sent_at: Option<String>,
+    valid_to: Option<String>,
+    admission_at: Option<String>,
+    discharge_at: Option<String>,
+    planned_discharge_date: Option<String>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for AlertLine
+where
+    AlertRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = AlertRow::from_row(row)?;
+        Ok(AlertLine {
+            id: r.id,
+            patient_id: r.patient_id,
+            number: r.number,
+            status: decode(r.status)?,
+            sent_at: r.sent_at,
+            valid_to: r.valid_to,
+            admission_at: r.admission_at,
+            discharge_at: r.discharge_at,
+            planned_discharge_date: r.planned_discharge_date,
+        })
+    }
+}
+
+/// The columns of an [`AlertLine`] as the database holds them.
 #[derive(sqlx::FromRow)]
 struct AlertRow {
     id: i64,
@@ -487,7 +523,7 @@ pub async fn alerts(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::
     let mut tx = db.read().await?;
     let rules = crate::readiness::rules(&mut tx, establishment_id).await?;
     let site_filter = patients::sites_clause(sites.as_deref(), "c.patient_id");
-    let rows: Vec<AlertRow> = tx
+    let rows: Vec<AlertLine> = tx
         .all(
             &format!(
                 "SELECT c.id, c.patient_id, c.number, c.status, c.sent_at, c.valid_to, s.admission_at, s.discharge_at, s.planned_discharge_date \
@@ -501,7 +537,7 @@ pub async fn alerts(db: &Db, actor: &Actor, establishment_id: i64, today: jiff::
     let d = |t: &Option<String>| t.as_deref().and_then(|x| x.get(..10)).and_then(|x| x.parse::<jiff::civil::Date>().ok());
     let mut out = Vec::new();
     for r in rows {
-        let Ok(status) = Status::try_from(r.status.clone()) else { continue };
+        let status = r.status;
         if pec::overdue(status, d(&r.sent_at), today, rules.pec_answer_days) {
             out.push(Alert {
                 pec_id: r.id,

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use quittance_domain::access::{Permission, Scope};
-use quittance_domain::care::coverage::Span;
+use quittance_domain::care::coverage::{CoverageRole, Span};
+use quittance_domain::care::stay::CareMode;
 use quittance_domain::identity::IdentityStatus;
+use quittance_domain::pec::Status;
 use quittance_domain::readiness::{self, Facts, Failure, Rules};
 use serde::Serialize;
 
@@ -14,6 +16,7 @@ use crate::args;
 use crate::audit::AuditEvent;
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
+use crate::shared::rows::{codes_text, decode, decode_list};
 
 #[derive(sqlx::FromRow)]
 struct RulesRow {
@@ -37,15 +40,16 @@ pub async fn rules(tx: &mut Tx, establishment_id: i64) -> Result<Rules, Error> {
             &args![establishment_id],
         )
         .await?;
+    // An unknown code is a decoding error (it does not switch a rule off).
     Ok(match r {
         None => Rules::default(),
         Some(r) => Rules {
-            min_identity_status: r.min_identity_status.as_deref().and_then(IdentityStatus::from_code),
+            min_identity_status: r.min_identity_status.map(decode).transpose()?,
             birth_place_required: r.birth_place_required,
             debtor_required: r.debtor_required,
             debtor_address_required: r.debtor_address_required,
             compulsory_coverage_required: r.compulsory_coverage_required,
-            complementary_for_care_modes: r.complementary_care_modes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            complementary_for_care_modes: decode_list(r.complementary_care_modes)?,
             pec_required: r.pec_required,
             pec_answer_days: r.pec_answer_days,
             documents_required: r.documents_required,
@@ -95,7 +99,7 @@ pub async fn save_rules_at(db: &Db, actor: &Actor, establishment_id: i64, versio
         r.debtor_required,
         r.debtor_address_required,
         r.compulsory_coverage_required,
-        r.complementary_for_care_modes.join(","),
+        codes_text(&r.complementary_for_care_modes),
         r.pec_required,
         r.pec_answer_days,
         r.documents_required,
@@ -134,17 +138,38 @@ pub async fn save_rules_at(db: &Db, actor: &Actor, establishment_id: i64, versio
             "avant": format!("{before:?}"), "apres": format!("{r:?}")
         })),
     );
+    crate::establishments::bump_config(&mut tx, establishment_id).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// One candidate row: a stay (or a file without stay) with what the rules need.
-#[derive(sqlx::FromRow)]
+/// One candidate: a stay (or a file without stay) with what the rules need.
 struct Candidate {
     patient_id: i64,
     ipp: String,
     birth_name: String,
     first_name: String,
+    identity_status: IdentityStatus,
+    birth_place_code: Option<String>,
+    stay_id: Option<i64>,
+    site_id: Option<i64>,
+    admission_at: Option<String>,
+    discharge_at: Option<String>,
+    care_mode: Option<CareMode>,
+    debtor_count: i64,
+    debtor_line1: Option<String>,
+    debtor_postcode: Option<String>,
+    debtor_city: Option<String>,
+}
+
+/// The columns of a [`Candidate`] as the database holds them.
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    patient_id: i64,
+    ipp: String,
+    birth_name: String,
+    first_name: String,
+    /// Decoded by [`Candidate`]'s `FromRow` (sqlx's `try_from` attribute needs its `macros` feature).
     identity_status: String,
     birth_place_code: Option<String>,
     stay_id: Option<i64>,
@@ -158,6 +183,41 @@ struct Candidate {
     debtor_city: Option<String>,
 }
 
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Candidate
+where
+    CandidateRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = CandidateRow::from_row(row)?;
+        Ok(Candidate {
+            patient_id: r.patient_id,
+            ipp: r.ipp,
+            birth_name: r.birth_name,
+            first_name: r.first_name,
+            identity_status: decode(r.identity_status)?,
+            birth_place_code: r.birth_place_code,
+            stay_id: r.stay_id,
+            site_id: r.site_id,
+            admission_at: r.admission_at,
+            discharge_at: r.discharge_at,
+            care_mode: r.care_mode.map(decode).transpose()?,
+            debtor_count: r.debtor_count,
+            debtor_line1: r.debtor_line1,
+            debtor_postcode: r.debtor_postcode,
+            debtor_city: r.debtor_city,
+        })
+    }
+}
+
+/// An active coverage's period, for the rules.
+struct Cov {
+    patient_id: i64,
+    id: i64,
+    role: CoverageRole,
+    valid_from: String,
+    valid_to: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct CovRow {
     patient_id: i64,
@@ -165,6 +225,16 @@ struct CovRow {
     role: String,
     valid_from: String,
     valid_to: Option<String>,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Cov
+where
+    CovRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = CovRow::from_row(row)?;
+        Ok(Cov { patient_id: r.patient_id, id: r.id, role: decode(r.role)?, valid_from: r.valid_from, valid_to: r.valid_to })
+    }
 }
 
 /// A file (and stay) that is not ready to bill.
@@ -193,6 +263,15 @@ const CANDIDATES: &str = "SELECT p.id AS patient_id, p.ipp, p.birth_name, p.firs
     FROM stays s JOIN patients p ON p.id = s.patient_id \
     LEFT JOIN debtors dd ON dd.patient_id = p.id AND dd.is_default = TRUE AND dd.active = TRUE";
 
+/// An agreed (accepted or partial) prise en charge of a stay.
+struct Agreement {
+    id: i64,
+    stay_id: i64,
+    status: Status,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+}
+
 #[derive(sqlx::FromRow)]
 struct AgreementRow {
     id: i64,
@@ -202,25 +281,34 @@ struct AgreementRow {
     valid_to: Option<String>,
 }
 
-fn agreed(c: &Candidate, agreements: &[AgreementRow], today: jiff::civil::Date) -> bool {
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Agreement
+where
+    AgreementRow: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let r = AgreementRow::from_row(row)?;
+        Ok(Agreement { id: r.id, stay_id: r.stay_id, status: decode(r.status)?, valid_from: r.valid_from, valid_to: r.valid_to })
+    }
+}
+
+fn agreed(c: &Candidate, agreements: &[Agreement], today: jiff::civil::Date) -> bool {
     let (Some(stay), Some(from)) = (c.stay_id, c.admission_at.as_deref().and_then(day_of)) else { return false };
     let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today).max(from);
-    agreements.iter().filter(|a| a.stay_id == stay).any(|a| {
-        quittance_domain::pec::Status::from_code(&a.status).is_some_and(|s| {
-            quittance_domain::pec::covers(s, a.valid_from.as_deref().and_then(day_of), a.valid_to.as_deref().and_then(day_of), from, to)
-        })
-    })
+    agreements
+        .iter()
+        .filter(|a| a.stay_id == stay)
+        .any(|a| quittance_domain::pec::covers(a.status, a.valid_from.as_deref().and_then(day_of), a.valid_to.as_deref().and_then(day_of), from, to))
 }
 
 /// The required documents a candidate lacks: for the coverages in use over its service
 /// dates and the agreed prises en charge of its stay.
-fn missing_documents(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], docs: &Docs, today: jiff::civil::Date) -> Vec<String> {
+fn missing_documents(c: &Candidate, covs: &[Span], agreements: &[Agreement], docs: &Docs, today: jiff::civil::Date) -> Vec<String> {
     if docs.reqs.is_empty() {
         return Vec::new();
     }
     let from = c.admission_at.as_deref().and_then(day_of);
     let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
-    let in_use = |role: &str| -> Vec<i64> {
+    let in_use = |role: CoverageRole| -> Vec<i64> {
         covs.iter()
             .filter(|s| s.role == role && from.is_some_and(|f| s.from <= to.max(f) && s.to.is_none_or(|t| t >= f)))
             .map(|s| s.id)
@@ -229,8 +317,8 @@ fn missing_documents(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], 
     let subject = quittance_domain::documents::Subject {
         patient_id: c.patient_id,
         stay_id: c.stay_id,
-        compulsory: in_use("obligatoire"),
-        complementary: in_use("complementaire"),
+        compulsory: in_use(CoverageRole::Obligatoire),
+        complementary: in_use(CoverageRole::Complementaire),
         agreed_pecs: agreements.iter().filter(|a| Some(a.stay_id) == c.stay_id).map(|a| a.id).collect(),
     };
     quittance_domain::documents::missing(&docs.reqs, &subject, &docs.on_file)
@@ -242,24 +330,24 @@ struct Docs {
     on_file: quittance_domain::documents::OnFile,
 }
 
-fn facts(c: &Candidate, covs: &[Span], agreements: &[AgreementRow], docs: &Docs, today: jiff::civil::Date) -> Facts {
+fn facts(c: &Candidate, covs: &[Span], agreements: &[Agreement], docs: &Docs, today: jiff::civil::Date) -> Facts {
     let from = c.admission_at.as_deref().and_then(day_of);
     let to = c.discharge_at.as_deref().and_then(day_of).unwrap_or(today);
     Facts {
         missing_documents: missing_documents(c, covs, agreements, docs, today),
-        identity_status: IdentityStatus::from_code(&c.identity_status).unwrap_or(IdentityStatus::Provisoire),
+        identity_status: c.identity_status,
         birth_place_known: c.birth_place_code.is_some(),
         has_debtor: c.debtor_count > 0,
         debtor_address_complete: c.debtor_line1.is_some() && c.debtor_postcode.is_some() && c.debtor_city.is_some(),
         coverages: covs.to_vec(),
         service: from.map(|f| (f, to.max(f))),
-        care_mode: c.care_mode.clone(),
+        care_mode: c.care_mode,
         pec_agreed: agreed(c, agreements, today),
     }
 }
 
-fn span(r: &CovRow) -> Option<Span> {
-    Some(Span { id: r.id, role: r.role.clone(), from: r.valid_from.parse().ok()?, to: r.valid_to.as_deref().and_then(|d| d.parse().ok()) })
+fn span(r: &Cov) -> Option<Span> {
+    Some(Span { id: r.id, role: r.role, from: r.valid_from.parse().ok()?, to: r.valid_to.as_deref().and_then(|d| d.parse().ok()) })
 }
 
 /// The open stays of an establishment that are not ready, computed in one pass:
@@ -307,20 +395,20 @@ async fn evaluate(
             &args![establishment_id, since.clone()],
         )
         .await?;
-    let covs: Vec<CovRow> = tx
+    let covs: Vec<Cov> = tx
         .all(
             "SELECT c.patient_id, c.id, c.role, c.valid_from, c.valid_to FROM coverages c \
              WHERE c.active = TRUE AND c.patient_id IN (SELECT s.patient_id FROM stays s WHERE s.establishment_id = $1 AND (s.discharge_at IS NULL OR s.discharge_at >= $2))",
             &args![establishment_id, since],
         )
         .await?;
-    let agreements: Vec<AgreementRow> = tx
+    let agreements: Vec<Agreement> = tx
         .all(
             "SELECT id, stay_id, status, valid_from, valid_to FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle') AND stay_id IS NOT NULL",
             &args![establishment_id],
         )
         .await?;
-    let mut by_stay: HashMap<i64, Vec<AgreementRow>> = HashMap::new();
+    let mut by_stay: HashMap<i64, Vec<Agreement>> = HashMap::new();
     for a in agreements {
         by_stay.entry(a.stay_id).or_default().push(a);
     }
@@ -418,13 +506,13 @@ fn candidates_given(p: &crate::patients::Patient, g: &Given<'_>) -> Vec<Candidat
         ipp: p.ipp.clone(),
         birth_name: p.birth_name.clone(),
         first_name: p.first_name.clone(),
-        identity_status: p.identity_status.code().to_string(),
+        identity_status: p.identity_status,
         birth_place_code: p.birth_place_code.clone(),
         stay_id: stay.map(|s| s.id),
         site_id: stay.map(|s| s.site_id),
         admission_at: stay.map(|s| s.admission_at.clone()),
         discharge_at: stay.and_then(|s| s.discharge_at.clone()),
-        care_mode: stay.map(|s| s.care_mode.code().to_string()),
+        care_mode: stay.map(|s| s.care_mode),
         debtor_count,
         debtor_line1: default.and_then(|d| d.address_line1.clone()),
         debtor_postcode: default.and_then(|d| d.postcode.clone()),
@@ -441,6 +529,8 @@ fn candidates_given(p: &crate::patients::Patient, g: &Given<'_>) -> Vec<Candidat
 /// What a page has read of the file already, so that its checklist does not read it again.
 /// `stays` and `debtors` are all of the file's (as the page lists them).
 pub struct Given<'a> {
+    /// The establishment's rules and required classes, when the page has them (else read).
+    pub config: Option<&'a crate::establishments::EstablishmentConfig>,
     pub stays: &'a [crate::care::stays::Stay],
     pub debtors: &'a [crate::patients::Debtor],
     pub coverages: &'a [crate::care::coverages::CoverageLine],
@@ -462,7 +552,10 @@ pub async fn checklist_given(tx: &mut Tx, file: &crate::patients::Checked, today
 async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff::civil::Date, given: Option<Given<'_>>) -> Result<Vec<Checklist>, Error> {
     let p = file.patient();
     let patient_id = p.id;
-    let rules = rules(tx, p.establishment_id).await?;
+    let rules = match given.as_ref().and_then(|g| g.config) {
+        Some(c) => c.rules.clone(),
+        None => rules(tx, p.establishment_id).await?,
+    };
     let mut cands: Vec<Candidate> = match &given {
         Some(g) => candidates_given(p, g),
         None => tx.all(&format!("{CANDIDATES} WHERE p.id = $1 ORDER BY s.admission_at DESC"), &args![patient_id]).await?,
@@ -479,23 +572,23 @@ async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff:
             )
             .await?;
     }
-    let (covs, agreements): (Vec<CovRow>, Vec<AgreementRow>) = match &given {
+    let (covs, agreements): (Vec<Cov>, Vec<Agreement>) = match &given {
         // The same rows as the queries below select, from what the page read.
         Some(g) => (
             g.coverages
                 .iter()
                 .map(|l| &l.coverage)
                 .filter(|c| c.active)
-                .map(|c| CovRow { patient_id: c.patient_id, id: c.id, role: c.role.code().to_string(), valid_from: c.valid_from.clone(), valid_to: c.valid_to.clone() })
+                .map(|c| Cov { patient_id: c.patient_id, id: c.id, role: c.role, valid_from: c.valid_from.clone(), valid_to: c.valid_to.clone() })
                 .collect(),
             g.pecs
                 .iter()
-                .filter(|x| matches!(x.status, quittance_domain::pec::Status::Acceptee | quittance_domain::pec::Status::Partielle))
+                .filter(|x| matches!(x.status, Status::Acceptee | Status::Partielle))
                 .filter_map(|x| {
-                    x.stay_id.map(|stay_id| AgreementRow {
+                    x.stay_id.map(|stay_id| Agreement {
                         id: x.id,
                         stay_id,
-                        status: x.status.code().to_string(),
+                        status: x.status,
                         valid_from: x.valid_from.clone(),
                         valid_to: x.valid_to.clone(),
                     })
@@ -511,7 +604,11 @@ async fn checklist_of(tx: &mut Tx, file: &crate::patients::Checked, today: jiff:
             .await?,
         ),
     };
-    let reqs = if rules.documents_required { crate::documents::requirements(tx, p.establishment_id).await? } else { Vec::new() };
+    let reqs = match (rules.documents_required, given.as_ref().and_then(|g| g.config)) {
+        (false, _) => Vec::new(),
+        (true, Some(c)) => c.requirements.clone(),
+        (true, None) => crate::documents::requirements(tx, p.establishment_id).await?,
+    };
     let on_file = match &given {
         Some(g) => crate::documents::on_file_of(g.documents, &reqs),
         None => crate::documents::on_file(tx, p.establishment_id, Some(patient_id), &reqs).await?,

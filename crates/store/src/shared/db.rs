@@ -118,8 +118,8 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 /// A pool, and the audit appender its audited reads share (see [`crate::audit::append`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, crate::audit::Appender),
-    Postgres(PgPool, crate::audit::Appender),
+    Sqlite(SqlitePool, Shared),
+    Postgres(PgPool, Shared),
 }
 
 /// Options for opening a database.
@@ -136,6 +136,15 @@ impl Default for DbOptions {
     fn default() -> Self {
         DbOptions { max_connections: 16, pg_schema: None, create: true }
     }
+}
+
+/// What the requests of one pool share beside its connections: the audit appender (group
+/// commit of audited reads) and the establishments' configuration read by every page, kept
+/// per configuration version (see [`crate::establishments::config_in`]).
+#[derive(Clone, Debug, Default)]
+pub struct Shared {
+    pub(crate) appender: crate::audit::Appender,
+    pub(crate) config: crate::establishments::ConfigCache,
 }
 
 impl Db {
@@ -228,8 +237,13 @@ impl Db {
 
     /// The appender shared by this pool's audited reads.
     pub(crate) fn appender(&self) -> &crate::audit::Appender {
+        &self.shared().appender
+    }
+
+    /// What this pool's requests share beside the connections.
+    pub(crate) fn shared(&self) -> &Shared {
         match self {
-            Db::Sqlite(_, a) | Db::Postgres(_, a) => a,
+            Db::Sqlite(_, s) | Db::Postgres(_, s) => s,
         }
     }
 

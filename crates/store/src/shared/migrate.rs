@@ -84,6 +84,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_tariffs_parameters.sql"),
         postgres: include_str!("../../migrations/postgres/0012_tariffs_parameters.sql"),
     },
+    Migration {
+        version: 13,
+        name: "establishment_config_version",
+        sqlite: include_str!("../../migrations/sqlite/0013_establishment_config_version.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_establishment_config_version.sql"),
+    },
 ];
 
 impl Migration {

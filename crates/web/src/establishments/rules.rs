@@ -6,7 +6,7 @@ use quittance_domain::access::{Permission, Scope};
 use quittance_domain::identity::IdentityStatus;
 use quittance_domain::readiness::Rules;
 use quittance_domain::validation::FieldErrors;
-use quittance_domain::care::stay::CARE_MODES;
+use quittance_domain::care::stay::{CARE_MODES, CareMode};
 use quittance_store::readiness;
 use serde::Deserialize;
 
@@ -42,7 +42,7 @@ impl RulesForm {
             debtor_required: on(r.debtor_required),
             debtor_address_required: on(r.debtor_address_required),
             compulsory_coverage_required: on(r.compulsory_coverage_required),
-            complementary_care_modes: r.complementary_for_care_modes.join(","),
+            complementary_care_modes: quittance_store::shared::rows::codes_text(&r.complementary_for_care_modes),
             pec_required: on(r.pec_required),
             pec_answer_days: r.pec_answer_days.to_string(),
             documents_required: on(r.documents_required),
@@ -63,8 +63,9 @@ impl RulesForm {
                 s
             }
         };
-        let modes: Vec<String> = self.complementary_care_modes.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect();
-        if modes.iter().any(|m| !CARE_MODES.iter().any(|(c, _)| c == m)) {
+        let codes: Vec<&str> = self.complementary_care_modes.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+        let modes: Vec<CareMode> = codes.iter().filter_map(|m| CareMode::from_code(m)).collect();
+        if modes.len() != codes.len() {
             e.add("complementary_care_modes", "Mode de prise en charge inconnu.");
         }
         let pec_answer_days = match self.pec_answer_days.trim().parse::<i64>() {

@@ -499,10 +499,13 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let est_id = o.checked.establishment_id();
     // The actor's establishments (for the chrome) hold the file's, and its time zone.
     let ests = est::list_in(&mut o.tx, ctx.actor()).await?;
-    let tz = match ests.iter().find(|e| e.id == est_id) {
-        Some(e) => e.timezone.clone(),
-        None => est::get_in(&mut o.tx, est_id).await?.timezone,
+    let file_est = match ests.iter().find(|e| e.id == est_id) {
+        Some(e) => e.clone(),
+        None => est::get_in(&mut o.tx, est_id).await?,
     };
+    let tz = file_est.timezone.clone();
+    // Its sites, readiness rules and required classes: from memory at the version just read.
+    let config = est::config_in(db, &mut o.tx, &file_est).await?;
     let today = patients::today_in(&tz);
     let history = patients::history_checked(&mut o.tx, &o.checked).await?;
     let stay_list = quittance_store::care::stays::list_checked(&mut o.tx, &o.checked).await?;
@@ -514,6 +517,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
     let checklist = {
         let (tx, checked, debtors) = o.parts();
         let given = quittance_store::readiness::Given {
+            config: Some(&config),
             stays: &stay_list,
             debtors,
             coverages: &coverage_list.lines,
@@ -522,7 +526,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
         };
         quittance_store::readiness::checklist_given(tx, checked, today, given).await?
     };
-    let site_list = est::sites_in(&mut o.tx, est_id).await?;
+    let site_list = config.sites.clone();
     // The chrome's site switcher lists the current establishment's sites: the file's, most often.
     let current = ctx.actor().establishment_id.or_else(|| ests.first().map(|e| e.id));
     let chrome_sites = match current {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use quittance_domain::care::coverage::{Beneficiary, PayerKind};
 use quittance_domain::fr::format_date_fr;
 use quittance_domain::money::Money;
-use quittance_domain::pec::ITEMS;
+use quittance_domain::pec::{ITEMS, Item};
 use quittance_domain::validation::FieldErrors;
 use quittance_store::Error;
 use quittance_store::pec::{self, AnswerInput, Pec, PecInput};
@@ -25,8 +25,8 @@ fn day(d: &Option<String>) -> String {
     crate::render::day_fr(d.as_deref())
 }
 
-fn items_fr(list: &str) -> String {
-    list.split(',').filter(|x| !x.is_empty()).map(|x| ITEMS.iter().find(|(c, _)| *c == x).map_or(x, |(_, l)| l)).collect::<Vec<_>>().join(", ")
+fn items_fr(list: &[Item]) -> String {
+    list.iter().map(|x| x.label()).collect::<Vec<_>>().join(", ")
 }
 
 async fn new_form(ctx: &Ctx, patient_id: i64, i: &PecInput, errors: &FieldErrors) -> Result<Response, Error> {
@@ -123,7 +123,7 @@ async fn pec_page(ctx: &Ctx, patient_id: i64, id: i64, sub: Submitted<'_>) -> Pa
     let (_, file_sites) = patients::read_access(&ctx.state.db, ctx.actor(), patient_id).await?;
     let can_write = pec::may_change(ctx.actor(), p.establishment_id, &file_sites);
     // A fresh form proposes the requested items; a submitted one shows exactly what was sent.
-    let fresh = AnswerInput { agreed_items: p.requested_items.clone(), ..Default::default() };
+    let fresh = AnswerInput { agreed_items: quittance_store::shared::rows::codes_text(&p.requested_items), ..Default::default() };
     let answer = sub.answer.unwrap_or(&fresh);
     let errors = &sub.errors;
     let mut facts = vec![
@@ -350,7 +350,7 @@ pub async fn letter_pdf(db: &quittance_store::Db, actor: &quittance_store::Actor
             .as_ref()
             .map(|s| s.care_mode.label().to_string())
             .unwrap_or_else(|| "—".into()),
-        lines: p.requested_items.split(',').filter(|x| !x.is_empty()).map(|x| quittance_pdf::PecLine { label: items_fr(x), amount: String::new() }).collect(),
+        lines: p.requested_items.iter().map(|x| quittance_pdf::PecLine { label: x.label().to_string(), amount: String::new() }).collect(),
         estimate: money(p.estimate),
         requested_days: format!("{} jour(s)", p.requested_days),
         contact: format!("{} — {}", e.name, e.email.clone().or(e.phone.clone()).unwrap_or_default()),
