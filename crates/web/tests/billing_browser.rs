@@ -2,7 +2,8 @@
 //! administrator reads the hospital's tariffs, filters them on a day with the keyboard,
 //! opens a new version of the forfait journalier, types a bad price and sees the error next
 //! to « Prix », then saves it. Screenshots: `target/screenshots/tarifs.png`,
-//! `tarifs-filtre.png`, `parametres-facturation.png`, `tarif-erreur.png`.
+//! `tarifs-filtre.png`, `parametres-facturation.png`, `tarif-erreur.png`, and the New
+//! Caledonian establishment's `tarifs-nc.png`.
 //!
 //! Skipped with a message when chromedriver or Chromium is missing, unless
 //! `QUITTANCE_REQUIRE_BROWSER=1`, in which case it fails.
@@ -14,7 +15,7 @@ use fantoccini::Client;
 use fantoccini::key::Key;
 use quittance_store::billing::tariffs::{self, TariffFilter};
 
-async fn journey(c: &Client, base: &str, fj: i64) -> Step<()> {
+async fn journey(c: &Client, base: &str, fj: i64, dpass: i64) -> Step<()> {
     let dir = screenshot_dir();
     common::browser::login(c, base, "admin").await?;
     c.goto(&format!("{base}/tarifs")).await.map_err(|e| format!("goto /tarifs: {e}"))?;
@@ -63,7 +64,25 @@ async fn journey(c: &Client, base: &str, fj: i64) -> Step<()> {
     click(c, "form.form button[type=submit]", "Enregistrer").await?;
     wait_for_page(c, "/tarifs", "table.tariffs").await?;
     let flash = text_of(c, "main").await?;
-    check(flash.contains("Tarif enregistré."), format!("the flash: {flash}"))
+    check(flash.contains("Tarif enregistré."), format!("the flash: {flash}"))?;
+
+    // The New Caledonian establishment: amounts in XPF, acts with their coefficient.
+    common::browser::choose(c, "#ctx-est", &dpass.to_string()).await?;
+    let started = std::time::Instant::now();
+    loop {
+        c.goto(&format!("{base}/tarifs")).await.map_err(|e| format!("goto /tarifs: {e}"))?;
+        wait_for_page(c, "/tarifs", "table.tariffs").await?;
+        if text_of(c, "h1").await?.contains("DPASS") {
+            break;
+        }
+        if started.elapsed() > common::browser::STEP_TIMEOUT {
+            return Err("the switcher did not change the establishment".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let table = text_of(c, "table.tariffs").await?;
+    check(table.contains("800 XPF") && table.contains("3\u{202f}500 XPF"), format!("the forfait in XPF, thousands grouped: {table}"))?;
+    screenshot(c, &dir.join("tarifs-nc.png")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,7 +99,7 @@ async fn administrator_reads_filters_and_adds_a_tariff_version() {
         .expect("the open FJ line")
         .id;
     let Some(browser) = Browser::start(&db).await else { return };
-    let outcome = journey(&browser.client, &browser.base.clone(), fj).await;
+    let outcome = journey(&browser.client, &browser.base.clone(), fj, ids.dpass).await;
     browser.finish(outcome).await;
     let open = tariffs::list(&db, &op, ids.hsm, &TariffFilter { code: Some("FJ".into()), on: Some(jiff::civil::date(2027, 1, 1)), ..Default::default() })
         .await

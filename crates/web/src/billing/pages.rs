@@ -136,6 +136,8 @@ pub struct Head {
     /// `aria-sort` value: ascending, descending or none.
     aria: &'static str,
     num: bool,
+    /// The whole word of an abbreviated heading.
+    title: Option<&'static str>,
 }
 
 fn heads(q: &TariffQuery) -> Vec<Head> {
@@ -150,9 +152,10 @@ fn heads(q: &TariffQuery) -> Vec<Head> {
             href: Some(format!("/tarifs?{sep}tri={key}&ordre={next}")),
             aria: if !current { "none" } else if desc { "descending" } else { "ascending" },
             num,
+            title: None,
         }
     };
-    let plain = |label: &'static str, num: bool| Head { label, href: None, aria: "none", num };
+    let plain = |label: &'static str, num: bool| Head { label, href: None, aria: "none", num, title: None };
     let s = |k: &str| SORTS.iter().find(|x| x.0 == k).map(|x| sortable(x.0, x.1, x.2)).expect("sort column");
     vec![
         s("code"),
@@ -162,7 +165,7 @@ fn heads(q: &TariffQuery) -> Vec<Head> {
         plain("Service", false),
         plain("Unité", false),
         s("prix"),
-        plain("Coefficient", true),
+        Head { title: Some("Coefficient"), ..plain("Coef.", true) },
         s("du"),
         s("au"),
         plain("Source", false),
