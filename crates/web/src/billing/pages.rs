@@ -116,7 +116,7 @@ const SORTS: &[(&str, &str, bool)] = &[("code", "Code", false), ("libelle", "Lib
 fn sort(list: &mut [Tariff], by: &str, desc: bool) {
     match by {
         "code" => list.sort_by(|a, b| a.line.code.cmp(&b.line.code).then(a.line.period.from.cmp(&b.line.period.from))),
-        "libelle" => list.sort_by(|a, b| a.line.label.to_lowercase().cmp(&b.line.label.to_lowercase())),
+        "libelle" => list.sort_by_cached_key(|t| t.line.label.to_lowercase()),
         "categorie" => list.sort_by(|a, b| a.line.category.label().cmp(b.line.category.label())),
         "prix" => list.sort_by_key(|t| t.line.price.minor),
         "du" => list.sort_by_key(|t| t.line.period.from),
