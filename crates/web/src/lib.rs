@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod billing;
 pub mod care;
 pub mod documents;
 pub mod establishments;
@@ -20,6 +21,7 @@ pub const NAV: &[&[render::NavEntry]] = &[
     readiness::NAV,
     documents::NAV,
     care::NAV,
+    billing::NAV,
     pec::NAV,
     establishments::NAV,
     access::NAV,
@@ -84,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(establishments::routes())
         .merge(patients::routes())
         .merge(care::routes())
+        .merge(billing::routes())
         .merge(readiness::routes())
         .merge(pec::routes())
         .merge(documents::routes(&state))

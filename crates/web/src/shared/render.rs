@@ -394,6 +394,9 @@ pub fn flash_text(code: &str) -> Option<String> {
             "debiteur" => "Débiteur enregistré.",
             "document" => "Document classé.",
             "retire" => "Document retiré.",
+            "tarif" => "Tarif enregistré.",
+            "parametre" => "Paramètre enregistré.",
+            "clos" => "Version close.",
             _ => return None,
         }
         .to_string(),
