@@ -45,6 +45,8 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
         for i in n..end {
             let adm = start.checked_add(jiff::Span::new().days((i % 600) as i64)).map_err(|e| e.to_string())?;
             let out = adm.checked_add(jiff::Span::new().days(days as i64)).map_err(|e| e.to_string())?;
+            // One in ten still open: admitted in the last 30 days before the valuation day.
+            let adm = if i % 10 == 9 { jiff::civil::date(2026, 11, 1).checked_add(jiff::Span::new().days((i % 30) as i64)).map_err(|e| e.to_string())? } else { adm };
             let (discharge, mode) = if i % 10 == 9 {
                 ("NULL".to_string(), "NULL")
             } else {
@@ -84,12 +86,20 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
     for _ in 0..3 {
         let t = Instant::now();
         let mut tx = db.read().await.map_err(err)?;
-        let r: Vec<(i64, i64, String, Option<String>, Option<String>, String)> = tx
-            .all("SELECT id, site_id, admission_at, discharge_at, discharge_mode, care_mode FROM stays WHERE establishment_id = $1 ORDER BY id", &args![est.id])
+        // The same rows and columns the valuation reads, without decoding or rules.
+        type StayCols = (i64, i64, i64, i64, String, Option<String>, Option<String>, Option<String>, String, i64);
+        let r: Vec<StayCols> = tx
+            .all(
+                "SELECT id, patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, version \
+                 FROM stays WHERE establishment_id = $1 ORDER BY id",
+                &args![est.id],
+            )
             .await
             .map_err(err)?;
-        let _t: Vec<(i64,)> = tx.all("SELECT id FROM tariffs WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
-        let _p: Vec<(i64,)> = tx.all("SELECT id FROM billing_parameters WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
+        let _t: Vec<(i64, String, String, i64, String, Option<String>)> =
+            tx.all("SELECT id, code, category, price_minor, valid_from, valid_to FROM tariffs WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
+        let _p: Vec<(i64, String, String, String)> =
+            tx.all("SELECT id, key, value, valid_from FROM billing_parameters WHERE establishment_id = $1", &args![est.id]).await.map_err(err)?;
         tx.rollback().await.map_err(err)?;
         plain = plain.min(t.elapsed().as_secs_f64());
         plain_rows = r.len();
@@ -98,11 +108,11 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
         valued = valued.min(t.elapsed().as_secs_f64());
     }
     let per_s = |secs: f64| if secs > 0.0 { (totals.stay_days as f64 / secs) as u64 } else { 0 };
-    println!("{:<34} {:>10} {:>14} {:>16}", "", "ms", "séjours", "journées/s");
+    println!("{:<34} {:>10} {:>14} {:>16}", "", "ms", "séjours", "jours valorisés/s");
     println!("{:<34} {:>10.0} {:>14} {:>16}", "lecture simple (référence)", plain * 1000.0, fr_int(plain_rows as f64), fr_int(per_s(plain) as f64));
-    println!("{:<34} {:>10.0} {:>14} {:>16}", "valorisation FJ + TJP", valued * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(valued) as f64));
+    println!("{:<34} {:>10.0} {:>14} {:>16}", "valorisation (FJ + TJP)", valued * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(valued) as f64));
     println!(
-        "{backend} : {} journées valorisées en {} charges, total {} ; {} séjour(s) refusé(s).",
+        "{backend} : {} jours valorisés (forfait journalier et tarif journalier) en {} charges, total {} ; {} séjour(s) refusé(s).",
         fr_int(totals.stay_days as f64),
         fr_int(totals.charges as f64),
         quittance_domain::money::Money::new(totals.amount_minor, quittance_domain::money::Currency::Eur).format_fr_plain(),

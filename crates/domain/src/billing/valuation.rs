@@ -64,8 +64,13 @@ fn priced(
 ) -> Result<Vec<Charge>, ValuationError> {
     let mut out: Vec<Charge> = Vec::new();
     let mut runs: Vec<(&TariffLine, Vec<Date>)> = Vec::new();
+    // The lines of this code that apply to the site and service, most specific (then latest) first:
+    // the first one valid on a day is what `find` answers, without scanning every line each day.
+    let mut cands: Vec<(u8, &TariffLine)> = tariffs.iter().filter(|l| l.code == code).filter_map(|l| l.specificity(site_id, service).map(|s| (s, l))).collect();
+    cands.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.period.from.cmp(&a.1.period.from)));
     for d in days {
-        let line = find(tariffs, code, site_id, service, *d).ok_or_else(|| ValuationError::NoTariff { code: code.into(), day: *d })?;
+        let line = cands.iter().find(|(_, l)| l.period.contains(*d)).map(|(_, l)| *l).ok_or_else(|| ValuationError::NoTariff { code: code.into(), day: *d })?;
+        debug_assert_eq!(Some(line.id), find(tariffs, code, site_id, service, *d).map(|l| l.id));
         match runs.last_mut() {
             Some((l, v)) if l.id == line.id => v.push(*d),
             _ => runs.push((line, vec![*d])),
