@@ -29,6 +29,7 @@ contract!(
     tariffs_import_reports_each_refused_line,
     a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited,
     two_servers_starting_at_once_seed_an_older_establishment_once,
+    psychiatry_bears_the_psychiatric_fj_and_seances_none,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -328,4 +329,30 @@ async fn two_servers_starting_at_once_seed_an_older_establishment_once(t: TestDb
     let fj = lines(db, id).await.into_iter().filter(|l| l.code == "FJ").count();
     assert_eq!(fj, 3, "the three dated FJ versions, once");
     assert_eq!(quittance_store::billing::territory::seed_missing(db).await.unwrap(), 0);
+}
+
+async fn psychiatry_bears_the_psychiatric_fj_and_seances_none(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "PSY", "Psychiatrie adulte").await;
+    let p = fixtures::at_site(fixtures::person("DURAND", "Paul", "02/02/1975", "M"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    let stay = |mode: &str, from: &str, to: &str| quittance_store::care::stays::StayInput {
+        discharge_date: to.into(),
+        discharge_time: "10:00".into(),
+        discharge_mode: "domicile".into(),
+        care_mode: mode.into(),
+        ..fixtures::stay_input(site, from)
+    };
+    let psy = flow::stays::save(db, &op(), patient, None, 0, &stay("psychiatrie", "02/03/2026", "05/03/2026")).await.expect("psychiatry stay");
+    let v = quittance_store::billing::valuation::stay(db, &op(), psy.id, Some(date(2026, 12, 1))).await.expect("valuation");
+    let fj: Vec<_> = v.charges.iter().filter(|c| c.category == TariffCategory::ForfaitJournalierPsy).collect();
+    assert_eq!((fj.len(), fj[0].code.as_str(), fj[0].days.len(), fj[0].amount.minor), (1, "FJPSY", 4, 6800), "4 days × 17 € (art. R174-5-1 CSS): {:?}", v.charges);
+    let ssr = flow::stays::save(db, &op(), patient, None, 0, &stay("ssr", "10/03/2026", "12/03/2026")).await.expect("SSR stay");
+    let v = quittance_store::billing::valuation::stay(db, &op(), ssr.id, Some(date(2026, 12, 1))).await.unwrap();
+    assert_eq!(v.charges.iter().filter(|c| c.code == "FJ").map(|c| c.amount.minor).sum::<i64>(), 6900, "SSR: the general FJ, 3 × 23 €");
+    let seances = flow::stays::save(db, &op(), patient, None, 0, &stay("seances", "20/03/2026", "20/03/2026")).await.expect("séance");
+    let v = quittance_store::billing::valuation::stay(db, &op(), seances.id, Some(date(2026, 12, 1))).await.unwrap();
+    assert!(v.charges.iter().all(|c| c.code != "FJ"), "{:?}", v.charges);
+    assert!(v.notes.iter().any(|n| n.contains("Séances")), "{:?}", v.notes);
 }

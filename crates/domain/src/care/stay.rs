@@ -6,11 +6,14 @@ crate::code_enum! {
     /// How the patient is cared for during a stay.
     pub enum CareMode ("mode de prise en charge") {
         HospitalisationComplete = "hospitalisation_complete", "Hospitalisation complète";
+        Psychiatrie = "psychiatrie", "Hospitalisation complète en psychiatrie";
+        Ssr = "ssr", "Soins de suite et de réadaptation (SSR)";
         HospitalisationJour = "hospitalisation_jour", "Hospitalisation de jour";
         Ambulatoire = "ambulatoire", "Chirurgie ambulatoire";
         Urgence = "urgence", "Urgence";
         Consultation = "consultation", "Consultation externe";
         Had = "had", "Hospitalisation à domicile";
+        Seances = "seances", "Séances (dialyse, chimiothérapie, radiothérapie)";
     }
 }
 
@@ -38,6 +41,6 @@ mod tests {
     fn code_lists() {
         crate::shared::codes::check::<CareMode>();
         crate::shared::codes::check::<DischargeMode>();
-        assert_eq!(CARE_MODES[5], ("had", "Hospitalisation à domicile"));
+        assert_eq!(CARE_MODES[7], ("had", "Hospitalisation à domicile"));
     }
 }

@@ -29,12 +29,14 @@ fn local(s: &str) -> Result<DateTime, Error> {
     s.parse::<DateTime>().map_err(|e| Error::Integrity(format!("date et heure de séjour illisibles « {s} » : {e}")))
 }
 
-/// The code of the establishment's forfait of `category` (the general FJ, or the New
-/// Caledonian forfait d'hébergement), if it has one.
-fn fj_code(lines: &[TariffLine]) -> Option<String> {
-    [TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc]
-        .iter()
-        .find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
+/// The code of the establishment's forfait for a care mode: in psychiatry the psychiatric FJ
+/// (art. R174-5-1 CSS) when it has one; else the general FJ, or the New Caledonian forfait
+/// d'hébergement.
+fn fj_code(lines: &[TariffLine], care_mode: quittance_domain::care::stay::CareMode) -> Option<String> {
+    let psy = [TariffCategory::ForfaitJournalierPsy, TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
+    let general = [TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
+    let order: &[TariffCategory] = if care_mode == quittance_domain::care::stay::CareMode::Psychiatrie { &psy } else { &general };
+    order.iter().find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
 }
 
 fn times(s: &stays::Stay) -> Result<StayTimes, Error> {
@@ -69,15 +71,14 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
     let all: Vec<stays::Stay> = tx.all(&format!("SELECT {} FROM stays WHERE establishment_id = $1 ORDER BY id", stays::COLS), &crate::args![establishment_id]).await?;
     tx.rollback().await?;
     let set = ParameterSet(&rows);
-    let fj = fj_code(&lines);
     let mut t = Totals::default();
     for s in &all {
         t.stays += 1;
         let st = times(s)?;
         let mut charges = Vec::new();
         let ok = (|| {
-            if let Some(code) = &fj {
-                charges.extend(value_fj(&st, Some(s.site_id), "", code, &lines, &set, today)?.0);
+            if let Some(code) = fj_code(&lines, s.care_mode) {
+                charges.extend(value_fj(&st, Some(s.site_id), "", &code, &lines, &set, today)?.0);
             }
             charges.extend(value_tjp(&st, Some(s.site_id), "", "TJP", &lines, today)?);
             Ok::<(), quittance_domain::billing::valuation::ValuationError>(())
@@ -113,7 +114,7 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     let mut charges = Vec::new();
     let mut notes = Vec::new();
     let invalid = |e: quittance_domain::billing::valuation::ValuationError| Error::invalid("valuation", e.message_fr());
-    match fj_code(&lines) {
+    match fj_code(&lines, s.care_mode) {
         Some(code) => {
             let (c, n) = value_fj(&times, Some(s.site_id), "", &code, &lines, &set, today).map_err(invalid)?;
             charges.extend(c);
