@@ -321,8 +321,24 @@ async fn the_parameters_of_each_territory_are_listed_and_a_version_is_added_and_
     let (id, version) = (p["id"].as_i64().unwrap(), p["version"].as_i64().unwrap());
     let r = app.post_json(&format!("{base}/{id}/close?version={}", version + 3), Some(&key), &json!({ "valid_to": "31/12/2027" })).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+    // A technician's key reads the parameters but may neither add nor close one.
+    let tech = app.api_key("technicien").await;
+    assert_eq!(app.get_api(&base, &tech).await.status, StatusCode::OK);
+    let r = app.post_json(&base, Some(&tech), &json!({ "key": "montant_pf", "value": "27,00", "valid_from": "01/01/2028", "source": "x" })).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = app.post_json(&format!("{base}/{id}/close?version={version}"), Some(&tech), &json!({ "valid_to": "31/12/2027" })).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let r = app.post_json(&format!("{base}/{id}/close?version={version}"), Some(&key), &json!({ "valid_to": "31/12/2027" })).await;
     assert_eq!((r.status, r.json()["valid_to"].as_str()), (StatusCode::OK, Some("2027-12-31")), "{}", r.text());
+
+    // The CSV export of the list, with its filter.
+    let r = app.get("/parametres-facturation.csv?le=01%2F06%2F2026", Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
+    let csv = r.text();
+    assert!(csv.contains("Paramètre;Exonération concernée;Valeur;Du;Au;Source"), "{csv}");
+    assert!(csv.contains("Taux du ticket modérateur;;20"), "{csv}");
+    assert_eq!(app.get("/parametres-facturation.csv?le=demain", Some(&cookie)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

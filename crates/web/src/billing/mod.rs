@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tarifs/nouveau", get(pages::tariff_new).post(pages::tariff_create))
         .route("/tarifs/{id}/clore", get(pages::tariff_close_page).post(pages::tariff_close))
         .route("/parametres-facturation", get(pages::parameters))
+        .route("/parametres-facturation.csv", get(pages::parameters_csv))
         .route("/parametres-facturation/nouveau", get(pages::parameter_new).post(pages::parameter_create))
         .route("/parametres-facturation/{id}/clore", get(pages::parameter_close_page).post(pages::parameter_close))
 }

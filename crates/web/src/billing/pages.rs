@@ -599,6 +599,31 @@ pub async fn parameters(ctx: Ctx, Query(q): Query<ParameterQuery>) -> PageResult
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// The parameter list as CSV (same filter as the page; cells neutralised by the shared export).
+pub async fn parameters_csv(ctx: Ctx, Query(q): Query<ParameterQuery>) -> PageResult {
+    let e = ctx.establishment().await?;
+    let on = match on_day(&q.le) {
+        Ok(d) => d,
+        Err(m) => return Ok(error_page(StatusCode::UNPROCESSABLE_ENTITY, "Filtre invalide", &m)),
+    };
+    let rows = parameters::list(&ctx.state.db, ctx.actor(), e.id, on)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let p = p.parameter;
+            vec![
+                p.key.label().to_string(),
+                p.subject.map(|s| s.label().to_string()).unwrap_or_default(),
+                p.value.format_fr(),
+                format_date_fr(p.period.from),
+                p.period.to.map(format_date_fr).unwrap_or_default(),
+                p.source,
+            ]
+        })
+        .collect();
+    Ok(csv_response("parametres-facturation.csv", &["Paramètre", "Exonération concernée", "Valeur", "Du", "Au", "Source"], rows))
+}
+
 const VALUE_HINT: &str = "Selon le paramètre : un taux (ex. 20 %), un montant (ex. 24,00), un nombre entier, oui ou non, ou des codes séparés par des virgules.";
 
 fn parameter_fields(i: &ParameterInput) -> Vec<Field> {
