@@ -293,6 +293,7 @@ async fn the_parameters_of_each_territory_are_listed_and_a_version_is_added_and_
     let r = app.post_form("/parametres-facturation/nouveau", Some(&nc), &refs(&form)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&r.text(), "value").is_some() && field_error(&r.text(), "source").is_some(), "{}", r.text());
+    assert!(html_unescape(&r.text()).contains("Nouvelle version de « Taux du ticket modérateur »"), "the form still says which version it follows");
     let mut form = form_fields(&r.text(), "/parametres-facturation/nouveau");
     set_field(&mut form, "value", "25 %");
     set_field(&mut form, "source", "Délibération du congrès");

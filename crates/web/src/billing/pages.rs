@@ -671,17 +671,34 @@ pub async fn parameter_new(ctx: Ctx, Query(q): Query<FromQuery>) -> PageResult {
         None => (ParameterInput::default(), None),
         Some(id) => {
             let p = parameters::get(&ctx.state.db, ctx.actor(), e.id, id).await?.parameter;
-            let intro = format!(
-                "Nouvelle version de « {} »{} ({} depuis le {}) : saisissez la nouvelle valeur, la date à partir de laquelle elle s'applique et sa source.",
-                p.key.label(),
-                p.subject.map(|s| format!(", {}", s.label())).unwrap_or_default(),
-                p.value.format_fr(),
-                format_date_fr(p.period.from)
-            );
+            let intro = version_intro(&p);
             (ParameterInput { key: p.key.code().into(), subject: p.subject.map(|s| s.code().to_string()).unwrap_or_default(), ..Default::default() }, Some(intro))
         }
     };
     Ok(parameter_form(&ctx, &i, &FieldErrors::new(), intro).await)
+}
+
+/// What the form says of the version a new one follows.
+fn version_intro(p: &quittance_domain::billing::parameters::Parameter) -> String {
+    format!(
+        "Nouvelle version de « {} »{} ({} depuis le {}) : saisissez la nouvelle valeur, la date à partir de laquelle elle s'applique et sa source.",
+        p.key.label(),
+        p.subject.map(|s| format!(", {}", s.label())).unwrap_or_default(),
+        p.value.format_fr(),
+        format_date_fr(p.period.from)
+    )
+}
+
+/// The intro of a form re-shown after an error: the open version of the key (and exemption)
+/// typed, if there is one — as the form said when it was opened from that version.
+async fn intro_for_typed(ctx: &Ctx, establishment_id: i64, i: &ParameterInput) -> Option<String> {
+    let key = ParameterKey::from_code(i.key.trim())?;
+    let subject = match i.subject.trim() {
+        "" => None,
+        s => Some(Exemption::from_code(s)?),
+    };
+    let list = parameters::list(&ctx.state.db, ctx.actor(), establishment_id, None).await.ok()?;
+    list.iter().map(|p| &p.parameter).find(|p| p.key == key && p.subject == subject && p.period.to.is_none()).map(version_intro)
 }
 
 pub async fn parameter_create(CsrfForm(ctx, i): CsrfForm<ParameterInput>) -> PageResult {
@@ -692,7 +709,10 @@ pub async fn parameter_create(CsrfForm(ctx, i): CsrfForm<ParameterInput>) -> Pag
     };
     match added {
         Ok(_) => Ok(see_other("/parametres-facturation", "parametre")),
-        Err(Error::Invalid(errs)) => Ok(parameter_form(&ctx, &i, &errs, None).await),
+        Err(Error::Invalid(errs)) => {
+            let intro = intro_for_typed(&ctx, e.id, &i).await;
+            Ok(parameter_form(&ctx, &i, &errs, intro).await)
+        }
         Err(err) => Err(PageError(err)),
     }
 }
