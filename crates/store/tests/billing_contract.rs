@@ -308,6 +308,9 @@ async fn a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited(t: T
     assert_eq!((tjp[0].days.len(), tjp[0].amount.minor), (4, 460_000), "four nights");
     let f = quittance_store::audit::AuditFilter { entity: Some("patient".into()), entity_id: Some(patient.to_string()), action: Some("view_valuation".into()), ..Default::default() };
     assert_eq!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.len(), 1, "the valuation is a view of the file");
+    let f = quittance_store::audit::AuditFilter { action: Some("view_stay".into()), ..f };
+    assert!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.is_empty(), "one view row, not a second one for the stay");
+    assert_eq!(v.patient.id, patient);
 }
 
 async fn two_servers_starting_at_once_seed_an_older_establishment_once(t: TestDb) {

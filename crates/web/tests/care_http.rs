@@ -815,7 +815,9 @@ async fn api_stay_valuation_explains_each_charge() {
     let compta = app.api_key("comptable").await;
     assert_eq!(app.get_api(&format!("/api/v1/stays/{stay}/valuation"), &compta).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get_api("/api/v1/stays/999999/valuation", &key).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'view_valuation' AND entity_id = $1", &args![p.id.to_string()]).await, 1);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'view_valuation' AND outcome = 'ok' AND entity_id = $1", &args![p.id.to_string()]).await, 1);
+    // The comptable's attempt is audited as a refused valuation of that file.
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'view_valuation' AND outcome = 'refused' AND entity_id = $1", &args![p.id.to_string()]).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

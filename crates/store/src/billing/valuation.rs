@@ -18,6 +18,8 @@ use crate::error::Error;
 #[derive(Debug, Clone)]
 pub struct StayValuation {
     pub stay: stays::Stay,
+    /// The stay's patient (the page names them).
+    pub patient: crate::patients::Patient,
     /// The day the open part of a stay is valued to.
     pub until: Date,
     pub charges: Vec<Charge>,
@@ -100,7 +102,12 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
 /// with its days, price, amount and explanation, and the notes on what is not billed. The view
 /// is audited (`view_valuation`).
 pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> Result<StayValuation, Error> {
-    let s = stays::get(db, actor, stay_id).await?;
+    // One access check and one view row (`view_valuation`), not those of `stays::get` besides.
+    let mut tx = db.read().await?;
+    let s: Option<stays::Stay> = tx.opt(&format!("SELECT {} FROM stays WHERE id = $1", stays::COLS), &crate::args![stay_id]).await?;
+    tx.rollback().await?;
+    let s = s.ok_or(Error::NotFound("Séjour"))?;
+    let file = crate::patients::checked(db, actor, s.patient_id, "view_valuation").await?;
     let mut tx = db.read().await?;
     let today = match today {
         Some(d) => d,
@@ -127,7 +134,6 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     } else {
         notes.push("Pas de tarif journalier de prestations « TJP » : la base du ticket modérateur n'est pas valorisée.".into());
     }
-    let file = crate::patients::checked(db, actor, s.patient_id, "view_valuation").await?;
     crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
-    Ok(StayValuation { stay: s, until: today, charges, notes })
+    Ok(StayValuation { stay: s, patient: file.patient().clone(), until: today, charges, notes })
 }

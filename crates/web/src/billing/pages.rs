@@ -111,8 +111,6 @@ impl TariffQuery {
     }
 }
 
-const SORTS: &[(&str, &str, bool)] = &[("code", "Code", false), ("libelle", "Libellé", false), ("categorie", "Catégorie", false), ("prix", "Prix", true), ("du", "Du", false), ("au", "Au", false)];
-
 fn sort(list: &mut [Tariff], by: &str, desc: bool) {
     match by {
         "code" => list.sort_by(|a, b| a.line.code.cmp(&b.line.code).then(a.line.period.from.cmp(&b.line.period.from))),
@@ -156,18 +154,18 @@ fn heads(q: &TariffQuery) -> Vec<Head> {
         }
     };
     let plain = |label: &'static str, num: bool| Head { label, href: None, aria: "none", num, title: None };
-    let s = |k: &str| SORTS.iter().find(|x| x.0 == k).map(|x| sortable(x.0, x.1, x.2)).expect("sort column");
+    // The sortable columns are the keys `sort` knows.
     vec![
-        s("code"),
-        s("libelle"),
-        s("categorie"),
+        sortable("code", "Code", false),
+        sortable("libelle", "Libellé", false),
+        sortable("categorie", "Catégorie", false),
         plain("Site", false),
         plain("Service", false),
         plain("Unité", false),
-        s("prix"),
+        sortable("prix", "Prix", true),
         Head { title: Some("Coefficient"), ..plain("Coef.", true) },
-        s("du"),
-        s("au"),
+        sortable("du", "Du", false),
+        sortable("au", "Au", false),
         plain("Source", false),
     ]
 }

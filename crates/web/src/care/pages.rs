@@ -166,17 +166,12 @@ struct ValuationPage {
 /// view of the file, audited); a missing tariff or parameter is said on the page.
 pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
     let db = &ctx.state.db;
-    let s = stays::get(db, ctx.actor(), sid).await?;
-    if s.patient_id != id {
-        return Err(PageError(Error::NotFound("Séjour")));
-    }
-    let p = patients::check_read(db, ctx.actor(), id).await?;
     let fr_local = |t: &str| {
         let (d, h) = t.split_once('T').unwrap_or((t, ""));
         let day = d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
         if h.is_empty() { day } else { format!("{day} à {h}") }
     };
-    let (charges, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
+    let (s, p, charges, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
         Ok(v) => {
             let rows = v
                 .charges
@@ -191,11 +186,19 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
                     amount: c.amount.format_fr(),
                 })
                 .collect();
-            (rows, v.notes, quittance_domain::fr::format_date_fr(v.until), None)
+            (v.stay, v.patient, rows, v.notes, quittance_domain::fr::format_date_fr(v.until), None)
         }
-        Err(Error::Invalid(e)) => (Vec::new(), Vec::new(), String::new(), e.0.first().map(|x| x.message.clone())),
+        // Not valued (a tariff or parameter missing): the page says why, about the stay as read.
+        Err(Error::Invalid(e)) => {
+            let s = stays::get(db, ctx.actor(), sid).await?;
+            let p = patients::check_read(db, ctx.actor(), s.patient_id).await?;
+            (s, p, Vec::new(), Vec::new(), String::new(), e.0.first().map(|x| x.message.clone()))
+        }
         Err(e) => return Err(PageError(e)),
     };
+    if s.patient_id != id {
+        return Err(PageError(Error::NotFound("Séjour")));
+    }
     let name = format!("{} {}", p.used_name.clone().unwrap_or_else(|| p.birth_name.clone()), p.used_first_name.clone().unwrap_or_else(|| p.first_name.clone()));
     let page = ValuationPage {
         chrome: ctx.chrome(&format!("Valorisation — {name}")).await,
