@@ -38,14 +38,16 @@ pub(crate) async fn lock_establishment(tx: &mut Tx, establishment_id: i64) -> Re
         Backend::Postgres => "SELECT currency FROM establishments WHERE id = $1 FOR NO KEY UPDATE",
         Backend::Sqlite => "SELECT currency FROM establishments WHERE id = $1",
     };
-    let row: Option<(String,)> = tx.opt(sql, &args![establishment_id]).await?;
-    let code = row.ok_or(Error::NotFound("Établissement"))?.0;
-    Currency::from_code(&code).ok_or_else(|| Error::Integrity(format!("devise inconnue : {code}")))
+    read_currency(tx, sql, establishment_id).await
 }
 
 /// The currency amounts of an establishment are in.
 pub(crate) async fn currency_of(tx: &mut Tx, establishment_id: i64) -> Result<Currency, Error> {
-    let row: Option<(String,)> = tx.opt("SELECT currency FROM establishments WHERE id = $1", &args![establishment_id]).await?;
+    read_currency(tx, "SELECT currency FROM establishments WHERE id = $1", establishment_id).await
+}
+
+async fn read_currency(tx: &mut Tx, sql: &str, establishment_id: i64) -> Result<Currency, Error> {
+    let row: Option<(String,)> = tx.opt(sql, &args![establishment_id]).await?;
     let code = row.ok_or(Error::NotFound("Établissement"))?.0;
     Currency::from_code(&code).ok_or_else(|| Error::Integrity(format!("devise inconnue : {code}")))
 }

@@ -15,7 +15,7 @@ use crate::args;
 use crate::audit::AuditEvent;
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
-use crate::shared::rows::decode;
+use crate::shared::rows::{decode, decode_period};
 
 /// A parameter row as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +39,6 @@ struct ParameterRow {
     version: i64,
 }
 
-fn day(s: &str) -> Result<Date, sqlx::Error> {
-    s.parse::<Date>().map_err(|e| sqlx::Error::Decode(format!("date illisible « {s} » : {e}").into()))
-}
-
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for StoredParameter
 where
     ParameterRow: sqlx::FromRow<'r, R>,
@@ -61,7 +57,7 @@ where
                 key,
                 subject,
                 value,
-                period: Period { from: day(&r.valid_from)?, to: r.valid_to.as_deref().map(day).transpose()? },
+                period: decode_period(&r.valid_from, r.valid_to.as_deref())?,
                 source: r.source,
             },
         })

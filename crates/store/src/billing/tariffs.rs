@@ -15,7 +15,7 @@ use crate::audit::AuditEvent;
 use crate::db::{Db, Tx, now_text};
 use crate::error::Error;
 use crate::shared::imports::{self, BatchDone, Batches};
-use crate::shared::rows::decode;
+use crate::shared::rows::{decode, decode_period};
 
 /// A tariff line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +45,6 @@ struct TariffRow {
     version: i64,
 }
 
-fn day(s: &str) -> Result<Date, sqlx::Error> {
-    s.parse::<Date>().map_err(|e| sqlx::Error::Decode(format!("date illisible « {s} » : {e}").into()))
-}
-
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Tariff
 where
     TariffRow: sqlx::FromRow<'r, R>,
@@ -74,7 +70,7 @@ where
                 coefficient,
                 site_id: r.site_id,
                 service: r.service,
-                period: Period { from: day(&r.valid_from)?, to: r.valid_to.as_deref().map(day).transpose()? },
+                period: decode_period(&r.valid_from, r.valid_to.as_deref())?,
                 source: r.source,
             },
         })

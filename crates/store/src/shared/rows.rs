@@ -11,6 +11,16 @@ pub(crate) fn decode<T: TryFrom<String, Error = String>>(code: String) -> Result
     T::try_from(code).map_err(|m| sqlx::Error::Decode(m.into()))
 }
 
+/// A civil date stored as `YYYY-MM-DD`.
+pub(crate) fn decode_date(s: &str) -> Result<jiff::civil::Date, sqlx::Error> {
+    s.parse::<jiff::civil::Date>().map_err(|e| sqlx::Error::Decode(format!("date illisible « {s} » : {e}").into()))
+}
+
+/// A validity period stored as `valid_from` and `valid_to` (open when NULL).
+pub(crate) fn decode_period(from: &str, to: Option<&str>) -> Result<quittance_domain::billing::Period, sqlx::Error> {
+    Ok(quittance_domain::billing::Period { from: decode_date(from)?, to: to.map(decode_date).transpose()? })
+}
+
 /// A comma-separated list of codes read from the database (`""`: none), in the stored order.
 pub(crate) fn decode_list<T: TryFrom<String, Error = String>>(codes: String) -> Result<Vec<T>, sqlx::Error> {
     codes.split(',').filter(|c| !c.is_empty()).map(|c| decode(c.to_string())).collect()
