@@ -81,6 +81,32 @@ fn resume_line(skipped: usize, total: usize) -> Option<String> {
     }
 }
 
+/// The establishment of a code (any case), among those the operator sees.
+async fn establishment_of(db: &Db, op: &Actor, code: &str) -> Result<establishments::Establishment, String> {
+    establishments::list(db, op)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|e| e.code.eq_ignore_ascii_case(code))
+        .ok_or(format!("établissement « {code} » inconnu"))
+}
+
+/// Prints each refused row `(line, field, message)` and the summary of a payers or tariffs
+/// import; refused rows make the command fail.
+fn rows_report(n: usize, imported: usize, errors: &[(usize, String, String)], dry_run: bool, what: &str) -> Result<(), String> {
+    let mut refused: Vec<usize> = errors.iter().map(|x| x.0).collect();
+    refused.dedup();
+    for (line, field, message) in errors {
+        println!("ligne {line} ; champ {field} ; {message}");
+    }
+    println!(
+        "{n} ligne(s) lue(s) : {imported} {what} {}, {} ligne(s) refusée(s).",
+        if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
+        refused.len()
+    );
+    if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+}
+
 /// Reads CSV rows into `T` (whose serde fields name the allowed columns), with their file line.
 fn read_csv<T: serde::de::DeserializeOwned + serde::Serialize + Default>(text: &str) -> Result<Vec<(usize, T)>, String> {
     let header = text.lines().next().unwrap_or("");
@@ -163,11 +189,7 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
         }
         ImportCmd::Payers { file, establishment, dry_run, batch_size } => {
-            let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
-            let e = ests
-                .iter()
-                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
-                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let e = &establishment_of(db, op, &establishment).await?;
             let text = read_text(&file)?;
             let rows: Vec<(usize, quittance_store::care::payers::PayerInput)> = read_csv(&text)?;
             let n = rows.len();
@@ -179,26 +201,11 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "organisme(s)"));
             let report =
                 quittance_store::care::payers::import_in_batches(db, op, e.id, quittance_store::care::payers::parse_rows(rows), &opts, &mut print).await.map_err(|e| e.to_string())?;
-            let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
-            refused.dedup();
-            for (line, field, message) in &report.errors {
-                println!("ligne {line} ; champ {field} ; {message}");
-            }
-            println!(
-                "{n} ligne(s) lue(s) : {} organisme(s) {}, {} ligne(s) refusée(s).",
-                report.imported,
-                if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
-                refused.len()
-            );
-            if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+            rows_report(n, report.imported, &report.errors, dry_run, "organisme(s)")
         }
         ImportCmd::Tariffs { file, establishment, dry_run, batch_size } => {
             use quittance_store::billing::tariffs;
-            let ests = establishments::list(db, op).await.map_err(|e| e.to_string())?;
-            let e = ests
-                .iter()
-                .find(|e| e.code.eq_ignore_ascii_case(&establishment))
-                .ok_or(format!("établissement « {establishment} » inconnu"))?;
+            let e = &establishment_of(db, op, &establishment).await?;
             let text = read_text(&file)?;
             let rows: Vec<(usize, tariffs::TariffCsvRow)> = read_csv(&text)?;
             let n = rows.len();
@@ -210,18 +217,7 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
             let mut print = |b: &BatchDone| println!("{}", batch_line(b, dry_run, "tarif(s)"));
             let parsed = tariffs::parse_rows(db, e.id, rows).await.map_err(|e| e.to_string())?;
             let report = tariffs::import_in_batches(db, op, e.id, parsed, &opts, &mut print).await.map_err(|e| e.to_string())?;
-            let mut refused: Vec<usize> = report.errors.iter().map(|x| x.0).collect();
-            refused.dedup();
-            for (line, field, message) in &report.errors {
-                println!("ligne {line} ; champ {field} ; {message}");
-            }
-            println!(
-                "{n} ligne(s) lue(s) : {} tarif(s) {}, {} ligne(s) refusée(s).",
-                report.imported,
-                if dry_run { "valide(s) (rien n'est importé : --dry-run)" } else { "importé(s)" },
-                refused.len()
-            );
-            if refused.is_empty() { Ok(()) } else { Err(format!("{} ligne(s) refusée(s)", refused.len())) }
+            rows_report(n, report.imported, &report.errors, dry_run, "tarif(s)")
         }
     }
 }
