@@ -25,6 +25,7 @@ contract!(
     the_database_refuses_to_change_or_delete_a_row,
     only_the_tariff_managers_set_tariffs,
     two_closings_on_one_version_one_wins,
+    two_writers_on_one_parameter_version_one_wins,
     two_additions_of_one_version_one_wins,
     tariffs_import_reports_each_refused_line,
     a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited,
@@ -358,4 +359,36 @@ async fn psychiatry_bears_the_psychiatric_fj_and_seances_none(t: TestDb) {
     let v = quittance_store::billing::valuation::stay(db, &op(), seances.id, Some(date(2026, 12, 1))).await.unwrap();
     assert!(v.charges.iter().all(|c| c.code != "FJ"), "{:?}", v.charges);
     assert!(v.notes.iter().any(|n| n.contains("Séances")), "{:?}", v.notes);
+}
+
+async fn two_writers_on_one_parameter_version_one_wins(t: TestDb) {
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let tm = parameters::list(db, &op(), h, None).await.unwrap().into_iter().find(|p| p.parameter.key == ParameterKey::TauxTm).expect("taux_tm");
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let (a, b) = tokio::join!(
+        parameters::close(db, &alice, h, tm.parameter.id, tm.version, date(2026, 6, 30)),
+        parameters::close(db, &bruno, h, tm.parameter.id, tm.version, date(2026, 9, 30)),
+    );
+    let w = match (&a, &b) {
+        (Ok(_), Err(Error::Conflict(_))) => 0,
+        (Err(Error::Conflict(_)), Ok(_)) => 1,
+        other => panic!("expected one Ok and one Conflict: {other:?}"),
+    };
+    let (winner, last) = [(&alice, date(2026, 6, 30)), (&bruno, date(2026, 9, 30))][w];
+    assert_eq!(parameters::get(db, &op(), h, tm.parameter.id).await.unwrap().parameter.period.to, Some(last));
+    let f = quittance_store::audit::AuditFilter {
+        entity: Some("billing_parameter".into()),
+        entity_id: Some(tm.parameter.id.to_string()),
+        action: Some("close".into()),
+        ..Default::default()
+    };
+    let rows = quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].actor, winner.username);
+    // Two new versions from the same day: one is added, the other refused on its field.
+    let v = |value: &str| ParameterInput { key: "taux_tm".into(), value: value.into(), valid_from: "01/01/2027".into(), source: "test".into(), ..Default::default() };
+    let (pa, pb) = (parameters::parse_for(db, h, &v("25 %")).await.unwrap(), parameters::parse_for(db, h, &v("15 %")).await.unwrap());
+    let (a, b) = tokio::join!(parameters::add(db, &alice, h, &pa), parameters::add(db, &bruno, h, &pb));
+    assert!(matches!((&a, &b), (Ok(_), Err(Error::Invalid(_))) | (Err(Error::Invalid(_)), Ok(_))), "{a:?} / {b:?}");
 }
