@@ -71,8 +71,8 @@ async fn every_api_read_writes_its_view_row(t: TestDb) {
     let mut o = patients::open(db, &tech, pid).await.expect("open");
     stays::list_checked(&mut o.tx, &o.checked).await.unwrap();
     coverages::list_checked(&mut o.tx, &o.checked, today).await.unwrap();
-    pec::list_checked(&mut o.tx, &o.checked).await.unwrap();
-    pec::payer_names_checked(&mut o.tx, &o.checked).await.unwrap();
+    let pecs = pec::list_checked(&mut o.tx, &o.checked).await.unwrap();
+    pec::payer_names_given(&mut o.tx, &pecs, Vec::new()).await.unwrap();
     documents::list_checked(&mut o.tx, &tech, &o.checked).await.unwrap();
     readiness::checklist_checked(&mut o.tx, &o.checked, today).await.unwrap();
     patients::history_checked(&mut o.tx, &o.checked).await.unwrap();

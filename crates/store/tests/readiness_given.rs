@@ -30,7 +30,7 @@ async fn the_page_checklist_is_the_api_checklist(t: TestDb) {
         if stays.is_empty() {
             without_stay += 1;
         }
-        let debtors = o.debtors().to_vec();
+        let debtors = o.parts().2.to_vec();
         let given = readiness::Given { config: None, stays: &stays, debtors: &debtors, coverages: &covs.lines, pecs: &pecs, documents: &docs };
         let from_page = readiness::checklist_given(&mut o.tx, &o.checked, today, given).await.unwrap();
         // And with the establishment's configuration from memory, as the page reads it.

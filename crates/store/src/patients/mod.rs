@@ -644,11 +644,6 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// The file's debtors, read with the file (for the page's readiness checklist).
-    pub fn debtors(&self) -> &[Debtor] {
-        &self.file.debtors
-    }
-
     /// The transaction, the check and the debtors at once (to read more while using them).
     pub fn parts(&mut self) -> (&mut Tx, &Checked, &[Debtor]) {
         (&mut self.tx, &self.checked, &self.file.debtors)

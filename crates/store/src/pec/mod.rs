@@ -190,11 +190,6 @@ pub async fn list_checked(tx: &mut Tx, file: &patients::Checked) -> Result<Vec<P
     tx.all(&format!("SELECT {COLS} FROM cover_authorizations WHERE patient_id = $1 ORDER BY id DESC"), &args![file.id()]).await
 }
 
-/// The names of the payers the file's requests are addressed to, by payer id.
-pub async fn payer_names_checked(tx: &mut Tx, file: &patients::Checked) -> Result<Vec<(i64, String)>, Error> {
-    tx.all("SELECT id, name FROM payers WHERE id IN (SELECT payer_id FROM cover_authorizations WHERE patient_id = $1)", &args![file.id()]).await
-}
-
 /// The names of the payers of `pecs`, taking those already `known` (the payers of the file's
 /// coverages, which a page has read): a query only for the others, none most of the time.
 pub async fn payer_names_given(
