@@ -44,9 +44,10 @@ impl Territory {
     }
 }
 
-fn rows<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, Error> {
+/// The rows of a data file shipped with the program (`;`-separated, header = field names).
+pub(crate) fn rows<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, Error> {
     let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(text.as_bytes());
-    r.deserialize().collect::<Result<Vec<T>, _>>().map_err(|e| Error::Integrity(format!("jeu de paramètres du territoire illisible : {e}")))
+    r.deserialize().collect::<Result<Vec<T>, _>>().map_err(|e| Error::Integrity(format!("fichier de données illisible : {e}")))
 }
 
 /// Writes the territory's set for a new establishment, in the caller's transaction (its

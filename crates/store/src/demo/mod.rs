@@ -139,9 +139,7 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
 
 /// Imports a demo tariff file (the format of `quittance import tariffs`); a refused row is a bug of the demo.
 async fn seed_tariffs(db: &Db, op: &Actor, establishment_id: i64, csv_text: &str) -> Result<(), Error> {
-    let mut r = csv::ReaderBuilder::new().delimiter(b';').from_reader(csv_text.as_bytes());
-    let rows: Vec<crate::billing::tariffs::TariffCsvRow> =
-        r.deserialize().collect::<Result<_, _>>().map_err(|e| Error::Integrity(format!("tarifs de démonstration : {e}")))?;
+    let rows: Vec<crate::billing::tariffs::TariffCsvRow> = crate::billing::territory::rows(csv_text)?;
     let rows = rows.into_iter().enumerate().map(|(i, r)| (i + 2, r)).collect();
     let parsed = crate::billing::tariffs::parse_rows(db, establishment_id, rows).await?;
     let report = crate::billing::tariffs::import_in_batches(db, op, establishment_id, parsed, &crate::shared::imports::Batches::single(false), &mut |_| {}).await?;
