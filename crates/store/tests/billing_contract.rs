@@ -339,6 +339,9 @@ async fn psychiatry_bears_the_psychiatric_fj_and_seances_none(t: TestDb) {
     let db = &t.db;
     let h = fixtures::hospital(db, "HSM").await;
     let site = fixtures::site(db, h, "PSY", "Psychiatrie adulte").await;
+    // The discipline's daily tariff, under a code of its own.
+    let tjp = TariffInput { site_id: site.to_string(), ..tariff("TJP-PSY", "tjp", "650,00", "01/01/2026") };
+    tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &tjp).await.unwrap()).await.unwrap();
     let p = fixtures::at_site(fixtures::person("DURAND", "Paul", "02/02/1975", "M"), site);
     let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
     let stay = |mode: &str, from: &str, to: &str| quittance_store::care::stays::StayInput {
@@ -352,6 +355,8 @@ async fn psychiatry_bears_the_psychiatric_fj_and_seances_none(t: TestDb) {
     let v = quittance_store::billing::valuation::stay(db, &op(), psy.id, Some(date(2026, 12, 1))).await.expect("valuation");
     let fj: Vec<_> = v.charges.iter().filter(|c| c.category == TariffCategory::ForfaitJournalierPsy).collect();
     assert_eq!((fj.len(), fj[0].code.as_str(), fj[0].days.len(), fj[0].amount.minor), (1, "FJPSY", 4, 6800), "4 days × 17 € (art. R174-5-1 CSS): {:?}", v.charges);
+    let tjp: Vec<_> = v.charges.iter().filter(|c| c.category == TariffCategory::Tjp).collect();
+    assert_eq!((tjp.len(), tjp[0].code.as_str(), tjp[0].amount.minor), (1, "TJP-PSY", 3 * 65_000), "the site's daily tariff, whatever its code");
     let ssr = flow::stays::save(db, &op(), patient, None, 0, &stay("ssr", "10/03/2026", "12/03/2026")).await.expect("SSR stay");
     let v = quittance_store::billing::valuation::stay(db, &op(), ssr.id, Some(date(2026, 12, 1))).await.unwrap();
     assert_eq!(v.charges.iter().filter(|c| c.code == "FJ").map(|c| c.amount.minor).sum::<i64>(), 6900, "SSR: the general FJ, 3 × 23 €");

@@ -31,6 +31,18 @@ fn local(s: &str) -> Result<DateTime, Error> {
     s.parse::<DateTime>().map_err(|e| Error::Integrity(format!("date et heure de séjour illisibles « {s} » : {e}")))
 }
 
+/// The code of the daily tariff (category `tjp`) that applies to a stay on `site`: of the lines
+/// valid on the admission day, the most specific (a discipline's TJP is priced per site or
+/// service); none when no line applies.
+fn tjp_code(lines: &[TariffLine], site_id: i64, day: Date) -> Option<String> {
+    lines
+        .iter()
+        .filter(|l| l.category == TariffCategory::Tjp && l.period.contains(day))
+        .filter_map(|l| l.specificity(Some(site_id), "").map(|sp| (sp, l)))
+        .max_by_key(|(sp, l)| (*sp, l.period.from))
+        .map(|(_, l)| l.code.clone())
+}
+
 /// The code of the establishment's forfait for a care mode: in psychiatry the psychiatric FJ
 /// (art. R174-5-1 CSS) when it has one; else the general FJ, or the New Caledonian forfait
 /// d'hébergement.
@@ -82,7 +94,9 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
             if let Some(code) = fj_code(&lines, s.care_mode) {
                 charges.extend(value_fj(&st, Some(s.site_id), "", &code, &lines, &set, today)?.0);
             }
-            charges.extend(value_tjp(&st, Some(s.site_id), "", "TJP", &lines, today)?);
+            if let Some(code) = tjp_code(&lines, s.site_id, st.admission.date()) {
+                charges.extend(value_tjp(&st, Some(s.site_id), "", &code, &lines, today)?);
+            }
             Ok::<(), quittance_domain::billing::valuation::ValuationError>(())
         })();
         if ok.is_err() {
@@ -129,10 +143,10 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
         }
         None => notes.push("Pas de forfait journalier : l'établissement n'en a pas de tarif.".into()),
     }
-    if lines.iter().any(|l| l.category == TariffCategory::Tjp && l.code == "TJP") {
-        charges.extend(value_tjp(&times, Some(s.site_id), "", "TJP", &lines, today).map_err(invalid)?);
+    if let Some(code) = tjp_code(&lines, s.site_id, times.admission.date()) {
+        charges.extend(value_tjp(&times, Some(s.site_id), "", &code, &lines, today).map_err(invalid)?);
     } else {
-        notes.push("Pas de tarif journalier de prestations « TJP » : la base du ticket modérateur n'est pas valorisée.".into());
+        notes.push("Pas de tarif journalier de prestations pour ce site : la base du ticket modérateur n'est pas valorisée.".into());
     }
     crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
     Ok(StayValuation { stay: s, patient: file.patient().clone(), until: today, charges, notes })
