@@ -369,7 +369,7 @@ fn preview_text(v: &quittance_store::billing::valuation::StayValuation) -> Strin
         out.push_str(&format!(
             "{:<8} {:>3} × {:>12} = {:>12}  {}\n    {}\n",
             c.code,
-            c.days.len(),
+            c.quantity,
             c.unit_price.format_fr_plain(),
             c.amount.format_fr_plain(),
             run_text(&c.days),

@@ -18,6 +18,8 @@ pub struct Charge {
     pub category: TariffCategory,
     /// The days it covers, sorted, each once.
     pub days: Vec<Date>,
+    /// How many units it bills: its days for a daily charge, call units, acts.
+    pub quantity: i64,
     pub unit_price: Money,
     pub amount: Money,
     /// The rule that produced it and its text.
@@ -85,6 +87,7 @@ fn priced(
             label: line.label.clone(),
             category: line.category,
             explanation: explain(line, &v),
+            quantity: n,
             days: v,
             unit_price: line.price,
             amount,

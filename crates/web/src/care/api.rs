@@ -166,6 +166,8 @@ pub struct ChargeDto {
     /// The days it covers (AAAA-MM-JJ), each once.
     pub days: Vec<String>,
     pub day_count: usize,
+    /// How many units it bills (its days for a daily charge).
+    pub quantity: i64,
     /// French, e.g. « 23,00 € ».
     pub unit_price: String,
     pub unit_price_minor: i64,
@@ -204,6 +206,7 @@ impl From<&quittance_store::billing::valuation::StayValuation> for ValuationDto 
                     category: c.category.code().into(),
                     days: c.days.iter().map(|d| d.to_string()).collect(),
                     day_count: c.days.len(),
+                    quantity: c.quantity,
                     unit_price: plain(&c.unit_price),
                     unit_price_minor: c.unit_price.minor,
                     amount: plain(&c.amount),

@@ -181,7 +181,7 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
                     label: c.label.clone(),
                     explanation: c.explanation.clone(),
                     period: quittance_domain::billing::days::run_text(&c.days),
-                    quantity: c.days.len().to_string(),
+                    quantity: c.quantity.to_string(),
                     unit_price: c.unit_price.format_fr(),
                     amount: c.amount.format_fr(),
                 })
