@@ -110,7 +110,7 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
     let per_s = |secs: f64| if secs > 0.0 { (totals.stay_days as f64 / secs) as u64 } else { 0 };
     println!("{:<34} {:>10} {:>14} {:>16}", "", "ms", "séjours", "jours valorisés/s");
     println!("{:<34} {:>10.0} {:>14} {:>16}", "lecture simple (référence)", plain * 1000.0, fr_int(plain_rows as f64), fr_int(per_s(plain) as f64));
-    println!("{:<34} {:>10.0} {:>14} {:>16}", "valorisation (FJ + TJP)", valued * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(valued) as f64));
+    println!("{:<34} {:>10.0} {:>14} {:>16}", "valorisation et répartition", valued * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(valued) as f64));
     println!(
         "{backend} : {} jours valorisés (forfait journalier et tarif journalier) en {} charges, total {} ; {} séjour(s) refusé(s).",
         fr_int(totals.stay_days as f64),
