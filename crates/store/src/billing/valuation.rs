@@ -36,6 +36,13 @@ pub struct StayValuation {
     pub notes: Vec<String>,
 }
 
+impl StayValuation {
+    /// The charges, without their shares.
+    pub fn charges(&self) -> Vec<&quittance_domain::billing::valuation::Charge> {
+        self.split.lines.iter().map(|l| &l.charge).collect()
+    }
+}
+
 fn local(s: &str) -> Result<DateTime, Error> {
     s.parse::<DateTime>().map_err(|e| Error::Integrity(format!("date et heure de séjour illisibles « {s} » : {e}")))
 }

@@ -367,3 +367,11 @@ pub fn live_acts(acts: &[StoredAct]) -> Vec<StayAct> {
 pub fn admission_day(s: &Stay) -> Option<Date> {
     s.admission_at.split('T').next().and_then(|d| d.parse().ok())
 }
+
+/// The currency of a stay's establishment (to parse an act's tariff).
+pub async fn stay_currency(db: &Db, stay_id: i64) -> Result<Currency, Error> {
+    let mut tx = db.read().await?;
+    let r: Option<(String,)> = tx.opt("SELECT e.currency FROM stays s JOIN establishments e ON e.id = s.establishment_id WHERE s.id = $1", &args![stay_id]).await?;
+    tx.rollback().await?;
+    decode(r.ok_or(Error::NotFound("Séjour"))?.0).map_err(|e| Error::Integrity(e.to_string()))
+}

@@ -616,6 +616,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_stays, add_stay))
         .routes(routes!(update_stay))
         .routes(routes!(stay_valuation))
+        .routes(routes!(super::movements_api::list, super::movements_api::add_movement))
+        .routes(routes!(super::movements_api::cancel_movement))
+        .routes(routes!(super::movements_api::add_act))
+        .routes(routes!(super::movements_api::cancel_act))
         .routes(routes!(list_payers, create_payer))
         .routes(routes!(get_payer, update_payer))
 }
