@@ -234,6 +234,9 @@ fn participation(ctx: &SplitContext<'_>, params: &ParameterSet<'_>) -> Result<Op
 
 /// Splits `charges` between the payers of `ctx`.
 pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet<'_>) -> Result<Split, ValuationError> {
+    if ctx.covers.len() > 128 {
+        return Err(ValuationError::Integrity("plus de 128 droits pour un même patient".into()));
+    }
     let mut notes = Vec::new();
     let tm_stop = ctx.admission.and_then(|a| params.count(ParameterKey::FinTmJour, a).ok());
     let pf = participation(ctx, params)?;
@@ -245,15 +248,16 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
     let mut first_free_day: Option<Date> = None;
     for (li, c) in charges.iter().enumerate() {
         let days: Vec<Date> = if c.days.is_empty() { vec![ctx.admission.unwrap_or(Date::MIN)] } else { c.days.clone() };
+        // The covers open on a day, as a bit set over `covers`' order (no allocation per day).
         let key = |d: Date| {
-            let cs: Vec<usize> = covers.iter().filter(|(_, x)| x.covers(d)).map(|(i, _)| *i).collect();
+            let cs: u128 = covers.iter().enumerate().filter(|(_, (_, x))| x.covers(d)).fold(0u128, |m, (k, _)| m | (1u128 << (k % 128)));
             let tm_due = match (ctx.admission, tm_stop) {
                 (Some(a), Some(n)) => (d - a).get_days() + 1 < i32::try_from(n).unwrap_or(i32::MAX),
                 _ => true,
             };
             (cs, tm_due)
         };
-        let mut groups: Vec<((Vec<usize>, bool), Vec<Date>)> = Vec::new();
+        let mut groups: Vec<((u128, bool), Vec<Date>)> = Vec::new();
         for d in &days {
             let k = key(*d);
             match groups.last_mut() {
@@ -274,6 +278,7 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             if c.category.charge_category() == Category::Sejour && !tm_due && first_free_day.is_none() {
                 first_free_day = v.first().copied();
             }
+            let cs: Vec<usize> = covers.iter().enumerate().filter(|(k, _)| cs & (1u128 << (k % 128)) != 0).map(|(_, (i, _))| *i).collect();
             runs.push(Run { line: li, day: v[0], days: v.len() as i64, amount, covers: cs, tm_due, pf: Money::zero(ctx.currency) });
         }
     }

@@ -224,15 +224,14 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     }
 
     // Daily tariff per service: nights of presence, less the nights on leave.
-    let nights: Vec<Date> = midnight_days(&a.times, until).into_iter().filter(|d| !on_leave(d)).collect();
+    let (nights, left): (Vec<Date>, Vec<Date>) = midnight_days(&a.times, until).into_iter().partition(|d| !on_leave(d));
     let mut missing_tjp = false;
-    for (service, days) in runs_by(&nights, |d| service_on(&moves, d).to_string()) {
-        match category_code(tariffs, TariffCategory::Tjp, a.site_id, &service, days[0]) {
-            Some(code) => out.charges.extend(value_tjp(&a.times, Some(a.site_id), &service, &code, tariffs, &days)?),
+    for (service, days) in runs_by(&nights, |d| service_on(&moves, d)) {
+        match category_code(tariffs, TariffCategory::Tjp, a.site_id, service, days[0]) {
+            Some(code) => out.charges.extend(value_tjp(&a.times, Some(a.site_id), service, &code, tariffs, &days)?),
             None => missing_tjp = true,
         }
     }
-    let left: Vec<Date> = midnight_days(&a.times, until).into_iter().filter(on_leave).collect();
     out.notes.extend(leave_note("Tarif journalier", &left));
     if missing_tjp {
         out.notes.push("Pas de tarif journalier de prestations pour ce site ou ce service : la base du ticket modérateur n'est pas valorisée.".into());
@@ -321,14 +320,14 @@ fn value_private_room(
     for (d, why) in &left {
         out.notes.push(format!("Chambre particulière non facturée le {} : {why}.", format_date_fr(*d)));
     }
-    for (service, run) in runs_by(&days, |d| service_on(moves, d).to_string()) {
-        let code = category_code(tariffs, TariffCategory::ChambreParticuliere, a.site_id, &service, run[0])
+    for (service, run) in runs_by(&days, |d| service_on(moves, d)) {
+        let code = category_code(tariffs, TariffCategory::ChambreParticuliere, a.site_id, service, run[0])
             .ok_or_else(|| ValuationError::NoTariff { code: "chambre particulière".into(), day: run[0] })?;
         let explain = |l: &TariffLine, v: &[Date]| {
             let exit = if a.times.discharge.is_some() && v.last() == Some(&last) { ", jour de sortie inclus" } else { "" };
             format!("{} {} × {}, {}{exit}, à la demande écrite du patient (art. R162-27 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
         };
-        out.charges.extend(priced(&run, &code, Some(a.site_id), &service, tariffs, "chambre_particuliere", &explain)?);
+        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", &explain)?);
     }
     Ok(())
 }

@@ -85,9 +85,13 @@ pub(crate) async fn agreements_in(tx: &mut Tx, patient_id: i64, stay_id: Option<
             &crate::args![patient_id, stay_id.unwrap_or(-1)],
         )
         .await?;
+    Ok(agreements(pecs.iter(), stay_id))
+}
+
+/// The answers among `pecs` that bear on `stay_id` (theirs, or not tied to a stay).
+fn agreements<'a>(pecs: impl Iterator<Item = &'a crate::pec::Pec>, stay_id: Option<i64>) -> Vec<Agreement> {
     let day = |s: &Option<String>| s.as_deref().and_then(|d| d.parse::<Date>().ok());
-    Ok(pecs
-        .iter()
+    pecs.filter(|p| p.stay_id.is_none() || p.stay_id == stay_id)
         .filter(|p| matches!(p.status, Status::Acceptee | Status::Partielle | Status::Refusee))
         .map(|p| Agreement {
             payer_id: p.payer_id,
@@ -99,7 +103,7 @@ pub(crate) async fn agreements_in(tx: &mut Tx, patient_id: i64, stay_id: Option<
             from: day(&p.valid_from),
             to: day(&p.valid_to),
         })
-        .collect())
+        .collect()
 }
 
 /// Values and splits one stay from what was read.
@@ -153,7 +157,14 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
         .all("SELECT a.id, a.stay_id, a.performed_on, a.code, a.label, a.amount_minor, a.coefficient_centi, a.external_id, a.cancelled_at, a.cancel_reason, e.currency FROM stay_acts a JOIN stays s ON s.id = a.stay_id JOIN establishments e ON e.id = s.establishment_id WHERE s.establishment_id = $1 AND a.cancelled_at IS NULL ORDER BY a.stay_id", &crate::args![establishment_id])
         .await?;
     let cov = crate::care::coverages::lines_in_establishment(&mut tx, establishment_id).await?;
+    let pecs: Vec<crate::pec::Pec> = tx
+        .all(&format!("SELECT {} FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle', 'refusee') ORDER BY patient_id, id", crate::pec::COLS), &crate::args![establishment_id])
+        .await?;
     tx.rollback().await?;
+    let mut by_patient_pecs: std::collections::HashMap<i64, Vec<crate::pec::Pec>> = std::collections::HashMap::new();
+    for p in pecs {
+        by_patient_pecs.entry(p.patient_id).or_default().push(p);
+    }
     let set = ParameterSet(&rows);
     let mut by_stay_moves: std::collections::HashMap<i64, Vec<Movement>> = std::collections::HashMap::new();
     for m in moves {
@@ -178,7 +189,8 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
         let cs = &cover_cache[&s.patient_id];
         let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
         let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-        let Ok((sp, _)) = value_and_split(s, m, a, cs, &[], &lines, &set, est.currency, today) else {
+        let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
+        let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today) else {
             t.refused += 1;
             continue;
         };
