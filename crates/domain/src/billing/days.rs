@@ -181,13 +181,20 @@ pub fn in_period(m: &Movement, day: Date, until: Date) -> bool {
     m.start.date() <= day && day <= end
 }
 
-/// `du 12/03 au 15/03/2026` (or `le 12/03/2026` for one day) of a sorted run of days.
+/// The days of a sorted list in French, run by run: `du 12/03/2026 au 15/03/2026`, `le
+/// 12/03/2026`, and for days with gaps `du 02/11/2026 au 03/11/2026, du 06/11/2026 au 30/11/2026`.
 pub fn run_text(days: &[Date]) -> String {
-    match (days.first(), days.last()) {
-        (Some(a), Some(b)) if a == b => format!("le {}", format_date_fr(*a)),
-        (Some(a), Some(b)) => format!("du {} au {}", format_date_fr(*a), format_date_fr(*b)),
-        _ => String::new(),
+    let mut runs: Vec<(Date, Date)> = Vec::new();
+    for d in days {
+        match runs.last_mut() {
+            Some((_, b)) if b.tomorrow().ok() == Some(*d) => *b = *d,
+            _ => runs.push((*d, *d)),
+        }
     }
+    runs.iter()
+        .map(|(a, b)| if a == b { format!("le {}", format_date_fr(*a)) } else { format!("du {} au {}", format_date_fr(*a), format_date_fr(*b)) })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -257,7 +264,8 @@ mod tests {
 
     #[test]
     fn runs_read_in_french() {
-        assert_eq!(run_text(&[date(2026, 3, 12), date(2026, 3, 13), date(2026, 3, 15)]), "du 12/03/2026 au 15/03/2026");
+        assert_eq!(run_text(&[date(2026, 3, 12), date(2026, 3, 13), date(2026, 3, 14)]), "du 12/03/2026 au 14/03/2026");
+        assert_eq!(run_text(&[date(2026, 3, 12), date(2026, 3, 13), date(2026, 3, 15)]), "du 12/03/2026 au 13/03/2026, le 15/03/2026");
         assert_eq!(run_text(&[date(2026, 3, 12)]), "le 12/03/2026");
         assert_eq!(run_text(&[]), "");
     }

@@ -123,7 +123,9 @@ pub fn value_and_split(
     let v = value_stay(&StayActivity { times: t, site_id: s.site_id, movements: moves }, lines, set, today)?;
     let ctx = SplitContext { admission: Some(t.admission.date()), covers, agreements, acts, currency };
     let sp = split(v.charges, &ctx, set)?;
-    Ok((sp, v.notes))
+    let mut notes = v.notes;
+    notes.extend(sp.notes.iter().cloned());
+    Ok((sp, notes))
 }
 
 /// What valuing many stays gave.
