@@ -297,7 +297,8 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             for (i, m) in idx.iter().zip(allocate(due, &w).map_err(money_err)?) {
                 runs[*i].pf = m;
             }
-            notes.push(format!("Participation forfaitaire : {text}."));
+            // « participation forfaitaire de 24,00 € … » as a sentence.
+            notes.push(format!("P{}.", text.strip_prefix('p').unwrap_or(text)));
         }
     }
 
