@@ -189,18 +189,19 @@ pub async fn activity(db: &Db, actor: &Actor, stay_id: i64) -> Result<StayActivi
     Ok(StayActivity { stay: s, patient: file.patient().clone(), currency, movements, acts })
 }
 
-/// The stay, locked, its version checked, and the agent allowed to write on its file.
-async fn locked_stay(db: &Db, actor: &Actor, tx: &mut Tx, stay_id: i64, version: i64) -> Result<Stay, Error> {
+/// The stay, locked until commit, its version checked against the one read (`None`: a feed,
+/// which takes the current one).
+async fn locked_stay(tx: &mut Tx, stay_id: i64, version: Option<i64>) -> Result<Stay, Error> {
     let s: Stay = tx.lock(&format!("SELECT {COLS} FROM stays WHERE id = $1"), &args![stay_id]).await?.ok_or(Error::NotFound("Séjour"))?;
-    if s.version != version {
+    if version.is_some_and(|v| s.version != v) {
         return Err(crate::care::stale("Ce séjour"));
     }
-    let _ = (db, actor);
     Ok(s)
 }
 
-async fn bump(tx: &mut Tx, s: &Stay, version: i64) -> Result<(), Error> {
-    tx.exec_one("UPDATE stays SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3", &args![now_text(), s.id, version], &crate::care::stale("Ce séjour").to_string()).await
+/// The stay's version moves with each line written or cancelled (exactly one row).
+async fn bump(tx: &mut Tx, s: &Stay) -> Result<(), Error> {
+    tx.exec_one("UPDATE stays SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3", &args![now_text(), s.id, s.version], &crate::care::stale("Ce séjour").to_string()).await
 }
 
 fn times(s: &Stay) -> Result<(DateTime, Option<DateTime>), Error> {
@@ -227,26 +228,32 @@ impl Written {
 /// not overlap another leave. An `external_id` already recorded on the stay writes nothing.
 pub async fn add_movement(db: &Db, actor: &Actor, stay_id: i64, version: i64, m: &ParsedMovement) -> Result<Written, Error> {
     let patient_id = patient_of(db, stay_id).await?;
-    let (patient, _) = patients::write_access(db, actor, patient_id).await?;
+    patients::write_access(db, actor, patient_id).await?;
     let mut tx = db.begin().await?;
+    let w = add_movement_in(&mut tx, actor, stay_id, Some(version), m).await?;
+    tx.commit().await?;
+    Ok(w)
+}
+
+/// [`add_movement`] in the caller's transaction, for a file whose write access was checked;
+/// `version` `None` takes the stay's current one (a feed).
+pub(crate) async fn add_movement_in(tx: &mut Tx, actor: &Actor, stay_id: i64, version: Option<i64>, m: &ParsedMovement) -> Result<Written, Error> {
     if let Some(x) = &m.external_id
         && let Some((id,)) = tx.opt::<(i64,)>("SELECT id FROM stay_movements WHERE stay_id = $1 AND external_id = $2", &args![stay_id, x.clone()]).await?
     {
-        tx.rollback().await?;
         return Ok(Written::AlreadyThere(id));
     }
-    let s = locked_stay(db, actor, &mut tx, stay_id, version).await?;
+    let s = locked_stay(tx, stay_id, version).await?;
     let (adm, dis) = times(&s)?;
     let mut e = within_stay(m, adm, dis).err().unwrap_or_default();
     if m.kind == MovementKind::Permission {
-        let others = movements_in(&mut tx, &[stay_id]).await?;
+        let others = movements_in(tx, &[stay_id]).await?;
         let end = m.end.unwrap_or(m.start);
         if others.iter().any(|o| o.cancelled.is_none() && o.movement.kind == MovementKind::Permission && o.movement.start < end && o.movement.end.is_none_or(|oe| m.start < oe)) {
             e.add("start_date", "Une autre permission de sortie couvre déjà cette période.");
         }
     }
     if !e.is_empty() {
-        tx.rollback().await?;
         return Err(Error::Invalid(e));
     }
     let id = tx
@@ -256,13 +263,12 @@ pub async fn add_movement(db: &Db, actor: &Actor, stay_id: i64, version: i64, m:
             &args![stay_id, m.kind.code(), local_text(m.start), m.end.map(local_text), m.service.clone(), m.unit.clone(), m.written_request, m.external_id.clone(), now_text()],
         )
         .await?;
-    bump(&mut tx, &s, version).await?;
+    bump(tx, &s).await?;
     let changes = serde_json::json!({
         "sejour": stay_id, "mouvement": id, "type": m.kind.code(), "debut": local_text(m.start), "fin": m.end.map(local_text),
         "service": m.service, "demande_ecrite": m.written_request,
     });
-    tx.audit(actor, AuditEvent::new("patient", "add_movement").id(patient.id).at(Some(s.establishment_id), Some(s.site_id)).changes(changes));
-    tx.commit().await?;
+    tx.audit(actor, AuditEvent::new("patient", "add_movement").id(s.patient_id).at(Some(s.establishment_id), Some(s.site_id)).changes(changes));
     Ok(Written::Added(id))
 }
 
@@ -301,13 +307,13 @@ async fn cancel_row(db: &Db, actor: &Actor, stay_id: i64, version: i64, table: &
     let patient_id = patient_of(db, stay_id).await?;
     let (patient, _) = patients::write_access(db, actor, patient_id).await?;
     let mut tx = db.begin().await?;
-    let s = locked_stay(db, actor, &mut tx, stay_id, version).await?;
+    let s = locked_stay(&mut tx, stay_id, Some(version)).await?;
     let n = tx.exec(&format!("UPDATE {table} SET cancelled_at = $1, cancel_reason = $2 WHERE id = $3 AND stay_id = $4 AND cancelled_at IS NULL"), &args![now_text(), reason.to_string(), id, stay_id]).await?;
     if n != 1 {
         tx.rollback().await?;
         return Err(Error::NotFound(if what == "acte" { "Acte" } else { "Mouvement" }));
     }
-    bump(&mut tx, &s, version).await?;
+    bump(&mut tx, &s).await?;
     tx.audit(actor, AuditEvent::new("patient", action).id(patient.id).at(Some(s.establishment_id), Some(s.site_id)).changes(serde_json::json!({ "sejour": stay_id, what: id, "motif": reason })));
     tx.commit().await?;
     Ok(())
@@ -317,15 +323,21 @@ async fn cancel_row(db: &Db, actor: &Actor, stay_id: i64, version: i64, table: &
 /// already recorded on the stay writes nothing.
 pub async fn add_act(db: &Db, actor: &Actor, stay_id: i64, version: i64, a: &ParsedStayAct) -> Result<Written, Error> {
     let patient_id = patient_of(db, stay_id).await?;
-    let (patient, _) = patients::write_access(db, actor, patient_id).await?;
+    patients::write_access(db, actor, patient_id).await?;
     let mut tx = db.begin().await?;
+    let w = add_act_in(&mut tx, actor, stay_id, Some(version), a).await?;
+    tx.commit().await?;
+    Ok(w)
+}
+
+/// [`add_act`] in the caller's transaction, for a file whose write access was checked.
+pub(crate) async fn add_act_in(tx: &mut Tx, actor: &Actor, stay_id: i64, version: Option<i64>, a: &ParsedStayAct) -> Result<Written, Error> {
     if let Some(x) = &a.external_id
         && let Some((id,)) = tx.opt::<(i64,)>("SELECT id FROM stay_acts WHERE stay_id = $1 AND external_id = $2", &args![stay_id, x.clone()]).await?
     {
-        tx.rollback().await?;
         return Ok(Written::AlreadyThere(id));
     }
-    let s = locked_stay(db, actor, &mut tx, stay_id, version).await?;
+    let s = locked_stay(tx, stay_id, version).await?;
     let (adm, dis) = times(&s)?;
     let currency: Currency = decode(tx.opt::<(String,)>("SELECT currency FROM establishments WHERE id = $1", &args![s.establishment_id]).await?.map(|r| r.0).unwrap_or_default())
         .map_err(|e| Error::Integrity(e.to_string()))?;
@@ -337,7 +349,6 @@ pub async fn add_act(db: &Db, actor: &Actor, stay_id: i64, version: i64, a: &Par
         e.add("amount", format!("Montant attendu en {}.", currency.code()));
     }
     if !e.is_empty() {
-        tx.rollback().await?;
         return Err(Error::Invalid(e));
     }
     let id = tx
@@ -346,10 +357,9 @@ pub async fn add_act(db: &Db, actor: &Actor, stay_id: i64, version: i64, a: &Par
             &args![stay_id, a.performed_on.to_string(), a.code.clone(), a.label.clone(), a.amount.minor, a.coefficient.map(|c| i64::from(c.0)), a.external_id.clone(), now_text()],
         )
         .await?;
-    bump(&mut tx, &s, version).await?;
+    bump(tx, &s).await?;
     let changes = serde_json::json!({ "sejour": stay_id, "acte": id, "code": a.code, "date": a.performed_on.to_string(), "tarif": a.amount.format_fr_plain() });
-    tx.audit(actor, AuditEvent::new("patient", "add_stay_act").id(patient.id).at(Some(s.establishment_id), Some(s.site_id)).changes(changes));
-    tx.commit().await?;
+    tx.audit(actor, AuditEvent::new("patient", "add_stay_act").id(s.patient_id).at(Some(s.establishment_id), Some(s.site_id)).changes(changes));
     Ok(Written::Added(id))
 }
 

@@ -169,9 +169,25 @@ pub async fn parse(db: &Db, actor: &Actor, patient_id: i64, raw: &StayInput) -> 
 /// transaction, with the stay locked and its version checked).
 pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &ParsedStay) -> Result<Stay, Error> {
     let (patient, _) = patients::write_access(db, actor, patient_id).await?;
-    let est = patient.establishment_id;
-    let mut e = FieldErrors::new();
     let mut tx = db.begin().await?;
+    let s = save_in(&mut tx, actor, (patient_id, patient.establishment_id), stay_id, Some(version), input, None).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// [`save`] in the caller's transaction, for a file whose write access was checked:
+/// `version` `None` takes the stay's current one (a feed that is the authority on its stays);
+/// `external_id` is the sending system's id of a new stay.
+pub(crate) async fn save_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    (patient_id, est): (i64, i64),
+    stay_id: Option<i64>,
+    version: Option<i64>,
+    input: &ParsedStay,
+    external_id: Option<&str>,
+) -> Result<Stay, Error> {
+    let mut e = FieldErrors::new();
     // The row this use case changes, locked until commit, checked against the version read.
     let before = match stay_id {
         None => None,
@@ -180,15 +196,15 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
                 .lock(&format!("SELECT {COLS} FROM stays WHERE id = $1 AND patient_id = $2"), &args![sid, patient_id])
                 .await?
                 .ok_or(Error::NotFound("Séjour"))?;
-            if b.version != version {
+            if version.is_some_and(|v| b.version != v) {
                 return Err(crate::care::stale("Ce séjour"));
             }
             Some(b)
         }
     };
-    site_errors(&mut tx, actor, est, input.site_id, &mut e).await?;
+    let version = before.as_ref().map_or(0, |b| b.version);
+    site_errors(tx, actor, est, input.site_id, &mut e).await?;
     if let Err(errs) = e.into_result() {
-        tx.rollback().await?;
         return Err(Error::Invalid(errs));
     }
     let mut s = Stay {
@@ -208,9 +224,9 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
         None => {
             s.id = tx
                 .int(
-                    "INSERT INTO stays (patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, created_at, updated_at, version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) RETURNING id",
-                    &args![patient_id, est, s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.map(|m| m.code()), s.care_mode.code(), now],
+                    "INSERT INTO stays (patient_id, establishment_id, site_id, admission_at, planned_discharge_date, discharge_at, discharge_mode, care_mode, created_at, updated_at, version, external_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10) RETURNING id",
+                    &args![patient_id, est, s.site_id, s.admission_at.clone(), s.planned_discharge_date.clone(), s.discharge_at.clone(), s.discharge_mode.map(|m| m.code()), s.care_mode.code(), now, external_id.map(str::to_string)],
                 )
                 .await?;
             // The file is now attached to the stay's site too.
@@ -231,6 +247,5 @@ pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>,
         }
     };
     tx.audit(actor, AuditEvent::new("patient", action).id(patient_id).at(Some(est), Some(s.site_id)).changes(diff(&before, &json(&s))));
-    tx.commit().await?;
     Ok(s)
 }
