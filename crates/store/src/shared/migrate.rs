@@ -90,6 +90,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_establishment_config_version.sql"),
         postgres: include_str!("../../migrations/postgres/0013_establishment_config_version.sql"),
     },
+    // 14 is reserved (billing engine, another branch).
+    Migration {
+        version: 15,
+        name: "activity",
+        sqlite: include_str!("../../migrations/sqlite/0015_activity.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_activity.sql"),
+    },
 ];
 
 impl Migration {
