@@ -29,6 +29,7 @@ contract!(
     the_discharge_closes_the_stays_open_subscriptions_and_warns,
     two_closings_of_one_subscription_one_wins,
     the_import_reports_each_refused_line_and_is_idempotent,
+    the_demo_has_cms_acts_and_a_tv_and_telephone_subscription,
 );
 
 /// The DPASS (XPF) with a CMS site, the acts' tariffs and a patient of that site.
@@ -344,4 +345,31 @@ async fn the_import_reports_each_refused_line_and_is_idempotent(t: TestDb) {
     assert_eq!(common::check::count(db, "SELECT COUNT(*) FROM cms_acts").await, 2);
     let v = valuation::patient(db, &op(), n.patient, date(2026, 11, 1), date(2026, 11, 30)).await.unwrap();
     assert_eq!(v.charges.iter().map(|c| c.amount.minor).sum::<i64>(), 3500 + 760);
+}
+
+async fn the_demo_has_cms_acts_and_a_tv_and_telephone_subscription(t: TestDb) {
+    let db = &t.db;
+    let d = fixtures::seed_demo(db).await;
+    let patients: Vec<(i64,)> = {
+        let mut tx = db.read().await.unwrap();
+        let v = tx.all("SELECT DISTINCT patient_id FROM cms_acts WHERE establishment_id = $1 ORDER BY patient_id", &args![d.dpass]).await.unwrap();
+        tx.rollback().await.unwrap();
+        v
+    };
+    assert_eq!(patients.len(), 3, "acts for three DPASS patients");
+    let v = valuation::patient(db, &op(), patients[0].0, date(2026, 11, 1), date(2026, 11, 30)).await.expect("valued");
+    let got: Vec<(&str, i64)> = v.charges.iter().map(|c| (c.code.as_str(), c.amount.minor)).collect();
+    assert_eq!(got, vec![("C", 3500), ("AMI", 760), ("SF", 3100), ("AMI", 570)], "{:?}", v.notes);
+    assert_eq!(v.notes.len(), 1, "the cancelled act: {:?}", v.notes);
+    let subs: Vec<(i64, i64)> = {
+        let mut tx = db.read().await.unwrap();
+        let v = tx.all("SELECT id, patient_id FROM service_subscriptions WHERE establishment_id = $1", &args![d.hsm]).await.unwrap();
+        tx.rollback().await.unwrap();
+        v
+    };
+    assert_eq!(subs.len(), 1);
+    let v = valuation::patient(db, &op(), subs[0].1, date(2026, 11, 1), date(2026, 11, 30)).await.expect("valued");
+    let codes: Vec<&str> = v.charges.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, vec!["TV", "TEL-MES", "TEL-U"]);
+    assert_eq!(v.charges[2].quantity, 19);
 }

@@ -53,3 +53,33 @@ pub(crate) fn external_taken(e: Error, what: &str) -> Error {
         _ => e,
     }
 }
+
+/// A patient's activity as its page shows it: acts, subscriptions with their units, and the
+/// valuation of a period (or why it cannot be valued), read with one access check and one view
+/// row (`view_activity`).
+#[derive(Debug, Clone)]
+pub struct ActivityFile {
+    pub patient: crate::patients::Patient,
+    pub currency: quittance_domain::money::Currency,
+    pub acts: Vec<acts::StoredAct>,
+    pub subscriptions: Vec<services::SubscriptionWithUnits>,
+    /// The charges and notes of `from..=to`, or the French message saying why not.
+    pub valuation: Result<(Vec<quittance_domain::billing::valuation::Charge>, Vec<String>), String>,
+}
+
+/// Reads [`ActivityFile`] for `from..=to`.
+pub async fn file(db: &crate::db::Db, actor: &Actor, patient_id: i64, from: jiff::civil::Date, to: jiff::civil::Date) -> Result<ActivityFile, Error> {
+    let file = crate::patients::checked(db, actor, patient_id, "view_activity").await?;
+    let mut tx = db.read().await?;
+    let currency = crate::billing::currency_of(&mut tx, file.establishment_id()).await?;
+    let acts = acts::list_checked(&mut tx, &file).await?;
+    let subscriptions = services::list_checked(&mut tx, &file).await?;
+    let valuation = match valuation::charges_in(&mut tx, file.id(), file.establishment_id(), from, to).await {
+        Ok(v) => Ok(v),
+        Err(Error::Invalid(e)) => Err(e.0.into_iter().map(|f| f.message).collect::<Vec<_>>().join(" ")),
+        Err(e) => return Err(e),
+    };
+    tx.rollback().await?;
+    crate::patients::audit_view(db, actor, &file, "view_activity", serde_json::json!({ "du": from.to_string(), "au": to.to_string() })).await?;
+    Ok(ActivityFile { patient: file.patient().clone(), currency, acts, subscriptions, valuation })
+}
