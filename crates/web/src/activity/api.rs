@@ -315,6 +315,15 @@ fn iso(field: &str, raw: Option<&str>) -> Result<jiff::civil::Date, Error> {
 
 // ---------------------------------------------------------------- handlers
 
+/// The refusal of an offer's change, audited, before its body is read.
+async fn may_manage(s: &AppState, a: &Actor, establishment_id: i64, action: &str) -> Result<(), Error> {
+    let scope = quittance_domain::access::Scope::Establishment(establishment_id);
+    if a.allows(quittance_domain::access::Permission::ManageTariffs, scope) {
+        return Ok(());
+    }
+    Err(a.deny(&s.db, quittance_domain::access::Permission::ManageTariffs, scope, "service_offer", action).await)
+}
+
 /// The patient's CMS acts, newest first (cancelled ones too). Audited (`view_acts`).
 #[utoipa::path(get, path = "/patients/{id}/acts", params(("id" = i64, Path)), responses((status = 200, body = Vec<ActDto>), (status = 404, body = Problem)))]
 pub async fn list_acts(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>) -> Response {
@@ -325,9 +334,11 @@ pub async fn list_acts(State(s): State<AppState>, Extension(a): Extension<Actor>
 #[utoipa::path(post, path = "/patients/{id}/acts", params(("id" = i64, Path)), request_body = ActBody,
     responses((status = 201, body = ActDto), (status = 200, body = ActDto), (status = 422, body = Problem)))]
 pub async fn record_act(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<ActBody>) -> Response {
-    let r = match activity::parse_act(&body.into()) {
-        Ok(p) => acts::record(&s.db, &a, id, &p).await,
-        Err(e) => Err(Error::Invalid(e)),
+    // The right first (a refusal audited), then the input.
+    let r = match (quittance_store::patients::check_write(&s.db, &a, id).await, activity::parse_act(&body.into())) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(p)) => acts::record(&s.db, &a, id, &p).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     match r {
         Ok((act, created)) => reply(created_or_ok(created), Ok(ActDto::from(&act))),
@@ -358,9 +369,10 @@ pub async fn list_offers(State(s): State<AppState>, Extension(a): Extension<Acto
 #[utoipa::path(post, path = "/establishments/{id}/service-offers", params(("id" = i64, Path)), request_body = OfferBody,
     responses((status = 201, body = OfferDto), (status = 422, body = Problem)))]
 pub async fn add_offer(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<OfferBody>) -> Response {
-    let r = match activity::parse_offer(&body.into()) {
-        Ok(o) => services::save_offer(&s.db, &a, id, None, &o).await,
-        Err(e) => Err(Error::Invalid(e)),
+    let r = match (may_manage(&s, &a, id, "add").await, activity::parse_offer(&body.into())) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(o)) => services::save_offer(&s.db, &a, id, None, &o).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     reply(StatusCode::CREATED, r.map(|o| OfferDto::from(&o)))
 }
@@ -375,9 +387,10 @@ pub async fn update_offer(
     Query(v): Query<VersionParam>,
     Json(body): Json<OfferBody>,
 ) -> Response {
-    let r = match activity::parse_offer(&body.into()) {
-        Ok(o) => services::save_offer(&s.db, &a, id, Some((oid, v.version)), &o).await,
-        Err(e) => Err(Error::Invalid(e)),
+    let r = match (may_manage(&s, &a, id, "update").await, activity::parse_offer(&body.into())) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(o)) => services::save_offer(&s.db, &a, id, Some((oid, v.version)), &o).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     reply(StatusCode::OK, r.map(|o| OfferDto::from(&o)))
 }
@@ -392,9 +405,10 @@ pub async fn list_subscriptions(State(s): State<AppState>, Extension(a): Extensi
 #[utoipa::path(post, path = "/patients/{id}/subscriptions", params(("id" = i64, Path)), request_body = SubscriptionBody,
     responses((status = 201, body = SubscriptionDto), (status = 422, body = Problem)))]
 pub async fn open_subscription(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<SubscriptionBody>) -> Response {
-    let r = match activity::parse_subscription(&body.into()) {
-        Ok(p) => services::open(&s.db, &a, id, &p).await,
-        Err(e) => Err(Error::Invalid(e)),
+    let r = match (quittance_store::patients::check_write(&s.db, &a, id).await, activity::parse_subscription(&body.into())) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(p)) => services::open(&s.db, &a, id, &p).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     reply(StatusCode::CREATED, r.map(|x| subscription_dto(&x, &[])))
 }
@@ -409,9 +423,10 @@ pub async fn close_subscription(
     Query(v): Query<VersionParam>,
     Json(body): Json<CloseSubscriptionBody>,
 ) -> Response {
-    let r = match activity::parse_closing(&body.closed_on) {
-        Ok(d) => services::close(&s.db, &a, id, sid, v.version, d).await,
-        Err(e) => Err(Error::Invalid(e)),
+    let r = match (quittance_store::patients::check_write(&s.db, &a, id).await, activity::parse_closing(&body.closed_on)) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(d)) => services::close(&s.db, &a, id, sid, v.version, d).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     reply(StatusCode::OK, r.map(|x| subscription_dto(&x, &[])))
 }
@@ -420,9 +435,10 @@ pub async fn close_subscription(
 #[utoipa::path(post, path = "/patients/{id}/subscriptions/{sid}/units", params(("id" = i64, Path), ("sid" = i64, Path)), request_body = UnitsBody,
     responses((status = 201, body = UnitsDto), (status = 200, body = UnitsDto), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_units(State(s): State<AppState>, Extension(a): Extension<Actor>, Path((id, sid)): Path<(i64, i64)>, Json(body): Json<UnitsBody>) -> Response {
-    let r = match activity::parse_units(&body.into()) {
-        Ok(u) => services::add_units(&s.db, &a, id, sid, &u).await,
-        Err(e) => Err(Error::Invalid(e)),
+    let r = match (quittance_store::patients::check_write(&s.db, &a, id).await, activity::parse_units(&body.into())) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(u)) => services::add_units(&s.db, &a, id, sid, &u).await,
+        (Ok(()), Err(e)) => Err(Error::Invalid(e)),
     };
     match r {
         Ok((u, created)) => reply(created_or_ok(created), Ok(UnitsDto::from(&u))),

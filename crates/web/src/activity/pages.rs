@@ -265,6 +265,8 @@ pub async fn act_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
 }
 
 pub async fn act_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<ActInput>) -> PageResult {
+    // The right first (a refusal audited), then the input.
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let saved = match activity::parse_act(&f) {
         Ok(a) => acts::record(&ctx.state.db, ctx.actor(), id, &a).await,
         Err(e) => Err(Error::Invalid(e)),
@@ -379,6 +381,7 @@ pub async fn subscription_new(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
 }
 
 pub async fn subscription_create(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<SubscriptionInput>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let saved = match activity::parse_subscription(&f) {
         Ok(s) => services::open(&ctx.state.db, ctx.actor(), id, &s).await,
         Err(e) => Err(Error::Invalid(e)),
@@ -434,6 +437,7 @@ pub async fn subscription_close_page(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>
 }
 
 pub async fn subscription_close(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<CloseForm>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let version = f.version.trim().parse().unwrap_or(0);
     let closed = match activity::parse_closing(&f.closed_on) {
         Ok(d) => services::close(&ctx.state.db, ctx.actor(), id, sid, version, d).await,
@@ -473,6 +477,7 @@ pub async fn units_page(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResu
 }
 
 pub async fn units_create(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<UnitsInput>) -> PageResult {
+    patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
     let saved = match activity::parse_units(&f) {
         Ok(u) => services::add_units(&ctx.state.db, ctx.actor(), id, sid, &u).await,
         Err(e) => Err(Error::Invalid(e)),
@@ -606,6 +611,9 @@ pub async fn offer_new(ctx: Ctx) -> PageResult {
 
 pub async fn offer_create(CsrfForm(ctx, f): CsrfForm<OfferForm>) -> PageResult {
     let e = ctx.establishment().await?;
+    if !can_manage(&ctx, e.id) {
+        return Err(refuse(&ctx, e.id, "add").await);
+    }
     let saved = match activity::parse_offer(&f.input) {
         Ok(o) => services::save_offer(&ctx.state.db, ctx.actor(), e.id, None, &o).await,
         Err(x) => Err(Error::Invalid(x)),
@@ -635,6 +643,9 @@ pub async fn offer_edit(ctx: Ctx, Path(oid): Path<i64>) -> PageResult {
 
 pub async fn offer_update(Path(oid): Path<i64>, CsrfForm(ctx, f): CsrfForm<OfferForm>) -> PageResult {
     let e = ctx.establishment().await?;
+    if !can_manage(&ctx, e.id) {
+        return Err(refuse(&ctx, e.id, "update").await);
+    }
     let version = f.version.trim().parse().unwrap_or(0);
     let saved = match activity::parse_offer(&f.input) {
         Ok(o) => services::save_offer(&ctx.state.db, ctx.actor(), e.id, Some((oid, version)), &o).await,
