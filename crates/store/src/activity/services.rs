@@ -474,7 +474,8 @@ pub(crate) async fn of_patient(tx: &mut Tx, patient_id: i64) -> Result<Vec<Subsc
     let subs: Vec<StoredSubscription> = tx.all(&format!("SELECT {SUB_COLS} FROM service_subscriptions WHERE patient_id = $1 ORDER BY opened_on DESC, id DESC"), &args![patient_id]).await?;
     let units: Vec<StoredUnits> = tx
         .all(
-            &format!("SELECT u.id, u.subscription_id, u.used_on, u.units, u.external_id FROM service_units u JOIN service_subscriptions s ON s.id = u.subscription_id WHERE s.patient_id = $1 ORDER BY u.used_on, u.id"),
+            "SELECT u.id, u.subscription_id, u.used_on, u.units, u.external_id FROM service_units u \
+             JOIN service_subscriptions s ON s.id = u.subscription_id WHERE s.patient_id = $1 ORDER BY u.used_on, u.id",
             &args![patient_id],
         )
         .await?;
