@@ -195,3 +195,49 @@ async fn every_activity_route_is_in_the_openapi_document() {
         assert!(doc["paths"].get(p).is_some(), "{p} missing");
     }
 }
+
+#[tokio::test]
+async fn the_subscription_forms_say_their_errors_and_a_stale_close_is_a_conflict() {
+    let app = TestApp::new().await;
+    let (cms, hsm, sub) = demo_patients(&app).await;
+    let d = demo_ids(&app.db).await;
+    let cookie = app.login_demo("technicien").await;
+    let path = format!("/patients/{hsm}/prestations/nouveau");
+    let r = app.get(&path, Some(&cookie)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut form = form_fields(&r.text(), &path);
+    for (k, v) in [("site_id", d.med.to_string().as_str()), ("kind", "tv"), ("debtor", "autre"), ("debtor_name", ""), ("opened_on", "demain")] {
+        set_field(&mut form, k, v);
+    }
+    let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let html = r.text();
+    assert_eq!(field_error(&html, "debtor_name").as_deref(), Some("Indiquez le nom de la personne qui paie."));
+    assert!(field_error(&html, "opened_on").is_some(), "{html}");
+    set_field(&mut form, "debtor_name", "Mme Martin (fille)");
+    set_field(&mut form, "opened_on", "28/11/2026");
+    let r = app.post_form(&path, Some(&cookie), &refs(&form)).await;
+    assert!(r.is_redirect_to(&format!("/patients/{hsm}/activite")), "{} {}", r.status, r.text());
+    let page = html_unescape(&app.get(&format!("/patients/{hsm}/activite?du=28%2F11%2F2026&au=29%2F11%2F2026"), Some(&cookie)).await.text());
+    assert!(page.contains("Mme Martin (fille)") && page.contains("Télévision 4,50\u{a0}€ × 2 jours, du 28/11/2026 au 29/11/2026"), "{page}");
+    // Closing with a version read before someone else's change: 409 and the notice.
+    let close = format!("/patients/{hsm}/prestations/{sub}/clore");
+    let mut form = form_fields(&app.get(&close, Some(&cookie)).await.text(), &close);
+    let key = app.api_key("technicien").await;
+    let units = app.post_json(&format!("/api/v1/patients/{hsm}/subscriptions/{sub}/units"), Some(&key), &json!({ "used_on": "30/11/2026", "units": "1" })).await;
+    assert_eq!(units.status, StatusCode::CREATED, "{}", units.text());
+    let v: i64 = field(&form, "version").unwrap().parse().unwrap();
+    set_field(&mut form, "version", &(v - 1).to_string());
+    set_field(&mut form, "closed_on", "30/11/2026");
+    let r = app.post_form(&close, Some(&cookie), &refs(&form)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(html_unescape(&r.text()).contains("modifié par quelqu'un d'autre"));
+    // A date before the units: next to the field.
+    set_field(&mut form, "version", &v.to_string());
+    set_field(&mut form, "closed_on", "29/11/2026");
+    let r = app.post_form(&close, Some(&cookie), &refs(&form)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(field_error(&r.text(), "closed_on").is_some_and(|e| e.contains("30/11/2026")), "{}", r.text());
+    // The technicien of the hospital may not open a DPASS file's activity.
+    assert_eq!(app.get(&format!("/patients/{cms}/activite"), Some(&cookie)).await.status, StatusCode::FORBIDDEN);
+}
