@@ -291,7 +291,8 @@ async fn cancel_form(ctx: &Ctx, patient_id: i64, aid: i64, f: &CancelForm, error
     if let Some(r) = &a.cancel_reason {
         return Err(Error::Conflict(format!("Cet acte est déjà annulé : {r}")));
     }
-    let version = if stale.is_some() { a.version.to_string() } else { f.version.clone() };
+    // A first showing or a stale write: the version now; else the one the form carried.
+    let version = if stale.is_some() || f.version.is_empty() { a.version.to_string() } else { f.version.clone() };
     let fields = vec![Field::hidden("version", &version), Field::text("reason", "Motif de l'annulation", &f.reason).required().hint("L'acte reste dans le dossier, annulé : il n'est plus valorisé.")];
     Ok(FormPage {
         chrome: ctx.chrome("Annuler un acte").await,
@@ -308,9 +309,7 @@ async fn cancel_form(ctx: &Ctx, patient_id: i64, aid: i64, f: &CancelForm, error
 
 pub async fn act_cancel_page(ctx: Ctx, Path((id, aid)): Path<(i64, i64)>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let list = acts::list(&ctx.state.db, ctx.actor(), id).await?;
-    let a = list.iter().find(|a| a.id == aid).ok_or(Error::NotFound("Acte"))?;
-    Ok(cancel_form(&ctx, id, aid, &CancelForm { version: a.version.to_string(), reason: String::new() }, &FieldErrors::new(), None).await?)
+    Ok(cancel_form(&ctx, id, aid, &CancelForm::default(), &FieldErrors::new(), None).await?)
 }
 
 pub async fn act_cancel(Path((id, aid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<CancelForm>) -> PageResult {
@@ -414,7 +413,7 @@ async fn close_form(ctx: &Ctx, patient_id: i64, sid: i64, f: &CloseForm, errors:
     if let Some(c) = s.sub.closed_on {
         return Err(Error::Conflict(format!("Cet abonnement est déjà clos depuis le {}.", format_date_fr(c))));
     }
-    let version = if stale.is_some() { s.version.to_string() } else { f.version.clone() };
+    let version = if stale.is_some() || f.version.is_empty() { s.version.to_string() } else { f.version.clone() };
     let fields = vec![Field::hidden("version", &version), Field::text("closed_on", "Dernier jour de service", &f.closed_on).required().hint("JJ/MM/AAAA — ce jour compte.")];
     Ok(FormPage {
         chrome: ctx.chrome("Clore un abonnement").await,
@@ -431,9 +430,8 @@ async fn close_form(ctx: &Ctx, patient_id: i64, sid: i64, f: &CloseForm, errors:
 
 pub async fn subscription_close_page(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResult {
     patients::check_write(&ctx.state.db, ctx.actor(), id).await?;
-    let s = find_subscription(&ctx, id, sid).await?;
     let today = format_date_fr(today_of(&ctx, id).await?);
-    Ok(close_form(&ctx, id, sid, &CloseForm { version: s.version.to_string(), closed_on: today }, &FieldErrors::new(), None).await?)
+    Ok(close_form(&ctx, id, sid, &CloseForm { version: String::new(), closed_on: today }, &FieldErrors::new(), None).await?)
 }
 
 pub async fn subscription_close(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<CloseForm>) -> PageResult {
