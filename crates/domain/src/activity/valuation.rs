@@ -235,7 +235,7 @@ mod tests {
     use crate::money::Currency;
     use jiff::civil::date;
 
-    fn line(id: i64, code: &str, label: &str, category: TariffCategory, minor: i64, cur: Currency, from: Date, to: Option<Date>) -> TariffLine {
+    fn line(id: i64, code: &str, label: &str, category: TariffCategory, minor: i64, cur: Currency, (from, to): (Date, Option<Date>)) -> TariffLine {
         TariffLine {
             id,
             code: code.into(),
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn an_act_is_price_times_coefficient_times_quantity_rounded_half_up() {
-        let ami = line(1, "AMI", "Acte infirmier (par coefficient)", TariffCategory::ActeCms, 380, Currency::Xpf, date(2026, 1, 1), None);
+        let ami = line(1, "AMI", "Acte infirmier (par coefficient)", TariffCategory::ActeCms, 380, Currency::Xpf, (date(2026, 1, 1), None));
         let c = value_act(&act("AMI", date(2026, 11, 12), 1, Some(200)), std::slice::from_ref(&ami)).unwrap();
         assert_eq!(c.amount, Money::new(760, Currency::Xpf));
         assert_eq!(c.explanation, "Acte infirmier (par coefficient) AMI 2 × 380\u{a0}XPF, le 12/11/2026");
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_missing_or_foreign_tariff_is_said_in_french() {
-        let tv = line(1, "TV", "Télévision", TariffCategory::Television, 450, Currency::Eur, date(2026, 1, 1), None);
+        let tv = line(1, "TV", "Télévision", TariffCategory::Television, 450, Currency::Eur, (date(2026, 1, 1), None));
         let e = value_act(&act("C", date(2025, 12, 31), 1, None), std::slice::from_ref(&tv)).unwrap_err();
         assert_eq!(e.message_fr(), "Aucun tarif « C » en vigueur le 31/12/2025 pour ce site.");
         let e = value_act(&act("TV", date(2026, 3, 1), 1, None), &[tv]).unwrap_err();
@@ -299,10 +299,10 @@ mod tests {
 
     fn hospital_tariffs() -> Vec<TariffLine> {
         vec![
-            line(1, "TV", "Télévision", TariffCategory::Television, 450, Currency::Eur, date(2026, 1, 1), Some(date(2026, 11, 30))),
-            line(2, "TV", "Télévision", TariffCategory::Television, 500, Currency::Eur, date(2026, 12, 1), None),
-            line(3, "TEL-MES", "Téléphone : mise en service", TariffCategory::TelephoneActivation, 300, Currency::Eur, date(2026, 1, 1), None),
-            line(4, "TEL-U", "Unité téléphonique", TariffCategory::TelephoneUnite, 15, Currency::Eur, date(2026, 1, 1), None),
+            line(1, "TV", "Télévision", TariffCategory::Television, 450, Currency::Eur, (date(2026, 1, 1), Some(date(2026, 11, 30)))),
+            line(2, "TV", "Télévision", TariffCategory::Television, 500, Currency::Eur, (date(2026, 12, 1), None)),
+            line(3, "TEL-MES", "Téléphone : mise en service", TariffCategory::TelephoneActivation, 300, Currency::Eur, (date(2026, 1, 1), None)),
+            line(4, "TEL-U", "Unité téléphonique", TariffCategory::TelephoneUnite, 15, Currency::Eur, (date(2026, 1, 1), None)),
         ]
     }
 
@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn cancelled_acts_are_noted_not_billed() {
-        let ami = line(1, "AMI", "Acte infirmier", TariffCategory::ActeCms, 380, Currency::Xpf, date(2026, 1, 1), None);
+        let ami = line(1, "AMI", "Acte infirmier", TariffCategory::ActeCms, 380, Currency::Xpf, (date(2026, 1, 1), None));
         let mut a = act("AMI", date(2026, 11, 12), 1, None);
         a.cancelled = Some("doublon".into());
         let b = Act { id: 2, ..act("AMI", date(2026, 11, 13), 1, None) };
