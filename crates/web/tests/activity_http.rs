@@ -35,6 +35,7 @@ async fn the_activity_page_lists_acts_and_values_them_in_french() {
     assert!(html.contains("3\u{202f}500\u{a0}XPF"), "French amounts: {html}");
     assert!(html.contains("Annulé : Saisi en double"), "the cancelled act is shown: {html}");
     assert!(html.contains("href=\"/patients/{cms}/actes/nouveau\"".replace("{cms}", &cms.to_string()).as_str()), "the secretary may record");
+    assert!(!html.contains("/prestations/nouveau"), "no TV or telephone offer at the CMS: no « Nouvel abonnement »");
     // The view is audited.
     let rows = app.audit(quittance_store::audit::AuditFilter { action: Some("view_activity".into()), entity_id: Some(cms.to_string()), ..Default::default() }).await;
     assert_eq!(rows.len(), 1);

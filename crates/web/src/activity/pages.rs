@@ -105,6 +105,7 @@ struct ActivityPage {
     patient_id: i64,
     patient_name: String,
     can_write: bool,
+    can_subscribe: bool,
     acts: Vec<ActRow>,
     subs: Vec<SubRow>,
     du: String,
@@ -199,14 +200,18 @@ pub async fn activity(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PeriodQuery
         }
         Err(m) => (Vec::new(), Vec::new(), String::new(), Some(m.clone())),
     };
-    let can_write = ctx.actor().allows(Permission::WritePatients, Scope::Establishment(p.establishment_id))
-        || !writable_sites(&ctx, p.establishment_id).await.is_empty();
+    let writable = writable_sites(&ctx, p.establishment_id).await;
+    let can_write = ctx.actor().allows(Permission::WritePatients, Scope::Establishment(p.establishment_id)) || !writable.is_empty();
+    // « Nouvel abonnement » only where a writable site has an offer.
+    let offers = services::list_offers(db, ctx.actor(), p.establishment_id).await.unwrap_or_default();
+    let can_subscribe = can_write && writable.iter().any(|s| offers.iter().any(|o| o.site_id == s.id && o.active));
     let name = name_of(p);
     let page = ActivityPage {
         chrome: ctx.chrome(&format!("Activité — {name}")).await,
         patient_id: id,
         patient_name: name,
         can_write,
+        can_subscribe,
         acts,
         subs,
         du: format_date_fr(from),
