@@ -365,18 +365,43 @@ async fn run(command: Command, s: Settings) -> Result<(), String> {
 
 fn preview_text(v: &quittance_store::billing::valuation::StayValuation) -> String {
     use quittance_domain::billing::days::run_text;
+    use quittance_domain::billing::split::Party;
+    let name = |p: &Party| match p {
+        Party::Payer { name, role, payer_id, .. } => format!("{name} ({}, organisme n° {payer_id})", role.label().to_lowercase()),
+        Party::Patient => match &v.debtor {
+            Some((id, d)) => format!("{d} (débiteur désigné n° {id})"),
+            None => "Patient".into(),
+        },
+    };
+    let shares = |out: &mut String, list: &[quittance_domain::billing::split::Share]| {
+        for s in list {
+            out.push_str(&format!("      → {:<50} {:>12}  {}\n", name(&s.party), s.amount.format_fr_plain(), s.explanation));
+        }
+    };
     let mut out = format!("Séjour n° {} — valorisé au {}\n", v.stay.id, quittance_domain::fr::format_date_fr(v.until));
-    for c in &v.charges {
+    for l in &v.split.lines {
+        let c = &l.charge;
         out.push_str(&format!(
-            "{:<8} {:>3} × {:>12} = {:>12}  {}\n    {}\n",
+            "{:<8} {:>3} × {:>12} = {:>12}  {} ({} j)\n    {}\n",
             c.code,
             c.quantity,
             c.unit_price.format_fr_plain(),
             c.amount.format_fr_plain(),
             run_text(&c.days),
+            c.days.len(),
             c.explanation
         ));
+        shares(&mut out, &l.shares);
     }
+    for a in &v.split.adjustments {
+        out.push_str(&format!("{:<8} {:>32}  {}\n", "IMPUT.", a.amount.format_fr_plain(), a.explanation));
+        shares(&mut out, &a.shares);
+    }
+    out.push_str("Qui paie quoi :\n");
+    for (p, m) in v.split.totals() {
+        out.push_str(&format!("  {:<56} {:>12}\n", name(&p), m.format_fr_plain()));
+    }
+    out.push_str(&format!("  {:<56} {:>12}\n", "Total", v.split.total().format_fr_plain()));
     for n in &v.notes {
         out.push_str(&format!("- {n}\n"));
     }

@@ -31,6 +31,8 @@ contract!(
     a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited,
     two_servers_starting_at_once_seed_an_older_establishment_once,
     psychiatry_bears_the_psychiatric_fj_and_seances_none,
+    a_stay_with_movements_is_valued_and_split,
+    two_writers_on_one_stay_one_movement_lands,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -301,11 +303,11 @@ async fn a_stay_is_valued_by_the_tariff_of_each_day_and_the_view_is_audited(t: T
     };
     let stay = flow::stays::save(db, &op(), patient, None, 0, &input).await.expect("stay");
     let v = quittance_store::billing::valuation::stay(db, &op(), stay.id, Some(date(2026, 12, 1))).await.expect("valuation");
-    let fj: Vec<_> = v.charges.iter().filter(|c| c.code == "FJ").collect();
-    assert_eq!(fj.len(), 2, "20 € until 28/02, 23 € from 01/03: {:?}", v.charges);
+    let fj: Vec<_> = v.charges().into_iter().filter(|c| c.code == "FJ").collect();
+    assert_eq!(fj.len(), 2, "20 € until 28/02, 23 € from 01/03: {:?}", v.charges());
     assert_eq!((fj[0].days.len(), fj[0].amount.minor, fj[1].days.len(), fj[1].amount.minor), (3, 6000, 1, 2300), "death: exit day left out");
     assert!(v.notes.iter().any(|n| n.contains("02/03/2026") && n.contains("décès")), "{:?}", v.notes);
-    let tjp: Vec<_> = v.charges.iter().filter(|c| c.code == "TJP").collect();
+    let tjp: Vec<_> = v.charges().into_iter().filter(|c| c.code == "TJP").collect();
     assert_eq!((tjp[0].days.len(), tjp[0].amount.minor), (4, 460_000), "four nights");
     let f = quittance_store::audit::AuditFilter { entity: Some("patient".into()), entity_id: Some(patient.to_string()), action: Some("view_valuation".into()), ..Default::default() };
     assert_eq!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.len(), 1, "the valuation is a view of the file");
@@ -353,16 +355,16 @@ async fn psychiatry_bears_the_psychiatric_fj_and_seances_none(t: TestDb) {
     };
     let psy = flow::stays::save(db, &op(), patient, None, 0, &stay("psychiatrie", "02/03/2026", "05/03/2026")).await.expect("psychiatry stay");
     let v = quittance_store::billing::valuation::stay(db, &op(), psy.id, Some(date(2026, 12, 1))).await.expect("valuation");
-    let fj: Vec<_> = v.charges.iter().filter(|c| c.category == TariffCategory::ForfaitJournalierPsy).collect();
-    assert_eq!((fj.len(), fj[0].code.as_str(), fj[0].days.len(), fj[0].amount.minor), (1, "FJPSY", 4, 6800), "4 days × 17 € (art. R174-5-1 CSS): {:?}", v.charges);
-    let tjp: Vec<_> = v.charges.iter().filter(|c| c.category == TariffCategory::Tjp).collect();
+    let fj: Vec<_> = v.charges().into_iter().filter(|c| c.category == TariffCategory::ForfaitJournalierPsy).collect();
+    assert_eq!((fj.len(), fj[0].code.as_str(), fj[0].days.len(), fj[0].amount.minor), (1, "FJPSY", 4, 6800), "4 days × 17 € (art. R174-5-1 CSS): {:?}", v.charges());
+    let tjp: Vec<_> = v.charges().into_iter().filter(|c| c.category == TariffCategory::Tjp).collect();
     assert_eq!((tjp.len(), tjp[0].code.as_str(), tjp[0].amount.minor), (1, "TJP-PSY", 3 * 65_000), "the site's daily tariff, whatever its code");
     let ssr = flow::stays::save(db, &op(), patient, None, 0, &stay("ssr", "10/03/2026", "12/03/2026")).await.expect("SSR stay");
     let v = quittance_store::billing::valuation::stay(db, &op(), ssr.id, Some(date(2026, 12, 1))).await.unwrap();
-    assert_eq!(v.charges.iter().filter(|c| c.code == "FJ").map(|c| c.amount.minor).sum::<i64>(), 6900, "SSR: the general FJ, 3 × 23 €");
+    assert_eq!(v.charges().into_iter().filter(|c| c.code == "FJ").map(|c| c.amount.minor).sum::<i64>(), 6900, "SSR: the general FJ, 3 × 23 €");
     let seances = flow::stays::save(db, &op(), patient, None, 0, &stay("seances", "20/03/2026", "20/03/2026")).await.expect("séance");
     let v = quittance_store::billing::valuation::stay(db, &op(), seances.id, Some(date(2026, 12, 1))).await.unwrap();
-    assert!(v.charges.iter().all(|c| c.code != "FJ"), "{:?}", v.charges);
+    assert!(v.charges().into_iter().all(|c| c.code != "FJ"), "{:?}", v.charges());
     assert!(v.notes.iter().any(|n| n.contains("Séances")), "{:?}", v.notes);
 }
 
@@ -396,4 +398,77 @@ async fn two_writers_on_one_parameter_version_one_wins(t: TestDb) {
     let (pa, pb) = (parameters::parse_for(db, h, &v("25 %")).await.unwrap(), parameters::parse_for(db, h, &v("15 %")).await.unwrap());
     let (a, b) = tokio::join!(parameters::add(db, &alice, h, &pa), parameters::add(db, &bruno, h, &pb));
     assert!(matches!((&a, &b), (Ok(_), Err(Error::Invalid(_))) | (Err(Error::Invalid(_)), Ok(_))), "{a:?} / {b:?}");
+}
+
+/// A stay with a private room requested in writing, an intensive-care period, a costly act and
+/// a CPAM + mutuelle coverage: valued, split (shares sum to each charge), and the movements'
+/// writes follow the one write path (version of the stay, audit, never deleted).
+async fn a_stay_with_movements_is_valued_and_split(t: TestDb) {
+    use quittance_store::care::movements::{self, MovementInput, StayActInput};
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MED", "Médecine").await;
+    for i in [
+        TariffInput { site_id: site.to_string(), ..tariff("TJP", "tjp", "1 200,00", "01/01/2026") },
+        TariffInput { site_id: site.to_string(), ..tariff("CP", "chambre_particuliere", "45,00", "01/01/2026") },
+    ] {
+        tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &i).await.unwrap()).await.unwrap();
+    }
+    let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    let input = quittance_store::care::stays::StayInput { discharge_date: "07/03/2026".into(), discharge_time: "11:00".into(), discharge_mode: "domicile".into(), ..fixtures::stay_input(site, "02/03/2026") };
+    let stay = flow::stays::save(db, &op(), patient, None, 0, &input).await.expect("stay");
+    let mv = |kind: &str, sd: &str, ed: &str| MovementInput { kind: kind.into(), start_date: sd.into(), start_time: "09:00".into(), end_date: ed.into(), end_time: if ed.is_empty() { String::new() } else { "20:00".into() }, written_request: "oui".into(), ..Default::default() };
+    let w = movements::add_movement(db, &op(), stay.id, stay.version, &movements::parse_movement(&mv("chambre_particuliere", "02/03/2026", "")).unwrap()).await.expect("room");
+    // The stay's version moved: a write from the page read before is refused.
+    let late = movements::add_movement(db, &op(), stay.id, stay.version, &movements::parse_movement(&mv("soins_intensifs", "03/03/2026", "04/03/2026")).unwrap()).await;
+    assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+    movements::add_movement(db, &op(), stay.id, stay.version + 1, &movements::parse_movement(&mv("soins_intensifs", "03/03/2026", "04/03/2026")).unwrap()).await.expect("ICU");
+    // Outside the stay: an error on the field.
+    let out = movements::add_movement(db, &op(), stay.id, stay.version + 2, &movements::parse_movement(&mv("reanimation", "01/03/2026", "")).unwrap()).await;
+    assert!(matches!(&out, Err(Error::Invalid(e)) if e.get("start_date").is_some()), "{out:?}");
+    let act = movements::parse_stay_act(&StayActInput { performed_on: "03/03/2026".into(), code: "ZZQK002".into(), amount: "152,40".into(), ..Default::default() }, Currency::Eur).unwrap();
+    let a = movements::add_act(db, &op(), stay.id, stay.version + 2, &act).await.expect("act");
+    let v = quittance_store::billing::valuation::stay(db, &op(), stay.id, Some(date(2026, 12, 1))).await.expect("valuation");
+    let cp: i64 = v.charges().iter().filter(|c| c.code == "CP").map(|c| c.amount.minor).sum();
+    assert_eq!(cp, 4 * 4500, "6 days less 03/03 and 04/03 in intensive care");
+    assert!(v.notes.iter().any(|n| n.contains("04/03/2026") && n.contains("soins intensifs")), "{:?}", v.notes);
+    for l in &v.split.lines {
+        assert_eq!(l.shares.iter().map(|s| s.amount.minor).sum::<i64>(), l.charge.amount.minor);
+    }
+    let patient_owes: i64 = v.split.totals().iter().filter(|(p, _)| *p == quittance_domain::billing::split::Party::Patient).map(|(_, m)| m.minor).sum();
+    assert_eq!(patient_owes, 600_000 + 6 * 2300 + 4 * 4500, "no coverage open: the patient owes the whole base, the FJ and the room");
+    assert_eq!(v.split.total().minor, patient_owes);
+    // Cancelling the act: kept, with its reason, and no longer counted.
+    let now = quittance_store::care::stays::get(db, &op(), stay.id).await.unwrap().version;
+    movements::cancel_act(db, &op(), stay.id, now, a.id(), "saisi par erreur").await.expect("cancel");
+    let act_rows = movements::activity(db, &op(), stay.id).await.unwrap().acts;
+    assert_eq!(act_rows[0].cancelled.as_ref().map(|c| c.1.as_str()), Some("saisi par erreur"));
+    let mut tx = db.begin().await.unwrap();
+    assert!(tx.exec("DELETE FROM stay_movements WHERE id = $1", &args![w.id()]).await.is_err(), "a movement is never deleted");
+    tx.rollback().await.ok();
+    let f = quittance_store::audit::AuditFilter { entity: Some("patient".into()), entity_id: Some(patient.to_string()), action: Some("add_movement".into()), ..Default::default() };
+    assert_eq!(quittance_store::audit::search(db, &op(), &f, 10, 0).await.unwrap().0.len(), 2);
+}
+
+/// Two agents add a movement to the same stay from the same page: one lands, the other is told.
+async fn two_writers_on_one_stay_one_movement_lands(t: TestDb) {
+    use quittance_store::care::movements::{self, MovementInput};
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MED", "Médecine").await;
+    let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    let stay = flow::stays::save(db, &op(), patient, None, 0, &fixtures::stay_input(site, "02/03/2026")).await.expect("stay");
+    let m = |kind: &str| movements::parse_movement(&MovementInput { kind: kind.into(), start_date: "03/03/2026".into(), start_time: "10:00".into(), ..Default::default() }).unwrap();
+    let (alice, bruno) = (Actor::system("alice"), Actor::system("bruno"));
+    let (ma, mb) = (m("soins_intensifs"), m("reanimation"));
+    let (a, b) = tokio::join!(movements::add_movement(db, &alice, stay.id, stay.version, &ma), movements::add_movement(db, &bruno, stay.id, stay.version, &mb));
+    match (&a, &b) {
+        (Ok(_), Err(Error::Conflict(_))) | (Err(Error::Conflict(_)), Ok(_)) => {}
+        other => panic!("expected one Ok and one Conflict: {other:?}"),
+    }
+    let live = movements::live(&movements::activity(db, &op(), stay.id).await.unwrap().movements);
+    assert_eq!(live.len(), 1);
+    assert_eq!(quittance_store::care::stays::get(db, &op(), stay.id).await.unwrap().version, stay.version + 1);
 }

@@ -5,6 +5,7 @@
 use jiff::civil::{Date, DateTime};
 
 use super::parameters::{Missing, ParameterKey, ParameterSet};
+use crate::care::movement::{Movement, MovementKind};
 use crate::care::stay::{CareMode, DischargeMode};
 use crate::fr::format_date_fr;
 
@@ -58,7 +59,7 @@ pub struct FjDays {
 }
 
 /// Every day from `from` to `to`, both included (empty when `to < from`).
-fn span(from: Date, to: Date) -> Vec<Date> {
+pub fn span(from: Date, to: Date) -> Vec<Date> {
     let mut v = Vec::new();
     let mut d = from;
     while d <= to {
@@ -139,6 +140,45 @@ pub fn midnight_days(stay: &StayTimes, until: Date) -> Vec<Date> {
         Ok(last) => span(first, last),
         Err(_) => Vec::new(),
     }
+}
+
+/// The days whose following midnight the patient spends on temporary leave (a permission
+/// de sortie, art. R1112-56 CSP): neither the forfait journalier nor the daily tariff is billed
+/// for them. A day's midnight is the instant that ends it. [non vérifié: the texts say the
+/// days of leave are not billed without saying which; counting the nights spent outside is
+/// the reading that bills the patient least, see docs/billing.md.]
+pub fn leave_days(movements: &[Movement]) -> Vec<Date> {
+    let mut v = Vec::new();
+    for m in movements.iter().filter(|m| m.kind == MovementKind::Permission) {
+        let Some(end) = m.end else { continue };
+        for d in span(m.start.date(), end.date()) {
+            let Ok(next) = d.tomorrow() else { continue };
+            let midnight = next.to_datetime(jiff::civil::Time::midnight());
+            if m.start <= midnight && midnight < end {
+                v.push(d);
+            }
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The service (or discipline) the patient is in on `day`: that of the last transfer made on
+/// or before that day (the receiving service owns the transfer day), blank before any.
+pub fn service_on<'a>(movements: &'a [Movement], day: Date) -> &'a str {
+    movements
+        .iter()
+        .filter(|m| m.kind == MovementKind::Transfert && m.start.date() <= day)
+        .max_by_key(|m| (m.start, m.id))
+        .map(|m| m.service.as_str())
+        .unwrap_or("")
+}
+
+/// Whether `day` is touched by a period of `kind` (a period still going runs to `until`).
+pub fn in_period(m: &Movement, day: Date, until: Date) -> bool {
+    let end = m.end.map(|e| e.date()).unwrap_or(until);
+    m.start.date() <= day && day <= end
 }
 
 /// `du 12/03 au 15/03/2026` (or `le 12/03/2026` for one day) of a sorted run of days.

@@ -8,6 +8,7 @@ pub mod dated;
 pub mod days;
 pub mod input;
 pub mod parameters;
+pub mod split;
 pub mod tariffs;
 pub mod valuation;
 

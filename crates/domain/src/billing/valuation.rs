@@ -4,7 +4,10 @@
 
 use jiff::civil::Date;
 
-use super::days::{DayRules, FjDays, StayTimes, fj_days, midnight_days, run_text};
+use super::days::{DayRules, FjDays, LeftOut, StayTimes, fj_days, in_period, leave_days, midnight_days, run_text, service_on, span};
+use crate::care::movement::{Movement, MovementKind};
+use crate::care::stay::{CareMode, DischargeMode};
+use crate::fr::format_date_fr;
 use super::parameters::{Missing, ParameterSet};
 use super::tariffs::{TariffCategory, TariffLine, find};
 use crate::money::{Money, MoneyError};
@@ -35,6 +38,8 @@ pub enum ValuationError {
     /// No line of `code` prices that day.
     NoTariff { code: String, day: Date },
     Money(MoneyError),
+    /// A stored row could not be read.
+    Integrity(String),
 }
 
 impl ValuationError {
@@ -43,6 +48,7 @@ impl ValuationError {
             ValuationError::Missing(m) => m.message_fr(),
             ValuationError::NoTariff { code, day } => format!("Aucun tarif « {code} » en vigueur le {} pour ce séjour.", crate::fr::format_date_fr(*day)),
             ValuationError::Money(e) => format!("Montant hors limites : {e}"),
+            ValuationError::Integrity(e) => format!("Donnée illisible : {e}"),
         }
     }
 }
@@ -112,28 +118,218 @@ pub fn value_fj(
     params: &ParameterSet<'_>,
     until: Date,
 ) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
+    let _ = service;
     let rules = DayRules::on(params, stay.admission.date())?;
-    let FjDays { days, left_out, none_because, exit_day_included } = fj_days(stay, &rules, until);
-    let mut notes: Vec<String> = left_out.iter().map(|l| format!("Forfait journalier non facturé le {} : {}.", crate::fr::format_date_fr(l.day), l.reason)).collect();
+    priced_fj(stay, site_id.unwrap_or_default(), fj_code, tariffs, fj_days(stay, &rules, until))
+}
+
+/// Prices the days of the forfait journalier and writes the sentences on the days left out.
+fn priced_fj(stay: &StayTimes, site_id: i64, fj_code: &str, tariffs: &[TariffLine], f: FjDays) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
+    let FjDays { days, left_out, none_because, exit_day_included } = f;
+    let mut notes: Vec<String> = left_out.iter().map(|l| format!("Forfait journalier non facturé le {} : {}.", format_date_fr(l.day), l.reason)).collect();
     if let Some(why) = none_because {
         notes.push(format!("Pas de forfait journalier : {why}."));
     }
-    let last_day = days.last().copied();
+    let last_day = stay.discharge.map(|d| d.date());
     let explain = |l: &TariffLine, v: &[Date]| {
-        let exit = if exit_day_included && v.last().copied() == last_day && stay.discharge.is_some() { ", jour de sortie inclus" } else { "" };
+        let exit = if exit_day_included && v.last().copied() == last_day { ", jour de sortie inclus" } else { "" };
         format!("{} {} × {}, {}{exit} (art. L174-4 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    let charges = priced(&days, fj_code, site_id, service, tariffs, "forfait_journalier", &explain)?;
+    let charges = priced(&days, fj_code, Some(site_id), "", tariffs, "forfait_journalier", &explain)?;
     Ok((charges, notes))
 }
 
-/// The daily tariff (TJP, code `tjp_code`) of a stay: its days of presence at midnight.
-pub fn value_tjp(stay: &StayTimes, site_id: Option<i64>, service: &str, tjp_code: &str, tariffs: &[TariffLine], until: Date) -> Result<Vec<Charge>, ValuationError> {
-    let days = midnight_days(stay, until);
+/// The daily tariff (TJP, code `tjp_code`) of a stay's days of presence at midnight `days`
+/// (from [`midnight_days`], less the nights on leave).
+pub fn value_tjp(stay: &StayTimes, site_id: Option<i64>, service: &str, tjp_code: &str, tariffs: &[TariffLine], days: &[Date]) -> Result<Vec<Charge>, ValuationError> {
+    let _ = stay;
     let explain = |l: &TariffLine, v: &[Date]| {
         format!("{} {} × {} de présence à minuit, {} (art. L162-20-1 CSS ; le jour de sortie ne compte pas)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    priced(&days, tjp_code, site_id, service, tariffs, "tarif_journalier", &explain)
+    priced(days, tjp_code, site_id, service, tariffs, "tarif_journalier", &explain)
+}
+
+/// The code of the line of `category` that applies on `site` and `service` on `day`: the most
+/// specific valid line (a discipline's daily tariff or a service's private room is priced per
+/// site or service); none when no line applies.
+pub fn category_code(lines: &[TariffLine], category: TariffCategory, site_id: i64, service: &str, day: Date) -> Option<String> {
+    lines
+        .iter()
+        .filter(|l| l.category == category && l.period.contains(day))
+        .filter_map(|l| l.specificity(Some(site_id), service).map(|sp| (sp, l)))
+        .max_by_key(|(sp, l)| (*sp, l.period.from))
+        .map(|(_, l)| l.code.clone())
+}
+
+/// The code of the establishment's forfait for a care mode: in psychiatry the psychiatric FJ
+/// (art. R174-5-1 CSS) when it has one; else the general FJ, or the New Caledonian forfait
+/// d'hébergement.
+pub fn fj_code(lines: &[TariffLine], care_mode: CareMode) -> Option<String> {
+    let psy = [TariffCategory::ForfaitJournalierPsy, TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
+    let general = [TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
+    let order: &[TariffCategory] = if care_mode == CareMode::Psychiatrie { &psy } else { &general };
+    order.iter().find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
+}
+
+/// A stay as the valuation reads it: its times, its site and its movements (any order).
+#[derive(Debug, Clone)]
+pub struct StayActivity<'a> {
+    pub times: StayTimes,
+    pub site_id: i64,
+    pub movements: &'a [Movement],
+}
+
+/// The charges of a stay and the sentences on what is not billed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Valued {
+    pub charges: Vec<Charge>,
+    pub notes: Vec<String>,
+}
+
+/// Runs of consecutive days (in the given order) that share a key.
+fn runs_by<K: PartialEq>(days: &[Date], key: impl Fn(Date) -> K) -> Vec<(K, Vec<Date>)> {
+    let mut out: Vec<(K, Vec<Date>)> = Vec::new();
+    for d in days {
+        let k = key(*d);
+        match out.last_mut() {
+            Some((last, v)) if *last == k => v.push(*d),
+            _ => out.push((k, vec![*d])),
+        }
+    }
+    out
+}
+
+fn leave_note(what: &str, days: &[Date]) -> Option<String> {
+    (!days.is_empty()).then(|| format!("{what} non facturé {} : permission de sortie (art. R1112-56 CSP).", run_text(days)))
+}
+
+/// Values a stay as of `until` (the day its open part is valued to): the forfait journalier,
+/// the daily tariff (the base of the ticket modérateur) per service, and the private room.
+/// Deterministic: the movements are read in their date order whatever order they come in.
+pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &ParameterSet<'_>, until: Date) -> Result<Valued, ValuationError> {
+    let mut moves: Vec<Movement> = a.movements.to_vec();
+    moves.sort_by(|x, y| (x.start, x.id).cmp(&(y.start, y.id)));
+    let leave = leave_days(&moves);
+    let on_leave = |d: &Date| leave.binary_search(d).is_ok();
+    let mut out = Valued::default();
+
+    // Forfait journalier: its day rules, less the days of leave.
+    match fj_code(tariffs, a.times.care_mode) {
+        Some(code) => {
+            let (mut charges, notes) = value_fj_except(&a.times, a.site_id, &code, tariffs, params, until, &leave)?;
+            out.charges.append(&mut charges);
+            out.notes.extend(notes);
+        }
+        None => out.notes.push("Pas de forfait journalier : l'établissement n'en a pas de tarif.".into()),
+    }
+
+    // Daily tariff per service: nights of presence, less the nights on leave.
+    let (nights, left): (Vec<Date>, Vec<Date>) = midnight_days(&a.times, until).into_iter().partition(|d| !on_leave(d));
+    let mut missing_tjp = false;
+    for (service, days) in runs_by(&nights, |d| service_on(&moves, d)) {
+        match category_code(tariffs, TariffCategory::Tjp, a.site_id, service, days[0]) {
+            Some(code) => out.charges.extend(value_tjp(&a.times, Some(a.site_id), service, &code, tariffs, &days)?),
+            None => missing_tjp = true,
+        }
+    }
+    out.notes.extend(leave_note("Tarif journalier", &left));
+    if missing_tjp {
+        out.notes.push("Pas de tarif journalier de prestations pour ce site ou ce service : la base du ticket modérateur n'est pas valorisée.".into());
+    }
+
+    // Private room.
+    value_private_room(a, &moves, &leave, tariffs, params, until, &mut out)?;
+    Ok(out)
+}
+
+/// The forfait journalier less the days of leave.
+fn value_fj_except(
+    stay: &StayTimes,
+    site_id: i64,
+    code: &str,
+    tariffs: &[TariffLine],
+    params: &ParameterSet<'_>,
+    until: Date,
+    leave: &[Date],
+) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
+    if leave.is_empty() {
+        return value_fj(stay, Some(site_id), "", code, tariffs, params, until);
+    }
+    let rules = DayRules::on(params, stay.admission.date())?;
+    let mut f = fj_days(stay, &rules, until);
+    let (kept, gone): (Vec<Date>, Vec<Date>) = f.days.iter().partition(|d| leave.binary_search(d).is_err());
+    f.days = kept;
+    f.left_out.extend(gone.iter().map(|d| LeftOut { day: *d, reason: "permission de sortie (art. R1112-56 CSP)".into() }));
+    f.left_out.sort_by_key(|l| l.day);
+    priced_fj(stay, site_id, code, tariffs, f)
+}
+
+/// Days of a private room billed, the days left out and why.
+#[allow(clippy::too_many_arguments)]
+fn value_private_room(
+    a: &StayActivity<'_>,
+    moves: &[Movement],
+    leave: &[Date],
+    tariffs: &[TariffLine],
+    params: &ParameterSet<'_>,
+    until: Date,
+    out: &mut Valued,
+) -> Result<(), ValuationError> {
+    let first = a.times.admission.date();
+    let last = a.times.discharge.map(|d| d.date()).unwrap_or(until);
+    let rules = DayRules::on(params, first)?;
+    // R162-27 CSS: each day including the exit day, except the exit day on death or transfer.
+    let exit_out = match a.times.discharge_mode {
+        Some(DischargeMode::Deces) if a.times.discharge.is_some() && !rules.exit_billed_on_death => Some("décès"),
+        Some(DischargeMode::Transfert) if a.times.discharge.is_some() && !rules.exit_billed_on_transfer => Some("transfert vers un autre établissement"),
+        _ => None,
+    };
+    let mut days: Vec<Date> = Vec::new();
+    let mut left: Vec<(Date, String)> = Vec::new();
+    for m in moves.iter().filter(|m| matches!(m.kind, MovementKind::ChambreParticuliere | MovementKind::ChambreMedicale)) {
+        let end = m.end.map(|e| e.date()).unwrap_or(last).min(last);
+        let period = span(m.start.date().max(first), end);
+        if m.kind == MovementKind::ChambreMedicale {
+            if !period.is_empty() {
+                out.notes.push(format!("Chambre seule pour raison médicale {} : non facturée, régime commun (art. R1112-19 CSP).", run_text(&period)));
+            }
+            continue;
+        }
+        if !m.written_request {
+            if !period.is_empty() {
+                out.notes.push(format!("Chambre particulière {} non facturée : pas de demande écrite du patient (art. R162-27 CSS).", run_text(&period)));
+            }
+            continue;
+        }
+        for d in period {
+            if let Some(c) = moves.iter().find(|c| c.kind.is_critical_care() && in_period(c, d, until)) {
+                left.push((d, format!("{} (art. R162-27 CSS)", c.kind.label().to_lowercase())));
+            } else if leave.binary_search(&d).is_ok() {
+                left.push((d, "permission de sortie (art. R1112-56 CSP)".into()));
+            } else if d == last && exit_out.is_some() {
+                left.push((d, format!("jour de sortie, {} (art. R162-27 CSS)", exit_out.unwrap_or_default())));
+            } else {
+                days.push(d);
+            }
+        }
+    }
+    days.sort();
+    days.dedup();
+    left.sort();
+    left.dedup_by(|x, y| x.0 == y.0);
+    for (d, why) in &left {
+        out.notes.push(format!("Chambre particulière non facturée le {} : {why}.", format_date_fr(*d)));
+    }
+    for (service, run) in runs_by(&days, |d| service_on(moves, d)) {
+        let code = category_code(tariffs, TariffCategory::ChambreParticuliere, a.site_id, service, run[0])
+            .ok_or_else(|| ValuationError::NoTariff { code: "chambre particulière".into(), day: run[0] })?;
+        let explain = |l: &TariffLine, v: &[Date]| {
+            let exit = if a.times.discharge.is_some() && v.last() == Some(&last) { ", jour de sortie inclus" } else { "" };
+            format!("{} {} × {}, {}{exit}, à la demande écrite du patient (art. R162-27 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
+        };
+        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", &explain)?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -225,7 +421,7 @@ mod tests {
         tjp.label = "Tarif journalier de prestations".into();
         tjp.category = TariffCategory::Tjp;
         let stay = StayTimes { admission: datetime(2026, 3, 2, 9, 0, 0, 0), discharge: Some(datetime(2026, 3, 7, 11, 0, 0, 0)), discharge_mode: None, care_mode: CareMode::HospitalisationComplete };
-        let c = value_tjp(&stay, None, "", "TJP", &[tjp], date(2026, 12, 1)).unwrap();
+        let c = value_tjp(&stay, None, "", "TJP", &[tjp], &midnight_days(&stay, date(2026, 12, 1))).unwrap();
         assert_eq!((c[0].days.len(), c[0].amount.minor), (5, 600_000), "domain-rules-2 §1.5: base 5 × 1 200 €");
     }
 }

@@ -18,7 +18,7 @@ use crate::validation::FieldErrors;
 // ---------------------------------------------------------------- shared pieces
 
 /// An optional French date (`None` when blank); a bad one is an error on `field`.
-fn day(e: &mut FieldErrors, field: &str, v: &str) -> Option<Date> {
+pub(crate) fn day(e: &mut FieldErrors, field: &str, v: &str) -> Option<Date> {
     if v.trim().is_empty() {
         return None;
     }
@@ -32,7 +32,7 @@ fn day(e: &mut FieldErrors, field: &str, v: &str) -> Option<Date> {
 }
 
 /// An optional `HH:MM` (or `HHhMM`, `HHh`); blank is midnight.
-fn time(e: &mut FieldErrors, field: &str, v: &str) -> Option<Time> {
+pub(crate) fn time(e: &mut FieldErrors, field: &str, v: &str) -> Option<Time> {
     let v = v.trim();
     if v.is_empty() {
         return Some(Time::midnight());
@@ -49,7 +49,7 @@ fn time(e: &mut FieldErrors, field: &str, v: &str) -> Option<Time> {
 }
 
 /// A code of `T` (blank = `default`), or `message` on `field`.
-fn pick<T: crate::codes::CodeEnum>(e: &mut FieldErrors, field: &str, v: &str, default: Option<T>, message: &str) -> Option<T> {
+pub(crate) fn pick<T: crate::codes::CodeEnum>(e: &mut FieldErrors, field: &str, v: &str, default: Option<T>, message: &str) -> Option<T> {
     let v = v.trim();
     let found = if v.is_empty() { default } else { T::from_code(v) };
     if found.is_none() {

@@ -4,3 +4,4 @@
 pub mod coverage;
 pub mod input;
 pub mod stay;
+pub mod movement;

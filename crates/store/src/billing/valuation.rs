@@ -1,59 +1,53 @@
-//! What a stay would bill today: its forfait journalier and daily-tariff charges, valued by
-//! the establishment's dated tariffs and parameters (`quittance_domain::billing::valuation`).
-//! Reading a valuation is a view of the patient's file: it is audited.
+//! What a stay would bill: its charges valued by the establishment's dated tariffs and
+//! parameters with its movements (`quittance_domain::billing::valuation::value_stay`), split
+//! between the payers of the patient's coverages and PEC answers, the costly acts deciding the
+//! participation forfaitaire (`quittance_domain::billing::split`). Reading a valuation is a
+//! view of the patient's file: it is audited.
 
 use jiff::civil::{Date, DateTime};
 use quittance_domain::billing::days::StayTimes;
 use quittance_domain::billing::parameters::{Parameter, ParameterSet};
-use quittance_domain::billing::tariffs::{TariffCategory, TariffLine};
-use quittance_domain::billing::valuation::{Charge, value_fj, value_tjp};
+use quittance_domain::billing::split::{Agreement, Cover, Split, SplitContext, split};
+use quittance_domain::billing::tariffs::TariffLine;
+use quittance_domain::billing::valuation::{StayActivity, ValuationError, value_stay};
+use quittance_domain::care::movement::{Movement, StayAct};
+use quittance_domain::money::Currency;
+use quittance_domain::pec::Status;
 
 use super::{parameters, tariffs};
 use crate::actor::Actor;
-use crate::care::stays;
-use crate::db::Db;
+use crate::care::coverages::CoverageLine;
+use crate::care::{movements, stays};
+use crate::db::{Db, Tx};
 use crate::error::Error;
 
-/// A stay's valuation.
+/// A stay's valuation and split.
 #[derive(Debug, Clone)]
 pub struct StayValuation {
     pub stay: stays::Stay,
     /// The stay's patient (the page names them).
     pub patient: crate::patients::Patient,
+    /// Who the patient's share is billed to: the file's designated debtor (id, name), else the patient.
+    pub debtor: Option<(i64, String)>,
     /// The day the open part of a stay is valued to.
     pub until: Date,
-    pub charges: Vec<Charge>,
+    pub split: Split,
     /// Days or charges not billed, and why.
     pub notes: Vec<String>,
+}
+
+impl StayValuation {
+    /// The charges, without their shares.
+    pub fn charges(&self) -> Vec<&quittance_domain::billing::valuation::Charge> {
+        self.split.lines.iter().map(|l| &l.charge).collect()
+    }
 }
 
 fn local(s: &str) -> Result<DateTime, Error> {
     s.parse::<DateTime>().map_err(|e| Error::Integrity(format!("date et heure de séjour illisibles « {s} » : {e}")))
 }
 
-/// The code of the daily tariff (category `tjp`) that applies to a stay on `site`: of the lines
-/// valid on the admission day, the most specific (a discipline's TJP is priced per site or
-/// service); none when no line applies.
-fn tjp_code(lines: &[TariffLine], site_id: i64, day: Date) -> Option<String> {
-    lines
-        .iter()
-        .filter(|l| l.category == TariffCategory::Tjp && l.period.contains(day))
-        .filter_map(|l| l.specificity(Some(site_id), "").map(|sp| (sp, l)))
-        .max_by_key(|(sp, l)| (*sp, l.period.from))
-        .map(|(_, l)| l.code.clone())
-}
-
-/// The code of the establishment's forfait for a care mode: in psychiatry the psychiatric FJ
-/// (art. R174-5-1 CSS) when it has one; else the general FJ, or the New Caledonian forfait
-/// d'hébergement.
-fn fj_code(lines: &[TariffLine], care_mode: quittance_domain::care::stay::CareMode) -> Option<String> {
-    let psy = [TariffCategory::ForfaitJournalierPsy, TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
-    let general = [TariffCategory::ForfaitJournalier, TariffCategory::ForfaitNc];
-    let order: &[TariffCategory] = if care_mode == quittance_domain::care::stay::CareMode::Psychiatrie { &psy } else { &general };
-    order.iter().find_map(|c| lines.iter().find(|l| l.category == *c).map(|l| l.code.clone()))
-}
-
-fn times(s: &stays::Stay) -> Result<StayTimes, Error> {
+pub(crate) fn times(s: &stays::Stay) -> Result<StayTimes, Error> {
     Ok(StayTimes {
         admission: local(&s.admission_at)?,
         discharge: s.discharge_at.as_deref().map(local).transpose()?,
@@ -62,59 +56,158 @@ fn times(s: &stays::Stay) -> Result<StayTimes, Error> {
     })
 }
 
+/// The coverages as the split reads them (active ones).
+pub(crate) fn covers(lines: &[CoverageLine]) -> Result<Vec<Cover>, Error> {
+    let mut out = Vec::new();
+    for l in lines.iter().filter(|l| l.coverage.active) {
+        let c = &l.coverage;
+        let day = |s: &str| s.parse::<Date>().map_err(|e| Error::Integrity(format!("date de droits illisible « {s} » : {e}")));
+        out.push(Cover {
+            coverage_id: c.id,
+            payer_id: c.payer_id,
+            payer_name: l.payer_name.clone(),
+            role: c.role,
+            from: day(&c.valid_from)?,
+            to: c.valid_to.as_deref().map(day).transpose()?,
+            rates: [c.rate_sejour_bp, c.rate_actes_bp, c.rate_fj_bp, c.rate_cp_bp, c.rate_annexes_bp],
+            exemptions: c.exemptions.clone(),
+            priority: c.priority,
+        });
+    }
+    Ok(out)
+}
+
+/// The answered PEC requests of a patient for a stay (or not tied to one), as agreements.
+pub(crate) async fn agreements_in(tx: &mut Tx, patient_id: i64, stay_id: Option<i64>) -> Result<Vec<Agreement>, Error> {
+    let pecs: Vec<crate::pec::Pec> = tx
+        .all(
+            &format!("SELECT {} FROM cover_authorizations WHERE patient_id = $1 AND (stay_id IS NULL OR stay_id = $2) ORDER BY id", crate::pec::COLS),
+            &crate::args![patient_id, stay_id.unwrap_or(-1)],
+        )
+        .await?;
+    Ok(agreements(pecs.iter(), stay_id))
+}
+
+/// The answers among `pecs` that bear on `stay_id` (theirs, or not tied to a stay).
+fn agreements<'a>(pecs: impl Iterator<Item = &'a crate::pec::Pec>, stay_id: Option<i64>) -> Vec<Agreement> {
+    let day = |s: &Option<String>| s.as_deref().and_then(|d| d.parse::<Date>().ok());
+    pecs.filter(|p| p.stay_id.is_none() || p.stay_id == stay_id)
+        .filter(|p| matches!(p.status, Status::Acceptee | Status::Partielle | Status::Refusee))
+        .map(|p| Agreement {
+            payer_id: p.payer_id,
+            number: p.agreement_number.clone().unwrap_or_else(|| p.number.clone()),
+            accepted: p.status != Status::Refusee,
+            items: p.agreed_items.clone().unwrap_or_default(),
+            cap_per_day: p.cap_per_day,
+            max_days: p.max_days,
+            from: day(&p.valid_from),
+            to: day(&p.valid_to),
+        })
+        .collect()
+}
+
+/// Values and splits one stay from what was read.
+#[allow(clippy::too_many_arguments)]
+pub fn value_and_split(
+    s: &stays::Stay,
+    moves: &[Movement],
+    acts: &[StayAct],
+    covers: &[Cover],
+    agreements: &[Agreement],
+    lines: &[TariffLine],
+    set: &ParameterSet<'_>,
+    currency: Currency,
+    today: Date,
+) -> Result<(Split, Vec<String>), ValuationError> {
+    let t = times(s).map_err(|e| ValuationError::Integrity(e.to_string()))?;
+    let v = value_stay(&StayActivity { times: t, site_id: s.site_id, movements: moves }, lines, set, today)?;
+    let ctx = SplitContext { admission: Some(t.admission.date()), covers, agreements, acts, currency };
+    let sp = split(v.charges, &ctx, set)?;
+    Ok((sp, v.notes))
+}
+
 /// What valuing many stays gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
     pub stays: usize,
-    /// Days of forfait journalier and of daily tariff counted.
+    /// Days counted by the charges (forfait journalier, daily tariff, private room).
     pub stay_days: usize,
     pub charges: usize,
-    /// Sum of the charges, in minor units.
+    /// Shares written.
+    pub shares: usize,
+    /// Sum of the lines (charges and imputations), in minor units.
     pub amount_minor: i64,
     /// Stays that could not be valued (missing tariff or parameter).
     pub refused: usize,
 }
 
-/// Values every stay of an establishment as of `today`, from one read of its stays, tariffs and
-/// parameters (what a billing run reads; `quittance bench valuation` times it). No audit row:
-/// nothing of a patient leaves this function but totals.
+/// Values and splits every stay of an establishment as of `today`, from one read of its stays,
+/// movements, acts, coverages, PEC answers, tariffs and parameters (what a billing run reads;
+/// `quittance bench valuation` times it). No audit row: nothing of a patient leaves this
+/// function but totals.
 pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Totals, Error> {
     let mut tx = db.read().await?;
+    let est = crate::establishments::get_in(&mut tx, establishment_id).await?;
     let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, establishment_id).await?.into_iter().map(|t| t.line).collect();
     let rows: Vec<Parameter> = parameters::all_in(&mut tx, establishment_id).await?.into_iter().map(|p| p.parameter).collect();
     let all: Vec<stays::Stay> = tx.all(&format!("SELECT {} FROM stays WHERE establishment_id = $1 ORDER BY id", stays::COLS), &crate::args![establishment_id]).await?;
+    let moves: Vec<movements::StoredMovement> =
+        tx.all("SELECT m.id, m.stay_id, m.kind, m.start_at, m.end_at, m.service, m.unit, m.written_request, m.external_id, m.cancelled_at, m.cancel_reason FROM stay_movements m JOIN stays s ON s.id = m.stay_id WHERE s.establishment_id = $1 AND m.cancelled_at IS NULL ORDER BY m.stay_id", &crate::args![establishment_id]).await?;
+    let acts: Vec<movements::StoredAct> = tx
+        .all("SELECT a.id, a.stay_id, a.performed_on, a.code, a.label, a.amount_minor, a.coefficient_centi, a.external_id, a.cancelled_at, a.cancel_reason, e.currency FROM stay_acts a JOIN stays s ON s.id = a.stay_id JOIN establishments e ON e.id = s.establishment_id WHERE s.establishment_id = $1 AND a.cancelled_at IS NULL ORDER BY a.stay_id", &crate::args![establishment_id])
+        .await?;
+    let cov = crate::care::coverages::lines_in_establishment(&mut tx, establishment_id).await?;
+    let pecs: Vec<crate::pec::Pec> = tx
+        .all(&format!("SELECT {} FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle', 'refusee') ORDER BY patient_id, id", crate::pec::COLS), &crate::args![establishment_id])
+        .await?;
     tx.rollback().await?;
+    let mut by_patient_pecs: std::collections::HashMap<i64, Vec<crate::pec::Pec>> = std::collections::HashMap::new();
+    for p in pecs {
+        by_patient_pecs.entry(p.patient_id).or_default().push(p);
+    }
     let set = ParameterSet(&rows);
+    let mut by_stay_moves: std::collections::HashMap<i64, Vec<Movement>> = std::collections::HashMap::new();
+    for m in moves {
+        by_stay_moves.entry(m.stay_id).or_default().push(m.movement);
+    }
+    let mut by_stay_acts: std::collections::HashMap<i64, Vec<StayAct>> = std::collections::HashMap::new();
+    for a in acts {
+        by_stay_acts.entry(a.stay_id).or_default().push(a.act);
+    }
+    let mut by_patient: std::collections::HashMap<i64, Vec<CoverageLine>> = std::collections::HashMap::new();
+    for l in cov {
+        by_patient.entry(l.coverage.patient_id).or_default().push(l);
+    }
+    let mut cover_cache: std::collections::HashMap<i64, Vec<Cover>> = std::collections::HashMap::new();
     let mut t = Totals::default();
     for s in &all {
         t.stays += 1;
-        let st = times(s)?;
-        let mut charges = Vec::new();
-        let ok = (|| {
-            if let Some(code) = fj_code(&lines, s.care_mode) {
-                charges.extend(value_fj(&st, Some(s.site_id), "", &code, &lines, &set, today)?.0);
-            }
-            if let Some(code) = tjp_code(&lines, s.site_id, st.admission.date()) {
-                charges.extend(value_tjp(&st, Some(s.site_id), "", &code, &lines, today)?);
-            }
-            Ok::<(), quittance_domain::billing::valuation::ValuationError>(())
-        })();
-        if ok.is_err() {
+        if !cover_cache.contains_key(&s.patient_id) {
+            let c = covers(by_patient.get(&s.patient_id).map(Vec::as_slice).unwrap_or(&[]))?;
+            cover_cache.insert(s.patient_id, c);
+        }
+        let cs = &cover_cache[&s.patient_id];
+        let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+        let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+        let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
+        let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today) else {
             t.refused += 1;
             continue;
-        }
-        for c in &charges {
-            t.stay_days += c.days.len();
+        };
+        for l in &sp.lines {
+            t.stay_days += l.charge.days.len();
             t.charges += 1;
-            t.amount_minor = t.amount_minor.checked_add(c.amount.minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
+            t.shares += l.shares.len();
         }
+        t.shares += sp.adjustments.iter().map(|a| a.shares.len()).sum::<usize>();
+        t.amount_minor = t.amount_minor.checked_add(sp.total().minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
     }
     Ok(t)
 }
 
-/// Values a stay as of `today` (default: today in the establishment's time zone): each charge
-/// with its days, price, amount and explanation, and the notes on what is not billed. The view
-/// is audited (`view_valuation`).
+/// Values and splits a stay as of `today` (default: today in the establishment's time zone):
+/// each charge with its days, price, amount, explanation and shares, and the notes on what is
+/// not billed. The view is audited (`view_valuation`).
 pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> Result<StayValuation, Error> {
     // One access check and one view row (`view_valuation`), not those of `stays::get` besides.
     let mut tx = db.read().await?;
@@ -123,31 +216,18 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     let s = s.ok_or(Error::NotFound("Séjour"))?;
     let file = crate::patients::checked(db, actor, s.patient_id, "view_valuation").await?;
     let mut tx = db.read().await?;
-    let today = match today {
-        Some(d) => d,
-        None => crate::patients::today_in(&crate::establishments::get_in(&mut tx, s.establishment_id).await?.timezone),
-    };
+    let est = crate::establishments::get_in(&mut tx, s.establishment_id).await?;
+    let today = today.unwrap_or_else(|| crate::patients::today_in(&est.timezone));
     let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|t| t.line).collect();
     let rows: Vec<Parameter> = parameters::all_in(&mut tx, s.establishment_id).await?.into_iter().map(|p| p.parameter).collect();
+    let moves = movements::live(&movements::movements_in(&mut tx, &[stay_id]).await?);
+    let acts = movements::live_acts(&movements::acts_in(&mut tx, &[stay_id]).await?);
+    let cov = covers(&crate::care::coverages::lines_in(&mut tx, s.patient_id).await?)?;
+    let agreements = agreements_in(&mut tx, s.patient_id, Some(stay_id)).await?;
+    let debtor: Option<(i64, String)> = tx.opt("SELECT id, name FROM debtors WHERE patient_id = $1 AND is_default AND active ORDER BY id", &crate::args![s.patient_id]).await?;
     tx.rollback().await?;
-    let times = times(&s)?;
     let set = ParameterSet(&rows);
-    let mut charges = Vec::new();
-    let mut notes = Vec::new();
-    let invalid = |e: quittance_domain::billing::valuation::ValuationError| Error::invalid("valuation", e.message_fr());
-    match fj_code(&lines, s.care_mode) {
-        Some(code) => {
-            let (c, n) = value_fj(&times, Some(s.site_id), "", &code, &lines, &set, today).map_err(invalid)?;
-            charges.extend(c);
-            notes.extend(n);
-        }
-        None => notes.push("Pas de forfait journalier : l'établissement n'en a pas de tarif.".into()),
-    }
-    if let Some(code) = tjp_code(&lines, s.site_id, times.admission.date()) {
-        charges.extend(value_tjp(&times, Some(s.site_id), "", &code, &lines, today).map_err(invalid)?);
-    } else {
-        notes.push("Pas de tarif journalier de prestations pour ce site : la base du ticket modérateur n'est pas valorisée.".into());
-    }
+    let (split, notes) = value_and_split(&s, &moves, &acts, &cov, &agreements, &lines, &set, est.currency, today).map_err(|e| Error::invalid("valuation", e.message_fr()))?;
     crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
-    Ok(StayValuation { stay: s, patient: file.patient().clone(), until: today, charges, notes })
+    Ok(StayValuation { stay: s, patient: file.patient().clone(), debtor, until: today, split, notes })
 }

@@ -198,23 +198,37 @@ pub async fn list(db: &Db, actor: &Actor, patient_id: i64, today: jiff::civil::D
 
 /// [`list`] for a file already checked and viewed in this request (no second check, no row).
 pub async fn list_checked(tx: &mut Tx, file: &patients::Checked, today: jiff::civil::Date) -> Result<CoverageSummary, Error> {
-    // The coverages with their payers, in one statement.
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let cols = COLS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        format!(
-            "SELECT {cols}, py.name AS payer_name, py.kind AS payer_kind FROM coverages c JOIN payers py ON py.id = c.payer_id \
-             WHERE c.patient_id = $1 ORDER BY c.active DESC, c.priority, c.valid_from"
-        )
-    });
-    let rows: Vec<LineRow> = tx.all(&SQL, &args![file.id()]).await?;
+    let lines = lines_in(tx, file.id()).await?;
+    let list: Vec<Coverage> = lines.iter().map(|l| l.coverage.clone()).collect();
+    let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
+    Ok(CoverageSummary { lines, flags })
+}
+
+/// The coverages of a file with their payers, in one statement (active first, by priority).
+pub(crate) async fn lines_in(tx: &mut Tx, patient_id: i64) -> Result<Vec<CoverageLine>, Error> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| lines_sql("WHERE c.patient_id = $1"));
+    lines_of(tx, &SQL, patient_id).await
+}
+
+/// The coverages of every file of an establishment with their payers (a billing run, its benchmark).
+pub(crate) async fn lines_in_establishment(tx: &mut Tx, establishment_id: i64) -> Result<Vec<CoverageLine>, Error> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| lines_sql("JOIN patients pa ON pa.id = c.patient_id WHERE pa.establishment_id = $1"));
+    lines_of(tx, &SQL, establishment_id).await
+}
+
+fn lines_sql(filter: &str) -> String {
+    let cols = COLS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    format!("SELECT {cols}, py.name AS payer_name, py.kind AS payer_kind FROM coverages c JOIN payers py ON py.id = c.payer_id {filter} ORDER BY c.patient_id, c.active DESC, c.priority, c.valid_from")
+}
+
+async fn lines_of(tx: &mut Tx, sql: &str, id: i64) -> Result<Vec<CoverageLine>, Error> {
+    let rows: Vec<LineRow> = tx.all(sql, &args![id]).await?;
     let mut lines = Vec::with_capacity(rows.len());
     for r in rows {
         let payer_kind = PayerKind::try_from(r.payer_kind).map_err(Error::Integrity)?;
         lines.push(CoverageLine { coverage: r.coverage, payer_name: r.payer_name, payer_kind });
     }
-    let list: Vec<Coverage> = lines.iter().map(|l| l.coverage.clone()).collect();
-    let flags = coverage::flags(&spans(&list), today, 30).iter().map(Flag::message_fr).collect();
-    Ok(CoverageSummary { lines, flags })
+    Ok(lines)
 }
 
 /// One coverage of the file (e.g. to re-show an edit form with its current version).

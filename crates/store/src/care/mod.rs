@@ -1,6 +1,7 @@
 //! Care: payers and their dated default rates, stays, coverage rights.
 
 pub mod coverages;
+pub mod movements;
 pub mod payers;
 pub mod stays;
 

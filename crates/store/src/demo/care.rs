@@ -189,6 +189,29 @@ pub async fn seed(db: &Db, hsm: (i64, &[i64]), dpass: (i64, &[i64])) -> Result<(
                     ..Default::default()
                 };
                 let stay = stays::save(db, &op, *pid, None, 0, &stays::parse_stay(&s)?).await?;
+                // Movements for the billing engine: a private room at the patient's written
+                // request from the admission, two days of intensive care, a transfer to
+                // cardiology, and a costly act for one in four.
+                if current && s.care_mode == "hospitalisation_complete" {
+                    use crate::care::movements::{self, MovementInput, StayActInput};
+                    let mut version = stay.version;
+                    let day = |n: usize| format!("{:02}/11/2026", 1 + (k % 20) + n);
+                    let mut list = vec![MovementInput { kind: "chambre_particuliere".into(), start_date: day(0), start_time: "18:30".into(), written_request: if k % 3 == 1 { "oui".into() } else { String::new() }, ..Default::default() }];
+                    if k % 2 == 1 {
+                        list.push(MovementInput { kind: "soins_intensifs".into(), start_date: day(1), start_time: "08:00".into(), end_date: day(2), end_time: "20:00".into(), ..Default::default() });
+                    }
+                    if k % 4 == 2 {
+                        list.push(MovementInput { kind: "transfert".into(), start_date: day(2), start_time: "14:00".into(), service: "CARDIO".into(), ..Default::default() });
+                    }
+                    for m in list {
+                        movements::add_movement(db, &op, stay.id, version, &movements::parse_movement(&m)?).await?;
+                        version += 1;
+                    }
+                    if k % 4 == 1 {
+                        let a = StayActInput { performed_on: day(1), code: "DZQM006".into(), label: "Échocardiographie transœsophagienne".into(), amount: "152,40".into(), ..Default::default() };
+                        movements::add_act(db, &op, stay.id, version, &movements::parse_stay_act(&a, quittance_domain::money::Currency::Eur)?).await?;
+                    }
+                }
                 // Old mail kept past its retention (retention report), and an identity document.
                 if k == 1 || k == 4 {
                     file_demo(db, &op, *pid, "courrier", "patient", &format!("Courrier de relance {k}"), &format!("1{k}/03/2018")).await?;

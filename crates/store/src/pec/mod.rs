@@ -117,7 +117,7 @@ where
     }
 }
 
-const COLS: &str = "id, establishment_id, patient_id, stay_id, planned_admission_date, payer_id, number, status, requested_items, requested_days, \
+pub(crate) const COLS: &str = "id, establishment_id, patient_id, stay_id, planned_admission_date, payer_id, number, status, requested_items, requested_days, \
     estimate_minor, currency, sent_at, answered_at, agreement_number, agreed_items, cap_per_day_minor, max_days, valid_from, valid_to, answer_note, version";
 
 /// What the audit trail records of a request (the stored names, codes as text).

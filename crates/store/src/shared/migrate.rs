@@ -90,7 +90,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_establishment_config_version.sql"),
         postgres: include_str!("../../migrations/postgres/0013_establishment_config_version.sql"),
     },
-    // 14 is reserved (billing engine, another branch).
+    Migration {
+        version: 14,
+        name: "stay_movements_acts",
+        sqlite: include_str!("../../migrations/sqlite/0014_stay_movements_acts.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_stay_movements_acts.sql"),
+    },
     Migration {
         version: 15,
         name: "activity",

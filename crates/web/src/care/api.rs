@@ -155,7 +155,27 @@ impl From<CoverageBody> for coverages::CoverageInput {
     }
 }
 
-/// One charge of a stay's valuation.
+/// Who owes a share, and how much.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShareDto {
+    /// `payer` or `patient` (the patient, or the file's designated debtor).
+    pub party: String,
+    pub payer_id: Option<i64>,
+    pub coverage_id: Option<i64>,
+    /// For a payer: `obligatoire`, `complementaire` or `aide`.
+    pub role: Option<String>,
+    /// For the patient's share: the designated debtor's id, when the file has one.
+    pub debtor_id: Option<i64>,
+    /// The payer's, the debtor's or the patient's name.
+    pub name: String,
+    /// French, e.g. « 1 200,00 € ».
+    pub amount: String,
+    pub amount_minor: i64,
+    /// For people, with the rule it applies.
+    pub explanation: String,
+}
+
+/// One charge of a stay's valuation, with its shares (they sum to the charge).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChargeDto {
     pub tariff_id: i64,
@@ -178,44 +198,91 @@ pub struct ChargeDto {
     pub rule: String,
     /// For people, with the text it applies.
     pub explanation: String,
+    pub shares: Vec<ShareDto>,
 }
 
-/// What a stay would bill: its charges and what is not billed, and why.
+/// A line that is not a tariff (the imputation of the forfait journalier on the ticket
+/// modérateur: a negative amount), with its shares.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AdjustmentDto {
+    pub code: String,
+    pub label: String,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub rule: String,
+    pub explanation: String,
+    pub shares: Vec<ShareDto>,
+}
+
+/// What a stay would bill: its charges split between payers, what is not billed and why, and
+/// what each party owes in all.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ValuationDto {
     pub stay_id: i64,
     /// The day the open part of the stay is valued to (AAAA-MM-JJ).
     pub until: String,
+    pub currency: String,
     pub charges: Vec<ChargeDto>,
+    pub adjustments: Vec<AdjustmentDto>,
+    /// One per party: the sum of its shares.
+    pub totals: Vec<ShareDto>,
+    pub total: String,
+    pub total_minor: i64,
     pub notes: Vec<String>,
+}
+
+fn share_dto(p: &quittance_domain::billing::split::Party, amount: quittance_domain::money::Money, explanation: String, debtor: &Option<(i64, String)>) -> ShareDto {
+    use quittance_domain::billing::split::Party;
+    let (party, payer_id, coverage_id, role, debtor_id, name) = match p {
+        Party::Payer { payer_id, coverage_id, role, name } => ("payer", Some(*payer_id), Some(*coverage_id), Some(role.code().to_string()), None, name.clone()),
+        Party::Patient => ("patient", None, None, None, debtor.as_ref().map(|d| d.0), debtor.as_ref().map(|d| d.1.clone()).unwrap_or_else(|| "Patient".into())),
+    };
+    ShareDto { party: party.into(), payer_id, coverage_id, role, debtor_id, name, amount: amount.format_fr_plain(), amount_minor: amount.minor, explanation }
 }
 
 impl From<&quittance_store::billing::valuation::StayValuation> for ValuationDto {
     fn from(v: &quittance_store::billing::valuation::StayValuation) -> Self {
         let plain = |m: &quittance_domain::money::Money| m.format_fr_plain();
+        let shares = |list: &[quittance_domain::billing::split::Share]| list.iter().map(|s| share_dto(&s.party, s.amount, s.explanation.clone(), &v.debtor)).collect::<Vec<_>>();
+        let total = v.split.total();
         ValuationDto {
             stay_id: v.stay.id,
             until: v.until.to_string(),
+            currency: v.split.currency.code().into(),
             charges: v
-                .charges
+                .split
+                .lines
                 .iter()
-                .map(|c| ChargeDto {
-                    tariff_id: c.tariff_id,
-                    code: c.code.clone(),
-                    label: c.label.clone(),
-                    category: c.category.code().into(),
-                    days: c.days.iter().map(|d| d.to_string()).collect(),
-                    day_count: c.days.len(),
-                    quantity: c.quantity,
-                    unit_price: plain(&c.unit_price),
-                    unit_price_minor: c.unit_price.minor,
-                    amount: plain(&c.amount),
-                    amount_minor: c.amount.minor,
-                    currency: c.amount.currency.code().into(),
-                    rule: c.rule.into(),
-                    explanation: c.explanation.clone(),
+                .map(|l| {
+                    let c = &l.charge;
+                    ChargeDto {
+                        tariff_id: c.tariff_id,
+                        code: c.code.clone(),
+                        label: c.label.clone(),
+                        category: c.category.code().into(),
+                        days: c.days.iter().map(|d| d.to_string()).collect(),
+                        day_count: c.days.len(),
+                        quantity: c.quantity,
+                        unit_price: plain(&c.unit_price),
+                        unit_price_minor: c.unit_price.minor,
+                        amount: plain(&c.amount),
+                        amount_minor: c.amount.minor,
+                        currency: c.amount.currency.code().into(),
+                        rule: c.rule.into(),
+                        explanation: c.explanation.clone(),
+                        shares: shares(&l.shares),
+                    }
                 })
                 .collect(),
+            adjustments: v
+                .split
+                .adjustments
+                .iter()
+                .map(|a| AdjustmentDto { code: a.code.into(), label: a.label.into(), amount: plain(&a.amount), amount_minor: a.amount.minor, rule: a.rule.into(), explanation: a.explanation.clone(), shares: shares(&a.shares) })
+                .collect(),
+            totals: v.split.totals().into_iter().map(|(p, m)| share_dto(&p, m, String::new(), &v.debtor)).collect(),
+            total: plain(&total),
+            total_minor: total.minor,
             notes: v.notes.clone(),
         }
     }
@@ -549,6 +616,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(list_stays, add_stay))
         .routes(routes!(update_stay))
         .routes(routes!(stay_valuation))
+        .routes(routes!(super::movements_api::list, super::movements_api::add_movement))
+        .routes(routes!(super::movements_api::cancel_movement))
+        .routes(routes!(super::movements_api::add_act))
+        .routes(routes!(super::movements_api::cancel_act))
         .routes(routes!(list_payers, create_payer))
         .routes(routes!(get_payer, update_payer))
 }

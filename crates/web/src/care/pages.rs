@@ -137,6 +137,12 @@ pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): Cs
 
 // ---------------------------------------------------------------- valuation
 
+struct ShareRow {
+    name: String,
+    amount: String,
+    explanation: String,
+}
+
 struct ChargeRow {
     code: String,
     label: String,
@@ -145,6 +151,18 @@ struct ChargeRow {
     quantity: String,
     unit_price: String,
     amount: String,
+    shares: Vec<ShareRow>,
+}
+
+/// The name a share is billed to: the payer, else the designated debtor or the patient.
+fn party_name(p: &quittance_domain::billing::split::Party, debtor: &Option<(i64, String)>, patient: &str) -> String {
+    match p {
+        quittance_domain::billing::split::Party::Payer { name, role, .. } => format!("{name} ({})", role.label().to_lowercase()),
+        quittance_domain::billing::split::Party::Patient => match debtor {
+            Some((_, d)) => format!("{d} (débiteur désigné)"),
+            None => format!("{patient} (patient)"),
+        },
+    }
 }
 
 #[derive(askama::Template)]
@@ -157,7 +175,10 @@ struct ValuationPage {
     discharge: String,
     open: bool,
     until: String,
+    stay_id: i64,
     charges: Vec<ChargeRow>,
+    totals: Vec<ShareRow>,
+    total: String,
     notes: Vec<String>,
     error: Option<String>,
 }
@@ -171,28 +192,49 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
         let day = d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
         if h.is_empty() { day } else { format!("{day} à {h}") }
     };
-    let (s, p, charges, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
+    let (s, p, charges, totals, total, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
         Ok(v) => {
-            let rows = v
-                .charges
+            let who = format!("{} {}", v.patient.used_name.clone().unwrap_or_else(|| v.patient.birth_name.clone()), v.patient.first_name);
+            let shares = |list: &[quittance_domain::billing::split::Share]| {
+                list.iter().map(|x| ShareRow { name: party_name(&x.party, &v.debtor, &who), amount: x.amount.format_fr(), explanation: x.explanation.clone() }).collect::<Vec<_>>()
+            };
+            let mut rows: Vec<ChargeRow> = v
+                .split
+                .lines
                 .iter()
-                .map(|c| ChargeRow {
-                    code: c.code.clone(),
-                    label: c.label.clone(),
-                    explanation: c.explanation.clone(),
-                    period: quittance_domain::billing::days::run_text(&c.days),
-                    quantity: c.quantity.to_string(),
-                    unit_price: c.unit_price.format_fr(),
-                    amount: c.amount.format_fr(),
+                .map(|l| {
+                    let c = &l.charge;
+                    ChargeRow {
+                        code: c.code.clone(),
+                        label: c.label.clone(),
+                        explanation: c.explanation.clone(),
+                        period: quittance_domain::billing::days::run_text(&c.days),
+                        quantity: c.quantity.to_string(),
+                        unit_price: c.unit_price.format_fr(),
+                        amount: c.amount.format_fr(),
+                        shares: shares(&l.shares),
+                    }
                 })
                 .collect();
-            (v.stay, v.patient, rows, v.notes, quittance_domain::fr::format_date_fr(v.until), None)
+            rows.extend(v.split.adjustments.iter().map(|a| ChargeRow {
+                code: String::new(),
+                label: a.label.into(),
+                explanation: a.explanation.clone(),
+                period: String::new(),
+                quantity: String::new(),
+                unit_price: String::new(),
+                amount: a.amount.format_fr(),
+                shares: shares(&a.shares),
+            }));
+            let totals = v.split.totals().iter().map(|(party, m)| ShareRow { name: party_name(party, &v.debtor, &who), amount: m.format_fr(), explanation: String::new() }).collect();
+            let total = v.split.total().format_fr();
+            (v.stay, v.patient, rows, totals, total, v.notes, quittance_domain::fr::format_date_fr(v.until), None)
         }
         // Not valued (a tariff or parameter missing): the page says why, about the stay as read.
         Err(Error::Invalid(e)) => {
             let s = stays::get(db, ctx.actor(), sid).await?;
             let p = patients::check_read(db, ctx.actor(), s.patient_id).await?;
-            (s, p, Vec::new(), Vec::new(), String::new(), e.0.first().map(|x| x.message.clone()))
+            (s, p, Vec::new(), Vec::new(), String::new(), Vec::new(), String::new(), e.0.first().map(|x| x.message.clone()))
         }
         Err(e) => return Err(PageError(e)),
     };
@@ -208,7 +250,10 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
         discharge: s.discharge_at.as_deref().map(fr_local).unwrap_or_default(),
         open: s.discharge_at.is_none(),
         until,
+        stay_id: sid,
         charges,
+        totals,
+        total,
         notes,
         error,
     };

@@ -397,6 +397,9 @@ pub fn flash_text(code: &str) -> Option<String> {
             "tarif" => "Tarif enregistré.",
             "parametre" => "Paramètre enregistré.",
             "clos" => "Version close.",
+            "mouvement" => "Mouvement enregistré.",
+            "acte" => "Acte enregistré.",
+            "annule" => "Ligne annulée : elle reste au dossier avec son motif.",
             _ => return None,
         }
         .to_string(),
