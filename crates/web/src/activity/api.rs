@@ -16,7 +16,6 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::{Problem, VersionParam, reply};
-use crate::care::api::ChargeDto;
 use crate::extract::{Json, Path, Query};
 
 // ---------------------------------------------------------------- DTOs
@@ -266,6 +265,31 @@ pub struct PeriodParams {
     pub to: Option<String>,
 }
 
+/// One charge of a patient's activity (the split between payers is not applied here).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ActivityChargeDto {
+    pub tariff_id: i64,
+    pub code: String,
+    pub label: String,
+    /// acte_cms, television, telephone_activation, telephone_unite.
+    pub category: String,
+    /// The days it covers (AAAA-MM-JJ), each once.
+    pub days: Vec<String>,
+    pub day_count: usize,
+    /// Acts, TV days, 1 (activation) or call units.
+    pub quantity: i64,
+    /// The tariff's price (for an act with a coefficient: the price of coefficient 1), French.
+    pub unit_price: String,
+    pub unit_price_minor: i64,
+    pub amount: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// acte_cms, television_par_jour, telephone_mise_en_service, telephone_unites.
+    pub rule: String,
+    /// For people: « Acte infirmier (par coefficient) AMI 2 × 380 XPF, le 12/11/2026 ».
+    pub explanation: String,
+}
+
 /// What a patient's acts and annexed services bill over a period.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActivityValuationDto {
@@ -278,13 +302,13 @@ pub struct ActivityValuationDto {
     /// Sum of the charges, French (`12 500 XPF`) and in minor units.
     pub total: String,
     pub total_minor: i64,
-    pub charges: Vec<ChargeDto>,
+    pub charges: Vec<ActivityChargeDto>,
     /// Cancelled acts, services still running, units without a tariff.
     pub notes: Vec<String>,
 }
 
-fn charge_dto(c: &quittance_domain::billing::valuation::Charge) -> ChargeDto {
-    ChargeDto {
+fn charge_dto(c: &quittance_domain::billing::valuation::Charge) -> ActivityChargeDto {
+    ActivityChargeDto {
         tariff_id: c.tariff_id,
         code: c.code.clone(),
         label: c.label.clone(),
