@@ -37,6 +37,9 @@ pub enum ImportCmd {
         #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = batch_size)]
         batch_size: usize,
     },
+    /// CMS acts and call units (a `kind` column: acte, unites) from a CSV (`;`, header) or JSON
+    /// file (docs/billing-activity.md); idempotent by external id.
+    Activity(crate::import_activity::ActivityArgs),
     /// Payers from a CSV file (header = field names of docs/payers.md, `;` or `,`).
     Payers {
         file: PathBuf,
@@ -50,19 +53,19 @@ pub enum ImportCmd {
     },
 }
 
-fn batch_size(s: &str) -> Result<usize, String> {
+pub(crate) fn batch_size(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err("un nombre de lignes d'au moins 1 est attendu".into()),
     }
 }
 
-fn batches(text: &str, dry_run: bool, size: usize) -> Batches {
+pub(crate) fn batches(text: &str, dry_run: bool, size: usize) -> Batches {
     Batches { size, dry_run, source_sha256: Some(sha256_hex(text.as_bytes())) }
 }
 
 /// The line printed after each batch.
-fn batch_line(b: &BatchDone, dry_run: bool, what: &str) -> String {
+pub(crate) fn batch_line(b: &BatchDone, dry_run: bool, what: &str) -> String {
     if dry_run {
         format!("lot {} : {}/{} ligne(s) vérifiée(s), {} {what} valide(s), {} ligne(s) refusée(s)", b.number, b.rows_done, b.rows_total, b.imported, b.refused)
     } else {
@@ -71,7 +74,7 @@ fn batch_line(b: &BatchDone, dry_run: bool, what: &str) -> String {
 }
 
 /// Said before the batches when an earlier run of the same file committed some of them.
-fn resume_line(skipped: usize, total: usize) -> Option<String> {
+pub(crate) fn resume_line(skipped: usize, total: usize) -> Option<String> {
     if skipped == 0 {
         None
     } else if skipped >= total {
@@ -82,7 +85,7 @@ fn resume_line(skipped: usize, total: usize) -> Option<String> {
 }
 
 /// The establishment of a code (any case), among those the operator sees.
-async fn establishment_of(db: &Db, op: &Actor, code: &str) -> Result<establishments::Establishment, String> {
+pub(crate) async fn establishment_of(db: &Db, op: &Actor, code: &str) -> Result<establishments::Establishment, String> {
     establishments::list(db, op)
         .await
         .map_err(|e| e.to_string())?
@@ -93,7 +96,7 @@ async fn establishment_of(db: &Db, op: &Actor, code: &str) -> Result<establishme
 
 /// Prints each refused row `(line, field, message)` and the summary of a payers or tariffs
 /// import; refused rows make the command fail.
-fn rows_report(n: usize, imported: usize, errors: &[(usize, String, String)], dry_run: bool, what: &str) -> Result<(), String> {
+pub(crate) fn rows_report(n: usize, imported: usize, errors: &[(usize, String, String)], dry_run: bool, what: &str) -> Result<(), String> {
     let mut refused: Vec<usize> = errors.iter().map(|x| x.0).collect();
     refused.dedup();
     for (line, field, message) in errors {
@@ -108,7 +111,7 @@ fn rows_report(n: usize, imported: usize, errors: &[(usize, String, String)], dr
 }
 
 /// Reads CSV rows into `T` (whose serde fields name the allowed columns), with their file line.
-fn read_csv<T: serde::de::DeserializeOwned + serde::Serialize + Default>(text: &str) -> Result<Vec<(usize, T)>, String> {
+pub(crate) fn read_csv<T: serde::de::DeserializeOwned + serde::Serialize + Default>(text: &str) -> Result<Vec<(usize, T)>, String> {
     let header = text.lines().next().unwrap_or("");
     let delimiter = if header.matches(';').count() >= header.matches(',').count() { b';' } else { b',' };
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
@@ -133,7 +136,7 @@ fn read_csv<T: serde::de::DeserializeOwned + serde::Serialize + Default>(text: &
     Ok(rows)
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("fichier « {} » illisible : {e}", path.display()))?;
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
 }
@@ -203,6 +206,7 @@ pub async fn run(cmd: ImportCmd, db: &Db, op: &Actor) -> Result<(), String> {
                 quittance_store::care::payers::import_in_batches(db, op, e.id, quittance_store::care::payers::parse_rows(rows), &opts, &mut print).await.map_err(|e| e.to_string())?;
             rows_report(n, report.imported, &report.errors, dry_run, "organisme(s)")
         }
+        ImportCmd::Activity(a) => crate::import_activity::run(a, db, op).await,
         ImportCmd::Tariffs { file, establishment, dry_run, batch_size } => {
             use quittance_store::billing::tariffs;
             let e = &establishment_of(db, op, &establishment).await?;

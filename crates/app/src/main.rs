@@ -7,6 +7,7 @@ mod bench_readiness;
 mod bench_valuation;
 mod config;
 mod import;
+mod import_activity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -6,6 +6,7 @@
 //! in milliseconds.
 
 pub mod access;
+pub mod activity;
 pub mod audit;
 pub mod billing;
 pub mod care;

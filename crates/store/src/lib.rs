@@ -8,6 +8,7 @@
 //! receives parsed input, runs in one transaction and writes its audit rows in that same transaction.
 
 pub mod access;
+pub mod activity;
 pub mod audit;
 pub mod billing;
 pub mod care;

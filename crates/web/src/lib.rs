@@ -1,6 +1,7 @@
 //! The web service: French pages, the JSON API under `/api/v1`, health and metrics.
 
 pub mod access;
+pub mod activity;
 pub mod audit;
 pub mod billing;
 pub mod care;
@@ -22,6 +23,7 @@ pub const NAV: &[&[render::NavEntry]] = &[
     documents::NAV,
     care::NAV,
     billing::NAV,
+    activity::NAV,
     pec::NAV,
     establishments::NAV,
     access::NAV,
@@ -87,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(patients::routes())
         .merge(care::routes())
         .merge(billing::routes())
+        .merge(activity::routes())
         .merge(readiness::routes())
         .merge(pec::routes())
         .merge(documents::routes(&state))

@@ -1,6 +1,7 @@
 //! The training data set: a French hospital and a New Caledonian health
 //! directorate, their sites and numbering series, and one user per role.
 
+pub mod activity;
 pub mod care;
 pub mod patients;
 
@@ -94,6 +95,7 @@ pub async fn seed(db: &Db) -> Result<Vec<DemoLogin>, Error> {
 
     crate::demo::patients::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
     crate::demo::care::seed(db, (hsm.id, &[med.id, chir.id, mat.id]), (dpass.id, &[rs.id, md.id, pa.id, bo.id])).await?;
+    crate::demo::activity::seed(db, (hsm.id, med.id, chir.id), (dpass.id, rs.id)).await?;
 
     let wide = |role, e| Grant { role, establishment_id: e, site_id: None };
     let at_site = |role, e, s| Grant { role, establishment_id: e, site_id: Some(s) };

@@ -96,6 +96,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_stay_movements_acts.sql"),
         postgres: include_str!("../../migrations/postgres/0014_stay_movements_acts.sql"),
     },
+    Migration {
+        version: 15,
+        name: "activity",
+        sqlite: include_str!("../../migrations/sqlite/0015_activity.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_activity.sql"),
+    },
 ];
 
 impl Migration {
