@@ -33,6 +33,7 @@ contract!(
     psychiatry_bears_the_psychiatric_fj_and_seances_none,
     a_stay_with_movements_is_valued_and_split,
     two_writers_on_one_stay_one_movement_lands,
+    the_discharge_closes_the_stays_subscriptions,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -471,4 +472,27 @@ async fn two_writers_on_one_stay_one_movement_lands(t: TestDb) {
     let live = movements::live(&movements::activity(db, &op(), stay.id).await.unwrap().movements);
     assert_eq!(live.len(), 1);
     assert_eq!(quittance_store::care::stays::get(db, &op(), stay.id).await.unwrap().version, stay.version + 1);
+}
+
+/// Discharging a stay closes its open TV subscription on the discharge day, in the same
+/// transaction, and says so (item 4 of the billing engine).
+async fn the_discharge_closes_the_stays_subscriptions(t: TestDb) {
+    use quittance_store::activity::{self, OfferInput, SubscriptionInput, services};
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MED", "Médecine").await;
+    tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &tariff("TV", "television", "4,50", "01/01/2026")).await.unwrap()).await.unwrap();
+    let o = OfferInput { site_id: site.to_string(), tv_code: "TV".into(), active: "on".into(), ..Default::default() };
+    services::save_offer(db, &op(), h, None, &activity::parse_offer(&o).unwrap()).await.expect("offer");
+    let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    let stay = flow::stays::save(db, &op(), patient, None, 0, &fixtures::stay_input(site, "27/11/2026")).await.expect("stay");
+    let sub = SubscriptionInput { site_id: site.to_string(), stay_id: stay.id.to_string(), kind: "tv".into(), line_number: "4211".into(), opened_on: "27/11/2026".into(), ..Default::default() };
+    let sub = services::open(db, &op(), patient, &activity::parse_subscription(&sub).unwrap()).await.expect("subscription");
+    let out = quittance_store::care::stays::StayInput { discharge_date: "03/12/2026".into(), discharge_time: "11:00".into(), discharge_mode: "domicile".into(), ..fixtures::stay_input(site, "27/11/2026") };
+    let parsed = quittance_store::care::stays::parse(db, &op(), patient, &out).await.unwrap();
+    let (_, notes) = quittance_store::care::stays::save_noting(db, &op(), patient, Some(stay.id), stay.version, &parsed).await.expect("discharge");
+    assert_eq!(notes, vec![format!("Abonnement n° {} (télévision, ligne 4211) clos le 03/12/2026 avec la sortie du séjour.", sub.id)]);
+    let list = services::list(db, &op(), patient).await.unwrap();
+    assert_eq!(list[0].subscription.sub.closed_on, Some(date(2026, 12, 3)));
 }

@@ -168,11 +168,27 @@ pub async fn parse(db: &Db, actor: &Actor, patient_id: i64, raw: &StayInput) -> 
 /// The site must be one of the establishment's where the agent may write (checked in the
 /// transaction, with the stay locked and its version checked).
 pub async fn save(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &ParsedStay) -> Result<Stay, Error> {
+    Ok(save_noting(db, actor, patient_id, stay_id, version, input).await?.0)
+}
+
+/// [`save`], with the sentences on what the discharge did to the stay's TV and telephone
+/// subscriptions (closed on the discharge day, or left open and why), for the page to show.
+pub async fn save_noting(db: &Db, actor: &Actor, patient_id: i64, stay_id: Option<i64>, version: i64, input: &ParsedStay) -> Result<(Stay, Vec<String>), Error> {
     let (patient, _) = patients::write_access(db, actor, patient_id).await?;
     let mut tx = db.begin().await?;
     let s = save_in(&mut tx, actor, (patient_id, patient.establishment_id), stay_id, Some(version), input, None).await?;
+    let notes = on_discharge(&mut tx, actor, &s).await?;
     tx.commit().await?;
-    Ok(s)
+    Ok((s, notes))
+}
+
+/// A discharged stay closes its open subscriptions on the discharge day, in the discharge's
+/// transaction (`activity::services::close_open_for_stay`).
+pub(crate) async fn on_discharge(tx: &mut Tx, actor: &Actor, s: &Stay) -> Result<Vec<String>, Error> {
+    match s.discharge_at.as_deref().and_then(|d| d.split('T').next()).and_then(|d| d.parse::<jiff::civil::Date>().ok()) {
+        Some(day) => crate::activity::services::close_open_for_stay(tx, actor, s.id, day).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// [`save`] in the caller's transaction, for a file whose write access was checked:

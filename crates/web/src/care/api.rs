@@ -310,6 +310,10 @@ pub struct StayDto {
     pub care_mode: String,
     /// Send it back as `?version=` to change the stay.
     pub version: i64,
+    /// After a change that discharges the stay: what became of its TV and telephone
+    /// subscriptions (closed on the discharge day, or left open and why).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl From<&stays::Stay> for StayDto {
@@ -325,6 +329,7 @@ impl From<&stays::Stay> for StayDto {
             discharge_mode: s.discharge_mode.map(|m| m.code().to_string()),
             care_mode: s.care_mode.code().to_string(),
             version: s.version,
+            warnings: Vec::new(),
         }
     }
 }
@@ -562,10 +567,10 @@ pub async fn update_stay(
     Json(body): Json<StayBody>,
 ) -> Response {
     let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
-        Ok(p) => stays::save(&s.db, &a, id, Some(sid), v.version, &p).await,
+        Ok(p) => stays::save_noting(&s.db, &a, id, Some(sid), v.version, &p).await,
         Err(e) => Err(e),
     };
-    reply(StatusCode::OK, map(saved, |x| StayDto::from(x)))
+    reply(StatusCode::OK, map(saved, |(x, notes)| StayDto { warnings: notes.clone(), ..StayDto::from(x) }))
 }
 
 /// Payers of an establishment.

@@ -121,10 +121,13 @@ pub async fn stay_edit(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> PageResul
 pub async fn stay_update(Path((id, sid)): Path<(i64, i64)>, CsrfForm(ctx, f): CsrfForm<StayForm>) -> PageResult {
     let version = f.version.trim().parse().unwrap_or(0);
     let saved = match stays::parse(&ctx.state.db, ctx.actor(), id, &f.input).await {
-        Ok(s) => stays::save(&ctx.state.db, ctx.actor(), id, Some(sid), version, &s).await,
+        Ok(s) => stays::save_noting(&ctx.state.db, ctx.actor(), id, Some(sid), version, &s).await,
         Err(e) => Err(e),
     };
     match saved {
+        // The discharge closed (or could not close) TV and telephone subscriptions: say so.
+        Ok((_, notes)) if notes.iter().any(|n| n.contains("laissé ouvert")) => Ok(see_other(&format!("/patients/{id}"), "sortie_abonnement_ouvert")),
+        Ok((_, notes)) if !notes.is_empty() => Ok(see_other(&format!("/patients/{id}"), "sortie_abonnements_clos")),
         Ok(_) => Ok(see_other(&format!("/patients/{id}"), "modifie")),
         Err(Error::Invalid(e)) => Ok(stay_form(&ctx, id, Some((sid, version)), &f.input, &e, None).await?),
         Err(Error::Conflict(_)) => {

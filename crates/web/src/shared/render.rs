@@ -400,6 +400,8 @@ pub fn flash_text(code: &str) -> Option<String> {
             "mouvement" => "Mouvement enregistré.",
             "acte" => "Acte enregistré.",
             "annule" => "Ligne annulée : elle reste au dossier avec son motif.",
+            "sortie_abonnements_clos" => "Séjour enregistré. Les abonnements TV et téléphone ouverts ont été clos le jour de la sortie (voir « Activité »).",
+            "sortie_abonnement_ouvert" => "Séjour enregistré. Attention : un abonnement TV ou téléphone est resté ouvert après la sortie (ouvert ou utilisé après ce jour) : clôturez-le dans « Activité ».",
             _ => return None,
         }
         .to_string(),
