@@ -96,7 +96,7 @@ fn each_refused_line_is_reported_with_its_field() {
         "ligne 2 ; champ date ; Date invalide : le 31/02/2026 n'existe pas",
         "ligne 3 ; champ ipp ; Aucun patient d'IPP « 99999999 » dans l'établissement.",
         "ligne 4 ; champ site ; Site inconnu dans l'établissement : « NULLE ».",
-        "ligne 5 ; champ kind ; Type de ligne inconnu : « radio » (acte ou unites).",
+        "ligne 5 ; champ kind ; Type de ligne inconnu : « radio » (acte, unites, sejour, mouvement ou acte_sejour).",
         "ligne 6 ; champ line_number ; Aucun abonnement de la ligne « 9999 » ouvert ce jour-là sur ce site.",
     ] {
         assert!(run.out.contains(line), "{line}\n{}", run.out);

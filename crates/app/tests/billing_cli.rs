@@ -120,3 +120,48 @@ fn bill_preview_explains_each_charge_in_text_and_json() {
     let missing = quittance(&["--database", b.db(), "bill", "preview", "--stay", "999999"]);
     assert!(!missing.ok && missing.err.contains("introuvable"), "{}", missing.err);
 }
+
+/// `quittance import activity` with the stays of the patient-management software
+/// (docs/examples/sejours.csv): a stay, its movements and a costly act, then the same stay again
+/// with its discharge; imported once, valued with its private room and PF.
+#[test]
+fn stays_and_movements_are_imported_from_the_feed() {
+    let b = common::Base::with_hospitals(&["HSM"]);
+    b.rt.block_on(async {
+        let db = quittance_store::Db::open(b.db(), Default::default()).await.unwrap();
+        let e = quittance_store::establishments::list(&db, &common::fixtures::op()).await.unwrap().into_iter().find(|e| e.code == "HSM").unwrap().id;
+        let med = common::fixtures::site(&db, e, "MED", "Médecine").await;
+        for (code, category, price) in [("TJP", "tjp", "1 000,00"), ("CP", "chambre_particuliere", "45,00")] {
+            let t = quittance_store::billing::TariffInput { code: code.into(), label: code.into(), category: category.into(), price: price.into(), valid_from: "01/01/2026".into(), ..Default::default() };
+            quittance_store::billing::tariffs::add(&db, &common::fixtures::op(), e, &quittance_store::billing::tariffs::parse_for(&db, e, &t).await.unwrap()).await.unwrap();
+        }
+        let p = common::fixtures::at_site(common::fixtures::person("GOPE", "Paul", "01/01/1970", "M"), med);
+        quittance_store::patients::create(&db, &common::fixtures::op(), e, &quittance_store::patients::parse_new(&db, e, &p).await.unwrap()).await.unwrap();
+        db.close().await;
+    });
+    let f = b.file("sejours.csv", include_str!("../../../docs/examples/sejours.csv"));
+    let run = quittance(&["--database", b.db(), "import", "activity", f.to_str().unwrap(), "--establishment", "HSM"]);
+    assert!(run.ok, "{} {}", run.out, run.err);
+    assert!(run.out.contains("6 ligne(s) lue(s) : 6 ligne(s) d'activité importé(s), 0 ligne(s) refusée(s)."), "{}", run.out);
+    let again = quittance(&["--database", b.db(), "import", "activity", f.to_str().unwrap(), "--establishment", "HSM", "--batch-size", "2"]);
+    assert!(again.ok, "{} {}", again.out, again.err);
+    let same = b.file("sejours-bis.csv", &format!("{}\n", include_str!("../../../docs/examples/sejours.csv").trim_end()));
+    let rerun = quittance(&["--database", b.db(), "import", "activity", same.to_str().unwrap(), "--establishment", "HSM"]);
+    assert!(rerun.ok, "{} {}", rerun.out, rerun.err);
+    assert!(rerun.out.contains("déjà importée") || rerun.out.contains("déjà été importé"), "nothing new: {}", rerun.out);
+    b.rt.block_on(async {
+        let db = quittance_store::Db::open(b.db(), Default::default()).await.unwrap();
+        let mut tx = db.read().await.unwrap();
+        let stays: Vec<(i64, Option<String>)> = tx.all("SELECT id, discharge_at FROM stays WHERE external_id = 'GAM-S-7001'", &[]).await.unwrap();
+        let n: i64 = tx.int("SELECT COUNT(*) FROM stay_movements", &[]).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(stays.len(), 1, "one stay, updated by its second row");
+        assert_eq!(stays[0].1.as_deref(), Some("2026-11-07T11:00"));
+        assert_eq!(n, 3);
+        let v = quittance_store::billing::valuation::stay(&db, &common::fixtures::op(), stays[0].0, None).await.unwrap();
+        let cp: usize = v.charges().iter().filter(|c| c.code == "CP").map(|c| c.days.len()).sum();
+        assert_eq!(cp, 4, "02, 05, 06, 07/11: not the intensive-care days");
+        assert!(v.notes.iter().any(|n| n.contains("DZQM006")), "{:?}", v.notes);
+        db.close().await;
+    });
+}

@@ -38,6 +38,30 @@ pub struct ActivityRow {
     /// Units: the subscription's line or device number at the site, and the units.
     pub line_number: String,
     pub units: String,
+    /// Stays (`sejour`; `external_id` is the stay's): admission, care mode, planned and actual
+    /// discharge (JJ/MM/AAAA, HH:MM, codes as in docs/billing.md).
+    pub admission_date: String,
+    pub admission_time: String,
+    pub care_mode: String,
+    pub planned_discharge_date: String,
+    pub discharge_date: String,
+    pub discharge_time: String,
+    pub discharge_mode: String,
+    /// Movements (`mouvement`) and costly acts of a stay (`acte_sejour`): the stay's external id.
+    pub stay_external_id: String,
+    /// Movements: the kind of movement (`transfert`, `permission`, `chambre_particuliere`…),
+    /// its start and end, service and unit, `oui` when the private room was asked for in writing.
+    pub movement: String,
+    pub start_date: String,
+    pub start_time: String,
+    pub end_date: String,
+    pub end_time: String,
+    pub service: String,
+    pub unit: String,
+    pub written_request: String,
+    /// Costly acts of a stay: label and the act's tariff (`date` and `code` as for acts).
+    pub label: String,
+    pub amount: String,
 }
 
 /// What one row is, once its kind is known.
@@ -45,6 +69,9 @@ pub struct ActivityRow {
 pub enum RowKind {
     Acte,
     Unites,
+    Sejour,
+    Mouvement,
+    ActeSejour,
 }
 
 impl RowKind {
@@ -52,6 +79,9 @@ impl RowKind {
         match s.trim().to_lowercase().as_str() {
             "acte" => Some(RowKind::Acte),
             "unites" | "unités" => Some(RowKind::Unites),
+            "sejour" | "séjour" => Some(RowKind::Sejour),
+            "mouvement" => Some(RowKind::Mouvement),
+            "acte_sejour" | "acte_séjour" => Some(RowKind::ActeSejour),
             _ => None,
         }
     }
@@ -72,8 +102,14 @@ pub struct ImportReport {
 
 async fn import_row(tx: &mut Tx, actor: &Actor, est: i64, lines: &[TariffLine], r: &ActivityRow) -> Result<Result<bool, FieldErrors>, Error> {
     let Some(kind) = RowKind::parse(&r.kind) else {
-        return Ok(Err(FieldErrors::single("kind", format!("Type de ligne inconnu : « {} » (acte ou unites).", r.kind.trim()))));
+        return Ok(Err(FieldErrors::single("kind", format!("Type de ligne inconnu : « {} » (acte, unites, sejour, mouvement ou acte_sejour).", r.kind.trim()))));
     };
+    match kind {
+        RowKind::Sejour => return crate::care::feed::stay_row(tx, actor, est, r).await,
+        RowKind::Mouvement => return crate::care::feed::movement_row(tx, actor, est, r).await,
+        RowKind::ActeSejour => return crate::care::feed::act_row(tx, actor, est, r).await,
+        RowKind::Acte | RowKind::Unites => {}
+    }
     let site: Option<(i64,)> = tx.opt("SELECT id FROM sites WHERE establishment_id = $1 AND UPPER(code) = UPPER($2)", &args![est, r.site.trim()]).await?;
     let mut e = FieldErrors::new();
     if site.is_none() {
@@ -95,6 +131,8 @@ async fn import_row(tx: &mut Tx, actor: &Actor, est: i64, lines: &[TariffLine], 
     };
     let site_id = site.map(|s| s.0.to_string()).unwrap_or_default();
     let outcome = match kind {
+        // Written by `care::feed` above.
+        RowKind::Sejour | RowKind::Mouvement | RowKind::ActeSejour => Ok(false),
         RowKind::Acte => {
             let input = ActInput {
                 site_id: if site_id.is_empty() { "0".into() } else { site_id },

@@ -1,6 +1,7 @@
 //! Care: payers and their dated default rates, stays, coverage rights.
 
 pub mod coverages;
+pub(crate) mod feed;
 pub mod movements;
 pub mod payers;
 pub mod stays;
