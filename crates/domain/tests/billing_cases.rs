@@ -184,7 +184,7 @@ fn rule_cases() {
             assert_eq!(owed(&sp, "Patient"), 16_200);
             assert_eq!(sp.total().minor, 613_800);
             assert!(sp.adjustments.is_empty());
-            assert!(notes.iter().any(|n| n.contains("participation forfaitaire de 24,00")), "{notes:?}");
+            assert!(notes.iter().any(|n| n.contains("articipation forfaitaire de 24,00")), "{notes:?}");
         }),
         ("B'. PF portée à 32 €", "domain-rules-2 §1.4, §1.5 cas B'", || {
             let mut s = five_nights();

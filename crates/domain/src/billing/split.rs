@@ -342,7 +342,7 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             }
         }
     }
-    let mut lines: Vec<SplitLine> = charges.into_iter().zip(shares).map(|(charge, mut shares)| {
+    let lines: Vec<SplitLine> = charges.into_iter().zip(shares).map(|(charge, mut shares)| {
         shares.retain(|s| !s.amount.is_zero());
         shares.sort_by_key(|s| party_rank(&s.party));
         SplitLine { charge, shares }
@@ -381,7 +381,6 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             });
         }
     }
-    lines.retain(|l| !l.charge.amount.is_zero() || !l.shares.is_empty());
     Ok(Split { currency: ctx.currency, lines, adjustments, notes })
 }
 

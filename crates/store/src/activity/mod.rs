@@ -65,6 +65,9 @@ pub struct ActivityFile {
     pub subscriptions: Vec<services::SubscriptionWithUnits>,
     /// The charges and notes of `from..=to`, or the French message saying why not.
     pub valuation: Result<(Vec<quittance_domain::billing::valuation::Charge>, Vec<String>), String>,
+    /// The same charges split between the patient's payers, when valued.
+    pub split: Option<quittance_domain::billing::split::Split>,
+    pub debtor: Option<(i64, String)>,
 }
 
 /// Reads [`ActivityFile`] for `from..=to`.
@@ -79,7 +82,16 @@ pub async fn file(db: &crate::db::Db, actor: &Actor, patient_id: i64, from: jiff
         Err(Error::Invalid(e)) => Err(e.0.into_iter().map(|f| f.message).collect::<Vec<_>>().join(" ")),
         Err(e) => return Err(e),
     };
+    let split = match &valuation {
+        Ok((c, _)) => match crate::billing::valuation::split_outside_stays(&mut tx, file.id(), currency, c.clone(), file.establishment_id()).await {
+            Ok(s) => Some(s),
+            Err(Error::Invalid(_)) => None,
+            Err(e) => return Err(e),
+        },
+        Err(_) => None,
+    };
+    let debtor = crate::billing::valuation::designated_debtor(&mut tx, file.id()).await?;
     tx.rollback().await?;
     crate::patients::audit_view(db, actor, &file, "view_activity", serde_json::json!({ "du": from.to_string(), "au": to.to_string() })).await?;
-    Ok(ActivityFile { patient: file.patient().clone(), currency, acts, subscriptions, valuation })
+    Ok(ActivityFile { patient: file.patient().clone(), currency, acts, subscriptions, valuation, split, debtor })
 }

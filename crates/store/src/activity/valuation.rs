@@ -25,6 +25,10 @@ pub struct ActivityValuation {
     pub charges: Vec<Charge>,
     /// Cancelled acts, services still running (valued to `to`), units without a tariff.
     pub notes: Vec<String>,
+    /// The same charges split between the patient's payers (aide médicale cards included).
+    pub split: quittance_domain::billing::split::Split,
+    /// The file's designated debtor, who the patient's shares are billed to.
+    pub debtor: Option<(i64, String)>,
 }
 
 /// Values a patient's acts and services over `from..=to` (both days included); a day without
@@ -37,10 +41,19 @@ pub async fn patient(db: &Db, actor: &Actor, patient_id: i64, from: Date, to: Da
     let mut tx = db.read().await?;
     let currency = crate::billing::currency_of(&mut tx, file.establishment_id()).await?;
     let r = charges_in(&mut tx, file.id(), file.establishment_id(), from, to).await;
+    let (charges, notes) = match r {
+        Ok(x) => x,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+    let split = crate::billing::valuation::split_outside_stays(&mut tx, file.id(), currency, charges.clone(), file.establishment_id()).await;
+    let debtor = crate::billing::valuation::designated_debtor(&mut tx, file.id()).await;
     tx.rollback().await?;
-    let (charges, notes) = r?;
+    let (split, debtor) = (split?, debtor?);
     patients::audit_view(db, actor, &file, "view_activity_valuation", serde_json::json!({ "du": from.to_string(), "au": to.to_string() })).await?;
-    Ok(ActivityValuation { patient: file.patient().clone(), from, to, currency, charges, notes })
+    Ok(ActivityValuation { patient: file.patient().clone(), from, to, currency, charges, notes, split, debtor })
 }
 
 /// The charges and notes of a patient's activity in the caller's transaction (for a billing

@@ -128,6 +128,22 @@ pub fn value_and_split(
     Ok((sp, notes))
 }
 
+/// Splits charges that are not a stay's (CMS acts, annexed services) between the patient's
+/// payers: the coverages valid on each charge's day, the PEC answers not tied to a stay, no
+/// ticket-modérateur day count or participation forfaitaire (those are a stay's).
+pub async fn split_outside_stays(tx: &mut Tx, patient_id: i64, currency: Currency, charges: Vec<quittance_domain::billing::valuation::Charge>, establishment_id: i64) -> Result<Split, Error> {
+    let cov = covers(&crate::care::coverages::lines_in(tx, patient_id).await?)?;
+    let agreements = agreements_in(tx, patient_id, None).await?;
+    let rows: Vec<Parameter> = parameters::all_in(tx, establishment_id).await?.into_iter().map(|p| p.parameter).collect();
+    let ctx = SplitContext { admission: None, covers: &cov, agreements: &agreements, acts: &[], currency };
+    split(charges, &ctx, &ParameterSet(&rows)).map_err(|e| Error::invalid("valuation", e.message_fr()))
+}
+
+/// The file's designated debtor (the default active one): who the patient's shares are billed to.
+pub async fn designated_debtor(tx: &mut Tx, patient_id: i64) -> Result<Option<(i64, String)>, Error> {
+    tx.opt("SELECT id, name FROM debtors WHERE patient_id = $1 AND is_default AND active ORDER BY id", &crate::args![patient_id]).await
+}
+
 /// What valuing many stays gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -226,7 +242,7 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     let acts = movements::live_acts(&movements::acts_in(&mut tx, &[stay_id]).await?);
     let cov = covers(&crate::care::coverages::lines_in(&mut tx, s.patient_id).await?)?;
     let agreements = agreements_in(&mut tx, s.patient_id, Some(stay_id)).await?;
-    let debtor: Option<(i64, String)> = tx.opt("SELECT id, name FROM debtors WHERE patient_id = $1 AND is_default AND active ORDER BY id", &crate::args![s.patient_id]).await?;
+    let debtor = designated_debtor(&mut tx, s.patient_id).await?;
     tx.rollback().await?;
     let set = ParameterSet(&rows);
     let (split, notes) = value_and_split(&s, &moves, &acts, &cov, &agreements, &lines, &set, est.currency, today).map_err(|e| Error::invalid("valuation", e.message_fr()))?;

@@ -288,6 +288,10 @@ pub struct ActivityChargeDto {
     pub rule: String,
     /// For people: « Acte infirmier (par coefficient) AMI 2 × 380 XPF, le 12/11/2026 ».
     pub explanation: String,
+    /// Who owes it: the payers of the patient's coverages on its day (CAFAT, mutuelle, aide
+    /// médicale with its card's patient share) and the patient or designated debtor; they sum
+    /// to the charge.
+    pub shares: Vec<crate::care::api::ShareDto>,
 }
 
 /// What a patient's acts and annexed services bill over a period.
@@ -303,12 +307,15 @@ pub struct ActivityValuationDto {
     pub total: String,
     pub total_minor: i64,
     pub charges: Vec<ActivityChargeDto>,
+    /// One per party: the sum of its shares.
+    pub totals: Vec<crate::care::api::ShareDto>,
     /// Cancelled acts, services still running, units without a tariff.
     pub notes: Vec<String>,
 }
 
-fn charge_dto(c: &quittance_domain::billing::valuation::Charge) -> ActivityChargeDto {
+fn charge_dto(c: &quittance_domain::billing::valuation::Charge, shares: Vec<crate::care::api::ShareDto>) -> ActivityChargeDto {
     ActivityChargeDto {
+        shares,
         tariff_id: c.tariff_id,
         code: c.code.clone(),
         label: c.label.clone(),
@@ -505,7 +512,13 @@ pub async fn patient_valuation(State(s): State<AppState>, Extension(a): Extensio
                 currency: v.currency.code().into(),
                 total: total.format_fr_plain(),
                 total_minor: total.minor,
-                charges: v.charges.iter().map(charge_dto).collect(),
+                charges: v
+                    .split
+                    .lines
+                    .iter()
+                    .map(|l| charge_dto(&l.charge, l.shares.iter().map(|x| crate::care::api::share_dto(&x.party, x.amount, x.explanation.clone(), &v.debtor)).collect()))
+                    .collect(),
+                totals: v.split.totals().into_iter().map(|(p, m)| crate::care::api::share_dto(&p, m, String::new(), &v.debtor)).collect(),
                 notes: v.notes.clone(),
             }
         }),

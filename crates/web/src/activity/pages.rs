@@ -96,6 +96,8 @@ struct ChargeRow {
     quantity: String,
     unit_price: String,
     amount: String,
+    /// (who, amount, why).
+    shares: Vec<(String, String, String)>,
 }
 
 #[derive(askama::Template)]
@@ -112,6 +114,8 @@ struct ActivityPage {
     au: String,
     period_error: Option<String>,
     charges: Vec<ChargeRow>,
+    /// (who, amount) per party.
+    totals: Vec<(String, String)>,
     total: String,
     notes: Vec<String>,
     valuation_error: Option<String>,
@@ -181,12 +185,20 @@ pub async fn activity(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PeriodQuery
             }
         })
         .collect();
-    let (charges, notes, total, valuation_error) = match &f.valuation {
-        Ok((c, n)) => {
+    let who = |party: &quittance_domain::billing::split::Party| match party {
+        quittance_domain::billing::split::Party::Payer { name, role, .. } => format!("{name} ({})", role.label().to_lowercase()),
+        quittance_domain::billing::split::Party::Patient => match &f.debtor {
+            Some((_, d)) => format!("{d} (débiteur désigné)"),
+            None => format!("{} (patient)", name_of(p)),
+        },
+    };
+    let (charges, totals, notes, total, valuation_error) = match (&f.valuation, &f.split) {
+        (Ok((c, n)), split) => {
             let total = quittance_domain::money::Money::checked_sum(f.currency, c.iter().map(|c| c.amount)).map(|m| money_fr(&m)).unwrap_or_default();
             let rows = c
                 .iter()
-                .map(|c| ChargeRow {
+                .enumerate()
+                .map(|(i, c)| ChargeRow {
                     code: c.code.clone(),
                     label: c.label.clone(),
                     explanation: c.explanation.clone(),
@@ -194,11 +206,17 @@ pub async fn activity(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PeriodQuery
                     quantity: format_int_fr(c.quantity),
                     unit_price: money_fr(&c.unit_price),
                     amount: money_fr(&c.amount),
+                    shares: split
+                        .as_ref()
+                        .and_then(|s| s.lines.get(i))
+                        .map(|l| l.shares.iter().map(|x| (who(&x.party), money_fr(&x.amount), x.explanation.clone())).collect())
+                        .unwrap_or_default(),
                 })
                 .collect();
-            (rows, n.clone(), total, None)
+            let totals = split.as_ref().map(|s| s.totals().iter().map(|(party, m)| (who(party), money_fr(m))).collect()).unwrap_or_default();
+            (rows, totals, n.clone(), total, None)
         }
-        Err(m) => (Vec::new(), Vec::new(), String::new(), Some(m.clone())),
+        (Err(m), _) => (Vec::new(), Vec::new(), Vec::new(), String::new(), Some(m.clone())),
     };
     let writable = writable_sites(&ctx, p.establishment_id).await;
     let can_write = ctx.actor().allows(Permission::WritePatients, Scope::Establishment(p.establishment_id)) || !writable.is_empty();
@@ -218,6 +236,7 @@ pub async fn activity(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<PeriodQuery
         au: format_date_fr(to),
         period_error,
         charges,
+        totals,
         total,
         notes,
         valuation_error,

@@ -231,7 +231,7 @@ pub struct ValuationDto {
     pub notes: Vec<String>,
 }
 
-fn share_dto(p: &quittance_domain::billing::split::Party, amount: quittance_domain::money::Money, explanation: String, debtor: &Option<(i64, String)>) -> ShareDto {
+pub(crate) fn share_dto(p: &quittance_domain::billing::split::Party, amount: quittance_domain::money::Money, explanation: String, debtor: &Option<(i64, String)>) -> ShareDto {
     use quittance_domain::billing::split::Party;
     let (party, payer_id, coverage_id, role, debtor_id, name) = match p {
         Party::Payer { payer_id, coverage_id, role, name } => ("payer", Some(*payer_id), Some(*coverage_id), Some(role.code().to_string()), None, name.clone()),
