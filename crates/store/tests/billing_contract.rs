@@ -34,6 +34,7 @@ contract!(
     a_stay_with_movements_is_valued_and_split,
     two_writers_on_one_stay_one_movement_lands,
     the_discharge_closes_the_stays_subscriptions,
+    a_cms_act_is_split_between_cafat_the_aid_and_the_patient,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -495,4 +496,34 @@ async fn the_discharge_closes_the_stays_subscriptions(t: TestDb) {
     assert_eq!(notes, vec![format!("Abonnement n° {} (télévision, ligne 4211) clos le 03/12/2026 avec la sortie du séjour.", sub.id)]);
     let list = services::list(db, &op(), patient).await.unwrap();
     assert_eq!(list[0].subscription.sub.closed_on, Some(date(2026, 12, 3)));
+}
+
+/// A CMS act of a New Caledonian patient with CAFAT and an aide médicale card B: CAFAT 70 %,
+/// the card leaves the patient 20 % of the act, the aid pays the rest (domain-rules §6.2–6.3);
+/// read through the patient's valuation, which is audited.
+async fn a_cms_act_is_split_between_cafat_the_aid_and_the_patient(t: TestDb) {
+    use quittance_domain::billing::split::Party;
+    use quittance_store::activity::{self, ActInput, acts, valuation};
+    let db = &t.db;
+    let e = nc(db).await;
+    let site = fixtures::site(db, e, "CMS-RS", "CMS de Rivière-Salée").await;
+    tariffs::add(db, &op(), e, &tariffs::parse_for(db, e, &tariff("C", "acte_cms", "3 500", "01/01/2026")).await.unwrap()).await.unwrap();
+    let cafat = flow::payers::create(db, &op(), e, &fixtures::payer_input("CAFAT", "obligatoire", "CAFAT")).await.unwrap().id;
+    let aid = flow::payers::create(db, &op(), e, &fixtures::payer_input("AMSUD", "aide_medicale", "Aide médicale Sud")).await.unwrap().id;
+    let p = fixtures::at_site(fixtures::person("WAMYTAN", "Lise", "03/04/1990", "F"), site);
+    let patient = common::typed::create(db, &op(), e, &p).await.expect("patient").id;
+    for c in [
+        quittance_store::care::coverages::CoverageInput { rate_sejour: "70 %".into(), rate_actes: "70 %".into(), ..fixtures::coverage_input(cafat, "obligatoire", "01/01/2026", "") },
+        quittance_store::care::coverages::CoverageInput { rate_actes: "80 %".into(), exemptions: "carte_b".into(), priority: "3".into(), ..fixtures::coverage_input(aid, "aide", "01/01/2026", "") },
+    ] {
+        let parsed = quittance_store::care::coverages::parse(db, patient, &c).await.expect("coverage");
+        quittance_store::care::coverages::save(db, &op(), patient, None, 0, &parsed).await.expect("save");
+    }
+    let a = ActInput { site_id: site.to_string(), act_date: "12/11/2026".into(), practitioner: "Dr Wakolo".into(), code: "C".into(), ..Default::default() };
+    acts::record(db, &op(), patient, &activity::parse_act(&a).unwrap()).await.expect("act");
+    let v = valuation::patient(db, &op(), patient, date(2026, 11, 1), date(2026, 11, 30)).await.expect("valuation");
+    let owed = |who: &dyn Fn(&Party) -> bool| v.split.totals().iter().filter(|(p, _)| who(p)).map(|(_, m)| m.minor).sum::<i64>();
+    let payer = |id: i64| move |p: &Party| matches!(p, Party::Payer { payer_id, .. } if *payer_id == id);
+    assert_eq!((owed(&payer(cafat)), owed(&payer(aid)), owed(&|p: &Party| *p == Party::Patient)), (2450, 350, 700), "{:?}", v.split);
+    assert!(v.split.lines[0].shares.iter().any(|s| s.explanation.contains("carte B")), "{:?}", v.split.lines[0].shares);
 }
