@@ -320,7 +320,7 @@ mod tests {
         assert_eq!((act.amount.minor, act.explanation.as_str()), (300, "Téléphone : mise en service 3,00\u{a0}€, une fois, le 28/11/2026"));
         let u = c.iter().find(|c| c.category == TariffCategory::TelephoneUnite).unwrap();
         assert_eq!((u.quantity, u.amount.minor), (24, 360));
-        assert_eq!(u.explanation, "Unité téléphonique 0,15\u{a0}€ × 24 unités, du 29/11/2026 au 05/12/2026");
+        assert_eq!(u.explanation, "Unité téléphonique 0,15\u{a0}€ × 24 unités, le 29/11/2026, le 05/12/2026");
         assert_eq!(u.days, vec![date(2026, 11, 29), date(2026, 12, 5)]);
     }
 

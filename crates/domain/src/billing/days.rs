@@ -7,7 +7,7 @@ use jiff::civil::{Date, DateTime};
 use super::parameters::{Missing, ParameterKey, ParameterSet};
 use crate::care::movement::{Movement, MovementKind};
 use crate::care::stay::{CareMode, DischargeMode};
-use crate::fr::format_date_fr;
+use crate::fr::push_date_fr;
 
 /// What the day rules need of a stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,8 @@ pub struct FjDays {
 
 /// Every day from `from` to `to`, both included (empty when `to < from`).
 pub fn span(from: Date, to: Date) -> Vec<Date> {
-    let mut v = Vec::new();
+    let n = if to < from { 0 } else { usize::try_from((to - from).get_days()).unwrap_or(0) + 1 };
+    let mut v = Vec::with_capacity(n);
     let mut d = from;
     while d <= to {
         v.push(d);
@@ -167,12 +168,18 @@ pub fn leave_days(movements: &[Movement]) -> Vec<Date> {
 /// The service (or discipline) the patient is in on `day`: that of the last transfer made on
 /// or before that day (the receiving service owns the transfer day), blank before any.
 pub fn service_on<'a>(movements: &'a [Movement], day: Date) -> &'a str {
+    transfer_on(movements, day).map(|i| movements[i].service.as_str()).unwrap_or("")
+}
+
+/// The index in `movements` of the transfer that sets the service of `day` ([`service_on`]):
+/// a key that compares without comparing strings.
+pub fn transfer_on(movements: &[Movement], day: Date) -> Option<usize> {
     movements
         .iter()
-        .filter(|m| m.kind == MovementKind::Transfert && m.start.date() <= day)
-        .max_by_key(|m| (m.start, m.id))
-        .map(|m| m.service.as_str())
-        .unwrap_or("")
+        .enumerate()
+        .filter(|(_, m)| m.kind == MovementKind::Transfert && m.start.date() <= day)
+        .max_by_key(|(_, m)| (m.start, m.id))
+        .map(|(i, _)| i)
 }
 
 /// Whether `day` is touched by a period of `kind` (a period still going runs to `until`).
@@ -191,10 +198,22 @@ pub fn run_text(days: &[Date]) -> String {
             _ => runs.push((*d, *d)),
         }
     }
-    runs.iter()
-        .map(|(a, b)| if a == b { format!("le {}", format_date_fr(*a)) } else { format!("du {} au {}", format_date_fr(*a), format_date_fr(*b)) })
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut out = String::with_capacity(runs.len() * 28);
+    for (i, (a, b)) in runs.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if a == b {
+            out.push_str("le ");
+            push_date_fr(&mut out, *a);
+        } else {
+            out.push_str("du ");
+            push_date_fr(&mut out, *a);
+            out.push_str(" au ");
+            push_date_fr(&mut out, *b);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

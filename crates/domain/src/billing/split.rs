@@ -247,7 +247,8 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
     let mut runs: Vec<Run> = Vec::new();
     let mut first_free_day: Option<Date> = None;
     for (li, c) in charges.iter().enumerate() {
-        let days: Vec<Date> = if c.days.is_empty() { vec![ctx.admission.unwrap_or(Date::MIN)] } else { c.days.clone() };
+        let fallback = [ctx.admission.unwrap_or(Date::MIN)];
+        let days: &[Date] = if c.days.is_empty() { &fallback } else { &c.days };
         // The covers open on a day, as a bit set over `covers`' order (no allocation per day).
         let key = |d: Date| {
             let cs: u128 = covers.iter().enumerate().filter(|(_, (_, x))| x.covers(d)).fold(0u128, |m, (k, _)| m | (1u128 << (k % 128)));
@@ -257,29 +258,30 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             };
             (cs, tm_due)
         };
-        let mut groups: Vec<((u128, bool), Vec<Date>)> = Vec::new();
-        for d in &days {
+        // Runs of consecutive days with one key: (key, first index, length).
+        let mut groups: Vec<((u128, bool), usize, usize)> = Vec::new();
+        for (i, d) in days.iter().enumerate() {
             let k = key(*d);
             match groups.last_mut() {
-                Some((lk, v)) if *lk == k => v.push(*d),
-                _ => groups.push((k, vec![*d])),
+                Some((lk, _, n)) if *lk == k => *n += 1,
+                _ => groups.push((k, i, 1)),
             }
         }
-        let weights: Vec<u64> = groups.iter().map(|(_, v)| v.len() as u64).collect();
+        let weights: Vec<u64> = groups.iter().map(|(_, _, n)| *n as u64).collect();
         let per_day = c.days.len() > 1 && c.unit_price.checked_mul(c.days.len() as i64).ok() == Some(c.amount);
         let amounts: Vec<Money> = if groups.len() == 1 {
             vec![c.amount]
         } else if per_day {
-            groups.iter().map(|(_, v)| c.unit_price.checked_mul(v.len() as i64)).collect::<Result<_, _>>().map_err(money_err)?
+            groups.iter().map(|(_, _, n)| c.unit_price.checked_mul(*n as i64)).collect::<Result<_, _>>().map_err(money_err)?
         } else {
             allocate(c.amount, &weights).map_err(money_err)?
         };
-        for (((cs, tm_due), v), amount) in groups.into_iter().zip(amounts) {
+        for (((cs, tm_due), start, n), amount) in groups.into_iter().zip(amounts) {
             if c.category.charge_category() == Category::Sejour && !tm_due && first_free_day.is_none() {
-                first_free_day = v.first().copied();
+                first_free_day = Some(days[start]);
             }
             let cs: Vec<usize> = covers.iter().enumerate().filter(|(k, _)| cs & (1u128 << (k % 128)) != 0).map(|(_, (i, _))| *i).collect();
-            runs.push(Run { line: li, day: v[0], days: v.len() as i64, amount, covers: cs, tm_due, pf: Money::zero(ctx.currency) });
+            runs.push(Run { line: li, day: days[start], days: n as i64, amount, covers: cs, tm_due, pf: Money::zero(ctx.currency) });
         }
     }
     if let (Some(d), Some(n)) = (first_free_day, tm_stop) {

@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use super::days::{DayRules, FjDays, LeftOut, StayTimes, fj_days, in_period, leave_days, midnight_days, run_text, service_on, span};
+use super::days::{DayRules, FjDays, LeftOut, StayTimes, fj_days, in_period, leave_days, midnight_days, run_text, span, transfer_on};
 use crate::care::movement::{Movement, MovementKind};
 use crate::care::stay::{CareMode, DischargeMode};
 use crate::fr::format_date_fr;
@@ -81,7 +81,11 @@ fn priced(
         debug_assert_eq!(Some(line.id), find(tariffs, code, site_id, service, *d).map(|l| l.id));
         match runs.last_mut() {
             Some((l, v)) if l.id == line.id => v.push(*d),
-            _ => runs.push((line, vec![*d])),
+            _ => {
+                let mut v = Vec::with_capacity(days.len());
+                v.push(*d);
+                runs.push((line, v));
+            }
         }
     }
     for (line, v) in runs {
@@ -226,7 +230,8 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     // Daily tariff per service: nights of presence, less the nights on leave.
     let (nights, left): (Vec<Date>, Vec<Date>) = midnight_days(&a.times, until).into_iter().partition(|d| !on_leave(d));
     let mut missing_tjp = false;
-    for (service, days) in runs_by(&nights, |d| service_on(&moves, d)) {
+    for (t, days) in runs_by(&nights, |d| transfer_on(&moves, d)) {
+        let service = t.map(|i| moves[i].service.as_str()).unwrap_or("");
         match category_code(tariffs, TariffCategory::Tjp, a.site_id, service, days[0]) {
             Some(code) => out.charges.extend(value_tjp(&a.times, Some(a.site_id), service, &code, tariffs, &days)?),
             None => missing_tjp = true,
@@ -320,7 +325,8 @@ fn value_private_room(
     for (d, why) in &left {
         out.notes.push(format!("Chambre particulière non facturée le {} : {why}.", format_date_fr(*d)));
     }
-    for (service, run) in runs_by(&days, |d| service_on(moves, d)) {
+    for (t, run) in runs_by(&days, |d| transfer_on(moves, d)) {
+        let service = t.map(|i| moves[i].service.as_str()).unwrap_or("");
         let code = category_code(tariffs, TariffCategory::ChambreParticuliere, a.site_id, service, run[0])
             .ok_or_else(|| ValuationError::NoTariff { code: "chambre particulière".into(), day: run[0] })?;
         let explain = |l: &TariffLine, v: &[Date]| {

@@ -39,7 +39,32 @@ pub fn format_int_fr(n: i64) -> String {
 
 /// Formats a date as `JJ/MM/AAAA`.
 pub fn format_date_fr(d: Date) -> String {
-    format!("{:02}/{:02}/{:04}", d.day(), d.month(), d.year())
+    let mut out = String::with_capacity(10);
+    push_date_fr(&mut out, d);
+    out
+}
+
+/// Appends `22/11/2026` to `out` (what [`format_date_fr`] returns, without a new string: the
+/// valuation writes many dates into its sentences).
+pub fn push_date_fr(out: &mut String, d: Date) {
+    let two = |out: &mut String, n: i8| {
+        let n = n.unsigned_abs();
+        out.push(char::from(b'0' + n / 10 % 10));
+        out.push(char::from(b'0' + n % 10));
+    };
+    two(out, d.day());
+    out.push('/');
+    two(out, d.month());
+    out.push('/');
+    let y = d.year();
+    if (0..=9999).contains(&y) {
+        let y = y.unsigned_abs();
+        for k in [1000, 100, 10, 1] {
+            out.push(char::from(b'0' + (y / k % 10) as u8));
+        }
+    } else {
+        out.push_str(&format!("{y:04}"));
+    }
 }
 
 /// Parses `22/11/2026`, `22-11-2026` or ISO `2026-11-22` (surrounding

@@ -221,14 +221,19 @@ impl Money {
         let exp = self.currency.exponent();
         let factor = 10u64.pow(exp);
         let abs = self.minor.unsigned_abs();
-        let mut out = String::new();
+        let mut out = String::with_capacity(24);
         if self.minor < 0 {
             out.push('-');
         }
         out.push_str(&group_digits(abs / factor, group_sep));
         if exp > 0 {
             out.push(',');
-            out.push_str(&format!("{:0width$}", abs % factor, width = exp as usize));
+            let frac = abs % factor;
+            let mut k = factor / 10;
+            while k > 0 {
+                out.push(char::from(b'0' + (frac / k % 10) as u8));
+                k /= 10;
+            }
         }
         out.push(symbol_sep);
         out.push_str(self.currency.symbol());
