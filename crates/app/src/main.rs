@@ -402,6 +402,14 @@ fn preview_text(v: &quittance_store::billing::valuation::StayValuation) -> Strin
         out.push_str(&format!("  {:<56} {:>12}\n", name(&p), m.format_fr_plain()));
     }
     out.push_str(&format!("  {:<56} {:>12}\n", "Total", v.split.total().format_fr_plain()));
+    if v.ready {
+        out.push_str("Facturable : le dossier est prêt.\n");
+    } else {
+        out.push_str("Pas encore facturable :\n");
+        for (m, _) in &v.not_ready_because {
+            out.push_str(&format!("  ! {m}\n"));
+        }
+    }
     for n in &v.notes {
         out.push_str(&format!("- {n}\n"));
     }

@@ -72,6 +72,9 @@ async fn movements_are_recorded_checked_and_cancelled_from_the_page() {
     assert!(r.is_redirect_to(&format!("{base}/mouvements?msg=annule")), "{:?} {}", r.status, r.text());
     let html = html_unescape(&app.get(&format!("{base}/mouvements"), Some(&cookie)).await.text());
     assert!(html.contains("Annulé : saisie en double"), "{html}");
+    // The valuation page says why the stay is not billable yet, with where to fix it.
+    let html = html_unescape(&app.get(&format!("{base}/valorisation"), Some(&cookie)).await.text());
+    assert!(html.contains("Pas encore facturable") && html.contains(&format!("/patients/{pid}/droits/nouveau")), "{html}");
 
     // A costly act with a bad amount: the error next to « Tarif de l'acte ».
     let nv = quittance_store::care::stays::get(&app.db, &op(), sid).await.unwrap().version.to_string();
@@ -135,5 +138,9 @@ async fn the_api_records_movements_and_the_preview_splits_the_stay() {
     }
     let total: i64 = val["totals"].as_array().unwrap().iter().map(|s| s["amount_minor"].as_i64().unwrap()).sum();
     assert_eq!(total, val["total_minor"].as_i64().unwrap());
+    // Why it is not billable yet: no compulsory coverage on the file.
+    assert_eq!(val["billable"], json!(false), "{val}");
+    let why = val["not_billable_because"].as_array().unwrap();
+    assert!(!why.is_empty() && why.iter().all(|m| m.as_str().is_some_and(|m| !m.is_empty())), "{val}");
     let _ = demo_ids(&app.db).await;
 }

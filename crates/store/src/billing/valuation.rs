@@ -34,6 +34,10 @@ pub struct StayValuation {
     pub split: Split,
     /// Days or charges not billed, and why.
     pub notes: Vec<String>,
+    /// Whether the stay can be billed today (billing readiness), and if not, why: French
+    /// messages with where to fix them (`identity`, `debtors`, `coverage`, `documents`).
+    pub ready: bool,
+    pub not_ready_because: Vec<(String, String)>,
 }
 
 impl StayValuation {
@@ -243,9 +247,16 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
     let cov = covers(&crate::care::coverages::lines_in(&mut tx, s.patient_id).await?)?;
     let agreements = agreements_in(&mut tx, s.patient_id, Some(stay_id)).await?;
     let debtor = designated_debtor(&mut tx, s.patient_id).await?;
+    // Billing readiness of this stay (the checklist of the file, the stay's line).
+    let check = crate::readiness::checklist_checked(&mut tx, &file, today).await?;
     tx.rollback().await?;
+    let line = check.into_iter().find(|c| c.stay_id == Some(stay_id));
+    let (ready, not_ready_because) = match line {
+        Some(c) => (c.ready, c.failures.into_iter().map(|(_, m, w)| (m, w)).collect()),
+        None => (true, Vec::new()),
+    };
     let set = ParameterSet(&rows);
     let (split, notes) = value_and_split(&s, &moves, &acts, &cov, &agreements, &lines, &set, est.currency, today).map_err(|e| Error::invalid("valuation", e.message_fr()))?;
     crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
-    Ok(StayValuation { stay: s, patient: file.patient().clone(), debtor, until: today, split, notes })
+    Ok(StayValuation { stay: s, patient: file.patient().clone(), debtor, until: today, split, notes, ready, not_ready_because })
 }

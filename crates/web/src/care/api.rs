@@ -229,6 +229,10 @@ pub struct ValuationDto {
     pub total: String,
     pub total_minor: i64,
     pub notes: Vec<String>,
+    /// Whether the stay can be billed today (billing readiness).
+    pub billable: bool,
+    /// If not, why (French messages).
+    pub not_billable_because: Vec<String>,
 }
 
 pub(crate) fn share_dto(p: &quittance_domain::billing::split::Party, amount: quittance_domain::money::Money, explanation: String, debtor: &Option<(i64, String)>) -> ShareDto {
@@ -284,6 +288,8 @@ impl From<&quittance_store::billing::valuation::StayValuation> for ValuationDto 
             total: plain(&total),
             total_minor: total.minor,
             notes: v.notes.clone(),
+            billable: v.ready,
+            not_billable_because: v.not_ready_because.iter().map(|(m, _)| m.clone()).collect(),
         }
     }
 }

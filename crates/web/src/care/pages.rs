@@ -184,6 +184,10 @@ struct ValuationPage {
     total: String,
     notes: Vec<String>,
     error: Option<String>,
+    /// Billing readiness: `None` when not read (the valuation failed).
+    ready: Option<bool>,
+    /// (message, link to fix it).
+    not_ready: Vec<(String, String)>,
 }
 
 /// What the stay would bill today: each charge with its days, price and explanation (a
@@ -195,8 +199,16 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
         let day = d.parse::<jiff::civil::Date>().map(quittance_domain::fr::format_date_fr).unwrap_or_default();
         if h.is_empty() { day } else { format!("{day} à {h}") }
     };
+    let mut ready = None;
+    let mut not_ready = Vec::new();
     let (s, p, charges, totals, total, notes, until, error) = match quittance_store::billing::valuation::stay(db, ctx.actor(), sid, None).await {
         Ok(v) => {
+            ready = Some(v.ready);
+            not_ready = v
+                .not_ready_because
+                .iter()
+                .map(|(m, w)| (m.clone(), crate::patients::pages::fix_link(id, w)))
+                .collect();
             let who = format!("{} {}", v.patient.used_name.clone().unwrap_or_else(|| v.patient.birth_name.clone()), v.patient.first_name);
             let shares = |list: &[quittance_domain::billing::split::Share]| {
                 list.iter().map(|x| ShareRow { name: party_name(&x.party, &v.debtor, &who), amount: x.amount.format_fr(), explanation: x.explanation.clone() }).collect::<Vec<_>>()
@@ -259,6 +271,8 @@ pub async fn stay_valuation(ctx: Ctx, Path((id, sid)): Path<(i64, i64)>) -> Page
         total,
         notes,
         error,
+        ready,
+        not_ready,
     };
     Ok(crate::render::html(StatusCode::OK, askama::Template::render(&page)))
 }

@@ -552,13 +552,7 @@ pub async fn view(ctx: Ctx, Path(id): Path<i64>) -> PageResult {
                 .failures
                 .into_iter()
                 .map(|(_, msg, fix)| {
-                    let link = match fix.as_str() {
-                        "identity" => format!("/patients/{}/modifier", p.id),
-                        "debtors" => format!("/patients/{}/debiteurs/nouveau", p.id),
-                        "pec" => format!("/patients/{}/pec/nouvelle", p.id),
-                        "documents" => format!("/patients/{}/documents/nouveau", p.id),
-                        _ => format!("/patients/{}/droits/nouveau", p.id),
-                    };
+                    let link = fix_link(p.id, &fix);
                     (msg, link)
                 })
                 .collect();
@@ -818,5 +812,16 @@ pub async fn debtor_update(Path((id, did)): Path<(i64, i64)>, CsrfForm(ctx, f): 
             Ok(debtor_form(&ctx, id, Some(current), &f.input, &FieldErrors::new(), Some(&m)).await)
         }
         Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Where a readiness failure is fixed (`identity`, `debtors`, `pec`, `documents`, else coverage).
+pub(crate) fn fix_link(patient_id: i64, fix: &str) -> String {
+    match fix {
+        "identity" => format!("/patients/{patient_id}/modifier"),
+        "debtors" => format!("/patients/{patient_id}/debiteurs/nouveau"),
+        "pec" => format!("/patients/{patient_id}/pec/nouvelle"),
+        "documents" => format!("/patients/{patient_id}/documents/nouveau"),
+        _ => format!("/patients/{patient_id}/droits/nouveau"),
     }
 }
