@@ -181,6 +181,7 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
     let mut plain = f64::MAX;
     let mut plain_rows = 0usize;
     let mut valued = f64::MAX;
+    let mut explained = f64::MAX;
     let mut totals = quittance_store::billing::valuation::Totals::default();
     for _ in 0..3 {
         let t = Instant::now();
@@ -220,13 +221,21 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
         plain = plain.min(t.elapsed().as_secs_f64());
         plain_rows = r.len();
         let t = Instant::now();
-        totals = quittance_store::billing::valuation::totals(db, est.id, today).await.map_err(err)?;
+        totals = quittance_store::billing::valuation::totals(db, est.id, today, false).await.map_err(err)?;
         valued = valued.min(t.elapsed().as_secs_f64());
+        // The same pass writing every French sentence (what previews and invoices show).
+        let t = Instant::now();
+        let with_text = quittance_store::billing::valuation::totals(db, est.id, today, true).await.map_err(err)?;
+        explained = explained.min(t.elapsed().as_secs_f64());
+        if with_text != totals {
+            return Err(format!("les totaux diffèrent avec les explications : {with_text:?} / {totals:?}"));
+        }
     }
     let per_s = |secs: f64| if secs > 0.0 { (totals.stay_days as f64 / secs) as u64 } else { 0 };
     println!("{:<34} {:>10} {:>14} {:>16}", "", "ms", "séjours", "jours valorisés/s");
     println!("{:<34} {:>10.0} {:>14} {:>16}", "lecture simple (référence)", plain * 1000.0, fr_int(plain_rows as f64), fr_int(per_s(plain) as f64));
     println!("{:<34} {:>10.0} {:>14} {:>16}", "valorisation et répartition", valued * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(valued) as f64));
+    println!("{:<34} {:>10.0} {:>14} {:>16}", "  … avec les explications", explained * 1000.0, fr_int(totals.stays as f64), fr_int(per_s(explained) as f64));
     println!(
         "{backend} : {} jours valorisés (forfait journalier, tarif journalier, chambre particulière) en {} charges et {} parts, total {} ; {} séjour(s) refusé(s).",
         fr_int(totals.stay_days as f64),
@@ -236,6 +245,7 @@ pub async fn run(db: &Db, backend: &str, stays: u64, days: u64) -> Result<(), St
         totals.refused
     );
     println!("ratio {backend} : {}", format!("{:.2}", valued / plain.max(1e-9)).replace('.', ","));
+    println!("ratio {backend} avec les explications : {}", format!("{:.2}", explained / plain.max(1e-9)).replace('.', ","));
     if totals.refused > 0 {
         return Err(format!("{} séjour(s) non valorisé(s)", totals.refused));
     }

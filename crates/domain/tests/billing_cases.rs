@@ -129,9 +129,9 @@ fn five_nights() -> Stay {
 
 fn run(s: &Stay, tariffs: &[TariffLine], params: &[Parameter], covers: &[Cover], agreements: &[Agreement], currency: Currency) -> (Split, Vec<String>) {
     let set = ParameterSet(params);
-    let activity = StayActivity { times: StayTimes { admission: s.adm, discharge: s.dis, discharge_mode: s.mode, care_mode: s.care }, site_id: 1, movements: &s.moves };
+    let activity = StayActivity { times: StayTimes { admission: s.adm, discharge: s.dis, discharge_mode: s.mode, care_mode: s.care }, site_id: 1, movements: &s.moves, explain: true };
     let v = value_stay(&activity, tariffs, &set, date(2026, 12, 1)).unwrap_or_else(|e| panic!("{}", e.message_fr()));
-    let ctx = SplitContext { admission: Some(s.adm.date()), covers, agreements, acts: &s.acts, currency };
+    let ctx = SplitContext { admission: Some(s.adm.date()), covers, agreements, acts: &s.acts, currency, explain: true };
     let sp = split(v.charges, &ctx, &set).unwrap_or_else(|e| panic!("{}", e.message_fr()));
     check_sums(&sp);
     let mut notes = v.notes;
@@ -364,7 +364,7 @@ fn act(code: &str, minor: i64, day: Date) -> Charge {
 
 fn split_acts(charges: Vec<Charge>, covers: &[Cover]) -> Split {
     let p = nc();
-    let ctx = SplitContext { admission: None, covers, agreements: &[], acts: &[], currency: X };
+    let ctx = SplitContext { admission: None, covers, agreements: &[], acts: &[], currency: X, explain: true };
     let sp = split(charges, &ctx, &ParameterSet(&p)).unwrap();
     check_sums(&sp);
     sp

@@ -147,8 +147,8 @@ fn world() -> impl Strategy<Value = World> {
 
 fn value(w: &World, moves: &[Movement], t: &[TariffLine], p: &[Parameter]) -> Option<(Valued, Split)> {
     let set = ParameterSet(p);
-    let v = value_stay(&StayActivity { times: w.times, site_id: 1, movements: moves }, t, &set, date(2029, 1, 1)).ok()?;
-    let ctx = SplitContext { admission: Some(w.times.admission.date()), covers: &w.covers, agreements: &w.agreements, acts: &w.acts, currency: w.currency };
+    let v = value_stay(&StayActivity { times: w.times, site_id: 1, movements: moves, explain: true }, t, &set, date(2029, 1, 1)).ok()?;
+    let ctx = SplitContext { admission: Some(w.times.admission.date()), covers: &w.covers, agreements: &w.agreements, acts: &w.acts, currency: w.currency, explain: true };
     let sp = split(v.charges.clone(), &ctx, &set).ok()?;
     Some((v, sp))
 }
@@ -250,4 +250,23 @@ fn most_worlds_are_valued() {
     }
     assert!(ok > 200, "{ok} of 300 valued");
     assert!(lines > 400 && imputed > 3, "{lines} lines, {imputed} imputations");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Without its sentences (a billing run's totals) the valuation and split give the same
+    /// charges, days and shares.
+    #[test]
+    fn the_sentences_change_no_amount(w in world()) {
+        let (t, p) = setup(&w);
+        let set = ParameterSet(&p);
+        let run = |explain: bool| {
+            let v = value_stay(&StayActivity { times: w.times, site_id: 1, movements: &w.moves, explain }, &t, &set, date(2029, 1, 1)).ok()?;
+            let ctx = SplitContext { admission: Some(w.times.admission.date()), covers: &w.covers, agreements: &w.agreements, acts: &w.acts, currency: w.currency, explain };
+            let sp = split(v.charges, &ctx, &set).ok()?;
+            Some(sp.lines.iter().map(|l| (l.charge.code.clone(), l.charge.days.clone(), l.charge.amount, l.shares.iter().map(|s| (s.party.clone(), s.amount)).collect::<Vec<_>>())).collect::<Vec<_>>())
+        };
+        prop_assert_eq!(run(true), run(false));
+    }
 }

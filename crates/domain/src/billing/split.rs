@@ -172,6 +172,8 @@ pub struct SplitContext<'a> {
     /// Costly acts of the stay (the participation forfaitaire).
     pub acts: &'a [StayAct],
     pub currency: Currency,
+    /// Write the French sentences of the shares (see `StayActivity::explain`).
+    pub explain: bool,
 }
 
 fn money_err(e: MoneyError) -> ValuationError {
@@ -336,7 +338,7 @@ pub fn split(charges: Vec<Charge>, ctx: &SplitContext<'_>, params: &ParameterSet
             match v.iter_mut().find(|x| x.party == s.party) {
                 Some(x) => {
                     x.amount.minor += s.amount.minor;
-                    if !x.explanation.split(" ; ").any(|e| e == s.explanation) {
+                    if ctx.explain && !x.explanation.split(" ; ").any(|e| e == s.explanation) {
                         x.explanation = format!("{} ; {}", x.explanation, s.explanation);
                     }
                 }
@@ -395,6 +397,13 @@ fn exempting<'c>(covers: &[&'c Cover], params: &ParameterSet<'_>, effect: Effect
     covers.iter().find_map(|c| c.exemptions.iter().find(|e| params.effects(**e, day).contains(&effect)).map(|e| (*c, *e)))
 }
 
+/// `format!` when the split writes its sentences, an empty string otherwise.
+macro_rules! say {
+    ($on:expr, $($t:tt)*) => {
+        if $on { format!($($t)*) } else { String::new() }
+    };
+}
+
 #[allow(clippy::too_many_arguments)]
 fn split_run(
     r: &Run,
@@ -405,6 +414,7 @@ fn split_run(
     pf_text: Option<&str>,
     used_days: &mut HashMap<(i64, Item), i64>,
 ) -> Result<Vec<(Share, bool)>, ValuationError> {
+    let ex = ctx.explain;
     let a = r.amount;
     let d = r.day;
     let cur = ctx.currency;
@@ -432,16 +442,16 @@ fn split_run(
                 let tm_rate = params.rate(ParameterKey::TauxTm, d)?;
                 let own = c.rate(Category::Sejour);
                 let (part, why) = if !r.pf.is_zero() || pf_text.is_some() {
-                    (r.pf, format!("{} : tarif journalier moins la participation forfaitaire (art. R160-16 CSS)", c.payer_name))
+                    (r.pf, say!(ex, "{} : tarif journalier moins la participation forfaitaire (art. R160-16 CSS)", c.payer_name))
                 } else if let Some((_, e)) = exempting(covers, params, Effect::Tm, d) {
-                    (Money::zero(cur), format!("{} : 100 % {}, exonération du ticket modérateur : {} (art. L160-14 CSS)", c.payer_name, what(cat), e.label()))
+                    (Money::zero(cur), say!(ex, "{} : 100 % {}, exonération du ticket modérateur : {} (art. L160-14 CSS)", c.payer_name, what(cat), e.label()))
                 } else if !r.tm_due {
-                    (Money::zero(cur), format!("{} : 100 % {} à partir du 31e jour d'hospitalisation", c.payer_name, what(cat)))
+                    (Money::zero(cur), say!(ex, "{} : 100 % {} à partir du 31e jour d'hospitalisation", c.payer_name, what(cat)))
                 } else {
                     let pays = BasisPoints(own.0.max(10_000 - tm_rate.0.min(10_000)));
                     let amo = apply_rate(a, pays, Rounding::HalfUp).map_err(money_err)?;
-                    patient_why.push(format!("ticket modérateur {}", pct(BasisPoints(10_000 - pays.0))));
-                    (a.checked_sub(amo).map_err(money_err)?, format!("{} : {} {} (art. L160-13 CSS)", c.payer_name, pct(pays), what(cat)))
+                    patient_why.push(say!(ex, "ticket modérateur {}", pct(BasisPoints(10_000 - pays.0))));
+                    (a.checked_sub(amo).map_err(money_err)?, say!(ex, "{} : {} {} (art. L160-13 CSS)", c.payer_name, pct(pays), what(cat)))
                 };
                 if !part.is_zero() && pf_text.is_some() {
                     patient_why.push("participation forfaitaire (art. R160-16 CSS)".into());
@@ -454,8 +464,8 @@ fn split_run(
         Category::Actes => {
             if let Some(c) = compulsory {
                 let (m, why) = match exempting(covers, params, Effect::Tm, d) {
-                    Some((_, e)) => (a, format!("{} : 100 % {}, exonération : {}", c.payer_name, what(cat), e.label())),
-                    None => (apply_rate(a, c.rate(cat), Rounding::HalfUp).map_err(money_err)?, format!("{} : {} {}", c.payer_name, pct(c.rate(cat)), what(cat))),
+                    Some((_, e)) => (a, say!(ex, "{} : 100 % {}, exonération : {}", c.payer_name, what(cat), e.label())),
+                    None => (apply_rate(a, c.rate(cat), Rounding::HalfUp).map_err(money_err)?, say!(ex, "{} : {} {}", c.payer_name, pct(c.rate(cat)), what(cat))),
                 };
                 take(&mut out, &mut rest, payer(c), m, why, false)?;
             }
@@ -464,7 +474,7 @@ fn split_run(
             Some((holder, e)) => {
                 let to = compulsory.filter(|c| c.exemptions.contains(&e)).unwrap_or(holder);
                 participation = false;
-                take(&mut out, &mut rest, payer(to), a, format!("{} : forfait journalier pris en charge, exonération : {} (art. L174-4 CSS)", to.payer_name, e.label()), false)?;
+                take(&mut out, &mut rest, payer(to), a, say!(ex, "{} : forfait journalier pris en charge, exonération : {} (art. L174-4 CSS)", to.payer_name, e.label()), false)?;
             }
             None => patient_why.push("forfait journalier, jamais remboursé par l'assurance obligatoire (art. L174-4 CSS)".into()),
         },
@@ -484,16 +494,16 @@ fn split_run(
         let item = item_for(cat);
         let agreements: Vec<&Agreement> = ctx.agreements.iter().filter(|g| g.payer_id == c.payer_id).collect();
         let mut eligible = a;
-        let mut why = format!("{} : {} {}", c.payer_name, pct(rate), what(cat));
+        let mut why = say!(ex, "{} : {} {}", c.payer_name, pct(rate), what(cat));
         let mut cap: Option<Money> = None;
         let mut covered_days = r.days;
         if !agreements.is_empty() {
             let Some(g) = agreements.iter().find(|g| g.accepted && g.items.contains(&item) && g.covers(d)) else {
                 let refused = agreements.iter().any(|g| !g.accepted);
-                patient_why.push(if refused { format!("prise en charge refusée par {}", c.payer_name) } else { format!("{} non accordé par {} pour ce jour", item.label().to_lowercase(), c.payer_name) });
+                patient_why.push(if refused { say!(ex, "prise en charge refusée par {}", c.payer_name) } else { say!(ex, "{} non accordé par {} pour ce jour", item.label().to_lowercase(), c.payer_name) });
                 continue;
             };
-            why = format!("{why} (accord n° {})", g.number);
+            why = say!(ex, "{why} (accord n° {})", g.number);
             // A PEC's cap per day and maximum days are those of the private room, as mutuelles
             // cap it (domain-rules §2.2); they do not cut the TM or the FJ.
             let capped = cat == Category::ChambreParticuliere;
@@ -504,13 +514,13 @@ fn split_run(
                 covered_days = covered;
                 if covered < r.days {
                     eligible = if covered == 0 { Money::zero(cur) } else { allocate(a, &[covered as u64, (r.days - covered) as u64]).map_err(money_err)?[0] };
-                    why = format!("{why}, {max} jours au plus");
-                    patient_why.push(format!("au-delà des {max} jours accordés par {}", c.payer_name));
+                    why = say!(ex, "{why}, {max} jours au plus");
+                    patient_why.push(say!(ex, "au-delà des {max} jours accordés par {}", c.payer_name));
                 }
             }
             if let Some(cp) = g.cap_per_day.filter(|_| capped) {
                 cap = Some(cp.checked_mul(covered_days).map_err(money_err)?);
-                why = format!("{why}, plafond {} par jour", cp.format_fr());
+                why = say!(ex, "{why}, plafond {} par jour", cp.format_fr());
             }
         }
         let mut m = apply_rate(eligible, rate, Rounding::HalfUp).map_err(money_err)?;
@@ -518,7 +528,7 @@ fn split_run(
             && m.minor > cp.minor
         {
             m = cp;
-            patient_why.push(format!("au-delà du plafond de {}", c.payer_name));
+            patient_why.push(say!(ex, "au-delà du plafond de {}", c.payer_name));
         }
         take(&mut out, &mut rest, payer(c), m, why, participation)?;
     }
@@ -540,16 +550,16 @@ fn split_run(
                 let keep = apply_rate(a, part, Rounding::HalfUp).map_err(money_err)?;
                 let m = Money::new((rest.minor - keep.minor).max(0), cur);
                 if part.0 > 0 {
-                    patient_why.push(format!("part du patient {} ({name}, aide médicale)", pct(part)));
+                    patient_why.push(say!(ex, "part du patient {} ({name}, aide médicale)", pct(part)));
                 }
-                (m, format!("{} : {name}, part du patient {} (aide médicale, domain-rules §6.3)", c.payer_name, pct(part)))
+                (m, say!(ex, "{} : {name}, part du patient {} (aide médicale, domain-rules §6.3)", c.payer_name, pct(part)))
             }
-            None => (apply_rate(a, c.rate(cat), Rounding::HalfUp).map_err(money_err)?, format!("{} : {} {}", c.payer_name, pct(c.rate(cat)), what(cat))),
+            None => (apply_rate(a, c.rate(cat), Rounding::HalfUp).map_err(money_err)?, say!(ex, "{} : {} {}", c.payer_name, pct(c.rate(cat)), what(cat))),
         };
         take(&mut out, &mut rest, payer(c), m, why, participation)?;
     }
     if !rest.is_zero() {
-        let why = if patient_why.is_empty() { "reste à la charge du patient".to_string() } else { format!("reste à la charge du patient : {}", patient_why.join(", ")) };
+        let why = if patient_why.is_empty() { "reste à la charge du patient".to_string() } else { say!(ex, "reste à la charge du patient : {}", patient_why.join(", ")) };
         out.push((Share { party: Party::Patient, amount: rest, explanation: why }, participation));
     }
     Ok(out)

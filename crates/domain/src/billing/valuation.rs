@@ -68,7 +68,7 @@ fn priced(
     service: &str,
     tariffs: &[TariffLine],
     rule: &'static str,
-    explain: &dyn Fn(&TariffLine, &[Date]) -> String,
+    explain: Option<&dyn Fn(&TariffLine, &[Date]) -> String>,
 ) -> Result<Vec<Charge>, ValuationError> {
     let mut out: Vec<Charge> = Vec::new();
     let mut runs: Vec<(&TariffLine, Vec<Date>)> = Vec::new();
@@ -96,7 +96,7 @@ fn priced(
             code: line.code.clone(),
             label: line.label.clone(),
             category: line.category,
-            explanation: explain(line, &v),
+            explanation: explain.map(|f| f(line, &v)).unwrap_or_default(),
             quantity: n,
             days: v,
             unit_price: line.price,
@@ -124,11 +124,11 @@ pub fn value_fj(
 ) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
     let _ = service;
     let rules = DayRules::on(params, stay.admission.date())?;
-    priced_fj(stay, site_id.unwrap_or_default(), fj_code, tariffs, fj_days(stay, &rules, until))
+    priced_fj(stay, site_id.unwrap_or_default(), fj_code, tariffs, fj_days(stay, &rules, until), true)
 }
 
 /// Prices the days of the forfait journalier and writes the sentences on the days left out.
-fn priced_fj(stay: &StayTimes, site_id: i64, fj_code: &str, tariffs: &[TariffLine], f: FjDays) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
+fn priced_fj(stay: &StayTimes, site_id: i64, fj_code: &str, tariffs: &[TariffLine], f: FjDays, explaining: bool) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
     let FjDays { days, left_out, none_because, exit_day_included } = f;
     let mut notes: Vec<String> = left_out.iter().map(|l| format!("Forfait journalier non facturé le {} : {}.", format_date_fr(l.day), l.reason)).collect();
     if let Some(why) = none_because {
@@ -139,18 +139,17 @@ fn priced_fj(stay: &StayTimes, site_id: i64, fj_code: &str, tariffs: &[TariffLin
         let exit = if exit_day_included && v.last().copied() == last_day { ", jour de sortie inclus" } else { "" };
         format!("{} {} × {}, {}{exit} (art. L174-4 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    let charges = priced(&days, fj_code, Some(site_id), "", tariffs, "forfait_journalier", &explain)?;
+    let charges = priced(&days, fj_code, Some(site_id), "", tariffs, "forfait_journalier", explaining.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))?;
     Ok((charges, notes))
 }
 
 /// The daily tariff (TJP, code `tjp_code`) of a stay's days of presence at midnight `days`
 /// (from [`midnight_days`], less the nights on leave).
-pub fn value_tjp(stay: &StayTimes, site_id: Option<i64>, service: &str, tjp_code: &str, tariffs: &[TariffLine], days: &[Date]) -> Result<Vec<Charge>, ValuationError> {
-    let _ = stay;
+pub fn value_tjp(site_id: Option<i64>, service: &str, tjp_code: &str, tariffs: &[TariffLine], days: &[Date], explaining: bool) -> Result<Vec<Charge>, ValuationError> {
     let explain = |l: &TariffLine, v: &[Date]| {
         format!("{} {} × {} de présence à minuit, {} (art. L162-20-1 CSS ; le jour de sortie ne compte pas)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    priced(days, tjp_code, site_id, service, tariffs, "tarif_journalier", &explain)
+    priced(days, tjp_code, site_id, service, tariffs, "tarif_journalier", explaining.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))
 }
 
 /// The code of the line of `category` that applies on `site` and `service` on `day`: the most
@@ -181,6 +180,9 @@ pub struct StayActivity<'a> {
     pub times: StayTimes,
     pub site_id: i64,
     pub movements: &'a [Movement],
+    /// Write the French sentences (a preview, an invoice); `false` for a pass that only needs
+    /// the amounts, days and shares (a billing run's totals): the same charges, without text.
+    pub explain: bool,
 }
 
 /// The charges of a stay and the sentences on what is not billed.
@@ -220,7 +222,7 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     // Forfait journalier: its day rules, less the days of leave.
     match fj_code(tariffs, a.times.care_mode) {
         Some(code) => {
-            let (mut charges, notes) = value_fj_except(&a.times, a.site_id, &code, tariffs, params, until, &leave)?;
+            let (mut charges, notes) = value_fj_except(&a.times, a.site_id, &code, tariffs, params, until, &leave, a.explain)?;
             out.charges.append(&mut charges);
             out.notes.extend(notes);
         }
@@ -233,7 +235,7 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     for (t, days) in runs_by(&nights, |d| transfer_on(&moves, d)) {
         let service = t.map(|i| moves[i].service.as_str()).unwrap_or("");
         match category_code(tariffs, TariffCategory::Tjp, a.site_id, service, days[0]) {
-            Some(code) => out.charges.extend(value_tjp(&a.times, Some(a.site_id), service, &code, tariffs, &days)?),
+            Some(code) => out.charges.extend(value_tjp(Some(a.site_id), service, &code, tariffs, &days, a.explain)?),
             None => missing_tjp = true,
         }
     }
@@ -256,17 +258,15 @@ fn value_fj_except(
     params: &ParameterSet<'_>,
     until: Date,
     leave: &[Date],
+    explaining: bool,
 ) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
-    if leave.is_empty() {
-        return value_fj(stay, Some(site_id), "", code, tariffs, params, until);
-    }
     let rules = DayRules::on(params, stay.admission.date())?;
     let mut f = fj_days(stay, &rules, until);
     let (kept, gone): (Vec<Date>, Vec<Date>) = f.days.iter().partition(|d| leave.binary_search(d).is_err());
     f.days = kept;
     f.left_out.extend(gone.iter().map(|d| LeftOut { day: *d, reason: "permission de sortie (art. R1112-56 CSP)".into() }));
     f.left_out.sort_by_key(|l| l.day);
-    priced_fj(stay, site_id, code, tariffs, f)
+    priced_fj(stay, site_id, code, tariffs, f, explaining)
 }
 
 /// Days of a private room billed, the days left out and why.
@@ -333,7 +333,7 @@ fn value_private_room(
             let exit = if a.times.discharge.is_some() && v.last() == Some(&last) { ", jour de sortie inclus" } else { "" };
             format!("{} {} × {}, {}{exit}, à la demande écrite du patient (art. R162-27 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
         };
-        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", &explain)?);
+        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", a.explain.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))?);
     }
     Ok(())
 }
@@ -427,7 +427,7 @@ mod tests {
         tjp.label = "Tarif journalier de prestations".into();
         tjp.category = TariffCategory::Tjp;
         let stay = StayTimes { admission: datetime(2026, 3, 2, 9, 0, 0, 0), discharge: Some(datetime(2026, 3, 7, 11, 0, 0, 0)), discharge_mode: None, care_mode: CareMode::HospitalisationComplete };
-        let c = value_tjp(&stay, None, "", "TJP", &[tjp], &midnight_days(&stay, date(2026, 12, 1))).unwrap();
+        let c = value_tjp(None, "", "TJP", &[tjp], &midnight_days(&stay, date(2026, 12, 1)), true).unwrap();
         assert_eq!((c[0].days.len(), c[0].amount.minor), (5, 600_000), "domain-rules-2 §1.5: base 5 × 1 200 €");
     }
 }

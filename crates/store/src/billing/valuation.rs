@@ -122,10 +122,11 @@ pub fn value_and_split(
     set: &ParameterSet<'_>,
     currency: Currency,
     today: Date,
+    explain: bool,
 ) -> Result<(Split, Vec<String>), ValuationError> {
     let t = times(s).map_err(|e| ValuationError::Integrity(e.to_string()))?;
-    let v = value_stay(&StayActivity { times: t, site_id: s.site_id, movements: moves }, lines, set, today)?;
-    let ctx = SplitContext { admission: Some(t.admission.date()), covers, agreements, acts, currency };
+    let v = value_stay(&StayActivity { times: t, site_id: s.site_id, movements: moves, explain }, lines, set, today)?;
+    let ctx = SplitContext { admission: Some(t.admission.date()), covers, agreements, acts, currency, explain };
     let sp = split(v.charges, &ctx, set)?;
     let mut notes = v.notes;
     notes.extend(sp.notes.iter().cloned());
@@ -139,7 +140,7 @@ pub async fn split_outside_stays(tx: &mut Tx, patient_id: i64, currency: Currenc
     let cov = covers(&crate::care::coverages::lines_in(tx, patient_id).await?)?;
     let agreements = agreements_in(tx, patient_id, None).await?;
     let rows: Vec<Parameter> = parameters::all_in(tx, establishment_id).await?.into_iter().map(|p| p.parameter).collect();
-    let ctx = SplitContext { admission: None, covers: &cov, agreements: &agreements, acts: &[], currency };
+    let ctx = SplitContext { admission: None, covers: &cov, agreements: &agreements, acts: &[], currency, explain: true };
     split(charges, &ctx, &ParameterSet(&rows)).map_err(|e| Error::invalid("valuation", e.message_fr()))
 }
 
@@ -165,9 +166,10 @@ pub struct Totals {
 
 /// Values and splits every stay of an establishment as of `today`, from one read of its stays,
 /// movements, acts, coverages, PEC answers, tariffs and parameters (what a billing run reads;
-/// `quittance bench valuation` times it). No audit row: nothing of a patient leaves this
+/// `quittance bench valuation` times it), with or without the French sentences (`explain`:
+/// the amounts, days and shares are the same). No audit row: nothing of a patient leaves this
 /// function but totals.
-pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Totals, Error> {
+pub async fn totals(db: &Db, establishment_id: i64, today: Date, explain: bool) -> Result<Totals, Error> {
     let mut tx = db.read().await?;
     let est = crate::establishments::get_in(&mut tx, establishment_id).await?;
     let lines: Vec<TariffLine> = tariffs::all_in(&mut tx, establishment_id).await?.into_iter().map(|t| t.line).collect();
@@ -212,7 +214,7 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date) -> Result<Total
         let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
         let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
         let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
-        let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today) else {
+        let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today, explain) else {
             t.refused += 1;
             continue;
         };
@@ -256,7 +258,7 @@ pub async fn stay(db: &Db, actor: &Actor, stay_id: i64, today: Option<Date>) -> 
         None => (true, Vec::new()),
     };
     let set = ParameterSet(&rows);
-    let (split, notes) = value_and_split(&s, &moves, &acts, &cov, &agreements, &lines, &set, est.currency, today).map_err(|e| Error::invalid("valuation", e.message_fr()))?;
+    let (split, notes) = value_and_split(&s, &moves, &acts, &cov, &agreements, &lines, &set, est.currency, today, true).map_err(|e| Error::invalid("valuation", e.message_fr()))?;
     crate::patients::audit_view(db, actor, &file, "view_valuation", serde_json::json!({ "sejour": stay_id })).await?;
     Ok(StayValuation { stay: s, patient: file.patient().clone(), debtor, until: today, split, notes, ready, not_ready_because })
 }
