@@ -203,28 +203,51 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date, explain: bool) 
         by_patient.entry(l.coverage.patient_id).or_default().push(l);
     }
     let mut cover_cache: std::collections::HashMap<i64, Vec<Cover>> = std::collections::HashMap::new();
-    let mut t = Totals::default();
     for s in &all {
-        t.stays += 1;
         if !cover_cache.contains_key(&s.patient_id) {
             let c = covers(by_patient.get(&s.patient_id).map(Vec::as_slice).unwrap_or(&[]))?;
             cover_cache.insert(s.patient_id, c);
         }
-        let cs = &cover_cache[&s.patient_id];
-        let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-        let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-        let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
-        let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today, explain) else {
-            t.refused += 1;
-            continue;
-        };
-        for l in &sp.lines {
-            t.stay_days += l.charge.days.len();
-            t.charges += 1;
-            t.shares += l.shares.len();
+    }
+    // The rules are pure and the rows in memory: the stays are valued on every core, in chunks,
+    // and the totals added up (the order does not change a sum).
+    let one = |chunk: &[stays::Stay]| -> Result<Totals, Error> {
+        let mut t = Totals::default();
+        for s in chunk {
+            t.stays += 1;
+            let cs = &cover_cache[&s.patient_id];
+            let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+            let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+            let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
+            let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today, explain) else {
+                t.refused += 1;
+                continue;
+            };
+            for l in &sp.lines {
+                t.stay_days += l.charge.days.len();
+                t.charges += 1;
+                t.shares += l.shares.len();
+            }
+            t.shares += sp.adjustments.iter().map(|a| a.shares.len()).sum::<usize>();
+            t.amount_minor = t.amount_minor.checked_add(sp.total().minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
         }
-        t.shares += sp.adjustments.iter().map(|a| a.shares.len()).sum::<usize>();
-        t.amount_minor = t.amount_minor.checked_add(sp.total().minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
+        Ok(t)
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
+    let size = all.len().div_ceil(cores).max(1);
+    let parts: Vec<Result<Totals, Error>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = all.chunks(size).map(|c| sc.spawn(move || one(c))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Integrity("valorisation interrompue".into())))).collect()
+    });
+    let mut t = Totals::default();
+    for p in parts {
+        let p = p?;
+        t.stays += p.stays;
+        t.stay_days += p.stay_days;
+        t.charges += p.charges;
+        t.shares += p.shares;
+        t.refused += p.refused;
+        t.amount_minor = t.amount_minor.checked_add(p.amount_minor).ok_or_else(|| Error::Integrity("total des charges hors limites".into()))?;
     }
     Ok(t)
 }
