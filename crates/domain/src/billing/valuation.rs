@@ -218,11 +218,13 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     let leave = leave_days(&moves);
     let on_leave = |d: &Date| leave.binary_search(d).is_ok();
     let mut out = Valued::default();
+    // The switchable day rules valid on the admission day, read once for the stay.
+    let rules = DayRules::on(params, a.times.admission.date())?;
 
     // Forfait journalier: its day rules, less the days of leave.
     match fj_code(tariffs, a.times.care_mode) {
         Some(code) => {
-            let (mut charges, notes) = value_fj_except(&a.times, a.site_id, &code, tariffs, params, until, &leave, a.explain)?;
+            let (mut charges, notes) = value_fj_except(&a.times, a.site_id, &code, tariffs, &rules, until, &leave, a.explain)?;
             out.charges.append(&mut charges);
             out.notes.extend(notes);
         }
@@ -245,7 +247,7 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
     }
 
     // Private room.
-    value_private_room(a, &moves, &leave, tariffs, params, until, &mut out)?;
+    value_private_room(a, &moves, &leave, tariffs, &rules, until, &mut out)?;
     Ok(out)
 }
 
@@ -255,13 +257,12 @@ fn value_fj_except(
     site_id: i64,
     code: &str,
     tariffs: &[TariffLine],
-    params: &ParameterSet<'_>,
+    rules: &DayRules,
     until: Date,
     leave: &[Date],
     explaining: bool,
 ) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
-    let rules = DayRules::on(params, stay.admission.date())?;
-    let mut f = fj_days(stay, &rules, until);
+    let mut f = fj_days(stay, rules, until);
     let (kept, gone): (Vec<Date>, Vec<Date>) = f.days.iter().partition(|d| leave.binary_search(d).is_err());
     f.days = kept;
     f.left_out.extend(gone.iter().map(|d| LeftOut { day: *d, reason: "permission de sortie (art. R1112-56 CSP)".into() }));
@@ -276,13 +277,15 @@ fn value_private_room(
     moves: &[Movement],
     leave: &[Date],
     tariffs: &[TariffLine],
-    params: &ParameterSet<'_>,
+    rules: &DayRules,
     until: Date,
     out: &mut Valued,
 ) -> Result<(), ValuationError> {
+    if !moves.iter().any(|m| matches!(m.kind, MovementKind::ChambreParticuliere | MovementKind::ChambreMedicale)) {
+        return Ok(());
+    }
     let first = a.times.admission.date();
     let last = a.times.discharge.map(|d| d.date()).unwrap_or(until);
-    let rules = DayRules::on(params, first)?;
     // R162-27 CSS: each day including the exit day, except the exit day on death or transfer.
     let exit_out = match a.times.discharge_mode {
         Some(DischargeMode::Deces) if a.times.discharge.is_some() && !rules.exit_billed_on_death => Some("décès"),
