@@ -37,6 +37,7 @@ fn nc() -> Vec<Parameter> {
     params(include_str!("../../store/data/territory/nc-parametres.csv"), Currency::Xpf)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn line(id: i64, code: &str, category: TariffCategory, minor: i64, currency: Currency, from: Date, to: Option<Date>, service: &str) -> TariffLine {
     TariffLine {
         id,
@@ -379,7 +380,7 @@ fn new_caledonian_cases() {
     assert_eq!((owed(&sp, "CAFAT"), owed(&sp, "MDF"), owed(&sp, "Patient")), (2451, 1050, 0), "70 % of 3 501 XPF rounds half up");
     // Card A (no other coverage) from 01/08/2024: patient 20 % (domain-rules §6.3).
     let a = cover(3, "AMSUD", CoverageRole::Aide, [80, 80, 0, 0, 0], &[Exemption::CarteA], 1);
-    let sp = split_acts(vec![act("C", 3500, date(2026, 11, 12))], &[a.clone()]);
+    let sp = split_acts(vec![act("C", 3500, date(2026, 11, 12))], std::slice::from_ref(&a));
     assert_eq!((owed(&sp, "AMSUD"), owed(&sp, "Patient")), (2800, 700));
     // Before 01/08/2024: 10 %.
     let sp = split_acts(vec![act("C", 3500, date(2024, 7, 31))], &[a]);

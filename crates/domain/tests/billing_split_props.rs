@@ -32,6 +32,7 @@ fn params(file: &str, currency: Currency) -> Vec<Parameter> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn line(id: i64, code: &str, category: TariffCategory, minor: i64, currency: Currency, from: Date, to: Option<Date>, service: &str) -> TariffLine {
     TariffLine {
         id,

@@ -167,7 +167,7 @@ pub fn leave_days(movements: &[Movement]) -> Vec<Date> {
 
 /// The service (or discipline) the patient is in on `day`: that of the last transfer made on
 /// or before that day (the receiving service owns the transfer day), blank before any.
-pub fn service_on<'a>(movements: &'a [Movement], day: Date) -> &'a str {
+pub fn service_on(movements: &[Movement], day: Date) -> &str {
     transfer_on(movements, day).map(|i| movements[i].service.as_str()).unwrap_or("")
 }
 

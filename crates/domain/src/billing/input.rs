@@ -126,7 +126,7 @@ pub fn parse_tariff(raw: &TariffInput, currency: Currency) -> Result<ParsedTarif
             e.add("price", "Le prix ne peut pas être négatif.");
             None
         }
-        Ok(m) if m.minor > 100_000_000_00 => {
+        Ok(m) if m.minor > 10_000_000_000 => {
             e.add("price", "Prix hors limites.");
             None
         }

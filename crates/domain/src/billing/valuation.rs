@@ -59,6 +59,9 @@ impl From<Missing> for ValuationError {
     }
 }
 
+/// Writes a charge's sentence from its tariff line and days.
+type Explain<'a> = &'a dyn Fn(&TariffLine, &[Date]) -> String;
+
 /// The charges of `code` for `days`: one per tariff line met (a price change inside the stay
 /// gives two charges), in date order.
 fn priced(
@@ -68,7 +71,7 @@ fn priced(
     service: &str,
     tariffs: &[TariffLine],
     rule: &'static str,
-    explain: Option<&dyn Fn(&TariffLine, &[Date]) -> String>,
+    explain: Option<Explain<'_>>,
 ) -> Result<Vec<Charge>, ValuationError> {
     let mut out: Vec<Charge> = Vec::new();
     let mut runs: Vec<(&TariffLine, Vec<Date>)> = Vec::new();
@@ -139,7 +142,7 @@ fn priced_fj(stay: &StayTimes, site_id: i64, fj_code: &str, tariffs: &[TariffLin
         let exit = if exit_day_included && v.last().copied() == last_day { ", jour de sortie inclus" } else { "" };
         format!("{} {} × {}, {}{exit} (art. L174-4 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    let charges = priced(&days, fj_code, Some(site_id), "", tariffs, "forfait_journalier", explaining.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))?;
+    let charges = priced(&days, fj_code, Some(site_id), "", tariffs, "forfait_journalier", explaining.then_some(&explain as Explain<'_>))?;
     Ok((charges, notes))
 }
 
@@ -149,7 +152,7 @@ pub fn value_tjp(site_id: Option<i64>, service: &str, tjp_code: &str, tariffs: &
     let explain = |l: &TariffLine, v: &[Date]| {
         format!("{} {} × {} de présence à minuit, {} (art. L162-20-1 CSS ; le jour de sortie ne compte pas)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
     };
-    priced(days, tjp_code, site_id, service, tariffs, "tarif_journalier", explaining.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))
+    priced(days, tjp_code, site_id, service, tariffs, "tarif_journalier", explaining.then_some(&explain as Explain<'_>))
 }
 
 /// The code of the line of `category` that applies on `site` and `service` on `day`: the most
@@ -214,7 +217,7 @@ fn leave_note(what: &str, days: &[Date]) -> Option<String> {
 /// Deterministic: the movements are read in their date order whatever order they come in.
 pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &ParameterSet<'_>, until: Date) -> Result<Valued, ValuationError> {
     let mut moves: Vec<Movement> = a.movements.to_vec();
-    moves.sort_by(|x, y| (x.start, x.id).cmp(&(y.start, y.id)));
+    moves.sort_by_key(|m| (m.start, m.id));
     let leave = leave_days(&moves);
     let on_leave = |d: &Date| leave.binary_search(d).is_ok();
     let mut out = Valued::default();
@@ -252,6 +255,7 @@ pub fn value_stay(a: &StayActivity<'_>, tariffs: &[TariffLine], params: &Paramet
 }
 
 /// The forfait journalier less the days of leave.
+#[allow(clippy::too_many_arguments)]
 fn value_fj_except(
     stay: &StayTimes,
     site_id: i64,
@@ -336,7 +340,7 @@ fn value_private_room(
             let exit = if a.times.discharge.is_some() && v.last() == Some(&last) { ", jour de sortie inclus" } else { "" };
             format!("{} {} × {}, {}{exit}, à la demande écrite du patient (art. R162-27 CSS)", l.label, l.price.format_fr(), days_word(v.len()), run_text(v))
         };
-        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", a.explain.then_some(&explain as &dyn Fn(&TariffLine, &[Date]) -> String))?);
+        out.charges.extend(priced(&run, &code, Some(a.site_id), service, tariffs, "chambre_particuliere", a.explain.then_some(&explain as Explain<'_>))?);
     }
     Ok(())
 }

@@ -204,9 +204,8 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date, explain: bool) 
     }
     let mut cover_cache: std::collections::HashMap<i64, Vec<Cover>> = std::collections::HashMap::new();
     for s in &all {
-        if !cover_cache.contains_key(&s.patient_id) {
-            let c = covers(by_patient.get(&s.patient_id).map(Vec::as_slice).unwrap_or(&[]))?;
-            cover_cache.insert(s.patient_id, c);
+        if let std::collections::hash_map::Entry::Vacant(e) = cover_cache.entry(s.patient_id) {
+            e.insert(covers(by_patient.get(&s.patient_id).map(Vec::as_slice).unwrap_or(&[]))?);
         }
     }
     // The rules are pure and the rows in memory: the stays are valued on every core, in chunks,
