@@ -35,6 +35,7 @@ contract!(
     two_writers_on_one_stay_one_movement_lands,
     the_discharge_closes_the_stays_subscriptions,
     a_cms_act_is_split_between_cafat_the_aid_and_the_patient,
+    a_pec_answer_bounds_the_mutuelle,
 );
 
 async fn nc(db: &Db) -> i64 {
@@ -526,4 +527,56 @@ async fn a_cms_act_is_split_between_cafat_the_aid_and_the_patient(t: TestDb) {
     let payer = |id: i64| move |p: &Party| matches!(p, Party::Payer { payer_id, .. } if *payer_id == id);
     assert_eq!((owed(&payer(cafat)), owed(&payer(aid)), owed(&|p: &Party| *p == Party::Patient)), (2450, 350, 700), "{:?}", v.split);
     assert!(v.split.lines[0].shares.iter().any(|s| s.explanation.contains("carte B")), "{:?}", v.split.lines[0].shares);
+}
+
+/// A mutuelle's PEC answer bounds what it pays for the private room (cap per day, maximum
+/// days) and a refusal pays nothing: read from the database through the stay's valuation.
+async fn a_pec_answer_bounds_the_mutuelle(t: TestDb) {
+    use quittance_domain::billing::split::Party;
+    use quittance_store::care::movements::{self, MovementInput};
+    let db = &t.db;
+    let h = fixtures::hospital(db, "HSM").await;
+    let site = fixtures::site(db, h, "MED", "Médecine").await;
+    for i in [TariffInput { site_id: site.to_string(), ..tariff("TJP", "tjp", "1 000,00", "01/01/2026") }, TariffInput { site_id: site.to_string(), ..tariff("CP", "chambre_particuliere", "60,00", "01/01/2026") }] {
+        tariffs::add(db, &op(), h, &tariffs::parse_for(db, h, &i).await.unwrap()).await.unwrap();
+    }
+    let cpam = flow::payers::create(db, &op(), h, &fixtures::payer_input("CPAM", "obligatoire", "CPAM")).await.unwrap().id;
+    let mgen = flow::payers::create(db, &op(), h, &fixtures::payer_input("MGEN", "complementaire", "MGEN")).await.unwrap().id;
+    let p = fixtures::at_site(fixtures::person("MARTIN", "Claire", "12/03/1980", "F"), site);
+    let patient = common::typed::create(db, &op(), h, &p).await.expect("patient").id;
+    for c in [
+        quittance_store::care::coverages::CoverageInput { rate_sejour: "80 %".into(), ..fixtures::coverage_input(cpam, "obligatoire", "01/01/2026", "") },
+        quittance_store::care::coverages::CoverageInput { rate_sejour: "20 %".into(), rate_fj: "100 %".into(), rate_cp: "100 %".into(), priority: "2".into(), ..fixtures::coverage_input(mgen, "complementaire", "01/01/2026", "") },
+    ] {
+        let parsed = quittance_store::care::coverages::parse(db, patient, &c).await.expect("coverage");
+        quittance_store::care::coverages::save(db, &op(), patient, None, 0, &parsed).await.expect("save");
+    }
+    let input = quittance_store::care::stays::StayInput { discharge_date: "07/03/2026".into(), discharge_time: "11:00".into(), discharge_mode: "domicile".into(), ..fixtures::stay_input(site, "02/03/2026") };
+    let stay = flow::stays::save(db, &op(), patient, None, 0, &input).await.expect("stay");
+    let room = MovementInput { kind: "chambre_particuliere".into(), start_date: "02/03/2026".into(), start_time: "09:00".into(), written_request: "oui".into(), ..Default::default() };
+    movements::add_movement(db, &op(), stay.id, stay.version, &movements::parse_movement(&room).unwrap()).await.expect("room");
+    let answer = |status: &str, number: &str| {
+        format!(
+            "INSERT INTO cover_authorizations (establishment_id, patient_id, stay_id, payer_id, number, status, requested_items, requested_days, estimate_minor, currency, \
+             agreement_number, agreed_items, cap_per_day_minor, max_days, valid_from, valid_to, created_at, updated_at, version) VALUES \
+             ({h}, {patient}, {}, {mgen}, '{number}', '{status}', 'chambre_particuliere', 10, 0, 'EUR', 'ACC-{number}', 'chambre_particuliere,forfait_journalier,ticket_moderateur', 4500, 4, '2026-03-01', '2026-03-31', 'x', 'x', 1)",
+            stay.id
+        )
+    };
+    let mut tx = db.begin().await.unwrap();
+    tx.exec(&answer("acceptee", "P1"), &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let v = quittance_store::billing::valuation::stay(db, &op(), stay.id, None).await.expect("valuation");
+    let cp = v.split.lines.iter().find(|l| l.charge.code == "CP").expect("room charge");
+    let of = |who: &dyn Fn(&Party) -> bool| cp.shares.iter().filter(|s| who(&s.party)).map(|s| s.amount.minor).sum::<i64>();
+    assert_eq!(cp.charge.amount.minor, 6 * 6000);
+    assert_eq!(of(&|p| matches!(p, Party::Payer { payer_id, .. } if *payer_id == mgen)), 4 * 4500, "4 days at most, 45 € a day: {:?}", cp.shares);
+    assert!(cp.shares.iter().any(|s| s.explanation.contains("ACC-P1")), "{:?}", cp.shares);
+    // The same answer recorded as a refusal: the mutuelle pays nothing for the stay.
+    let mut tx = db.begin().await.unwrap();
+    tx.exec("UPDATE cover_authorizations SET status = 'refusee' WHERE number = 'P1'", &[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let v = quittance_store::billing::valuation::stay(db, &op(), stay.id, None).await.expect("valuation");
+    let mgen_total: i64 = v.split.totals().iter().filter(|(p, _)| matches!(p, Party::Payer { payer_id, .. } if *payer_id == mgen)).map(|(_, m)| m.minor).sum();
+    assert_eq!(mgen_total, 0, "a refused PEC: the mutuelle pays nothing for the stay");
 }

@@ -81,33 +81,68 @@ pub(crate) fn covers(lines: &[CoverageLine]) -> Result<Vec<Cover>, Error> {
     Ok(out)
 }
 
+/// The columns of a PEC answer the split reads ([`AnswerRow`]).
+const ANSWER_COLS: &str = "patient_id, stay_id, payer_id, number, agreement_number, status, agreed_items, cap_per_day_minor, max_days, valid_from, valid_to, currency";
+
 /// The answered PEC requests of a patient for a stay (or not tied to one), as agreements.
 pub(crate) async fn agreements_in(tx: &mut Tx, patient_id: i64, stay_id: Option<i64>) -> Result<Vec<Agreement>, Error> {
-    let pecs: Vec<crate::pec::Pec> = tx
+    let rows: Vec<AnswerRow> = tx
         .all(
-            &format!("SELECT {} FROM cover_authorizations WHERE patient_id = $1 AND (stay_id IS NULL OR stay_id = $2) ORDER BY id", crate::pec::COLS),
+            &format!("SELECT {ANSWER_COLS} FROM cover_authorizations WHERE patient_id = $1 AND (stay_id IS NULL OR stay_id = $2) AND status IN ('acceptee', 'partielle', 'refusee') ORDER BY id"),
             &crate::args![patient_id, stay_id.unwrap_or(-1)],
         )
         .await?;
-    Ok(agreements(pecs.iter(), stay_id))
+    Ok(rows.into_iter().map(|r| r.agreement).collect())
 }
 
-/// The answers among `pecs` that bear on `stay_id` (theirs, or not tied to a stay).
-fn agreements<'a>(pecs: impl Iterator<Item = &'a crate::pec::Pec>, stay_id: Option<i64>) -> Vec<Agreement> {
-    let day = |s: &Option<String>| s.as_deref().and_then(|d| d.parse::<Date>().ok());
-    pecs.filter(|p| p.stay_id.is_none() || p.stay_id == stay_id)
-        .filter(|p| matches!(p.status, Status::Acceptee | Status::Partielle | Status::Refusee))
-        .map(|p| Agreement {
-            payer_id: p.payer_id,
-            number: p.agreement_number.clone().unwrap_or_else(|| p.number.clone()),
-            accepted: p.status != Status::Refusee,
-            items: p.agreed_items.clone().unwrap_or_default(),
-            cap_per_day: p.cap_per_day,
-            max_days: p.max_days,
-            from: day(&p.valid_from),
-            to: day(&p.valid_to),
+/// A PEC answer as a billing run reads it: only what the split needs.
+struct AnswerRow {
+    patient_id: i64,
+    stay_id: Option<i64>,
+    agreement: Agreement,
+}
+
+#[derive(sqlx::FromRow)]
+struct AnswerCols {
+    patient_id: i64,
+    stay_id: Option<i64>,
+    payer_id: i64,
+    number: String,
+    agreement_number: Option<String>,
+    status: String,
+    agreed_items: Option<String>,
+    cap_per_day_minor: Option<i64>,
+    max_days: Option<i64>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    currency: String,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for AnswerRow
+where
+    AnswerCols: sqlx::FromRow<'r, R>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        use crate::shared::rows::{decode, decode_list};
+        let r = AnswerCols::from_row(row)?;
+        let status: Status = decode(r.status)?;
+        let currency: Currency = decode(r.currency)?;
+        let day = |s: &Option<String>| s.as_deref().map(crate::shared::rows::decode_date).transpose();
+        Ok(AnswerRow {
+            patient_id: r.patient_id,
+            stay_id: r.stay_id,
+            agreement: Agreement {
+                payer_id: r.payer_id,
+                number: r.agreement_number.unwrap_or(r.number),
+                accepted: status != Status::Refusee,
+                items: r.agreed_items.map(decode_list).transpose()?.unwrap_or_default(),
+                cap_per_day: r.cap_per_day_minor.map(|m| quittance_domain::money::Money::new(m, currency)),
+                max_days: r.max_days,
+                from: day(&r.valid_from)?,
+                to: day(&r.valid_to)?,
+            },
         })
-        .collect()
+    }
 }
 
 /// Values and splits one stay from what was read.
@@ -181,12 +216,15 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date, explain: bool) 
         .all("SELECT a.id, a.stay_id, a.performed_on, a.code, a.label, a.amount_minor, a.coefficient_centi, a.external_id, a.cancelled_at, a.cancel_reason, e.currency FROM stay_acts a JOIN stays s ON s.id = a.stay_id JOIN establishments e ON e.id = s.establishment_id WHERE s.establishment_id = $1 AND a.cancelled_at IS NULL ORDER BY a.stay_id", &crate::args![establishment_id])
         .await?;
     let cov = crate::care::coverages::lines_in_establishment(&mut tx, establishment_id).await?;
-    let pecs: Vec<crate::pec::Pec> = tx
-        .all(&format!("SELECT {} FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle', 'refusee') ORDER BY patient_id, id", crate::pec::COLS), &crate::args![establishment_id])
+    let answers: Vec<AnswerRow> = tx
+        .all(
+            &format!("SELECT {ANSWER_COLS} FROM cover_authorizations WHERE establishment_id = $1 AND status IN ('acceptee', 'partielle', 'refusee') ORDER BY patient_id, id"),
+            &crate::args![establishment_id],
+        )
         .await?;
     tx.rollback().await?;
-    let mut by_patient_pecs: std::collections::HashMap<i64, Vec<crate::pec::Pec>> = std::collections::HashMap::new();
-    for p in pecs {
+    let mut by_patient_pecs: std::collections::HashMap<i64, Vec<AnswerRow>> = std::collections::HashMap::new();
+    for p in answers {
         by_patient_pecs.entry(p.patient_id).or_default().push(p);
     }
     let set = ParameterSet(&rows);
@@ -217,7 +255,10 @@ pub async fn totals(db: &Db, establishment_id: i64, today: Date, explain: bool) 
             let cs = &cover_cache[&s.patient_id];
             let m = by_stay_moves.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
             let a = by_stay_acts.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
-            let ags = by_patient_pecs.get(&s.patient_id).map(|v| agreements(v.iter(), Some(s.id))).unwrap_or_default();
+            let ags: Vec<Agreement> = by_patient_pecs
+                .get(&s.patient_id)
+                .map(|v| v.iter().filter(|a| a.stay_id.is_none() || a.stay_id == Some(s.id)).map(|a| a.agreement.clone()).collect())
+                .unwrap_or_default();
             let Ok((sp, _)) = value_and_split(s, m, a, cs, &ags, &lines, &set, est.currency, today, explain) else {
                 t.refused += 1;
                 continue;
