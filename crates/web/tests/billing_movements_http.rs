@@ -142,5 +142,13 @@ async fn the_api_records_movements_and_the_preview_splits_the_stay() {
     assert_eq!(val["billable"], json!(false), "{val}");
     let why = val["not_billable_because"].as_array().unwrap();
     assert!(!why.is_empty() && why.iter().all(|m| m.as_str().is_some_and(|m| !m.is_empty())), "{val}");
-    let _ = demo_ids(&app.db).await;
+    // A stay sent by another system under its id: sent again, the same stay, nothing written.
+    let ids = demo_ids(&app.db).await;
+    let patient = quittance_store::care::stays::get(&app.db, &op(), sid).await.unwrap().patient_id;
+    let body = json!({ "site_id": ids.med.to_string(), "admission_date": day(1), "admission_time": "10:00", "care_mode": "hospitalisation_complete", "external_id": "GAM-S-42" });
+    let first = app.post_json(&format!("/api/v1/patients/{patient}/stays"), Some(&key), &body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = app.post_json(&format!("/api/v1/patients/{patient}/stays"), Some(&key), &body).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(first.json()["id"], again.json()["id"]);
 }

@@ -182,6 +182,31 @@ pub async fn save_noting(db: &Db, actor: &Actor, patient_id: i64, stay_id: Optio
     Ok((s, notes))
 }
 
+/// Opens a stay sent by another system under its `external_id`: a second call with the same id
+/// writes nothing and answers the stay already opened (`false`), so a retried request or a
+/// re-sent feed never opens a stay twice. The id belongs to one patient (an error on
+/// `external_id` otherwise).
+pub async fn open_external(db: &Db, actor: &Actor, patient_id: i64, external_id: &str, input: &ParsedStay) -> Result<(Stay, bool), Error> {
+    let (patient, _) = patients::write_access(db, actor, patient_id).await?;
+    let external_id = external_id.trim();
+    if external_id.chars().count() > 80 {
+        return Err(Error::Invalid(FieldErrors::single("external_id", "80 caractères au plus.")));
+    }
+    let mut tx = db.begin().await?;
+    let before: Option<Stay> = tx.opt(&format!("SELECT {COLS} FROM stays WHERE establishment_id = $1 AND external_id = $2"), &args![patient.establishment_id, external_id.to_string()]).await?;
+    if let Some(b) = before {
+        tx.rollback().await?;
+        if b.patient_id != patient_id {
+            return Err(Error::Invalid(FieldErrors::single("external_id", "Cet identifiant externe est celui du séjour d'un autre patient.")));
+        }
+        return Ok((b, false));
+    }
+    let s = save_in(&mut tx, actor, (patient_id, patient.establishment_id), None, None, input, Some(external_id)).await?;
+    on_discharge(&mut tx, actor, &s).await?;
+    tx.commit().await?;
+    Ok((s, true))
+}
+
 /// A discharged stay closes its open subscriptions on the discharge day, in the discharge's
 /// transaction (`activity::services::close_open_for_stay`).
 pub(crate) async fn on_discharge(tx: &mut Tx, actor: &Actor, s: &Stay) -> Result<Vec<String>, Error> {

@@ -354,6 +354,9 @@ pub struct StayBody {
     pub discharge_time: String,
     pub discharge_mode: String,
     pub care_mode: String,
+    /// The sending system's id of the stay: sent again, the stay already opened is answered
+    /// (200) and nothing is written.
+    pub external_id: String,
 }
 
 impl From<StayBody> for stays::StayInput {
@@ -535,9 +538,21 @@ pub async fn list_stays(State(s): State<AppState>, Extension(a): Extension<Actor
 
 /// Opens a stay.
 #[utoipa::path(post, path = "/patients/{id}/stays", params(("id" = i64, Path)), request_body = StayBody,
-    responses((status = 201, body = StayDto), (status = 422, body = Problem)))]
+    responses((status = 201, body = StayDto), (status = 200, body = StayDto, description = "Already opened under this external_id"), (status = 422, body = Problem)))]
 pub async fn add_stay(State(s): State<AppState>, Extension(a): Extension<Actor>, Path(id): Path<i64>, Json(body): Json<StayBody>) -> Response {
-    let saved = match stays::parse(&s.db, &a, id, &body.into()).await {
+    let external = body.external_id.trim().to_string();
+    let parsed = stays::parse(&s.db, &a, id, &body.into()).await;
+    if !external.is_empty() {
+        let r = match parsed {
+            Ok(p) => stays::open_external(&s.db, &a, id, &external, &p).await,
+            Err(e) => Err(e),
+        };
+        return match r {
+            Ok((x, created)) => reply(if created { StatusCode::CREATED } else { StatusCode::OK }, Ok::<_, quittance_store::Error>(StayDto::from(&x))),
+            Err(e) => reply(StatusCode::CREATED, Err::<StayDto, _>(e)),
+        };
+    }
+    let saved = match parsed {
         Ok(p) => stays::save(&s.db, &a, id, None, 0, &p).await,
         Err(e) => Err(e),
     };
