@@ -199,7 +199,7 @@ mod valuation_props {
             // Priced by a tariff that changes inside the period: the charges cover exactly the days.
             let change = day_in_2026(300);
             let tariffs = [fj(1, 2000, date(2000, 1, 1), Some(change.yesterday().unwrap())), fj(2, 2300, change, None)];
-            let (charges, _) = value_fj(&s, None, "", "FJ", &tariffs, &set, until).unwrap();
+            let (charges, _) = value_fj(&s, None, "FJ", &tariffs, &set, until).unwrap();
             let covered: Vec<Date> = charges.iter().flat_map(|c| c.days.clone()).collect();
             prop_assert_eq!(&covered, &f.days);
             for c in &charges {
@@ -208,7 +208,7 @@ mod valuation_props {
                 prop_assert_eq!(c.unit_price.minor, expected, "each day at the price valid that day");
             }
             // Deterministic.
-            prop_assert_eq!(value_fj(&s, None, "", "FJ", &tariffs, &set, until).unwrap().0, charges);
+            prop_assert_eq!(value_fj(&s, None, "FJ", &tariffs, &set, until).unwrap().0, charges);
         }
     }
 }

@@ -119,13 +119,11 @@ fn days_word(n: usize) -> String {
 pub fn value_fj(
     stay: &StayTimes,
     site_id: Option<i64>,
-    service: &str,
     fj_code: &str,
     tariffs: &[TariffLine],
     params: &ParameterSet<'_>,
     until: Date,
 ) -> Result<(Vec<Charge>, Vec<String>), ValuationError> {
-    let _ = service;
     let rules = DayRules::on(params, stay.admission.date())?;
     priced_fj(stay, site_id.unwrap_or_default(), fj_code, tariffs, fj_days(stay, &rules, until), true)
 }
@@ -392,7 +390,7 @@ mod tests {
             discharge_mode: Some(DischargeMode::Domicile),
             care_mode: CareMode::HospitalisationComplete,
         };
-        let (charges, notes) = value_fj(&stay, None, "", "FJ", &tariffs, &ParameterSet(&rows), date(2026, 12, 1)).unwrap();
+        let (charges, notes) = value_fj(&stay, None, "FJ", &tariffs, &ParameterSet(&rows), date(2026, 12, 1)).unwrap();
         assert!(notes.is_empty());
         assert_eq!(charges.len(), 2);
         assert_eq!((charges[0].days.len(), charges[0].amount.minor), (3, 6000));
@@ -411,7 +409,7 @@ mod tests {
             discharge_mode: Some(DischargeMode::Deces),
             care_mode: CareMode::HospitalisationComplete,
         };
-        let (charges, notes) = value_fj(&stay, None, "", "FJ", &tariffs, &ParameterSet(&rows), date(2026, 12, 1)).unwrap();
+        let (charges, notes) = value_fj(&stay, None, "FJ", &tariffs, &ParameterSet(&rows), date(2026, 12, 1)).unwrap();
         assert_eq!(charges[0].days.len(), 4);
         assert_eq!(notes, vec!["Forfait journalier non facturé le 16/03/2026 : jour de sortie non facturé : décès (arrêté du 19 février 2009)."]);
         assert!(!charges[0].explanation.contains("jour de sortie inclus"));
@@ -421,9 +419,9 @@ mod tests {
     fn a_missing_tariff_or_parameter_is_said_in_french() {
         let rows = params();
         let stay = StayTimes { admission: datetime(2017, 12, 30, 10, 0, 0, 0), discharge: Some(datetime(2018, 1, 2, 10, 0, 0, 0)), discharge_mode: None, care_mode: CareMode::HospitalisationComplete };
-        let e = value_fj(&stay, None, "", "FJ", &[fj(1, 20, date(2018, 1, 1), None)], &ParameterSet(&rows), date(2026, 1, 1)).unwrap_err();
+        let e = value_fj(&stay, None, "FJ", &[fj(1, 20, date(2018, 1, 1), None)], &ParameterSet(&rows), date(2026, 1, 1)).unwrap_err();
         assert_eq!(e.message_fr(), "Aucun tarif « FJ » en vigueur le 30/12/2017 pour ce séjour.");
-        let e = value_fj(&stay, None, "", "FJ", &[], &ParameterSet(&[]), date(2026, 1, 1)).unwrap_err();
+        let e = value_fj(&stay, None, "FJ", &[], &ParameterSet(&[]), date(2026, 1, 1)).unwrap_err();
         assert!(e.message_fr().starts_with("Paramètre de facturation absent le 30/12/2017"), "{}", e.message_fr());
     }
 

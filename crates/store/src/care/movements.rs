@@ -4,7 +4,7 @@
 //! agents working from the same stay page cannot both write unseen. Nothing is deleted: a
 //! mistaken row is cancelled with a reason (the triggers of migration 14 refuse anything else).
 
-use jiff::civil::{Date, DateTime};
+use jiff::civil::DateTime;
 use quittance_domain::billing::tariffs::Coefficient;
 use quittance_domain::care::input::local_text;
 use quittance_domain::care::movement::{Movement, MovementKind, ParsedMovement, ParsedStayAct, StayAct, within_stay};
@@ -182,8 +182,7 @@ pub async fn activity(db: &Db, actor: &Actor, stay_id: i64) -> Result<StayActivi
     let mut tx = db.read().await?;
     let movements = movements_in(&mut tx, &[stay_id]).await?;
     let acts = acts_in(&mut tx, &[stay_id]).await?;
-    let currency: Currency = decode(tx.opt::<(String,)>("SELECT currency FROM establishments WHERE id = $1", &args![s.establishment_id]).await?.map(|r| r.0).unwrap_or_default())
-        .map_err(|e| Error::Integrity(e.to_string()))?;
+    let currency = crate::billing::currency_of(&mut tx, s.establishment_id).await?;
     tx.rollback().await?;
     patients::audit_view(db, actor, &file, "view_stay", serde_json::json!({ "sejour": stay_id })).await?;
     Ok(StayActivity { stay: s, patient: file.patient().clone(), currency, movements, acts })
@@ -339,8 +338,7 @@ pub(crate) async fn add_act_in(tx: &mut Tx, actor: &Actor, stay_id: i64, version
     }
     let s = locked_stay(tx, stay_id, version).await?;
     let (adm, dis) = times(&s)?;
-    let currency: Currency = decode(tx.opt::<(String,)>("SELECT currency FROM establishments WHERE id = $1", &args![s.establishment_id]).await?.map(|r| r.0).unwrap_or_default())
-        .map_err(|e| Error::Integrity(e.to_string()))?;
+    let currency = crate::billing::currency_of(tx, s.establishment_id).await?;
     let mut e = FieldErrors::new();
     if a.performed_on < adm.date() || dis.is_some_and(|d| a.performed_on > d.date()) {
         e.add("performed_on", "L'acte doit avoir été fait pendant le séjour.");
@@ -373,15 +371,14 @@ pub fn live_acts(acts: &[StoredAct]) -> Vec<StayAct> {
     acts.iter().filter(|a| a.cancelled.is_none()).map(|a| a.act.clone()).collect()
 }
 
-/// The first day of a stay, for callers that only need it.
-pub fn admission_day(s: &Stay) -> Option<Date> {
-    s.admission_at.split('T').next().and_then(|d| d.parse().ok())
-}
-
 /// The currency of a stay's establishment (to parse an act's tariff).
 pub async fn stay_currency(db: &Db, stay_id: i64) -> Result<Currency, Error> {
     let mut tx = db.read().await?;
-    let r: Option<(String,)> = tx.opt("SELECT e.currency FROM stays s JOIN establishments e ON e.id = s.establishment_id WHERE s.id = $1", &args![stay_id]).await?;
+    let est: Option<(i64,)> = tx.opt("SELECT establishment_id FROM stays WHERE id = $1", &args![stay_id]).await?;
+    let r = match est {
+        Some((e,)) => crate::billing::currency_of(&mut tx, e).await,
+        None => Err(Error::NotFound("Séjour")),
+    };
     tx.rollback().await?;
-    decode(r.ok_or(Error::NotFound("Séjour"))?.0).map_err(|e| Error::Integrity(e.to_string()))
+    r
 }
